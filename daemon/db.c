@@ -1,0 +1,72 @@
+/*
+ * db: PostgreSQL connection helpers shared by the collector and the console.
+ */
+#include "db.h"
+#include "log.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+PGconn *
+tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errlen)
+{
+	const char *keys[] = { "dbname", "fallback_application_name", NULL };
+	const char *values[] = { conninfo, appname, NULL };
+	PGconn *conn;
+	PGresult *res;
+
+	assert(conninfo != NULL && appname != NULL);
+	/* expand_dbname: dbname may be a whole conninfo string or URI. */
+	conn = PQconnectdbParams(keys, values, 1);
+	if (conn == NULL) {
+		snprintf(err, errlen, "could not connect to database: out of memory");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		snprintf(err, errlen, "could not connect to database: %s", tf_db_error(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+	/* Only our own schema and pg_catalog: no object of another user's
+	 * making is found by an unqualified name. */
+	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'tallyfeed, pg_catalog', false)");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "could not set search_path: %s", tf_db_error(conn));
+		PQclear(res);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQclear(res);
+	return conn;
+}
+
+const char *
+tf_db_error(PGconn *conn)
+{
+	static char line[1024];
+	char *p;
+
+	snprintf(line, sizeof line, "%s", PQerrorMessage(conn));
+	while ((p = strchr(line, '\n')) != NULL) {
+		if (p[1] == '\0')
+			*p = '\0';
+		else
+			*p = ' ';
+	}
+	return line;
+}
+
+int
+tf_db_exec(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(conn, sql);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("%s failed: %s", what, tf_db_error(conn));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}

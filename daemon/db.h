@@ -1,0 +1,20 @@
+/*
+ * db: PostgreSQL connections the way PostgreSQL's own tools make them:
+ * PQconnectdbParams with a fallback application name, a safe search_path,
+ * and errors reported as one line.
+ */
+#ifndef TF_DB_H
+#define TF_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+/* Connect using a conninfo string (may be "" to use the PG* environment).
+ * Returns an open connection or NULL with the reason in err. */
+PGconn *tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errlen);
+/* The last libpq error of conn on one line (newlines folded). */
+const char *tf_db_error(PGconn *conn);
+/* Run a command that returns no rows; 0 or -1 (error logged with what). */
+int tf_db_exec(PGconn *conn, const char *sql, const char *what);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * envelope: the wire codec for Envelope and Ack.
+ */
+#include "envelope.h"
+
+#include <assert.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+tf_message_id_new(uint8_t id[TF_MESSAGE_ID_LEN])
+{
+	randombytes_buf(id, TF_MESSAGE_ID_LEN);
+}
+
+void
+tf_message_id_hex(const uint8_t *id, size_t len, char out[2 * TF_MESSAGE_ID_LEN + 1])
+{
+	if (len > TF_MESSAGE_ID_LEN)
+		len = TF_MESSAGE_ID_LEN;
+	sodium_bin2hex(out, 2 * TF_MESSAGE_ID_LEN + 1, id, len);
+}
+
+int64_t
+tf_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Pack any message into a new frame. */
+static zframe_t *
+s_pack(const ProtobufCMessage *message)
+{
+	size_t len = protobuf_c_message_get_packed_size(message);
+	zframe_t *frame = zframe_new(NULL, len);
+
+	if (frame == NULL)
+		return NULL;
+	protobuf_c_message_pack(message, zframe_data(frame));
+	return frame;
+}
+
+zframe_t *
+tf_envelope_build(const char *agent_id, uint64_t sequence,
+                  const uint8_t message_id[TF_MESSAGE_ID_LEN], int64_t created_ms,
+                  Tallyfeed__PayloadType type, const ProtobufCMessage *payload)
+{
+	Tallyfeed__Envelope env = TALLYFEED__ENVELOPE__INIT;
+	uint8_t *bytes;
+	size_t len;
+	zframe_t *frame;
+
+	assert(agent_id != NULL && message_id != NULL && payload != NULL);
+	len = protobuf_c_message_get_packed_size(payload);
+	bytes = malloc(len ? len : 1);
+	if (bytes == NULL)
+		return NULL;
+	protobuf_c_message_pack(payload, bytes);
+	env.protocol_version = TF_PROTOCOL_VERSION;
+	env.agent_id = (char *)agent_id;
+	env.sequence = sequence;
+	env.message_id.data = (uint8_t *)message_id;
+	env.message_id.len = TF_MESSAGE_ID_LEN;
+	env.created_unix_ms = created_ms;
+	env.payload_type = type;
+	env.payload.data = bytes;
+	env.payload.len = len;
+	frame = s_pack(&env.base);
+	free(bytes);
+	return frame;
+}
+
+static bool
+s_agent_id_valid(const char *id)
+{
+	size_t len = strlen(id);
+
+	if (len == 0 || len > TF_AGENT_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (id[i] < 0x21 || id[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static tf_envelope_t *
+s_fail(tf_check_t *why, int reason, const char *detail, tf_envelope_t *env,
+       tf_envelope_t **partial)
+{
+	why->reason = reason;
+	snprintf(why->detail, sizeof why->detail, "%s", detail);
+	if (partial != NULL)
+		*partial = env;
+	else
+		tf_envelope_destroy(&env);
+	return NULL;
+}
+
+tf_envelope_t *
+tf_envelope_decode(const uint8_t *data, size_t len, tf_check_t *why, tf_envelope_t **partial)
+{
+	tf_envelope_t *env;
+
+	assert(why != NULL);
+	memset(why, 0, sizeof *why);
+	if (partial != NULL)
+		*partial = NULL;
+	if (len > TF_MESSAGE_MAX)
+		return s_fail(why, TALLYFEED__REASON__REASON_MESSAGE_TOO_LARGE,
+		              "frame larger than the 256 KiB ceiling", NULL, NULL);
+	env = tallyfeed__envelope__unpack(NULL, len, data);
+	if (env == NULL)
+		return s_fail(why, TALLYFEED__REASON__REASON_MALFORMED_ENVELOPE,
+		              "frame is not a tallyfeed Envelope", NULL, NULL);
+	if (env->message_id.len != TF_MESSAGE_ID_LEN)
+		return s_fail(why, TALLYFEED__REASON__REASON_BAD_MESSAGE_ID,
+		              "message id is not 16 bytes", env, partial);
+	if (env->protocol_version != TF_PROTOCOL_VERSION)
+		return s_fail(why, TALLYFEED__REASON__REASON_UNSUPPORTED_VERSION,
+		              "protocol version is not 1", env, partial);
+	if (!s_agent_id_valid(env->agent_id))
+		return s_fail(why, TALLYFEED__REASON__REASON_BAD_AGENT_ID,
+		              "agent id is empty, longer than 64 bytes or not printable ASCII",
+		              env, partial);
+	if (env->payload_type != TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT
+	    && env->payload_type != TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT)
+		return s_fail(why, TALLYFEED__REASON__REASON_UNKNOWN_PAYLOAD_TYPE,
+		              "payload type is not one this collector knows", env, partial);
+	return env;
+}
+
+void
+tf_envelope_destroy(tf_envelope_t **envelope_p)
+{
+	assert(envelope_p != NULL);
+	if (*envelope_p != NULL)
+		tallyfeed__envelope__free_unpacked(*envelope_p, NULL);
+	*envelope_p = NULL;
+}
+
+zframe_t *
+tf_ack_build(const uint8_t *message_id, size_t id_len, uint64_t sequence,
+             Tallyfeed__Verdict verdict, int reason, const char *detail)
+{
+	Tallyfeed__Ack ack = TALLYFEED__ACK__INIT;
+	char bounded[TF_DETAIL_MAX];
+
+	ack.message_id.data = (uint8_t *)message_id;
+	ack.message_id.len = message_id != NULL ? id_len : 0;
+	ack.sequence = sequence;
+	ack.verdict = verdict;
+	ack.reason = (Tallyfeed__Reason)reason;
+	snprintf(bounded, sizeof bounded, "%s", detail != NULL ? detail : "");
+	ack.detail = bounded;
+	return s_pack(&ack.base);
+}
+
+tf_ack_t *
+tf_ack_decode(const uint8_t *data, size_t len)
+{
+	if (len > TF_MESSAGE_MAX)
+		return NULL;
+	return tallyfeed__ack__unpack(NULL, len, data);
+}
+
+void
+tf_ack_destroy(tf_ack_t **ack_p)
+{
+	assert(ack_p != NULL);
+	if (*ack_p != NULL)
+		tallyfeed__ack__free_unpacked(*ack_p, NULL);
+	*ack_p = NULL;
+}
+
+const char *
+tf_verdict_name(Tallyfeed__Verdict verdict)
+{
+	switch (verdict) {
+	case TALLYFEED__VERDICT__VERDICT_ACCEPTED:
+		return "ACCEPTED";
+	case TALLYFEED__VERDICT__VERDICT_DUPLICATE:
+		return "DUPLICATE";
+	case TALLYFEED__VERDICT__VERDICT_REJECTED:
+		return "REJECTED";
+	default:
+		return "UNSPECIFIED";
+	}
+}

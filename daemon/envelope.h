@@ -1,0 +1,56 @@
+/*
+ * envelope: the wire codec.  Builds and reads the Envelope that carries one
+ * payload from an agent to a collector, and the Ack that answers it.  The
+ * decoder checks the envelope's own fields (version, message id, agent id,
+ * payload type) and says which one is wrong with a reason code; it never
+ * trusts a length or a count it has not bounded.
+ */
+#ifndef TF_ENVELOPE_H
+#define TF_ENVELOPE_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rules.h"
+#include "tallyfeed.pb-c.h"
+
+#define TF_PROTOCOL_VERSION 1
+#define TF_MESSAGE_ID_LEN 16
+#define TF_AGENT_ID_MAX 64
+#define TF_MESSAGE_MAX (256 * 1024)   /* bytes in one frame on the wire */
+
+typedef Tallyfeed__Envelope tf_envelope_t;
+typedef Tallyfeed__Ack tf_ack_t;
+
+/* A fresh random message id. */
+void tf_message_id_new(uint8_t id[TF_MESSAGE_ID_LEN]);
+/* The id as 32 lowercase hex digits (out holds 33 bytes). */
+void tf_message_id_hex(const uint8_t *id, size_t len, char out[2 * TF_MESSAGE_ID_LEN + 1]);
+
+/* Serialize a payload into an Envelope.  Returns an owned frame or NULL. */
+zframe_t *tf_envelope_build(const char *agent_id, uint64_t sequence,
+                            const uint8_t message_id[TF_MESSAGE_ID_LEN], int64_t created_ms,
+                            Tallyfeed__PayloadType type, const ProtobufCMessage *payload);
+
+/* Decode and check an envelope.  Returns an owned envelope (free with
+ * tf_envelope_destroy), or NULL with the reason in why.  When the bytes
+ * decode but a field is wrong, *partial (if not NULL) receives the decoded
+ * envelope so the caller can still answer its message id. */
+tf_envelope_t *tf_envelope_decode(const uint8_t *data, size_t len, tf_check_t *why,
+                                  tf_envelope_t **partial);
+void tf_envelope_destroy(tf_envelope_t **envelope_p);
+
+/* Build an Ack frame.  message_id may be NULL (when it could not be read). */
+zframe_t *tf_ack_build(const uint8_t *message_id, size_t id_len, uint64_t sequence,
+                       Tallyfeed__Verdict verdict, int reason, const char *detail);
+/* Decode an Ack; NULL if malformed.  Free with tf_ack_destroy. */
+tf_ack_t *tf_ack_decode(const uint8_t *data, size_t len);
+void tf_ack_destroy(tf_ack_t **ack_p);
+/* "ACCEPTED", "DUPLICATE", "REJECTED". */
+const char *tf_verdict_name(Tallyfeed__Verdict verdict);
+
+/* Milliseconds since the epoch, wall clock. */
+int64_t tf_now_ms(void);
+
+#endif
