@@ -11,8 +11,9 @@
 PGconn *
 tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errlen)
 {
-	const char *keys[] = { "dbname", "fallback_application_name", NULL };
-	const char *values[] = { conninfo, appname, NULL };
+	/* Notices ("schema already exists, skipping") are not for our users. */
+	const char *keys[] = { "dbname", "fallback_application_name", "options", NULL };
+	const char *values[] = { conninfo, appname, "-c client_min_messages=warning", NULL };
 	PGconn *conn;
 	PGresult *res;
 

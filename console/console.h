@@ -1,0 +1,32 @@
+/*
+ * console: the `tallyfeed` command's subcommands.  Each takes its own
+ * arguments (after the subcommand words) and an open database connection,
+ * and returns the process exit status.
+ */
+#ifndef TF_CONSOLE_H
+#define TF_CONSOLE_H
+
+#include <libpq-fe.h>
+
+/* Exit statuses, as documented in --help. */
+enum {
+	CONSOLE_OK = 0,
+	CONSOLE_FAILED = 1,     /* the command ran and failed (database, data) */
+	CONSOLE_USAGE = 2       /* bad arguments */
+};
+
+int console_migrate(PGconn *conn, int argc, char **argv);
+int console_registry_load(PGconn *conn, int argc, char **argv);
+int console_totals(PGconn *conn, int argc, char **argv);
+
+/* Output formats shared by the query commands. */
+typedef enum { TABLE_TEXT, TABLE_CSV, TABLE_JSON } table_format_t;
+
+/* "table", "csv", "json" -> format; -1 if none of them. */
+int table_format_parse(const char *word, table_format_t *out);
+/* Print a result set with the given column headings (NULL = column names)
+ * to stdout.  Numeric columns are right-aligned in text form; widths follow
+ * the terminal display width of Chinese text, not its byte length. */
+void table_print(PGresult *res, const char *const *headings, table_format_t format);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * tallyfeed: the console.  Migrates the database, loads a province's
+ * registry, and answers the provincial office's questions.
+ */
+#include "config.h"
+#include "console.h"
+#include "db.h"
+#include "log.h"
+
+#include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: tallyfeed [-v] [-f FILE] [-d CONNINFO] COMMAND [ARGS]\n"
+	    "\n"
+	    "Commands:\n"
+	    "  db migrate [--sql-dir DIR]   apply the SQL migrations not yet applied\n"
+	    "  registry load DIR            check and load a province's division registry\n"
+	    "  totals --level L [--under CODE] [--format table|csv|json]\n"
+	    "                               figures per area, computed from the stored results\n"
+	    "\n"
+	    "Options:\n"
+	    "  -d CONNINFO   PostgreSQL connection string or URI (default: the PG* environment)\n"
+	    "  -f FILE       configuration file (ZPL); key console/database gives CONNINFO\n"
+	    "  -v            more logging\n"
+	    "  -h, --help    this text; `tallyfeed COMMAND --help` for a command's own\n"
+	    "\n"
+	    "Exit status: 0 done, 1 failed (database, data), 2 bad arguments.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const config_keys[] = { "database", NULL };
+	const char *conninfo = NULL, *config_path = NULL;
+	zconfig_t *config = NULL;
+	PGconn *conn = NULL;
+	char err[1024];
+	int ch, verbose = 0, rc = CONSOLE_USAGE;
+
+	setlocale(LC_CTYPE, "C.UTF-8");
+	log_init("tallyfeed", 0);
+	/* '+': options end at the command word; the command parses its own. */
+	while ((ch = getopt_long(argc, argv, "+d:f:vh", options, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			conninfo = optarg;
+			break;
+		case 'f':
+			config_path = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			s_usage(stdout);
+			return CONSOLE_OK;
+		default:
+			s_usage(stderr);
+			return CONSOLE_USAGE;
+		}
+	}
+	log_setverbose(verbose);
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		s_usage(stderr);
+		return CONSOLE_USAGE;
+	}
+	if (config_path != NULL) {
+		config = tf_config_load(config_path, "console", config_keys, err, sizeof err);
+		if (config == NULL) {
+			log_warnx("%s", err);
+			return CONSOLE_FAILED;
+		}
+		if (conninfo == NULL)
+			conninfo = tf_config_str(config, "console", "database", NULL);
+	}
+
+	/* Which command?  Check the words before connecting, so a typo is a
+	 * usage error even when the database is away. */
+	int (*command)(PGconn *, int, char **) = NULL;
+	int skip = 1;
+	if (strcmp(argv[0], "db") == 0 && argc >= 2 && strcmp(argv[1], "migrate") == 0) {
+		command = console_migrate;
+		skip = 1;
+	} else if (strcmp(argv[0], "registry") == 0 && argc >= 2
+	           && strcmp(argv[1], "load") == 0) {
+		command = console_registry_load;
+		skip = 1;
+	} else if (strcmp(argv[0], "totals") == 0) {
+		command = console_totals;
+		skip = 0;
+	} else {
+		log_warnx("unknown command \"%s%s%s\" (tallyfeed --help lists them)", argv[0],
+		          argc >= 2 ? " " : "", argc >= 2 ? argv[1] : "");
+		goto out;
+	}
+	argc -= skip;
+	argv += skip;
+	/* A command's --help needs no database. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			rc = command(NULL, argc, argv);
+			goto out;
+		}
+
+	conn = tf_db_connect(conninfo != NULL ? conninfo : "", "tallyfeed", err, sizeof err);
+	if (conn == NULL) {
+		log_warnx("%s", err);
+		rc = CONSOLE_FAILED;
+		goto out;
+	}
+	rc = command(conn, argc, argv);
+out:
+	PQfinish(conn);
+	zconfig_destroy(&config);
+	return rc;
+}

@@ -1,0 +1,235 @@
+/*
+ * migrate: `tallyfeed db migrate` applies the numbered SQL files of
+ * deploy/sql/ (NNNN_name.sql) that the database has not seen, in order,
+ * each in its own transaction, and records each in
+ * tallyfeed.schema_migration.  An advisory lock keeps two migrators apart.
+ */
+#include "console.h"
+#include "db.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIGRATIONS_MAX 1000
+#define MIGRATION_FILE_MAX (4 * 1024 * 1024)
+#define MIGRATE_LOCK_KEY "7469616c6c79"   /* any constant; ours */
+
+static const char s_bootstrap[] =
+    "CREATE SCHEMA IF NOT EXISTS tallyfeed;"
+    "CREATE TABLE IF NOT EXISTS tallyfeed.schema_migration ("
+    "    version integer PRIMARY KEY,"
+    "    name text NOT NULL,"
+    "    applied_at timestamptz NOT NULL DEFAULT now())";
+
+/* NNNN_lowercase_name.sql */
+static int
+s_migration_version(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len < 10 || strcmp(name + len - 4, ".sql") != 0 || name[4] != '_')
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (!isdigit((unsigned char)name[i]))
+			return -1;
+	for (size_t i = 5; i < len - 4; i++)
+		if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i])
+		    && name[i] != '_')
+			return -1;
+	return atoi(name);
+}
+
+static int
+s_compare(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *
+s_read_file(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *text = NULL;
+	size_t len;
+
+	if (fp == NULL) {
+		log_warn("%s", path);
+		return NULL;
+	}
+	text = malloc(MIGRATION_FILE_MAX + 1);
+	if (text == NULL)
+		goto out;
+	len = fread(text, 1, MIGRATION_FILE_MAX + 1, fp);
+	if (ferror(fp) || len > MIGRATION_FILE_MAX) {
+		log_warnx("%s: unreadable or larger than %d bytes", path, MIGRATION_FILE_MAX);
+		free(text);
+		text = NULL;
+		goto out;
+	}
+	text[len] = '\0';
+out:
+	fclose(fp);
+	return text;
+}
+
+static int
+s_applied(PGconn *conn, int version)
+{
+	char param[16];
+	const char *values[1] = { param };
+	PGresult *res;
+	int applied;
+
+	snprintf(param, sizeof param, "%d", version);
+	res = PQexecParams(conn, "SELECT 1 FROM tallyfeed.schema_migration WHERE version = $1",
+	                   1, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("could not read schema_migration: %s", tf_db_error(conn));
+		applied = -1;
+	} else
+		applied = PQntuples(res) > 0;
+	PQclear(res);
+	return applied;
+}
+
+static int
+s_apply(PGconn *conn, const char *dir, const char *name, int version)
+{
+	char path[4096], param[16];
+	const char *values[2] = { param, name };
+	char *sql = NULL;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	snprintf(param, sizeof param, "%d", version);
+	sql = s_read_file(path);
+	if (sql == NULL)
+		goto out;
+	if (tf_db_exec(conn, "BEGIN", "begin") != 0)
+		goto out;
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("migration %s failed: %s", name, tf_db_error(conn));
+		goto rollback;
+	}
+	PQclear(res);
+	res = PQexecParams(conn, "INSERT INTO tallyfeed.schema_migration (version, name) "
+	                   "VALUES ($1, $2)", 2, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_warnx("could not record migration %s: %s", name, tf_db_error(conn));
+		goto rollback;
+	}
+	if (tf_db_exec(conn, "COMMIT", "commit") != 0)
+		goto out;
+	printf("applied %s\n", name);
+	rc = 0;
+	goto out;
+rollback:
+	tf_db_exec(conn, "ROLLBACK", "rollback");
+out:
+	PQclear(res);
+	free(sql);
+	return rc;
+}
+
+static void
+s_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: tallyfeed db migrate [--sql-dir DIR]\n"
+	    "Apply the numbered migrations (NNNN_name.sql) not yet applied, in order.\n"
+	    "  --sql-dir DIR   where the migrations are (default %s)\n", TF_SQL_DIR);
+}
+
+int
+console_migrate(PGconn *conn, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "sql-dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dir = TF_SQL_DIR;
+	char *names[MIGRATIONS_MAX];
+	size_t count = 0;
+	struct dirent *entry;
+	DIR *dp = NULL;
+	int ch, rc = CONSOLE_FAILED, applied = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'h':
+			s_usage(stdout);
+			return CONSOLE_OK;
+		default:
+			s_usage(stderr);
+			return CONSOLE_USAGE;
+		}
+	}
+	if (optind != argc) {
+		s_usage(stderr);
+		return CONSOLE_USAGE;
+	}
+	dp = opendir(dir);
+	if (dp == NULL) {
+		log_warn("migrations directory %s", dir);
+		return CONSOLE_FAILED;
+	}
+	while ((entry = readdir(dp)) != NULL) {
+		if (entry->d_name[0] == '.' || strstr(entry->d_name, ".sql") == NULL)
+			continue;
+		if (s_migration_version(entry->d_name) < 0) {
+			log_warnx("%s/%s: not a migration name (NNNN_lowercase_name.sql)", dir,
+			          entry->d_name);
+			goto out;
+		}
+		if (count == MIGRATIONS_MAX) {
+			log_warnx("%s: more than %d migrations", dir, MIGRATIONS_MAX);
+			goto out;
+		}
+		names[count] = strdup(entry->d_name);
+		if (names[count] == NULL)
+			goto out;
+		count++;
+	}
+	qsort(names, count, sizeof names[0], s_compare);
+	for (size_t i = 1; i < count; i++)
+		if (s_migration_version(names[i]) == s_migration_version(names[i - 1])) {
+			log_warnx("%s: two migrations numbered %04d", dir, s_migration_version(names[i]));
+			goto out;
+		}
+	if (tf_db_exec(conn, "SELECT pg_advisory_lock(x'" MIGRATE_LOCK_KEY "'::bigint)",
+	               "lock") != 0 || tf_db_exec(conn, s_bootstrap, "bootstrap") != 0)
+		goto out;
+	for (size_t i = 0; i < count; i++) {
+		int version = s_migration_version(names[i]);
+		int done = s_applied(conn, version);
+
+		if (done < 0)
+			goto out;
+		if (done)
+			continue;
+		if (s_apply(conn, dir, names[i], version) != 0)
+			goto out;
+		applied++;
+	}
+	printf("database is at migration %04d (%d applied now)\n",
+	       count ? s_migration_version(names[count - 1]) : 0, applied);
+	rc = CONSOLE_OK;
+out:
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	closedir(dp);
+	return rc;
+}

@@ -1,0 +1,123 @@
+/*
+ * totals: `tallyfeed totals` — the province's figures per area of one
+ * level, computed in SQL (tallyfeed.totals) from the stored unit rows at
+ * the moment of asking, never from pre-summed figures.
+ */
+#include "console.h"
+#include "db.h"
+#include "log.h"
+#include "registry.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Headings for people, in the order of tallyfeed.totals' columns. */
+static const char *const s_headings[] = {
+	"代码", "名称", "应选单位",
+	"村委应选", "村委已报", "居委应选", "居委已报", "党组织应选", "党组织已报",
+	"登记选民", "参加投票", "参选率%", "党员应到", "党员实到",
+	"有效选举", "无效选举", "待另行选举"
+};
+
+static void
+s_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: tallyfeed totals --level province|prefecture|county|township\n"
+	    "                        [--under CODE] [--format table|csv|json]\n"
+	    "Per area of the level: units expected and reported by committee type,\n"
+	    "registered voters, voters who took part, turnout, Party members expected\n"
+	    "and present, valid and invalid elections, runoffs still needed.\n"
+	    "Only the latest revision of each result counts.\n"
+	    "  --level L      province, prefecture, county or township (required)\n"
+	    "  --under CODE   only areas inside the area with this 12-digit code\n"
+	    "  --format F     table (default, for people), csv or json (for programs)\n");
+}
+
+int
+console_totals(PGconn *conn, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "level", required_argument, NULL, 'l' },
+		{ "under", required_argument, NULL, 'u' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const levels[] = { "province", "prefecture", "county", "township", NULL };
+	const char *level = NULL, *under = NULL;
+	const char *values[2];
+	table_format_t format = TABLE_TEXT;
+	PGresult *res = NULL;
+	int ch, rc = CONSOLE_FAILED;
+	int known = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			level = optarg;
+			break;
+		case 'u':
+			under = optarg;
+			break;
+		case 'F':
+			if (table_format_parse(optarg, &format) != 0) {
+				log_warnx("--format: \"%s\" is not table, csv or json", optarg);
+				return CONSOLE_USAGE;
+			}
+			break;
+		case 'h':
+			s_usage(stdout);
+			return CONSOLE_OK;
+		default:
+			s_usage(stderr);
+			return CONSOLE_USAGE;
+		}
+	}
+	if (optind != argc || level == NULL) {
+		s_usage(stderr);
+		return CONSOLE_USAGE;
+	}
+	for (const char *const *l = levels; *l != NULL; l++)
+		if (strcmp(level, *l) == 0)
+			known = 1;
+	if (!known) {
+		log_warnx("--level: \"%s\" is not province, prefecture, county or township", level);
+		return CONSOLE_USAGE;
+	}
+	if (under != NULL && !tf_code_valid(under)) {
+		log_warnx("--under: \"%s\" is not a 12-digit division code", under);
+		return CONSOLE_USAGE;
+	}
+	values[0] = under;
+	if (under != NULL) {
+		res = PQexecParams(conn, "SELECT 1 FROM tallyfeed.area WHERE code = $1 "
+		                   "UNION ALL SELECT 1 FROM tallyfeed.unit WHERE code = $1",
+		                   1, NULL, values, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			log_warnx("could not look up %s: %s", under, tf_db_error(conn));
+			goto out;
+		}
+		if (PQntuples(res) == 0) {
+			log_warnx("--under: no area or unit has code %s", under);
+			rc = CONSOLE_USAGE;
+			goto out;
+		}
+		PQclear(res);
+	}
+	values[0] = level;
+	values[1] = under;
+	res = PQexecParams(conn, "SELECT * FROM tallyfeed.totals($1, $2)", 2, NULL, values,
+	                   NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("could not compute totals: %s", tf_db_error(conn));
+		goto out;
+	}
+	table_print(res, format == TABLE_TEXT ? s_headings : NULL, format);
+	rc = CONSOLE_OK;
+out:
+	PQclear(res);
+	return rc;
+}

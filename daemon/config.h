@@ -1,0 +1,26 @@
+/*
+ * config: ZPL configuration files (CZMQ's zconfig, RFC 4) with the checks
+ * zconfig leaves to us: the expected root section, no unknown keys (a typo
+ * must not silently become a default), and bounded numbers.
+ */
+#ifndef TF_CONFIG_H
+#define TF_CONFIG_H
+
+#include <czmq.h>
+#include <stddef.h>
+
+/* Load path and check that its only top-level section is root and that
+ * root holds only the given keys (NULL-terminated).  Returns the owned
+ * config or NULL with the reason in err. */
+zconfig_t *tf_config_load(const char *path, const char *root, const char *const *keys,
+                          char *err, size_t errlen);
+/* root/key's value, or dflt when absent (config may be NULL). */
+const char *tf_config_str(zconfig_t *config, const char *root, const char *key,
+                          const char *dflt);
+/* root/key as an integer in [min, max]; dflt when absent.  0 or -1 with err. */
+int tf_config_int(zconfig_t *config, const char *root, const char *key, long dflt,
+                  long min, long max, long *out, char *err, size_t errlen);
+/* Parse a whole decimal number in [min, max]; 0 or -1. */
+int tf_parse_long(const char *text, long min, long max, long *out);
+
+#endif
