@@ -120,6 +120,9 @@ tf_envelope_decode(const uint8_t *data, size_t len, tf_check_t *why, tf_envelope
 	if (env->message_id.len != TF_MESSAGE_ID_LEN)
 		return s_fail(why, TALLYFEED__REASON__REASON_BAD_MESSAGE_ID,
 		              "message id is not 16 bytes", env, partial);
+	if (env->sequence > INT64_MAX)      /* stored as a PostgreSQL bigint */
+		return s_fail(why, TALLYFEED__REASON__REASON_MALFORMED_ENVELOPE,
+		              "sequence number beyond 2^63-1", env, partial);
 	if (env->protocol_version != TF_PROTOCOL_VERSION)
 		return s_fail(why, TALLYFEED__REASON__REASON_UNSUPPORTED_VERSION,
 		              "protocol version is not 1", env, partial);

@@ -1,0 +1,344 @@
+/*
+ * ingest: batch, validate, store, commit, then acknowledge.
+ */
+#include "ingest.h"
+#include "envelope.h"
+#include "log.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POLL_MS 200             /* how often an idle loop looks at the stop flag */
+
+typedef enum {
+	ACTION_RESULT,          /* store the report */
+	ACTION_HEARTBEAT,       /* store the agent's state */
+	ACTION_QUARANTINE       /* keep the raw bytes and the reason */
+} action_t;
+
+/* One message of a batch, from arrival to its Ack. */
+typedef struct {
+	zframe_t *identity;     /* the ROUTER's routing id of the sender */
+	zframe_t *raw;          /* the frame as received */
+	tf_envelope_t *envelope;        /* NULL if it did not decode */
+	tf_report_t *report;
+	Tallyfeed__Heartbeat *heartbeat;
+	tf_check_t check;       /* reason, detail, warnings */
+	action_t action;
+	Tallyfeed__Verdict verdict;
+	bool stored;            /* written in the current transaction */
+} item_t;
+
+struct _ingest_t {
+	zsock_t *router;
+	store_t *store;
+	const tf_registry_t *registry;
+	ingest_config_t config;
+	item_t *items;
+	int count;
+};
+
+ingest_t *
+ingest_new(zsock_t *router, store_t *store, const tf_registry_t *registry,
+           const ingest_config_t *config)
+{
+	ingest_t *self;
+
+	assert(router != NULL && store != NULL && registry != NULL && config != NULL);
+	assert(config->batch_max > 0);
+	self = calloc(1, sizeof *self);
+	if (self == NULL)
+		return NULL;
+	self->items = calloc((size_t)config->batch_max, sizeof *self->items);
+	if (self->items == NULL) {
+		free(self);
+		return NULL;
+	}
+	self->router = router;
+	self->store = store;
+	self->registry = registry;
+	self->config = *config;
+	return self;
+}
+
+static void
+s_item_clear(item_t *item)
+{
+	zframe_destroy(&item->identity);
+	zframe_destroy(&item->raw);
+	tf_envelope_destroy(&item->envelope);
+	tf_report_destroy(&item->report);
+	if (item->heartbeat != NULL)
+		tallyfeed__heartbeat__free_unpacked(item->heartbeat, NULL);
+	memset(item, 0, sizeof *item);
+}
+
+void
+ingest_destroy(ingest_t **self_p)
+{
+	ingest_t *self;
+
+	assert(self_p != NULL);
+	self = *self_p;
+	if (self == NULL)
+		return;
+	for (int i = 0; i < self->config.batch_max; i++)
+		s_item_clear(&self->items[i]);
+	free(self->items);
+	free(self);
+	*self_p = NULL;
+}
+
+static void
+s_quarantine(item_t *item, int reason, const char *detail)
+{
+	item->action = ACTION_QUARANTINE;
+	item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
+	item->check.reason = reason;
+	if (detail != item->check.detail)
+		snprintf(item->check.detail, sizeof item->check.detail, "%s", detail);
+}
+
+static bool
+s_heartbeat_sound(const Tallyfeed__Heartbeat *hb)
+{
+	size_t len = strlen(hb->software_version);
+
+	if (len > 32)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (hb->software_version[i] < 0x20 || hb->software_version[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* Decode and validate: decide what the item is, before any database work. */
+static void
+s_judge(ingest_t *self, item_t *item)
+{
+	tf_envelope_t *env;
+
+	env = tf_envelope_decode(zframe_data(item->raw), zframe_size(item->raw), &item->check,
+	                         &item->envelope);
+	if (env == NULL) {
+		s_quarantine(item, item->check.reason, item->check.detail);
+		return;
+	}
+	item->envelope = env;
+	if (env->payload_type == TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT) {
+		item->heartbeat = tallyfeed__heartbeat__unpack(NULL, env->payload.len,
+		                                               env->payload.data);
+		if (item->heartbeat == NULL || !s_heartbeat_sound(item->heartbeat))
+			s_quarantine(item, TALLYFEED__REASON__REASON_MALFORMED_PAYLOAD,
+			             "payload is not a sound Heartbeat");
+		else {
+			item->action = ACTION_HEARTBEAT;
+			item->verdict = TALLYFEED__VERDICT__VERDICT_ACCEPTED;
+		}
+		return;
+	}
+	item->report = tf_report_unpack(env->payload.data, env->payload.len);
+	if (item->report == NULL) {
+		s_quarantine(item, TALLYFEED__REASON__REASON_MALFORMED_PAYLOAD,
+		             "payload is not a ResultReport");
+		return;
+	}
+	/* The township check arrives with enrolment (certificates name the
+	 * agent's township); until then the registry and arithmetic decide. */
+	if (tf_rules_check(&self->config.rules, item->report, self->registry, NULL,
+	                   &item->check) != 0) {
+		s_quarantine(item, item->check.reason, item->check.detail);
+		return;
+	}
+	item->action = ACTION_RESULT;
+	item->verdict = TALLYFEED__VERDICT__VERDICT_ACCEPTED;
+}
+
+/* Receive one message into the next free item; false if none was waiting. */
+static bool
+s_receive(ingest_t *self)
+{
+	item_t *item = &self->items[self->count];
+	zmsg_t *msg = zmsg_recv_nowait(self->router);
+
+	if (msg == NULL)
+		return false;
+	item->identity = zmsg_pop(msg);
+	item->raw = zmsg_pop(msg);
+	if (item->raw == NULL || zmsg_size(msg) > 0) {
+		/* A DEALER sends one frame per message: anything else is
+		 * malformed, kept whole as far as we can. */
+		if (item->raw == NULL)
+			item->raw = zframe_new_empty();
+		s_quarantine(item, TALLYFEED__REASON__REASON_MALFORMED_ENVELOPE,
+		             "expected exactly one frame per message");
+	} else
+		s_judge(self, item);
+	zmsg_destroy(&msg);
+	self->count++;
+	return true;
+}
+
+/* Write one item in the open transaction; -1 on a database error. */
+static int
+s_store_item(ingest_t *self, item_t *item)
+{
+	store_outcome_t outcome;
+
+	switch (item->action) {
+	case ACTION_HEARTBEAT:
+		return store_heartbeat(self->store, item->envelope, item->heartbeat);
+	case ACTION_QUARANTINE:
+		return store_quarantine(self->store, item->envelope, zframe_data(item->raw),
+		                        zframe_size(item->raw), item->check.reason,
+		                        item->check.detail);
+	case ACTION_RESULT:
+		outcome = store_result(self->store, item->envelope, zframe_data(item->raw),
+		                       zframe_size(item->raw), item->report, &item->check);
+		switch (outcome) {
+		case STORE_ACCEPTED:
+			item->verdict = TALLYFEED__VERDICT__VERDICT_ACCEPTED;
+			return 0;
+		case STORE_DUPLICATE:
+			item->verdict = TALLYFEED__VERDICT__VERDICT_DUPLICATE;
+			snprintf(item->check.detail, sizeof item->check.detail,
+			         "this message is stored already");
+			return 0;
+		case STORE_REVISION_EXISTS:
+			snprintf(item->check.detail, sizeof item->check.detail,
+			         "unit %s %s round %u revision %u is stored from another message; "
+			         "send a higher revision", item->report->unit_code,
+			         tf_committee_word(item->report->committee), item->report->round,
+			         item->report->revision);
+			s_quarantine(item, TALLYFEED__REASON__REASON_REVISION_EXISTS,
+			             item->check.detail);
+			return store_quarantine(self->store, item->envelope, zframe_data(item->raw),
+			                        zframe_size(item->raw), item->check.reason,
+			                        item->check.detail);
+		case STORE_FAILED:
+			break;
+		}
+		return -1;
+	}
+	return -1;
+}
+
+/* Store items [from, to) in one transaction; 0 if committed. */
+static int
+s_store_range(ingest_t *self, int from, int to)
+{
+	if (store_begin(self->store) != 0)
+		return -1;
+	for (int i = from; i < to; i++)
+		if (s_store_item(self, &self->items[i]) != 0) {
+			store_rollback(self->store);
+			return -1;
+		}
+	if (store_commit(self->store) != 0)
+		return -1;
+	for (int i = from; i < to; i++)
+		self->items[i].stored = true;
+	return 0;
+}
+
+static void
+s_log_item(const item_t *item)
+{
+	char id[2 * TF_MESSAGE_ID_LEN + 1] = "-";
+	const char *agent = "-";
+
+	if (item->envelope != NULL) {
+		tf_message_id_hex(item->envelope->message_id.data, item->envelope->message_id.len, id);
+		agent = item->envelope->agent_id;
+	}
+	if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
+		log_info("rejected message %s from agent %.64s: %s: %s", id, agent,
+		         tf_reason_name(item->check.reason), item->check.detail);
+	else if (item->report != NULL)
+		log_debug("%s message %s from agent %.64s: unit %s %s round %u revision %u",
+		          tf_verdict_name(item->verdict), id, agent, item->report->unit_code,
+		          tf_committee_word(item->report->committee), item->report->round,
+		          item->report->revision);
+}
+
+static void
+s_acknowledge(ingest_t *self, item_t *item)
+{
+	const tf_envelope_t *env = item->envelope;
+	zframe_t *ack;
+
+	ack = tf_ack_build(env != NULL ? env->message_id.data : NULL,
+	                   env != NULL ? env->message_id.len : 0,
+	                   env != NULL ? env->sequence : 0, item->verdict,
+	                   item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED ? item->check.reason : 0,
+	                   item->check.detail);
+	if (ack == NULL) {
+		log_warnx("out of memory building an ack");
+		return;
+	}
+	/* If the agent has gone, the ack is dropped; it will send again and
+	 * hear DUPLICATE. */
+	zframe_send(&item->identity, self->router, ZFRAME_MORE);
+	zframe_send(&ack, self->router, 0);
+}
+
+/* Write the batch, then acknowledge what was committed. */
+static void
+s_flush(ingest_t *self)
+{
+	if (self->count == 0)
+		return;
+	if (s_store_range(self, 0, self->count) != 0 && store_ready(self->store)) {
+		/* The database is up but refused the batch: find the message it
+		 * refuses by storing one at a time.  A message that still fails is
+		 * not acknowledged; its agent will send it again. */
+		log_warnx("batch of %d not stored; retrying one message at a time", self->count);
+		for (int i = 0; i < self->count; i++)
+			if (s_store_range(self, i, i + 1) != 0)
+				log_warnx("message %d of the batch could not be stored; not acknowledged", i);
+	}
+	for (int i = 0; i < self->count; i++) {
+		item_t *item = &self->items[i];
+		if (item->stored) {
+			s_log_item(item);
+			s_acknowledge(self, item);
+		}
+		s_item_clear(item);
+	}
+	self->count = 0;
+}
+
+void
+ingest_run(ingest_t *self, volatile sig_atomic_t *stop)
+{
+	zpoller_t *poller = zpoller_new(self->router, NULL);
+
+	if (poller == NULL)
+		fatalx("could not create a poller");
+	while (!*stop) {
+		int64_t deadline;
+
+		/* While the database is away, leave messages in the socket's queue
+		 * (bounded by its high-water mark): nothing is acknowledged, and
+		 * the agents keep their copies. */
+		if (!store_ready(self->store)) {
+			zclock_sleep(POLL_MS);
+			continue;
+		}
+		if (zpoller_wait(poller, POLL_MS) == NULL)
+			continue;
+		deadline = zclock_mono() + self->config.batch_wait_ms;
+		while (self->count < self->config.batch_max) {
+			if (s_receive(self))
+				continue;
+			if (*stop || zclock_mono() >= deadline)
+				break;
+			if (zpoller_wait(poller, (int)(deadline - zclock_mono())) == NULL
+			    && zclock_mono() >= deadline)
+				break;
+		}
+		s_flush(self);
+	}
+	zpoller_destroy(&poller);
+}

@@ -1,0 +1,57 @@
+/*
+ * store: the collector's PostgreSQL writer.  It owns the connection,
+ * reconnects with backoff when the database goes away, and writes a batch
+ * of verdicts in one transaction — results, quarantined messages and
+ * heartbeats — so that the collector can acknowledge them only after the
+ * commit.  Message-id uniqueness is enforced in that same transaction.
+ */
+#ifndef TF_STORE_H
+#define TF_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "registry.h"
+#include "report.h"
+#include "rules.h"
+
+typedef struct _store_t store_t;
+
+/* What store_result found. */
+typedef enum {
+	STORE_ACCEPTED,
+	STORE_DUPLICATE,        /* this message id is stored already */
+	STORE_REVISION_EXISTS,  /* another message holds this unit/committee/round/revision */
+	STORE_FAILED            /* database error: the transaction is lost */
+} store_outcome_t;
+
+/* Connect now (the caller decides whether failure is fatal); NULL with err. */
+store_t *store_new(const char *conninfo, char *err, size_t errlen);
+void store_destroy(store_t **self_p);
+
+/* True if the connection is usable; if not, try to reconnect, at most once
+ * per backoff interval (doubling from 0.5 s to 30 s).  Logs what it does. */
+bool store_ready(store_t *self);
+
+/* Read the registry from the database (owned by the caller), or NULL. */
+tf_registry_t *store_load_registry(store_t *self, char *err, size_t errlen);
+
+int store_begin(store_t *self);
+/* 0 if committed; -1 if not (nothing of the transaction is stored). */
+int store_commit(store_t *self);
+void store_rollback(store_t *self);
+
+/* Within a transaction: one accepted report, with its envelope bytes. */
+store_outcome_t store_result(store_t *self, const tf_envelope_t *envelope,
+                             const uint8_t *raw, size_t raw_len, const tf_report_t *report,
+                             const tf_check_t *check);
+/* Within a transaction: a refused message, kept with its raw bytes.
+ * envelope may be NULL when the frame could not be decoded. */
+int store_quarantine(store_t *self, const tf_envelope_t *envelope, const uint8_t *raw,
+                     size_t raw_len, int reason, const char *detail);
+/* Within a transaction: an agent's heartbeat. */
+int store_heartbeat(store_t *self, const tf_envelope_t *envelope,
+                    const Tallyfeed__Heartbeat *heartbeat);
+
+#endif
