@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Every program: --help tells the truth and exits 0; bad arguments exit 2
+# with a message; a bad config or an unreachable database exits 1.
+. "$(dirname "$0")/lib.sh"
+
+# status CMD...: the exit status, output discarded
+status() { "$@" >"$WORK/out" 2>&1 && echo 0 || echo $?; }
+
+for prog in "$AGENT" "$COLLECTOR" "$CONSOLE"; do
+	name=$(basename "$prog")
+	expect_eq "$(status "$prog" --help)" 0 "$name --help"
+	grep -q '^usage:' "$WORK/out" || fail "$name --help prints no usage"
+	expect_eq "$(status "$prog" --no-such-option)" 2 "$name with an unknown option"
+done
+expect_eq "$(status "$CONSOLE" totals --help)" 0 "tallyfeed totals --help"
+grep -q -- '--level' "$WORK/out" || fail "totals --help does not mention --level"
+expect_eq "$(status "$CONSOLE" frobnicate)" 2 "tallyfeed with an unknown command"
+expect_eq "$(status "$CONSOLE" totals --level parish)" 2 "totals with a bad level"
+grep -q 'not province, prefecture, county or township' "$WORK/out" || fail "bad level message"
+expect_eq "$(status "$CONSOLE" totals --level county --under 63)" 2 "totals with a bad code"
+expect_eq "$(status "$AGENT" -i x submit)" 2 "agent submit with no files"
+expect_eq "$(status "$AGENT" submit "$TF_SRC/deploy/examples/villagers.json")" 2 "agent with no id"
+expect_eq "$(status "$AGENT" -i x --window 0 submit a.json)" 2 "agent with window 0"
+expect_eq "$(status "$COLLECTOR" extra-argument)" 2 "collector with a stray argument"
+
+say "unreachable database"
+expect_eq "$(status "$CONSOLE" -d "host=$WORK/nowhere" totals --level province)" 1 "console"
+grep -q 'could not connect to database' "$WORK/out" || fail "console: message"
+expect_eq "$(status "$COLLECTOR" -d "host=$WORK/nowhere" -e 'tcp://127.0.0.1:*')" 1 "collector"
+grep -q 'could not connect to database' "$WORK/out" || fail "collector: message"
+
+say "configuration files"
+expect_eq "$(status "$COLLECTOR" -n -f "$TF_SRC/deploy/examples/collector.cfg")" 0 "collector -n on the example"
+printf 'collector\n    endpoint = "tcp://*:1"\n    batch_maks = 3\n' >"$WORK/typo.cfg"
+expect_eq "$(status "$COLLECTOR" -n -f "$WORK/typo.cfg")" 1 "collector -n on a misspelt key"
+grep -q 'unknown key "collector/batch_maks"' "$WORK/out" || fail "typo message: $(cat "$WORK/out")"
+printf 'collector\n    batch_max = lots\n' >"$WORK/nan.cfg"
+expect_eq "$(status "$COLLECTOR" -n -f "$WORK/nan.cfg")" 1 "collector -n on a non-number"
+expect_eq "$(status "$COLLECTOR" -n -f "$WORK/missing.cfg")" 1 "collector -n on a missing file"
+expect_eq "$(status "$AGENT" -f "$WORK/typo.cfg" -i x submit a.json)" 1 "agent with a collector's config"
+expect_eq "$(status "$CONSOLE" -f "$TF_SRC/deploy/examples/console.cfg" totals --help)" 0 "console with its example config"
+
+say "a result file with a mistake names the field"
+sed 's/"took_part": 1003/"took_part": -5/' "$TF_SRC/deploy/examples/villagers.json" >"$WORK/neg.json"
+expect_eq "$(status "$AGENT" -i x -c tcp://127.0.0.1:1 submit "$WORK/neg.json")" 1 "agent on a negative count"
+grep -q 'electorate.took_part: must not be negative' "$WORK/out" || fail "message: $(cat "$WORK/out")"
+finish

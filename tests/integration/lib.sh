@@ -1,0 +1,111 @@
+# lib.sh: shared by the integration tests.  Each test gets its own database
+# in the PostgreSQL cluster named by the PG* environment (tests/run starts
+# one); with no PGHOST set, the test starts a throwaway cluster of its own.
+# Daemons listen on 127.0.0.1 with ports the kernel picks.
+#
+# Needs TF_BIN (the build directory) and TF_SRC (the source tree).
+
+set -euo pipefail
+
+: "${TF_BIN:?TF_BIN must name the build directory}"
+: "${TF_SRC:?TF_SRC must name the source tree}"
+
+AGENT=$TF_BIN/agents/tallyfeed-agent
+COLLECTOR=$TF_BIN/collector/tallyfeed-collector
+CONSOLE=$TF_BIN/console/tallyfeed
+SIM=$TF_BIN/tests/sim/tallyfeed-sim
+SEND=$TF_BIN/tests/tools/tf-send
+REGISTRY=$TF_SRC/deploy/registry/qinghai
+
+WORK=$(mktemp -d /tmp/tallyfeed-test.XXXXXX)
+chmod 755 "$WORK"
+OWN_CLUSTER=
+COLLECTOR_PID=
+TEST_DB=
+FAILURES=0
+
+cleanup() {
+	local rc=$?
+	if [ -n "$COLLECTOR_PID" ] && kill -0 "$COLLECTOR_PID" 2>/dev/null; then
+		kill -TERM "$COLLECTOR_PID" 2>/dev/null || true
+		wait "$COLLECTOR_PID" 2>/dev/null || true
+	fi
+	if [ -n "$TEST_DB" ]; then
+		dropdb --if-exists "$TEST_DB" 2>/dev/null || true
+	fi
+	if [ -n "$OWN_CLUSTER" ]; then
+		"$TF_SRC/deploy/pg-throwaway" stop "$OWN_CLUSTER" >/dev/null 2>&1 || true
+	fi
+	if [ $rc -eq 0 ]; then
+		rm -rf "$WORK"
+	else
+		echo "test work directory kept: $WORK" >&2
+	fi
+}
+trap cleanup EXIT
+
+if [ -z "${PGHOST:-}" ]; then
+	OWN_CLUSTER=$WORK/pg
+	eval "$("$TF_SRC/deploy/pg-throwaway" start "$OWN_CLUSTER")"
+fi
+
+say() { echo "--- $*"; }
+
+fail() {
+	echo "FAIL: $*" >&2
+	FAILURES=$((FAILURES + 1))
+}
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	if [ "$1" = "$2" ]; then
+		echo "ok: $3 ($1)"
+	else
+		fail "$3: expected '$2', got '$1'"
+	fi
+}
+
+# sql QUERY: one value or rows, unaligned
+sql() { psql -X -v ON_ERROR_STOP=1 -Atq -c "$1"; }
+
+# A fresh database with the schema and the Qinghai registry.
+setup_db() {
+	TEST_DB=tf_$(basename "$0" .sh)_$$
+	createdb "$TEST_DB"
+	export PGDATABASE=$TEST_DB
+	"$CONSOLE" db migrate >/dev/null
+	"$CONSOLE" registry load "$REGISTRY" >/dev/null
+}
+
+# Start a collector on a free port; sets EP and COLLECTOR_PID.
+start_collector() {
+	rm -f "$WORK/endpoint"
+	"$COLLECTOR" -e 'tcp://127.0.0.1:*' --endpoint-file "$WORK/endpoint" "$@" \
+		>>"$WORK/collector.log" 2>&1 &
+	COLLECTOR_PID=$!
+	for _ in $(seq 1 100); do
+		[ -s "$WORK/endpoint" ] && break
+		kill -0 "$COLLECTOR_PID" 2>/dev/null || { cat "$WORK/collector.log" >&2; return 1; }
+		sleep 0.1
+	done
+	[ -s "$WORK/endpoint" ] || { echo "collector did not start" >&2; return 1; }
+	EP=$(cat "$WORK/endpoint")
+}
+
+stop_collector() {
+	kill -TERM "$COLLECTOR_PID"
+	local rc=0
+	wait "$COLLECTOR_PID" || rc=$?
+	COLLECTOR_PID=
+	return $rc
+}
+
+finish() {
+	if [ "$FAILURES" -ne 0 ]; then
+		echo "$(basename "$0"): $FAILURES check(s) failed" >&2
+		echo "--- collector log:" >&2
+		tail -30 "$WORK/collector.log" >&2 2>/dev/null || true
+		exit 1
+	fi
+	echo "$(basename "$0"): all checks passed"
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A township's results go from result files through a real agent and a real
+# collector into PostgreSQL and show in the totals.
+. "$(dirname "$0")/lib.sh"
+
+setup_db
+start_collector
+
+say "submit the three example results through the agent"
+out=$("$AGENT" -c "$EP" -i qiaotou -t 630121100000 -r "$REGISTRY" \
+	submit "$TF_SRC"/deploy/examples/{villagers,residents,party_branch}.json)
+echo "$out"
+expect_eq "$(echo "$out" | grep -c ': ACCEPTED$')" 3 "files accepted"
+
+say "the stored rows are the files' rows"
+expect_eq "$(sql 'SELECT count(*) FROM tallyfeed.result')" 3 "results stored"
+expect_eq "$(sql 'SELECT count(*) FROM tallyfeed.candidate')" 22 "candidates stored"
+expect_eq "$(sql "SELECT registered || '/' || took_part || '/' || ballots_valid FROM tallyfeed.result WHERE committee = 'villagers'")" \
+	"1180/1003/990" "villagers' electorate, voters, valid ballots"
+expect_eq "$(sql "SELECT string_agg(candidate_id, ',' ORDER BY ordinal) FROM tallyfeed.candidate c JOIN tallyfeed.result r ON r.id = c.result_id WHERE r.committee = 'party_branch' AND c.elected")" \
+	"C01,C02,C03" "party branch members elected"
+expect_eq "$(sql 'SELECT count(*) FROM tallyfeed.message m JOIN tallyfeed.result r ON r.message_ref = m.id WHERE m.envelope_sha256 = sha256(m.envelope)')" \
+	3 "each result traces to its stored envelope"
+
+say "the totals show them, at every level"
+line=$("$CONSOLE" totals --level township --under 630121100000 --format csv | tail -1)
+echo "$line"
+# code,name,units,v_exp,v_rep,r_exp,r_rep,p_exp,p_rep,electorate,voters,turnout,...
+expect_eq "$(echo "$line" | cut -d, -f5,7,9)" "1,1,1" "township reported villagers,residents,party"
+expect_eq "$(echo "$line" | cut -d, -f10,11,12)" "4380,3213,73.36" "township electorate, voters, turnout"
+prov=$("$CONSOLE" totals --level province --format csv | tail -1)
+expect_eq "$(echo "$prov" | cut -d, -f1,3,10,11)" "630000000000,4716,4380,3213" "province code, units, electorate, voters"
+json=$("$CONSOLE" totals --level county --under 630121000000 --format json)
+expect_eq "$(echo "$json" | grep -c '"party_reported": 1')" 1 "JSON output for the county"
+
+say "the collector shuts down cleanly on SIGTERM"
+stop_collector && echo "ok: collector exited 0" || fail "collector exit status"
+finish

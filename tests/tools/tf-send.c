@@ -1,0 +1,104 @@
+/*
+ * tf-send: a test tool that puts exact bytes on the wire, so integration
+ * tests can do what a well-behaved agent never does: send the same
+ * envelope twice, send garbage, send a report the agent's own check would
+ * have refused.  Prints one line per send: VERDICT REASON DETAIL.
+ *
+ *   tf-send ENDPOINT report FILE.json [TIMES]   one envelope, sent TIMES times
+ *   tf-send ENDPOINT raw FILE                   the file's bytes as one frame
+ */
+#include "envelope.h"
+#include "report.h"
+#include "rules.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static zframe_t *
+s_read_raw(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	zframe_t *frame = NULL;
+	char *buf;
+	size_t len;
+
+	if (fp == NULL)
+		return NULL;
+	buf = malloc(4 * TF_MESSAGE_MAX);
+	if (buf != NULL) {
+		len = fread(buf, 1, 4 * TF_MESSAGE_MAX, fp);
+		frame = zframe_new(buf, len);
+		free(buf);
+	}
+	fclose(fp);
+	return frame;
+}
+
+int
+main(int argc, char **argv)
+{
+	zframe_t *frame = NULL;
+	zsock_t *dealer;
+	char err[1024];
+	int times = 1, rc = 1;
+
+	if (argc < 4 || (strcmp(argv[2], "report") != 0 && strcmp(argv[2], "raw") != 0)) {
+		fprintf(stderr, "usage: tf-send ENDPOINT report FILE.json [TIMES]\n"
+		                "       tf-send ENDPOINT raw FILE\n");
+		return 2;
+	}
+	if (strcmp(argv[2], "report") == 0) {
+		tf_report_t *report = tf_report_from_file(argv[3], err, sizeof err);
+		uint8_t id[TF_MESSAGE_ID_LEN];
+
+		if (report == NULL) {
+			fprintf(stderr, "tf-send: %s\n", err);
+			return 1;
+		}
+		tf_message_id_new(id);
+		frame = tf_envelope_build("tf-send", (uint64_t)zclock_usecs(), id, tf_now_ms(),
+		                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT,
+		                          &report->base);
+		tf_report_destroy(&report);
+		if (argc > 4)
+			times = atoi(argv[4]);
+	} else
+		frame = s_read_raw(argv[3]);
+	if (frame == NULL) {
+		fprintf(stderr, "tf-send: cannot read %s\n", argv[3]);
+		return 1;
+	}
+	dealer = zsock_new_dealer(argv[1]);
+	if (dealer == NULL) {
+		fprintf(stderr, "tf-send: cannot connect to %s\n", argv[1]);
+		zframe_destroy(&frame);
+		return 1;
+	}
+	zsock_set_rcvtimeo(dealer, 10000);
+	for (int i = 0; i < times; i++) {
+		zframe_t *copy = zframe_dup(frame), *reply;
+		tf_ack_t *ack;
+
+		zframe_send(&copy, dealer, 0);
+		reply = zframe_recv(dealer);
+		if (reply == NULL) {
+			printf("NO-ANSWER\n");
+			goto out;
+		}
+		ack = tf_ack_decode(zframe_data(reply), zframe_size(reply));
+		zframe_destroy(&reply);
+		if (ack == NULL) {
+			printf("BAD-ACK\n");
+			goto out;
+		}
+		printf("%s %s %s\n", tf_verdict_name(ack->verdict), tf_reason_name(ack->reason),
+		       ack->detail);
+		tf_ack_destroy(&ack);
+	}
+	rc = 0;
+out:
+	zframe_destroy(&frame);
+	zsock_destroy(&dealer);
+	return rc;
+}
