@@ -2,6 +2,7 @@
  * envelope: the wire codec for Envelope and Ack.
  */
 #include "envelope.h"
+#include "utf8.h"
 
 #include <assert.h>
 #include <sodium.h>
@@ -158,7 +159,7 @@ tf_ack_build(const uint8_t *message_id, size_t id_len, uint64_t sequence,
 	ack.sequence = sequence;
 	ack.verdict = verdict;
 	ack.reason = (Tallyfeed__Reason)reason;
-	snprintf(bounded, sizeof bounded, "%s", detail != NULL ? detail : "");
+	tf_text_bound(bounded, sizeof bounded, detail != NULL ? detail : "");
 	ack.detail = bounded;
 	return s_pack(&ack.base);
 }

@@ -19,6 +19,9 @@ static const size_t s_prefix_len[TF_LEVEL_COUNT] = { 4, 6, 9, 12 };
 static const char *s_level_name[TF_LEVEL_COUNT] = {
 	"prefecture", "county", "township", "unit"
 };
+static const char *s_level_file[TF_LEVEL_COUNT] = {
+	"prefectures.csv", "counties.csv", "townships.csv", "villages.csv"
+};
 
 struct _tf_registry_t {
 	tf_area_t *areas[TF_LEVEL_COUNT];
@@ -259,9 +262,10 @@ s_split(char *line, char **fields, int want)
 }
 
 static int
-s_load_file(tf_registry_t *self, const char *dir, const char *file, tf_level_t level,
-            const char *header, int columns, char *err, size_t errlen)
+s_load_file(tf_registry_t *self, const char *dir, tf_level_t level, const char *header,
+            int columns, char *err, size_t errlen)
 {
+	const char *file = s_level_file[level];
 	char path[4096], line[LINE_MAX_BYTES + 2], reason[512];
 	FILE *fp = NULL;
 	int rc = -1;
@@ -311,6 +315,7 @@ s_load_file(tf_registry_t *self, const char *dir, const char *file, tf_level_t l
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, reason);
 			goto out;
 		}
+		self->areas[level][self->size[level] - 1].line = lineno;
 	}
 	if (ferror(fp)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -330,7 +335,8 @@ out:
 /* Every county needs a township and every township a unit, or the
  * province's "expected" figures would silently omit it. */
 static int
-s_check_children(tf_registry_t *self, tf_level_t level, char *err, size_t errlen)
+s_check_children(tf_registry_t *self, const char *dir, tf_level_t level, char *err,
+                 size_t errlen)
 {
 	zhashx_t *seen = zhashx_new();
 	int rc = 0;
@@ -345,9 +351,10 @@ s_check_children(tf_registry_t *self, tf_level_t level, char *err, size_t errlen
 		zhashx_update(seen, self->areas[level + 1][i].parent, (void *)1);
 	for (size_t i = 0; i < self->size[level]; i++)
 		if (zhashx_lookup(seen, self->areas[level][i].code) == NULL) {
-			snprintf(err, errlen, "%s %s %s has no %s", s_level_name[level],
+			snprintf(err, errlen, "%s/%s:%u: %s %s %s has no %s in %s", dir,
+			         s_level_file[level], self->areas[level][i].line, s_level_name[level],
 			         self->areas[level][i].code, self->areas[level][i].name,
-			         s_level_name[level + 1]);
+			         s_level_name[level + 1], s_level_file[level + 1]);
 			rc = -1;
 			break;
 		}
@@ -359,17 +366,16 @@ int
 tf_registry_load_dir(tf_registry_t *self, const char *dir, char *err, size_t errlen)
 {
 	assert(self != NULL && dir != NULL);
-	if (s_load_file(self, dir, "prefectures.csv", TF_LEVEL_PREFECTURE,
-	                "code,name", 2, err, errlen) != 0
-	    || s_load_file(self, dir, "counties.csv", TF_LEVEL_COUNTY,
-	                   "code,name,prefecture_code", 3, err, errlen) != 0
-	    || s_load_file(self, dir, "townships.csv", TF_LEVEL_TOWNSHIP,
-	                   "code,name,county_code", 3, err, errlen) != 0
-	    || s_load_file(self, dir, "villages.csv", TF_LEVEL_UNIT,
-	                   "code,name,township_code,urban_rural_code", 4, err, errlen) != 0)
+	if (s_load_file(self, dir, TF_LEVEL_PREFECTURE, "code,name", 2, err, errlen) != 0
+	    || s_load_file(self, dir, TF_LEVEL_COUNTY, "code,name,prefecture_code", 3, err,
+	                   errlen) != 0
+	    || s_load_file(self, dir, TF_LEVEL_TOWNSHIP, "code,name,county_code", 3, err,
+	                   errlen) != 0
+	    || s_load_file(self, dir, TF_LEVEL_UNIT, "code,name,township_code,urban_rural_code", 4,
+	                   err, errlen) != 0)
 		return -1;
 	for (int level = TF_LEVEL_PREFECTURE; level < TF_LEVEL_UNIT; level++)
-		if (s_check_children(self, level, err, errlen) != 0)
+		if (s_check_children(self, dir, (tf_level_t)level, err, errlen) != 0)
 			return -1;
 	return 0;
 }

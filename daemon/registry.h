@@ -37,6 +37,7 @@ typedef struct {
 	char name[TF_NAME_MAX + 1];
 	char parent[TF_CODE_LEN + 1];   /* empty for a prefecture */
 	char urban_rural[4];            /* units only: 3-digit urban-rural code */
+	unsigned line;                  /* line in its CSV file; 0 if not loaded from one */
 } tf_area_t;
 
 typedef struct _tf_registry_t tf_registry_t;

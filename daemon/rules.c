@@ -63,12 +63,14 @@ s_reject(tf_check_t *out, Tallyfeed__Reason reason, const char *fmt, ...)
 static int
 s_reject(tf_check_t *out, Tallyfeed__Reason reason, const char *fmt, ...)
 {
+	char detail[TF_DETAIL_MAX * 2];
 	va_list ap;
 
 	out->reason = reason;
 	va_start(ap, fmt);
-	vsnprintf(out->detail, sizeof out->detail, fmt, ap);
+	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
+	tf_text_bound(out->detail, sizeof out->detail, detail);
 	return -1;
 }
 
@@ -140,7 +142,11 @@ s_date_valid(const char *s)
 	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	int y, m, d, n = 0;
 
-	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+	/* sscanf alone would take signs and blanks: insist on the digits. */
+	if (strlen(s) != 10 || strspn(s, "0123456789") != 4 || strspn(s + 5, "0123456789") != 2
+	    || strspn(s + 8, "0123456789") != 2)
+		return false;
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
 		return false;
 	if (s[4] != '-' || s[7] != '-' || y < 1990 || y > 2100 || m < 1 || m > 12 || d < 1)
 		return false;

@@ -6,6 +6,7 @@
 #include "utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 bool
 tf_utf8_valid(const char *s, size_t len)
@@ -23,6 +24,9 @@ tf_utf8_valid(const char *s, size_t len)
 			p++;
 			continue;
 		}
+		/* U+0080..U+009F are C1 controls (NEL among them splits log lines). */
+		if (c == 0xc2 && p + 1 < end && p[1] < 0xa0)
+			return false;
 		if (c >= 0xc2 && c <= 0xdf)
 			need = 1;
 		else if (c >= 0xe0 && c <= 0xef) {
@@ -49,4 +53,24 @@ tf_utf8_valid(const char *s, size_t len)
 		p += need + 1;
 	}
 	return true;
+}
+
+void
+tf_text_bound(char *dst, size_t size, const char *src)
+{
+	size_t n;
+
+	if (size == 0)
+		return;
+	n = strlen(src);
+	if (n < size) {
+		memcpy(dst, src, n + 1);
+		return;
+	}
+	n = size - 1;
+	/* Step back over continuation bytes to the start of the cut character. */
+	while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }

@@ -11,4 +11,8 @@
  * nothing above U+10FFFF) and holds no control characters. */
 bool tf_utf8_valid(const char *s, size_t len);
 
+/* Copy src into dst (size bytes), cutting at a character boundary so a
+ * truncated UTF-8 string stays UTF-8. */
+void tf_text_bound(char *dst, size_t size, const char *src);
+
 #endif

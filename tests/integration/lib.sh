@@ -10,8 +10,10 @@ set -euo pipefail
 : "${TF_BIN:?TF_BIN must name the build directory}"
 : "${TF_SRC:?TF_SRC must name the source tree}"
 
+# TF_WRAP runs the daemons under a tool, e.g. valgrind (tests/run does).
 AGENT=$TF_BIN/agents/tallyfeed-agent
 COLLECTOR=$TF_BIN/collector/tallyfeed-collector
+agent() { ${TF_WRAP:-} "$AGENT" "$@"; }
 CONSOLE=$TF_BIN/console/tallyfeed
 SIM=$TF_BIN/tests/sim/tallyfeed-sim
 SEND=$TF_BIN/tests/tools/tf-send
@@ -80,10 +82,10 @@ setup_db() {
 # Start a collector on a free port; sets EP and COLLECTOR_PID.
 start_collector() {
 	rm -f "$WORK/endpoint"
-	"$COLLECTOR" -e 'tcp://127.0.0.1:*' --endpoint-file "$WORK/endpoint" "$@" \
+	${TF_WRAP:-} "$COLLECTOR" -e 'tcp://127.0.0.1:*' --endpoint-file "$WORK/endpoint" "$@" \
 		>>"$WORK/collector.log" 2>&1 &
 	COLLECTOR_PID=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		[ -s "$WORK/endpoint" ] && break
 		kill -0 "$COLLECTOR_PID" 2>/dev/null || { cat "$WORK/collector.log" >&2; return 1; }
 		sleep 0.1

@@ -7,7 +7,7 @@ setup_db
 start_collector
 
 say "submit the three example results through the agent"
-out=$("$AGENT" -c "$EP" -i qiaotou -t 630121100000 -r "$REGISTRY" \
+out=$(agent -c "$EP" -i qiaotou -t 630121100000 -r "$REGISTRY" \
 	submit "$TF_SRC"/deploy/examples/{villagers,residents,party_branch}.json)
 echo "$out"
 expect_eq "$(echo "$out" | grep -c ': ACCEPTED$')" 3 "files accepted"

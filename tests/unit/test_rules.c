@@ -1,0 +1,1475 @@
+/*
+ * test_rules: the validator.  Every test starts from a sound villagers'
+ * report for a real Qinghai unit (built in C, s_setup) and changes one
+ * thing: each E check is met at its boundary and broken just past it with
+ * exactly its reason code; each threshold of the law is tried exactly at,
+ * just over and just under; each W flag is raised and not raised.
+ */
+#include "testutil.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "registry.h"
+#include "report.h"
+#include "rules.h"
+
+/* 上毛佰胜村委会 (villagers' committee) in 城关镇, 大通回族土族自治县, 西宁市. */
+#define UNIT "630121101201"
+#define TOWNSHIP "630121101000"
+#define OTHER_TOWNSHIP "630121102000"       /* 塔尔镇, same county */
+#define RESIDENTS_UNIT "630121101001"       /* 佰胜居委会, same township */
+
+#define HEAD TALLYFEED__POSITION__POSITION_HEAD
+#define DEPUTY TALLYFEED__POSITION__POSITION_DEPUTY
+#define MEMBER TALLYFEED__POSITION__POSITION_MEMBER
+#define VILLAGERS TALLYFEED__COMMITTEE__COMMITTEE_VILLAGERS
+#define RESIDENTS TALLYFEED__COMMITTEE__COMMITTEE_RESIDENTS
+#define PARTY TALLYFEED__COMMITTEE__COMMITTEE_PARTY_BRANCH
+#define R(name) TALLYFEED__REASON__REASON_##name
+
+static tf_registry_t *s_registry;
+static tf_rules_config_t s_config;
+
+/* ---- building reports (everything malloc'd: tf_report_destroy frees it) ---- */
+
+static void
+s_set(char **field, const char *value)
+{
+	if (*field != NULL && *field != (char *)protobuf_c_empty_string)
+		free(*field);
+	*field = strdup(value);
+	assert_non_null(*field);
+}
+
+static void
+s_set_seats(tf_report_t *r, uint32_t head, uint32_t deputy, uint32_t member)
+{
+	const uint32_t count[3] = { head, deputy, member };
+
+	for (size_t i = 0; i < r->n_seats; i++)
+		free(r->seats[i]);
+	free(r->seats);
+	r->seats = calloc(3, sizeof *r->seats);
+	assert_non_null(r->seats);
+	r->n_seats = 0;
+	for (int i = 0; i < 3; i++) {
+		Tallyfeed__Seats *s;
+
+		if (count[i] == 0)
+			continue;
+		s = malloc(sizeof *s);
+		assert_non_null(s);
+		tallyfeed__seats__init(s);
+		s->position = (Tallyfeed__Position)(HEAD + i);
+		s->count = count[i];
+		r->seats[r->n_seats++] = s;
+	}
+}
+
+/* Append a candidate; elected ones get what an elected member reports. */
+static Tallyfeed__Candidate *
+s_add(tf_report_t *r, const char *id, const char *name, Tallyfeed__Position position,
+      uint32_t votes, Tallyfeed__Gender gender, bool elected)
+{
+	Tallyfeed__Candidate **grown, *c;
+
+	grown = realloc(r->candidates, (r->n_candidates + 1) * sizeof *grown);
+	assert_non_null(grown);
+	r->candidates = grown;
+	c = malloc(sizeof *c);
+	assert_non_null(c);
+	tallyfeed__candidate__init(c);
+	r->candidates[r->n_candidates++] = c;
+	s_set(&c->candidate_id, id);
+	s_set(&c->name, name);
+	c->position = position;
+	c->votes_for = votes;
+	c->elected = elected;
+	c->position_won = elected ? position : TALLYFEED__POSITION__POSITION_UNSPECIFIED;
+	c->gender = gender;
+	if (elected) {
+		s_set(&c->ethnicity, "汉族");
+		c->birth_year = 1975;
+		c->education = TALLYFEED__EDUCATION__EDUCATION_SENIOR_SECONDARY;
+	}
+	return c;
+}
+
+static void
+s_clear_candidates(tf_report_t *r)
+{
+	for (size_t i = 0; i < r->n_candidates; i++)
+		tallyfeed__candidate__free_unpacked(r->candidates[i], NULL);
+	free(r->candidates);
+	r->candidates = NULL;
+	r->n_candidates = 0;
+}
+
+static Tallyfeed__Candidate *
+s_cand(const tf_report_t *r, const char *id)
+{
+	for (size_t i = 0; i < r->n_candidates; i++)
+		if (strcmp(r->candidates[i]->candidate_id, id) == 0)
+			return r->candidates[i];
+	fail_msg("no candidate %s", id);
+	return NULL;
+}
+
+static void
+s_set_elected(Tallyfeed__Candidate *c, bool elected)
+{
+	c->elected = elected;
+	c->position_won = elected ? c->position : TALLYFEED__POSITION__POSITION_UNSPECIFIED;
+}
+
+static void
+s_set_hash(tf_report_t *r, size_t len)
+{
+	free(r->sheet_photo_sha256.data);
+	r->sheet_photo_sha256.data = NULL;
+	r->sheet_photo_sha256.len = len;
+	if (len == 0)
+		return;
+	r->sheet_photo_sha256.data = malloc(len);
+	assert_non_null(r->sheet_photo_sha256.data);
+	for (size_t i = 0; i < len; i++)
+		r->sheet_photo_sha256.data[i] = (uint8_t)(i * 37 + 11);
+}
+
+/*
+ * The sound report: 1,000 registered, 800 took part (so > 400 votes elect),
+ * 805 ballots issued, 800 returned, 790 valid, 10 invalid, 20 by proxy;
+ * seats: head 1, deputy 1, member 3 (five, odd); elected h1 600, d1 500
+ * (a woman), m1 700, m2 650 (a woman), m3 450; not elected h2 150, d2 200,
+ * m4 300.  Per position: head 750, deputy 700 <= 790; member 2100 <= 2370.
+ */
+static tf_report_t *
+s_sound_report(void)
+{
+	tf_report_t *r = malloc(sizeof *r);
+
+	assert_non_null(r);
+	tallyfeed__result_report__init(r);
+	s_set(&r->unit_code, UNIT);
+	r->committee = VILLAGERS;
+	r->round = 1;
+	r->revision = 1;
+	s_set(&r->held_on, "2017-11-18");
+	r->registered = 1000;
+	r->took_part = 800;
+	r->proxy_votes = 20;
+	r->ballots_issued = 805;
+	r->ballots_returned = 800;
+	r->ballots_valid = 790;
+	r->ballots_invalid = 10;
+	r->ballot_mode = TALLYFEED__BALLOT_MODE__BALLOT_MODE_COMBINED;
+	s_set_seats(r, 1, 1, 3);
+	s_add(r, "h1", "马德福", HEAD, 600, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "h2", "李明", HEAD, 150, TALLYFEED__GENDER__GENDER_MALE, false);
+	s_add(r, "d1", "才让卓玛", DEPUTY, 500, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "d2", "王芳", DEPUTY, 200, TALLYFEED__GENDER__GENDER_FEMALE, false);
+	s_add(r, "m1", "张建国", MEMBER, 700, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "m2", "祁玉兰", MEMBER, 650, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "m3", "韩永福", MEMBER, 450, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "m4", "扎西", MEMBER, 300, TALLYFEED__GENDER__GENDER_MALE, false);
+	s_set_hash(r, 32);
+	r->announced_on_site = 1;
+	return r;
+}
+
+/* A sound Party branch election: 45 members should attend, 3 excused (42),
+ * 40 present (> 4/5 x 42 = 33.6), so > 20 yes-votes elect; seats head 1,
+ * member 2; elected s1 30, c1 35, c2 30; not elected s2 8, c3 10. */
+static void
+s_make_party(tf_report_t *r)
+{
+	r->committee = PARTY;
+	r->registered = 45;
+	r->excused = 3;
+	r->took_part = 40;
+	r->proxy_votes = 0;
+	r->ballots_issued = 40;
+	r->ballots_returned = 40;
+	r->ballots_valid = 40;
+	r->ballots_invalid = 0;
+	s_set_seats(r, 1, 0, 2);
+	s_clear_candidates(r);
+	s_add(r, "s1", "韩书记", HEAD, 30, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "s2", "马某", HEAD, 8, TALLYFEED__GENDER__GENDER_MALE, false);
+	s_add(r, "c1", "祁某", MEMBER, 35, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "c2", "李某", MEMBER, 30, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "c3", "张某", MEMBER, 10, TALLYFEED__GENDER__GENDER_MALE, false);
+}
+
+/* One race for member seats only, every ballot valid; the test adds the
+ * candidates.  issued = took_part >= returned. */
+static void
+s_race(tf_report_t *r, Tallyfeed__Committee committee, uint32_t round, uint32_t registered,
+       uint32_t excused, uint32_t took_part, uint32_t returned, uint32_t seats)
+{
+	r->committee = committee;
+	r->round = round;
+	r->registered = registered;
+	r->excused = excused;
+	r->took_part = took_part;
+	r->proxy_votes = 0;
+	r->ballots_issued = took_part > returned ? took_part : returned;
+	r->ballots_returned = returned;
+	r->ballots_valid = returned;
+	r->ballots_invalid = 0;
+	s_set_seats(r, 0, 0, seats);
+	s_clear_candidates(r);
+}
+
+static int
+s_setup(void **state)
+{
+	*state = s_sound_report();
+	tf_rules_config_default(&s_config);
+	return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+	tf_report_t *r = *state;
+
+	tf_report_destroy(&r);
+	return 0;
+}
+
+static int
+s_load_registry(void **state)
+{
+	char err[1024];
+
+	(void)state;
+	s_registry = tf_registry_new();
+	if (s_registry == NULL)
+		return -1;
+	if (tf_registry_load_dir(s_registry, TF_QINGHAI_DIR, err, sizeof err) != 0) {
+		print_error("could not load the Qinghai registry: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+s_free_registry(void **state)
+{
+	(void)state;
+	tf_registry_destroy(&s_registry);
+	return 0;
+}
+
+/* ---- checking ---- */
+
+static void
+s_accepted(const tf_report_t *r, const tf_registry_t *registry, const char *township,
+           tf_check_t *out, int line)
+{
+	int rc = tf_rules_check(&s_config, r, registry, township, out);
+
+	if (rc != 0 || out->reason != R(NONE)) {
+		print_error("line %d: rejected with %s: %s\n", line, tf_reason_name(out->reason),
+		            out->detail);
+		fail();
+	}
+}
+
+static void
+s_rejected(const tf_report_t *r, const tf_registry_t *registry, const char *township,
+           int reason, int line)
+{
+	tf_check_t out;
+	int rc = tf_rules_check(&s_config, r, registry, township, &out);
+
+	if (rc != -1 || out.reason != reason) {
+		print_error("line %d: expected %s, got rc %d reason %s (%s)\n", line,
+		            tf_reason_name(reason), rc, tf_reason_name(out.reason), out.detail);
+		fail();
+	}
+	if (out.detail[0] == '\0') {
+		print_error("line %d: rejected with %s but no detail\n", line, tf_reason_name(reason));
+		fail();
+	}
+}
+
+/* Accepted against the Qinghai registry from its own township; out filled. */
+#define assert_accepted(r, out) s_accepted((r), s_registry, TOWNSHIP, (out), __LINE__)
+#define assert_ok(r) do { tf_check_t ok_; assert_accepted((r), &ok_); } while (0)
+#define assert_rejected(r, reason) s_rejected((r), s_registry, TOWNSHIP, (reason), __LINE__)
+
+/* The thresholds give candidate i exactly `expect`: marked so, the report
+ * is accepted; marked the other way, it is an ELECTED_MISMATCH; and
+ * tf_rules_decide says the same. */
+static void
+s_elects(tf_report_t *r, size_t i, bool expect, int line)
+{
+	bool elected[TF_CANDIDATES_MAX], valid;
+	tf_check_t out;
+
+	assert_true(i < r->n_candidates);
+	tf_rules_decide(&s_config, r, elected, &valid);
+	if (elected[i] != expect) {
+		print_error("line %d: tf_rules_decide: candidate %s with %u votes %s\n", line,
+		            r->candidates[i]->candidate_id, r->candidates[i]->votes_for,
+		            expect ? "not elected, expected elected" : "elected, expected not");
+		fail();
+	}
+	s_set_elected(r->candidates[i], expect);
+	s_accepted(r, s_registry, TOWNSHIP, &out, line);
+	s_set_elected(r->candidates[i], !expect);
+	s_rejected(r, s_registry, TOWNSHIP, R(ELECTED_MISMATCH), line);
+	s_set_elected(r->candidates[i], expect);
+}
+
+#define assert_elects(r, i) s_elects((r), (i), true, __LINE__)
+#define assert_not_elects(r, i) s_elects((r), (i), false, __LINE__)
+
+/* ---- the sound report and the API around the checks ---- */
+
+static void
+test_sound_report_accepted(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	assert_non_null(tf_registry_find(s_registry, TF_LEVEL_UNIT, UNIT));
+	assert_int_equal(tf_unit_kind_of(UNIT), TF_UNIT_VILLAGERS);
+	assert_string_equal(tf_registry_find(s_registry, TF_LEVEL_UNIT, UNIT)->parent, TOWNSHIP);
+	assert_accepted(r, &out);
+	assert_int_equal(out.reason, R(NONE));
+	assert_int_equal(out.warnings, 0);
+	assert_true(out.election_valid);
+	assert_int_equal(out.seats_total, 5);
+	assert_int_equal(out.seats_filled, 5);
+	assert_string_equal(out.detail, "ok");
+	/* Without a registry or township, only the arithmetic is checked. */
+	s_accepted(r, NULL, NULL, &out, __LINE__);
+	s_accepted(r, s_registry, NULL, &out, __LINE__);
+}
+
+static void
+test_decide_sound_report(void **state)
+{
+	static const bool expect[8] = { true, false, true, false, true, true, true, false };
+	tf_report_t *r = *state;
+	bool elected[8], valid = false;
+
+	tf_rules_decide(&s_config, r, elected, &valid);
+	assert_true(valid);
+	for (int i = 0; i < 8; i++)
+		if (elected[i] != expect[i])
+			fail_msg("candidate %s: decided %d, expected %d", r->candidates[i]->candidate_id,
+			         elected[i], expect[i]);
+}
+
+static void
+test_config_default(void **state)
+{
+	tf_rules_config_t c;
+
+	(void)state;
+	memset(&c, 0xff, sizeof c);
+	tf_rules_config_default(&c);
+	assert_true(c.odd_size_required);
+	assert_int_equal(c.party_attendance_num, 4);
+	assert_int_equal(c.party_attendance_den, 5);
+}
+
+static void
+test_reason_and_warning_names(void **state)
+{
+	(void)state;
+	assert_string_equal(tf_reason_name(R(NONE)), "NONE");
+	assert_string_equal(tf_reason_name(R(BALLOT_SUM)), "BALLOT_SUM");
+	assert_string_equal(tf_reason_name(R(ELECTED_MISMATCH)), "ELECTED_MISMATCH");
+	assert_string_equal(tf_reason_name(R(BAD_PHOTO_HASH)), "BAD_PHOTO_HASH");
+	assert_string_equal(tf_reason_name(999), "UNKNOWN");
+	assert_string_equal(tf_reason_name(-1), "UNKNOWN");
+	assert_string_equal(tf_warning_name(0), "invalid_election");
+	assert_string_equal(tf_warning_name(1), "no_woman");
+	assert_string_equal(tf_warning_name(2), "size");
+	assert_string_equal(tf_warning_name(3), "full_turnout");
+	assert_string_equal(tf_warning_name(4), "seats_unfilled");
+	assert_int_equal(1 << 0, TF_WARN_INVALID_ELECTION);
+	assert_int_equal(1 << 4, TF_WARN_SEATS_UNFILLED);
+}
+
+/* The examples shipped in deploy/examples/ pass the collector's rules, as
+ * deploy/examples/README.md promises, from their own township. */
+static void
+test_shipped_examples_accepted(void **state)
+{
+	static const char *files[] = { "villagers.json", "residents.json", "party_branch.json" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[512], err[512] = "";
+		const tf_area_t *unit;
+		tf_report_t *r;
+		tf_check_t out;
+
+		snprintf(path, sizeof path, "%s/deploy/examples/%s", TF_SOURCE_DIR, files[i]);
+		r = tf_report_from_file(path, err, sizeof err);
+		if (r == NULL)
+			fail_msg("%s", err);
+		unit = tf_registry_find(s_registry, TF_LEVEL_UNIT, r->unit_code);
+		assert_non_null(unit);
+		if (tf_rules_check(&s_config, r, s_registry, unit->parent, &out) != 0) {
+			tf_report_destroy(&r);
+			fail_msg("%s rejected: %s: %s", files[i], tf_reason_name(out.reason), out.detail);
+		}
+		assert_true(out.election_valid);
+		tf_report_destroy(&r);
+	}
+}
+
+/* ---- E checks: each met at its edge, and broken ---- */
+
+static void
+test_missing_field(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_set(&r->unit_code, "");
+	assert_rejected(r, R(MISSING_FIELD));
+	s_set(&r->unit_code, UNIT);
+
+	r->committee = TALLYFEED__COMMITTEE__COMMITTEE_UNSPECIFIED;
+	assert_rejected(r, R(MISSING_FIELD));
+	r->committee = (Tallyfeed__Committee)4;
+	assert_rejected(r, R(MISSING_FIELD));
+	r->committee = VILLAGERS;
+
+	r->ballot_mode = TALLYFEED__BALLOT_MODE__BALLOT_MODE_UNSPECIFIED;
+	assert_rejected(r, R(MISSING_FIELD));
+	r->ballot_mode = TALLYFEED__BALLOT_MODE__BALLOT_MODE_PER_POSITION;
+	assert_ok(r);
+
+	s_set(&s_cand(r, "h2")->candidate_id, "");
+	assert_rejected(r, R(MISSING_FIELD));
+	s_set(&r->candidates[1]->candidate_id, "h2");
+	s_set(&s_cand(r, "h2")->name, "");
+	assert_rejected(r, R(MISSING_FIELD));
+	s_set(&s_cand(r, "h2")->name, "李");
+	assert_ok(r);
+
+	r->registered = 0;
+	assert_rejected(r, R(MISSING_FIELD));
+	r->registered = 1000;
+
+	/* excused is a Party branch figure */
+	r->excused = 1;
+	assert_rejected(r, R(MISSING_FIELD));
+	r->excused = 0;
+
+	s_clear_candidates(r);
+	assert_rejected(r, R(MISSING_FIELD));
+}
+
+static void
+test_bad_round(void **state)
+{
+	tf_report_t *r = *state;
+
+	r->round = 0;
+	assert_rejected(r, R(BAD_ROUND));
+	r->round = 10;
+	assert_rejected(r, R(BAD_ROUND));
+	r->round = 9;                         /* a re-election: same rule as round 1 */
+	assert_ok(r);
+	r->round = 3;
+	assert_ok(r);
+	r->round = 1;
+	r->revision = 0;
+	assert_rejected(r, R(BAD_ROUND));
+	r->revision = 1000001;
+	assert_rejected(r, R(BAD_ROUND));
+	r->revision = 1000000;
+	assert_ok(r);
+}
+
+static void
+test_bad_date(void **state)
+{
+	static const char *good[] = {
+		"2017-11-18", "1990-01-01", "2100-12-31", "2016-02-29", "2000-02-29", "2017-02-28",
+		"2017-04-30", "2017-12-31", ""
+	};
+	static const char *bad[] = {
+		"2017-02-29", "2100-02-29", "1900-02-29", "2017-02-30", "2017-04-31", "2017-13-01",
+		"2017-00-10", "2017-11-00", "2017-11-32", "1989-12-31", "2101-01-01", "17-11-18",
+		"2017/11/18", "2017-11-8", "2017-11-188", "20171118", "2017-11-18 ", " 2017-11-18",
+		"2017-11-18T08:00", "2017-1-018", "２０17-11-18",
+		/* sscanf's %d takes a sign or leading blank: these must not pass as dates */
+		"2017-+1-01", "2017- 1-01", "2017-01-+1", "2017-01- 1",
+	};
+	tf_report_t *r = *state;
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		tf_check_t out;
+		s_set(&r->held_on, good[i]);
+		if (tf_rules_check(&s_config, r, s_registry, TOWNSHIP, &out) != 0)
+			fail_msg("held_on \"%s\" refused: %s", good[i], out.detail);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		tf_check_t out;
+		s_set(&r->held_on, bad[i]);
+		if (tf_rules_check(&s_config, r, s_registry, TOWNSHIP, &out) != -1
+		    || out.reason != R(BAD_DATE))
+			fail_msg("held_on \"%s\": got %s, expected BAD_DATE", bad[i],
+			         tf_reason_name(out.reason));
+	}
+}
+
+static void
+test_bad_photo_hash(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_set_hash(r, 31);
+	assert_rejected(r, R(BAD_PHOTO_HASH));
+	s_set_hash(r, 33);
+	assert_rejected(r, R(BAD_PHOTO_HASH));
+	s_set_hash(r, 64);                    /* the hex digits sent as bytes */
+	assert_rejected(r, R(BAD_PHOTO_HASH));
+	s_set_hash(r, 1);
+	assert_rejected(r, R(BAD_PHOTO_HASH));
+	s_set_hash(r, 0);                     /* no photo yet: allowed */
+	assert_ok(r);
+	s_set_hash(r, 32);
+	assert_ok(r);
+}
+
+static void
+test_field_too_long(void **state)
+{
+	tf_report_t *r = *state;
+	char name[80] = "", id[40];
+
+	/* Names: 64 bytes of UTF-8 at most (21 CJK characters + 1 byte = 64). */
+	for (int i = 0; i < 21; i++)
+		strcat(name, "卓");
+	strcat(name, "a");
+	s_set(&s_cand(r, "m4")->name, name);
+	assert_ok(r);
+	strcat(name, "b");
+	s_set(&s_cand(r, "m4")->name, name);
+	assert_rejected(r, R(FIELD_TOO_LONG));
+	/* Not UTF-8: a GBK name, an overlong, a surrogate, a cut character. */
+	s_set(&s_cand(r, "m4")->name, "\xd4\xfa\xce\xf7");
+	assert_rejected(r, R(FIELD_TOO_LONG));
+	s_set(&s_cand(r, "m4")->name, "a\xc0\xaf");
+	assert_rejected(r, R(FIELD_TOO_LONG));
+	s_set(&s_cand(r, "m4")->name, "\xed\xa0\x80");
+	assert_rejected(r, R(FIELD_TOO_LONG));
+	s_set(&s_cand(r, "m4")->name, "扎\xe8\xa5");
+	assert_rejected(r, R(FIELD_TOO_LONG));
+	s_set(&s_cand(r, "m4")->name, "扎\x01西");
+	assert_rejected(r, R(FIELD_TOO_LONG));
+	s_set(&s_cand(r, "m4")->name, "བཀྲ་ཤིས་");
+	assert_ok(r);
+
+	/* Candidate ids: printable ASCII, 32 bytes at most. */
+	memset(id, 'x', 32);
+	id[32] = '\0';
+	s_set(&s_cand(r, "m4")->candidate_id, id);
+	assert_ok(r);
+	strcat(id, "y");
+	s_set(&r->candidates[7]->candidate_id, id);
+	assert_rejected(r, R(FIELD_TOO_LONG));
+	s_set(&r->candidates[7]->candidate_id, "候选4");
+	assert_rejected(r, R(FIELD_TOO_LONG));
+	s_set(&r->candidates[7]->candidate_id, "m4");
+
+	/* Ethnicity: 32 bytes at most (10 CJK = 30 fine, 11 = 33 not). */
+	s_set(&s_cand(r, "m1")->ethnicity, "一二三四五六七八九十");
+	assert_ok(r);
+	s_set(&s_cand(r, "m1")->ethnicity, "一二三四五六七八九十族");
+	assert_rejected(r, R(FIELD_TOO_LONG));
+	s_set(&s_cand(r, "m1")->ethnicity, "汉族");
+
+	/* The unit code: 13 characters is too long. */
+	s_set(&r->unit_code, UNIT "0");
+	assert_rejected(r, R(FIELD_TOO_LONG));
+}
+
+static void
+test_too_many_candidates(void **state)
+{
+	tf_report_t *r = *state;
+	char id[16];
+
+	/* Up to 200 fill with members who got no votes. */
+	for (int i = 9; i <= 200; i++) {
+		snprintf(id, sizeof id, "x%d", i);
+		s_add(r, id, "某", MEMBER, 0, TALLYFEED__GENDER__GENDER_MALE, false);
+	}
+	assert_int_equal(r->n_candidates, 200);
+	assert_ok(r);
+	s_add(r, "x201", "某", MEMBER, 0, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_rejected(r, R(TOO_MANY_CANDIDATES));
+}
+
+static void
+test_duplicate_candidate(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_set(&s_cand(r, "m4")->candidate_id, "H1");     /* ids are case-sensitive */
+	assert_ok(r);
+	s_set(&s_cand(r, "H1")->candidate_id, "h1");
+	assert_rejected(r, R(DUPLICATE_CANDIDATE));
+	/* Same name, different id: two people of one name is normal. */
+	s_set(&r->candidates[7]->candidate_id, "m4");
+	s_set(&s_cand(r, "m4")->name, "马德福");
+	assert_ok(r);
+}
+
+static void
+test_bad_seats(void **state)
+{
+	tf_report_t *r = *state;
+
+	/* A candidate for a position that has no seats. */
+	s_set_seats(r, 1, 0, 3);
+	assert_rejected(r, R(BAD_SEATS));
+	s_set_seats(r, 0, 0, 0);
+	assert_rejected(r, R(BAD_SEATS));
+	s_set_seats(r, 1, 1, 3);
+	assert_ok(r);
+	r->seats[2]->count = 0;
+	assert_rejected(r, R(BAD_SEATS));
+	r->seats[2]->count = 101;
+	assert_rejected(r, R(BAD_SEATS));
+	r->seats[2]->count = 100;             /* the ceiling itself is allowed */
+	assert_ok(r);
+	r->seats[2]->count = 3;
+	r->seats[1]->position = MEMBER;       /* member given twice, deputy not at all */
+	assert_rejected(r, R(BAD_SEATS));
+	r->seats[1]->position = TALLYFEED__POSITION__POSITION_UNSPECIFIED;
+	assert_rejected(r, R(BAD_SEATS));
+	r->seats[1]->position = (Tallyfeed__Position)4;
+	assert_rejected(r, R(BAD_SEATS));
+	r->seats[1]->position = DEPUTY;
+	assert_ok(r);
+	/* A candidate standing for no position. */
+	s_cand(r, "m4")->position = TALLYFEED__POSITION__POSITION_UNSPECIFIED;
+	assert_rejected(r, R(BAD_SEATS));
+}
+
+static void
+test_unknown_unit(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	assert_null(tf_registry_find(s_registry, TF_LEVEL_UNIT, "630121101299"));
+	s_set(&r->unit_code, "630121101299");
+	assert_rejected(r, R(UNKNOWN_UNIT));
+	/* Without a registry nobody can tell. */
+	s_accepted(r, NULL, NULL, &out, __LINE__);
+	/* A unit of another province. */
+	s_set(&r->unit_code, "640121101201");
+	assert_rejected(r, R(UNKNOWN_UNIT));
+	/* Not a code at all. */
+	s_set(&r->unit_code, "63012110120");
+	assert_rejected(r, R(UNKNOWN_UNIT));
+	s_rejected(r, NULL, NULL, R(UNKNOWN_UNIT), __LINE__);
+	s_set(&r->unit_code, "63012110120x");
+	assert_rejected(r, R(UNKNOWN_UNIT));
+	s_set(&r->unit_code, "6301211012 1");
+	assert_rejected(r, R(UNKNOWN_UNIT));
+}
+
+static void
+test_unit_type_unknown(void **state)
+{
+	static const char *codes[] = { "630121101000", "630121101600", "630121101650",
+	                               "630121101999" };
+	tf_report_t *r = *state;
+
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		s_set(&r->unit_code, codes[i]);
+		assert_rejected(r, R(UNIT_TYPE_UNKNOWN));
+		s_rejected(r, NULL, NULL, R(UNIT_TYPE_UNKNOWN), __LINE__);
+		r->committee = PARTY;             /* whatever the committee */
+		s_make_party(r);
+		assert_rejected(r, R(UNIT_TYPE_UNKNOWN));
+		tf_report_destroy(&r);
+		r = *state = s_sound_report();
+	}
+}
+
+/* The first unit of that kind in the registry, from its own township. */
+static const tf_area_t *
+s_unit_of_kind(tf_unit_kind_t kind)
+{
+	for (size_t i = 0; i < tf_registry_size(s_registry, TF_LEVEL_UNIT); i++) {
+		const tf_area_t *a = tf_registry_at(s_registry, TF_LEVEL_UNIT, i);
+		if (tf_unit_kind_of(a->code) == kind)
+			return a;
+	}
+	fail_msg("no unit of kind %s", tf_unit_kind_name(kind));
+	return NULL;
+}
+
+static void
+test_committee_mismatch(void **state)
+{
+	static const struct {
+		tf_unit_kind_t kind;
+		bool villagers, residents;        /* which mass committee it has */
+	} kinds[] = {
+		{ TF_UNIT_RESIDENTS, false, true },
+		{ TF_UNIT_VILLAGERS, true, false },
+		{ TF_UNIT_COMMUNITY_LIKE, false, true },
+		{ TF_UNIT_VILLAGE_LIKE, true, false },
+	};
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+		const tf_area_t *unit = s_unit_of_kind(kinds[k].kind);
+
+		s_set(&r->unit_code, unit->code);
+		r->committee = VILLAGERS;
+		if (kinds[k].villagers)
+			s_accepted(r, s_registry, unit->parent, &out, __LINE__);
+		else
+			s_rejected(r, s_registry, unit->parent, R(COMMITTEE_MISMATCH), __LINE__);
+		r->committee = RESIDENTS;
+		if (kinds[k].residents)
+			s_accepted(r, s_registry, unit->parent, &out, __LINE__);
+		else
+			s_rejected(r, s_registry, unit->parent, R(COMMITTEE_MISMATCH), __LINE__);
+		/* Without the registry the code alone tells. */
+		r->committee = kinds[k].villagers ? RESIDENTS : VILLAGERS;
+		s_rejected(r, NULL, NULL, R(COMMITTEE_MISMATCH), __LINE__);
+		/* Every kind of unit has a Party branch. */
+		s_make_party(r);
+		s_accepted(r, s_registry, unit->parent, &out, __LINE__);
+		tf_report_destroy(&r);
+		r = *state = s_sound_report();
+	}
+}
+
+static void
+test_outside_township(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	s_rejected(r, s_registry, OTHER_TOWNSHIP, R(OUTSIDE_TOWNSHIP), __LINE__);
+	s_rejected(r, s_registry, "630121000000", R(OUTSIDE_TOWNSHIP), __LINE__);  /* the county */
+	s_rejected(r, s_registry, "", R(OUTSIDE_TOWNSHIP), __LINE__);
+	s_accepted(r, s_registry, TOWNSHIP, &out, __LINE__);
+	s_accepted(r, s_registry, NULL, &out, __LINE__);
+	/* A unit of the same township, another committee type. */
+	s_set(&r->unit_code, RESIDENTS_UNIT);
+	r->committee = RESIDENTS;
+	s_accepted(r, s_registry, TOWNSHIP, &out, __LINE__);
+	s_rejected(r, s_registry, OTHER_TOWNSHIP, R(OUTSIDE_TOWNSHIP), __LINE__);
+}
+
+static void
+test_ballot_sum(void **state)
+{
+	tf_report_t *r = *state;
+
+	r->ballots_valid = 791;               /* 791 + 10 = 801 != 800 */
+	assert_rejected(r, R(BALLOT_SUM));
+	r->ballots_valid = 789;
+	assert_rejected(r, R(BALLOT_SUM));
+	r->ballots_valid = 790;
+	r->ballots_invalid = 0;
+	assert_rejected(r, R(BALLOT_SUM));
+	r->ballots_invalid = 10;
+	assert_ok(r);
+	/* A sum that would wrap in 32 bits is still wrong. */
+	r->ballots_valid = 0xffffffffu;
+	r->ballots_invalid = 801;             /* (2^32 - 1) + 801 wraps to 800 */
+	assert_rejected(r, R(BALLOT_SUM));
+}
+
+static void
+test_returned_over_issued(void **state)
+{
+	tf_report_t *r = *state;
+
+	r->ballots_issued = 799;
+	assert_rejected(r, R(RETURNED_OVER_ISSUED));
+	r->ballots_issued = 800;
+	assert_ok(r);
+}
+
+static void
+test_turnout_over_registered(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	r->registered = 799;
+	assert_rejected(r, R(TURNOUT_OVER_REGISTERED));
+	r->registered = 800;
+	assert_accepted(r, &out);
+	assert_true(out.warnings & TF_WARN_FULL_TURNOUT);
+
+	/* Party branch: those present against those who should attend,
+	 * excused members removed: 45 - 3 = 42. */
+	s_make_party(r);
+	r->took_part = 43;
+	r->ballots_issued = r->ballots_returned = r->ballots_valid = 43;
+	assert_rejected(r, R(TURNOUT_OVER_REGISTERED));
+	r->took_part = 42;
+	assert_accepted(r, &out);
+	assert_true(out.warnings & TF_WARN_FULL_TURNOUT);
+	r->excused = 4;                       /* 41 should attend now */
+	assert_rejected(r, R(TURNOUT_OVER_REGISTERED));
+	r->excused = 45;                      /* nobody left to attend */
+	assert_rejected(r, R(TURNOUT_OVER_REGISTERED));
+	r->took_part = 0;                     /* ...even when nobody came */
+	r->ballots_issued = r->ballots_returned = r->ballots_valid = 0;
+	for (size_t i = 0; i < r->n_candidates; i++) {
+		r->candidates[i]->votes_for = 0;
+		s_set_elected(r->candidates[i], false);
+	}
+	assert_rejected(r, R(TURNOUT_OVER_REGISTERED));
+	r->took_part = 43;
+	r->ballots_issued = r->ballots_returned = r->ballots_valid = 43;
+	r->excused = 46;
+	assert_rejected(r, R(TURNOUT_OVER_REGISTERED));
+}
+
+static void
+test_votes_over_valid(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_cand(r, "m1")->votes_for = 791;
+	assert_rejected(r, R(VOTES_OVER_VALID));
+	s_cand(r, "m1")->votes_for = 790;
+	assert_ok(r);
+	/* Against and abstain are marks on the same valid ballots. */
+	s_cand(r, "h1")->votes_against = 150;
+	s_cand(r, "h1")->votes_abstain = 41;  /* 600 + 150 + 41 = 791 */
+	assert_rejected(r, R(VOTES_OVER_VALID));
+	s_cand(r, "h1")->votes_abstain = 40;
+	assert_ok(r);
+	/* Marks that would wrap in 32 bits. */
+	s_cand(r, "h1")->votes_against = 0xffffffffu;
+	s_cand(r, "h1")->votes_abstain = 0xffffffffu;
+	assert_rejected(r, R(VOTES_OVER_VALID));
+}
+
+static void
+test_position_votes_over(void **state)
+{
+	tf_report_t *r = *state;
+
+	/* Member: 790 valid x 3 seats = 2370. */
+	s_cand(r, "m1")->votes_for = 790;
+	s_cand(r, "m2")->votes_for = 790;
+	s_cand(r, "m3")->votes_for = 790;
+	s_cand(r, "m4")->votes_for = 1;
+	assert_rejected(r, R(POSITION_VOTES_OVER));
+	s_cand(r, "m4")->votes_for = 0;
+	assert_ok(r);
+	/* Head: 1 seat, 790 valid; 600 + 191 = 791. */
+	s_cand(r, "h2")->votes_for = 191;
+	assert_rejected(r, R(POSITION_VOTES_OVER));
+	s_cand(r, "h2")->votes_for = 190;
+	assert_ok(r);
+}
+
+static void
+test_proxy_in_party(void **state)
+{
+	tf_report_t *r = *state;
+
+	assert_true(r->proxy_votes > 0);      /* villagers may vote by proxy */
+	assert_ok(r);
+	s_make_party(r);
+	assert_ok(r);
+	r->proxy_votes = 1;
+	assert_rejected(r, R(PROXY_IN_PARTY));
+}
+
+static void
+test_elected_mismatch(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_set_elected(s_cand(r, "h2"), true);  /* 150 of 800 */
+	assert_rejected(r, R(ELECTED_MISMATCH));
+	s_set_elected(s_cand(r, "h2"), false);
+	s_set_elected(s_cand(r, "m3"), false); /* 450 of 800 */
+	assert_rejected(r, R(ELECTED_MISMATCH));
+	s_set_elected(s_cand(r, "m3"), true);
+	assert_ok(r);
+	/* The position won is the position stood for. */
+	s_cand(r, "d1")->position_won = MEMBER;
+	assert_rejected(r, R(ELECTED_MISMATCH));
+	s_cand(r, "d1")->position_won = TALLYFEED__POSITION__POSITION_UNSPECIFIED;
+	assert_rejected(r, R(ELECTED_MISMATCH));
+	s_cand(r, "d1")->position_won = DEPUTY;
+	assert_ok(r);
+	/* Not elected, but a position won. */
+	s_cand(r, "d2")->position_won = DEPUTY;
+	assert_rejected(r, R(ELECTED_MISMATCH));
+}
+
+/* ---- thresholds of the law ---- */
+
+/* Villagers: valid only when took_part > registered / 2. */
+static void
+test_villagers_turnout_threshold(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	s_race(r, VILLAGERS, 1, 1000, 0, 500, 500, 1);   /* exactly half */
+	s_add(r, "a", "甲", MEMBER, 500, TALLYFEED__GENDER__GENDER_FEMALE, false);
+	assert_accepted(r, &out);
+	assert_false(out.election_valid);
+	assert_true(out.warnings & TF_WARN_INVALID_ELECTION);
+	assert_int_equal(out.seats_filled, 0);
+	/* Unanimous, and still nobody may be elected. */
+	assert_not_elects(r, 0);
+
+	s_race(r, VILLAGERS, 1, 1000, 0, 499, 499, 1);   /* just under */
+	s_add(r, "a", "甲", MEMBER, 499, TALLYFEED__GENDER__GENDER_FEMALE, false);
+	assert_accepted(r, &out);
+	assert_true(out.warnings & TF_WARN_INVALID_ELECTION);
+	assert_not_elects(r, 0);
+
+	s_race(r, VILLAGERS, 1, 1000, 0, 501, 501, 1);   /* just over */
+	s_add(r, "a", "甲", MEMBER, 501, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	assert_accepted(r, &out);
+	assert_true(out.election_valid);
+	assert_false(out.warnings & TF_WARN_INVALID_ELECTION);
+	assert_elects(r, 0);
+
+	/* Odd electorate: 1001 registered, half is 500.5. */
+	s_race(r, VILLAGERS, 1, 1001, 0, 501, 501, 1);
+	s_add(r, "a", "甲", MEMBER, 400, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	assert_accepted(r, &out);
+	assert_true(out.election_valid);
+	s_race(r, VILLAGERS, 1, 1001, 0, 500, 500, 1);
+	s_add(r, "a", "甲", MEMBER, 400, TALLYFEED__GENDER__GENDER_FEMALE, false);
+	assert_accepted(r, &out);
+	assert_false(out.election_valid);
+	assert_not_elects(r, 0);
+}
+
+/* An invalid election is flagged, nothing else: no unfilled seats, no
+ * composition flags, for a result with no one elected. */
+static void
+test_invalid_election_flags_only_invalid(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	r->took_part = 500;                   /* 1000 registered */
+	r->ballots_issued = 500;
+	r->ballots_returned = 500;
+	r->ballots_valid = 495;
+	r->ballots_invalid = 5;
+	s_cand(r, "h1")->votes_for = 300;
+	s_cand(r, "h2")->votes_for = 150;
+	s_cand(r, "d1")->votes_for = 300;
+	s_cand(r, "d2")->votes_for = 150;
+	s_cand(r, "m1")->votes_for = 300;
+	s_cand(r, "m2")->votes_for = 300;
+	s_cand(r, "m3")->votes_for = 300;
+	s_cand(r, "m4")->votes_for = 150;
+	for (size_t i = 0; i < r->n_candidates; i++)
+		s_set_elected(r->candidates[i], false);
+	assert_accepted(r, &out);
+	assert_int_equal(out.warnings, TF_WARN_INVALID_ELECTION);
+	assert_false(out.election_valid);
+	assert_int_equal(out.seats_total, 5);
+	assert_int_equal(out.seats_filled, 0);
+}
+
+/* Villagers, round 1: elected with votes > took_part / 2. */
+static void
+test_villagers_majority_threshold(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_race(r, VILLAGERS, 1, 1000, 0, 800, 800, 3);
+	s_add(r, "a", "甲", MEMBER, 401, TALLYFEED__GENDER__GENDER_FEMALE, true);  /* just over */
+	s_add(r, "b", "乙", MEMBER, 400, TALLYFEED__GENDER__GENDER_MALE, false);   /* exactly half */
+	s_add(r, "c", "丙", MEMBER, 399, TALLYFEED__GENDER__GENDER_MALE, false);   /* just under */
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+	assert_not_elects(r, 2);
+
+	/* Half of an odd number: 801 took part, 400.5 is half. */
+	s_race(r, VILLAGERS, 1, 1000, 0, 801, 801, 3);
+	s_add(r, "a", "甲", MEMBER, 401, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 400, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+
+	/* The base is those who took part, not the valid ballots: 800 took
+	 * part, only 700 valid; 351 is a majority of the valid, not of 800. */
+	s_race(r, VILLAGERS, 1, 1000, 0, 800, 800, 3);
+	r->ballots_valid = 700;
+	r->ballots_invalid = 100;
+	s_add(r, "a", "甲", MEMBER, 351, TALLYFEED__GENDER__GENDER_FEMALE, false);
+	assert_not_elects(r, 0);
+}
+
+/* Villagers' runoff (round 2): most votes, at least 1/3 of ballots returned. */
+static void
+test_runoff_one_third_threshold(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_race(r, VILLAGERS, 2, 1000, 0, 900, 900, 3);
+	s_add(r, "a", "甲", MEMBER, 301, TALLYFEED__GENDER__GENDER_FEMALE, true);  /* just over */
+	s_add(r, "b", "乙", MEMBER, 300, TALLYFEED__GENDER__GENDER_MALE, true);    /* exactly 1/3 */
+	s_add(r, "c", "丙", MEMBER, 299, TALLYFEED__GENDER__GENDER_MALE, false);   /* one less */
+	assert_elects(r, 0);
+	assert_elects(r, 1);
+	assert_not_elects(r, 2);
+
+	/* The same votes in round 1 need > 450... */
+	r->round = 1;
+	s_set_elected(s_cand(r, "a"), false);
+	s_set_elected(s_cand(r, "b"), false);
+	assert_not_elects(r, 0);
+	assert_not_elects(r, 1);
+	/* ...and so they do in a re-election (round 3). */
+	r->round = 3;
+	assert_not_elects(r, 0);
+	assert_not_elects(r, 1);
+
+	/* 901 returned: a third is 300.33, so 300 fails and 301 passes. */
+	s_race(r, VILLAGERS, 2, 1000, 0, 901, 901, 3);
+	s_add(r, "a", "甲", MEMBER, 301, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 300, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+}
+
+/* The runoff's base is ballots returned, not those who took part. */
+static void
+test_runoff_base_is_ballots_returned(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_race(r, VILLAGERS, 2, 1000, 0, 990, 900, 1);   /* 990 took part, 900 returned */
+	s_add(r, "a", "甲", MEMBER, 300, TALLYFEED__GENDER__GENDER_FEMALE, true);   /* 300 < 330 */
+	assert_elects(r, 0);
+	s_cand(r, "a")->votes_for = 299;
+	assert_not_elects(r, 0);
+}
+
+static void
+test_runoff_most_votes_win(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_race(r, VILLAGERS, 2, 1000, 0, 900, 900, 1);
+	s_add(r, "a", "甲", MEMBER, 420, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 380, TALLYFEED__GENDER__GENDER_MALE, false);   /* passes 1/3, loses */
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+	/* A tie for the one seat elects neither. */
+	s_cand(r, "b")->votes_for = 420;
+	s_set_elected(s_cand(r, "a"), false);
+	assert_not_elects(r, 0);
+	assert_not_elects(r, 1);
+}
+
+/* Residents' committees follow the villagers' rules by default. */
+static void
+test_residents_thresholds(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	s_set(&r->unit_code, RESIDENTS_UNIT);
+	s_race(r, RESIDENTS, 1, 1000, 0, 500, 500, 5);
+	s_add(r, "a", "甲", MEMBER, 500, TALLYFEED__GENDER__GENDER_FEMALE, false);
+	assert_accepted(r, &out);
+	assert_true(out.warnings & TF_WARN_INVALID_ELECTION);
+	assert_not_elects(r, 0);
+	s_race(r, RESIDENTS, 1, 1000, 0, 800, 800, 5);
+	s_add(r, "a", "甲", MEMBER, 401, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 400, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+	s_race(r, RESIDENTS, 2, 1000, 0, 900, 900, 2);
+	s_add(r, "a", "甲", MEMBER, 300, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 299, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+}
+
+/* Party branch: valid when took_part > 4/5 of (registered - excused). */
+static void
+test_party_attendance_threshold(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	/* 50 should attend, 5 excused: 45; 4/5 of 45 = 36. */
+	s_race(r, PARTY, 1, 50, 5, 36, 36, 1);           /* exactly 4/5 */
+	s_add(r, "a", "甲", MEMBER, 36, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_accepted(r, &out);
+	assert_false(out.election_valid);
+	assert_true(out.warnings & TF_WARN_INVALID_ELECTION);
+	assert_not_elects(r, 0);
+
+	s_race(r, PARTY, 1, 50, 5, 35, 35, 1);           /* just under */
+	s_add(r, "a", "甲", MEMBER, 35, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_accepted(r, &out);
+	assert_false(out.election_valid);
+	assert_not_elects(r, 0);
+
+	s_race(r, PARTY, 1, 50, 5, 37, 37, 1);           /* just over */
+	s_add(r, "a", "甲", MEMBER, 37, TALLYFEED__GENDER__GENDER_MALE, true);
+	assert_accepted(r, &out);
+	assert_true(out.election_valid);
+	assert_false(out.warnings & TF_WARN_INVALID_ELECTION);
+	assert_elects(r, 0);
+
+	/* The excused are removed from the base: without them, 37 of 50 is
+	 * short of 4/5 (40). */
+	s_race(r, PARTY, 1, 50, 0, 37, 37, 1);
+	s_add(r, "a", "甲", MEMBER, 37, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_accepted(r, &out);
+	assert_false(out.election_valid);
+	assert_not_elects(r, 0);
+	s_race(r, PARTY, 1, 50, 0, 41, 41, 1);
+	s_add(r, "a", "甲", MEMBER, 41, TALLYFEED__GENDER__GENDER_MALE, true);
+	assert_accepted(r, &out);
+	assert_true(out.election_valid);
+}
+
+/* Party branch: yes-votes > half of those present; exactly half fails. */
+static void
+test_party_majority_threshold(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_race(r, PARTY, 1, 45, 0, 40, 40, 3);
+	s_add(r, "a", "甲", MEMBER, 21, TALLYFEED__GENDER__GENDER_MALE, true);    /* just over */
+	s_add(r, "b", "乙", MEMBER, 20, TALLYFEED__GENDER__GENDER_MALE, false);   /* exactly half */
+	s_add(r, "c", "丙", MEMBER, 19, TALLYFEED__GENDER__GENDER_MALE, false);   /* just under */
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+	assert_not_elects(r, 2);
+	/* A Party branch's second round is no runoff with a 1/3 rule. */
+	r->round = 2;
+	s_cand(r, "c")->votes_for = 14;       /* >= 40 / 3, but not > 20 */
+	assert_elects(r, 0);
+	assert_not_elects(r, 2);
+	/* The base is those present (41), not the valid ballots. */
+	s_race(r, PARTY, 1, 45, 0, 41, 41, 3);
+	r->ballots_valid = 39;
+	r->ballots_invalid = 2;
+	s_add(r, "a", "甲", MEMBER, 21, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "b", "乙", MEMBER, 20, TALLYFEED__GENDER__GENDER_MALE, false);   /* > 39/2, not > 41/2 */
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+}
+
+/* The Party attendance ratio is configuration. */
+static void
+test_party_attendance_configurable(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	s_config.party_attendance_num = 2;
+	s_config.party_attendance_den = 3;
+	s_race(r, PARTY, 1, 45, 0, 30, 30, 1);           /* exactly 2/3 */
+	s_add(r, "a", "甲", MEMBER, 30, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_accepted(r, &out);
+	assert_false(out.election_valid);
+	s_race(r, PARTY, 1, 45, 0, 31, 31, 1);
+	s_add(r, "a", "甲", MEMBER, 31, TALLYFEED__GENDER__GENDER_MALE, true);
+	assert_accepted(r, &out);
+	assert_true(out.election_valid);
+	/* Under the default 4/5 the same is short. */
+	tf_rules_config_default(&s_config);
+	assert_rejected(r, R(ELECTED_MISMATCH));
+}
+
+/* A tie at the last seat elects neither of the tied. */
+static void
+test_tie_at_last_seat(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	/* Two seats, 800 took part: three pass (> 400); 600 takes the first
+	 * seat, the two 450s tie for the second. */
+	s_race(r, VILLAGERS, 1, 1000, 0, 800, 800, 2);
+	s_add(r, "a", "甲", MEMBER, 600, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 450, TALLYFEED__GENDER__GENDER_MALE, false);
+	s_add(r, "c", "丙", MEMBER, 450, TALLYFEED__GENDER__GENDER_MALE, false);
+	s_add(r, "d", "丁", MEMBER, 100, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+	assert_not_elects(r, 2);
+	assert_not_elects(r, 3);
+	assert_accepted(r, &out);
+	assert_int_equal(out.seats_filled, 1);
+	assert_true(out.warnings & TF_WARN_SEATS_UNFILLED);
+
+	/* (Two tied for a single seat cannot both pass a majority; that tie
+	 * is a runoff's, see test_runoff_most_votes_win.) */
+
+	/* A tie that is not at the last seat elects both. */
+	s_race(r, VILLAGERS, 1, 1000, 0, 800, 800, 3);
+	s_add(r, "a", "甲", MEMBER, 600, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 500, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "c", "丙", MEMBER, 500, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "d", "丁", MEMBER, 200, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_elects(r, 1);
+	assert_elects(r, 2);
+	assert_accepted(r, &out);
+	assert_int_equal(out.seats_filled, 3);
+	assert_false(out.warnings & TF_WARN_SEATS_UNFILLED);
+
+	/* Tied below the threshold: irrelevant, nobody passes. */
+	s_race(r, VILLAGERS, 1, 1000, 0, 800, 800, 1);
+	s_add(r, "a", "甲", MEMBER, 600, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 100, TALLYFEED__GENDER__GENDER_MALE, false);
+	s_add(r, "c", "丙", MEMBER, 100, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_elects(r, 0);
+}
+
+/* More candidates pass than there are seats: the most votes win. */
+static void
+test_more_passing_than_seats(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	/* Two seats, 800 took part, three pass (> 400), listed out of order. */
+	s_race(r, VILLAGERS, 1, 1000, 0, 800, 800, 2);
+	s_add(r, "c", "丙", MEMBER, 410, TALLYFEED__GENDER__GENDER_MALE, false);
+	s_add(r, "a", "甲", MEMBER, 600, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 500, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "d", "丁", MEMBER, 90, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_not_elects(r, 0);
+	assert_elects(r, 1);
+	assert_elects(r, 2);
+	assert_not_elects(r, 3);
+	assert_accepted(r, &out);
+	assert_int_equal(out.seats_filled, 2);
+	assert_false(out.warnings & TF_WARN_SEATS_UNFILLED);
+
+	/* In a runoff many can pass one third: 900 returned, two seats. */
+	s_race(r, VILLAGERS, 2, 1000, 0, 900, 900, 2);
+	s_add(r, "a", "甲", MEMBER, 500, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 320, TALLYFEED__GENDER__GENDER_MALE, false);
+	s_add(r, "c", "丙", MEMBER, 450, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "d", "丁", MEMBER, 400, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+	assert_elects(r, 2);
+	assert_not_elects(r, 3);
+
+	/* Positions are ranked apart: a head candidate with more votes does
+	 * not take a member's seat. */
+	s_race(r, VILLAGERS, 1, 1000, 0, 800, 800, 1);
+	s_set_seats(r, 1, 0, 1);
+	s_add(r, "h", "甲", HEAD, 700, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "m", "乙", MEMBER, 450, TALLYFEED__GENDER__GENDER_MALE, true);
+	assert_elects(r, 0);
+	assert_elects(r, 1);
+}
+
+/* ---- W flags ---- */
+
+static void
+test_warn_no_woman(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	assert_accepted(r, &out);
+	assert_false(out.warnings & TF_WARN_NO_WOMAN);
+	/* d1 and m2 are the elected women; make them men. */
+	s_cand(r, "d1")->gender = TALLYFEED__GENDER__GENDER_MALE;
+	assert_accepted(r, &out);
+	assert_false(out.warnings & TF_WARN_NO_WOMAN);
+	s_cand(r, "m2")->gender = TALLYFEED__GENDER__GENDER_MALE;
+	assert_accepted(r, &out);
+	assert_int_equal(out.warnings, TF_WARN_NO_WOMAN);
+	/* A woman who stood and was not elected does not count (d2 is one). */
+	assert_int_equal(s_cand(r, "d2")->gender, TALLYFEED__GENDER__GENDER_FEMALE);
+	/* Residents' committees too. */
+	s_set(&r->unit_code, RESIDENTS_UNIT);
+	r->committee = RESIDENTS;
+	assert_accepted(r, &out);
+	assert_true(out.warnings & TF_WARN_NO_WOMAN);
+	/* Not for a Party branch. */
+	s_make_party(r);
+	assert_accepted(r, &out);
+	assert_false(out.warnings & TF_WARN_NO_WOMAN);
+}
+
+/* Fill `seats` member seats with candidates who all pass; one a woman. */
+static void
+s_full_committee(tf_report_t *r, Tallyfeed__Committee committee, uint32_t seats)
+{
+	char id[16];
+
+	s_race(r, committee, 1, 1000, 0, 800, 800, seats);
+	for (uint32_t i = 0; i < seats; i++) {
+		snprintf(id, sizeof id, "m%u", i);
+		s_add(r, id, "某", MEMBER, 500, i == 0 ? TALLYFEED__GENDER__GENDER_FEMALE
+		                                         : TALLYFEED__GENDER__GENDER_MALE, true);
+	}
+}
+
+static void
+test_warn_size(void **state)
+{
+	/* Villagers: 3-7, odd in Qinghai.  Residents: 5-9. */
+	static const struct {
+		Tallyfeed__Committee committee;
+		uint32_t seats;
+		bool odd_required, flagged;
+	} cases[] = {
+		{ VILLAGERS, 1, true, true }, { VILLAGERS, 2, true, true },
+		{ VILLAGERS, 3, true, false }, { VILLAGERS, 4, true, true },
+		{ VILLAGERS, 5, true, false }, { VILLAGERS, 6, true, true },
+		{ VILLAGERS, 7, true, false }, { VILLAGERS, 8, true, true },
+		{ VILLAGERS, 9, true, true },
+		{ VILLAGERS, 2, false, true }, { VILLAGERS, 4, false, false },
+		{ VILLAGERS, 6, false, false }, { VILLAGERS, 8, false, true },
+		{ RESIDENTS, 4, true, true }, { RESIDENTS, 5, true, false },
+		{ RESIDENTS, 6, true, false }, { RESIDENTS, 8, true, false },
+		{ RESIDENTS, 9, true, false }, { RESIDENTS, 10, true, true },
+		{ PARTY, 2, true, false }, { PARTY, 12, true, false },
+	};
+	tf_report_t *r = *state;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tf_check_t out;
+
+		s_set(&r->unit_code, cases[i].committee == RESIDENTS ? RESIDENTS_UNIT : UNIT);
+		s_config.odd_size_required = cases[i].odd_required;
+		s_full_committee(r, cases[i].committee, cases[i].seats);
+		if (cases[i].committee == PARTY)
+			r->registered = 800;          /* Party: attendance must pass 4/5 */
+		assert_accepted(r, &out);
+		if (!(out.warnings & TF_WARN_SIZE) != !cases[i].flagged)
+			fail_msg("%s committee of %u (odd required: %d): size flag %s",
+			         tf_committee_word(cases[i].committee), cases[i].seats,
+			         cases[i].odd_required, cases[i].flagged ? "missing" : "raised");
+	}
+}
+
+static void
+test_warn_full_turnout(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	r->registered = 801;
+	assert_accepted(r, &out);
+	assert_false(out.warnings & TF_WARN_FULL_TURNOUT);
+	r->registered = 800;
+	assert_accepted(r, &out);
+	assert_int_equal(out.warnings, TF_WARN_FULL_TURNOUT);
+	/* Party branch: all who should attend, excused removed. */
+	s_make_party(r);                      /* 45 - 3 = 42, 40 present */
+	assert_accepted(r, &out);
+	assert_false(out.warnings & TF_WARN_FULL_TURNOUT);
+	r->excused = 5;                       /* 40 should attend, 40 present */
+	assert_accepted(r, &out);
+	assert_true(out.warnings & TF_WARN_FULL_TURNOUT);
+}
+
+static void
+test_warn_seats_unfilled(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	s_cand(r, "m3")->votes_for = 400;     /* exactly half of 800: not elected */
+	s_set_elected(s_cand(r, "m3"), false);
+	assert_accepted(r, &out);
+	assert_true(out.warnings & TF_WARN_SEATS_UNFILLED);
+	assert_int_equal(out.seats_total, 5);
+	assert_int_equal(out.seats_filled, 4);
+	/* Left for the runoff: the committee is not complete, so its size and
+	 * composition are not judged yet. */
+	s_cand(r, "d1")->gender = TALLYFEED__GENDER__GENDER_MALE;
+	s_cand(r, "m2")->gender = TALLYFEED__GENDER__GENDER_MALE;
+	assert_accepted(r, &out);
+	assert_int_equal(out.warnings, TF_WARN_SEATS_UNFILLED);
+	/* The runoff fills it. */
+	s_race(r, VILLAGERS, 2, 1000, 0, 700, 700, 1);
+	s_add(r, "m3", "韩永福", MEMBER, 400, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "m5", "马某", MEMBER, 250, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_accepted(r, &out);
+	assert_int_equal(out.warnings, 0);
+	assert_int_equal(out.seats_filled, 1);
+}
+
+int
+main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_sound_report_accepted),
+		T(test_decide_sound_report),
+		T(test_config_default),
+		T(test_reason_and_warning_names),
+		T(test_shipped_examples_accepted),
+		T(test_missing_field),
+		T(test_bad_round),
+		T(test_bad_date),
+		T(test_bad_photo_hash),
+		T(test_field_too_long),
+		T(test_too_many_candidates),
+		T(test_duplicate_candidate),
+		T(test_bad_seats),
+		T(test_unknown_unit),
+		T(test_unit_type_unknown),
+		T(test_committee_mismatch),
+		T(test_outside_township),
+		T(test_ballot_sum),
+		T(test_returned_over_issued),
+		T(test_turnout_over_registered),
+		T(test_votes_over_valid),
+		T(test_position_votes_over),
+		T(test_proxy_in_party),
+		T(test_elected_mismatch),
+		T(test_villagers_turnout_threshold),
+		T(test_invalid_election_flags_only_invalid),
+		T(test_villagers_majority_threshold),
+		T(test_runoff_one_third_threshold),
+		T(test_runoff_base_is_ballots_returned),
+		T(test_runoff_most_votes_win),
+		T(test_residents_thresholds),
+		T(test_party_attendance_threshold),
+		T(test_party_majority_threshold),
+		T(test_party_attendance_configurable),
+		T(test_tie_at_last_seat),
+		T(test_more_passing_than_seats),
+		T(test_warn_no_woman),
+		T(test_warn_size),
+		T(test_warn_full_turnout),
+		T(test_warn_seats_unfilled),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, s_load_registry, s_free_registry);
+}
