@@ -242,7 +242,7 @@ static int
 s_parse_seats(parse_t *p, json_t *top, tf_report_t *r)
 {
 	static const char *const keys[] = { "head", "deputy", "member", NULL };
-	json_t *seats;
+	json_t *seats = NULL;
 
 	if (s_object(p, top, "seats", &seats) != 0)
 		return -1;
@@ -286,7 +286,7 @@ s_parse(parse_t *p, json_t *top, tf_report_t *r)
 	static const char *const attestation_keys[] = {
 		"sheet_photo_sha256", "announced_on_site", NULL
 	};
-	json_t *electorate, *ballots, *candidates, *attestation;
+	json_t *electorate = NULL, *ballots = NULL, *candidates, *attestation;
 	char *hash = NULL;
 	int word;
 
