@@ -33,6 +33,12 @@ expect_eq "$(echo "$prov" | cut -d, -f1,3,10,11)" "630000000000,4716,4380,3213" 
 json=$("$CONSOLE" totals --level county --under 630121000000 --format json)
 expect_eq "$(echo "$json" | grep -c '"party_reported": 1')" 1 "JSON output for the county"
 
+say "a heartbeat is stored as the agent's state"
+expect_eq "$("$SEND" "$EP" heartbeat qiaotou 7 120 | cut -d' ' -f1)" ACCEPTED "heartbeat answered"
+"$SEND" "$EP" heartbeat qiaotou 3 45 >/dev/null
+expect_eq "$(sql "SELECT spool_depth || '/' || oldest_pending_age_s || '/' || last_acked_sequence || '/' || software_version FROM tallyfeed.agent_status WHERE agent_id = 'qiaotou'")" \
+	"3/45/41/tf-send" "the latest heartbeat's figures"
+
 say "the collector shuts down cleanly on SIGTERM"
 stop_collector && echo "ok: collector exited 0" || fail "collector exit status"
 finish

@@ -6,6 +6,7 @@
  *
  *   tf-send ENDPOINT report FILE.json [TIMES]   one envelope, sent TIMES times
  *   tf-send ENDPOINT raw FILE                   the file's bytes as one frame
+ *   tf-send ENDPOINT heartbeat AGENT DEPTH AGE  a Heartbeat from AGENT
  */
 #include "envelope.h"
 #include "report.h"
@@ -43,12 +44,30 @@ main(int argc, char **argv)
 	char err[1024];
 	int times = 1, rc = 1;
 
-	if (argc < 4 || (strcmp(argv[2], "report") != 0 && strcmp(argv[2], "raw") != 0)) {
+	if (argc < 4 || (strcmp(argv[2], "report") != 0 && strcmp(argv[2], "raw") != 0
+	                 && strcmp(argv[2], "heartbeat") != 0)) {
 		fprintf(stderr, "usage: tf-send ENDPOINT report FILE.json [TIMES]\n"
-		                "       tf-send ENDPOINT raw FILE\n");
+		                "       tf-send ENDPOINT raw FILE\n"
+		                "       tf-send ENDPOINT heartbeat AGENT DEPTH AGE\n");
 		return 2;
 	}
-	if (strcmp(argv[2], "report") == 0) {
+	if (strcmp(argv[2], "heartbeat") == 0) {
+		Tallyfeed__Heartbeat hb = TALLYFEED__HEARTBEAT__INIT;
+		uint8_t id[TF_MESSAGE_ID_LEN];
+
+		if (argc != 6) {
+			fprintf(stderr, "tf-send: heartbeat AGENT DEPTH AGE\n");
+			return 2;
+		}
+		hb.spool_depth = (uint32_t)atoi(argv[4]);
+		hb.oldest_pending_age_s = (uint32_t)atoi(argv[5]);
+		hb.last_acked_sequence = 41;
+		hb.software_version = (char *)"tf-send";
+		hb.uptime_s = 3600;
+		tf_message_id_new(id);
+		frame = tf_envelope_build(argv[3], 42, id, tf_now_ms(),
+		                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base);
+	} else if (strcmp(argv[2], "report") == 0) {
 		tf_report_t *report = tf_report_from_file(argv[3], err, sizeof err);
 		uint8_t id[TF_MESSAGE_ID_LEN];
 
