@@ -60,19 +60,6 @@ typedef struct {
 	int send_index;                 /* index into the sender's items, or -1 */
 } submission_t;
 
-static bool
-s_agent_id_valid(const char *id)
-{
-	size_t len = strlen(id);
-
-	if (len == 0 || len > TF_AGENT_ID_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (id[i] < 0x21 || id[i] > 0x7e)
-			return false;
-	return true;
-}
-
 static int
 s_submit(const char *endpoint, const char *agent_id, const char *township,
          const tf_registry_t *registry, const sender_config_t *sc, char **files, int nfiles)
@@ -253,7 +240,7 @@ main(int argc, char **argv)
 		township = tf_config_str(config, "agent", "township", NULL);
 	if (registry_dir == NULL)
 		registry_dir = tf_config_str(config, "agent", "registry", NULL);
-	if (agent_id == NULL || !s_agent_id_valid(agent_id)) {
+	if (agent_id == NULL || !tf_agent_id_valid(agent_id)) {
 		log_warnx("an agent id is required (-i or agent/id): printable ASCII, 1 to %d bytes",
 		          TF_AGENT_ID_MAX);
 		goto out;

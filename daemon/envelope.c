@@ -76,8 +76,8 @@ tf_envelope_build(const char *agent_id, uint64_t sequence,
 	return frame;
 }
 
-static bool
-s_agent_id_valid(const char *id)
+bool
+tf_agent_id_valid(const char *id)
 {
 	size_t len = strlen(id);
 
@@ -127,7 +127,7 @@ tf_envelope_decode(const uint8_t *data, size_t len, tf_check_t *why, tf_envelope
 	if (env->protocol_version != TF_PROTOCOL_VERSION)
 		return s_fail(why, TALLYFEED__REASON__REASON_UNSUPPORTED_VERSION,
 		              "protocol version is not 1", env, partial);
-	if (!s_agent_id_valid(env->agent_id))
+	if (!tf_agent_id_valid(env->agent_id))
 		return s_fail(why, TALLYFEED__REASON__REASON_BAD_AGENT_ID,
 		              "agent id is empty, longer than 64 bytes or not printable ASCII",
 		              env, partial);

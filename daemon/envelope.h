@@ -23,6 +23,9 @@
 typedef Tallyfeed__Envelope tf_envelope_t;
 typedef Tallyfeed__Ack tf_ack_t;
 
+/* True if id is a sound agent id: 1 to 64 bytes of printable ASCII, no space. */
+bool tf_agent_id_valid(const char *id);
+
 /* A fresh random message id. */
 void tf_message_id_new(uint8_t id[TF_MESSAGE_ID_LEN]);
 /* The id as 32 lowercase hex digits (out holds 33 bytes). */
