@@ -27,6 +27,7 @@ typedef struct {
 	tf_check_t check;       /* reason, detail, warnings */
 	action_t action;
 	Tallyfeed__Verdict verdict;
+	size_t entry;           /* its index in the batch's store entries */
 	bool stored;            /* written in the current transaction */
 } item_t;
 
@@ -36,6 +37,7 @@ struct _ingest_t {
 	const tf_registry_t *registry;
 	ingest_config_t config;
 	item_t *items;
+	store_entry_t *entries; /* the results of a batch, for the store */
 	int count;
 };
 
@@ -51,7 +53,10 @@ ingest_new(zsock_t *router, store_t *store, const tf_registry_t *registry,
 	if (self == NULL)
 		return NULL;
 	self->items = calloc((size_t)config->batch_max, sizeof *self->items);
-	if (self->items == NULL) {
+	self->entries = calloc((size_t)config->batch_max, sizeof *self->entries);
+	if (self->items == NULL || self->entries == NULL) {
+		free(self->items);
+		free(self->entries);
 		free(self);
 		return NULL;
 	}
@@ -86,6 +91,7 @@ ingest_destroy(ingest_t **self_p)
 	for (int i = 0; i < self->config.batch_max; i++)
 		s_item_clear(&self->items[i]);
 	free(self->items);
+	free(self->entries);
 	free(self);
 	*self_p = NULL;
 }
@@ -180,66 +186,89 @@ s_receive(ingest_t *self)
 	return true;
 }
 
-/* Write one item in the open transaction; -1 on a database error. */
+/* The verdict for a result from what the store found. */
 static int
-s_store_item(ingest_t *self, item_t *item)
+s_result_verdict(item_t *item, store_outcome_t outcome)
 {
-	store_outcome_t outcome;
+	const tf_report_t *r = item->report;
 
-	switch (item->action) {
-	case ACTION_HEARTBEAT:
-		return store_heartbeat(self->store, item->envelope, item->heartbeat);
-	case ACTION_QUARANTINE:
-		return store_quarantine(self->store, item->envelope, zframe_data(item->raw),
-		                        zframe_size(item->raw), item->check.reason,
-		                        item->check.detail);
-	case ACTION_RESULT:
-		outcome = store_result(self->store, item->envelope, zframe_data(item->raw),
-		                       zframe_size(item->raw), item->report, &item->check);
-		switch (outcome) {
-		case STORE_ACCEPTED:
-			item->verdict = TALLYFEED__VERDICT__VERDICT_ACCEPTED;
-			return 0;
-		case STORE_DUPLICATE:
-			item->verdict = TALLYFEED__VERDICT__VERDICT_DUPLICATE;
-			snprintf(item->check.detail, sizeof item->check.detail,
-			         "this message is stored already");
-			return 0;
-		case STORE_REVISION_EXISTS:
-			snprintf(item->check.detail, sizeof item->check.detail,
-			         "unit %s %s round %u revision %u is stored from another message; "
-			         "send a higher revision", item->report->unit_code,
-			         tf_committee_word(item->report->committee), item->report->round,
-			         item->report->revision);
-			s_quarantine(item, TALLYFEED__REASON__REASON_REVISION_EXISTS,
-			             item->check.detail);
-			return store_quarantine(self->store, item->envelope, zframe_data(item->raw),
-			                        zframe_size(item->raw), item->check.reason,
-			                        item->check.detail);
-		case STORE_FAILED:
-			break;
-		}
-		return -1;
+	switch (outcome) {
+	case STORE_ACCEPTED:
+		item->verdict = TALLYFEED__VERDICT__VERDICT_ACCEPTED;
+		snprintf(item->check.detail, sizeof item->check.detail, "stored");
+		break;
+	case STORE_DUPLICATE:
+		item->verdict = TALLYFEED__VERDICT__VERDICT_DUPLICATE;
+		snprintf(item->check.detail, sizeof item->check.detail,
+		         "this message is stored already");
+		break;
+	case STORE_REVISION_EXISTS:
+		item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
+		item->check.reason = TALLYFEED__REASON__REASON_REVISION_EXISTS;
+		snprintf(item->check.detail, sizeof item->check.detail,
+		         "unit %s %s round %u revision %u is stored from another message; "
+		         "send a higher revision", r->unit_code, tf_committee_word(r->committee),
+		         r->round, r->revision);
+		break;
 	}
-	return -1;
+	return 0;
 }
 
-/* Store items [from, to) in one transaction; 0 if committed. */
+/* Store items [from, to) in one transaction; 0 if committed.  Results go
+ * in one COPY per table; the rare refused message and the periodic
+ * heartbeat one statement each. */
 static int
 s_store_range(ingest_t *self, int from, int to)
 {
+	size_t n = 0;
+
 	if (store_begin(self->store) != 0)
 		return -1;
-	for (int i = from; i < to; i++)
-		if (s_store_item(self, &self->items[i]) != 0) {
-			store_rollback(self->store);
-			return -1;
+	for (int i = from; i < to; i++) {
+		item_t *item = &self->items[i];
+		if (item->action != ACTION_RESULT)
+			continue;
+		self->entries[n] = (store_entry_t){
+			.envelope = item->envelope, .raw = zframe_data(item->raw),
+			.raw_len = zframe_size(item->raw), .report = item->report,
+			.check = &item->check
+		};
+		item->entry = n++;
+	}
+	if (store_results(self->store, self->entries, n) != 0)
+		goto fail;
+	for (int i = from; i < to; i++) {
+		item_t *item = &self->items[i];
+		int rc = 0;
+
+		switch (item->action) {
+		case ACTION_RESULT:
+			rc = s_result_verdict(item, self->entries[item->entry].outcome);
+			if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
+				rc = store_quarantine(self->store, item->envelope, zframe_data(item->raw),
+				                      zframe_size(item->raw), item->check.reason,
+				                      item->check.detail);
+			break;
+		case ACTION_QUARANTINE:
+			rc = store_quarantine(self->store, item->envelope, zframe_data(item->raw),
+			                      zframe_size(item->raw), item->check.reason,
+			                      item->check.detail);
+			break;
+		case ACTION_HEARTBEAT:
+			rc = store_heartbeat(self->store, item->envelope, item->heartbeat);
+			break;
 		}
+		if (rc != 0)
+			goto fail;
+	}
 	if (store_commit(self->store) != 0)
 		return -1;
 	for (int i = from; i < to; i++)
 		self->items[i].stored = true;
 	return 0;
+fail:
+	store_rollback(self->store);
+	return -1;
 }
 
 static void

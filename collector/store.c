@@ -2,21 +2,26 @@
  * store: the collector's PostgreSQL writer (see store.h).
  */
 #include "store.h"
+#include "copybuf.h"
 #include "db.h"
 #include "log.h"
 #include "utf8.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
+#include <time.h>
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 
 struct _store_t {
+	copybuf_t *messages;    /* COPY rows of the batch, reused */
+	copybuf_t *results;
+	copybuf_t *candidates;
 	char *conninfo;
 	PGconn *conn;
 	int64_t next_try;       /* zclock_mono() before which we do not reconnect */
@@ -28,8 +33,9 @@ static const struct {
 	const char *name;
 	const char *sql;
 } s_statements[] = {
-	{ "store_result",
-	  "SELECT tallyfeed.store_result($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10::text[])" },
+	{ "batch_conflicts",
+	  "SELECT kind, item FROM tallyfeed.batch_conflicts($1::text[], $2::text[], $3::text[], "
+	  "$4::integer[], $5::integer[])" },
 	{ "quarantine",
 	  "INSERT INTO tallyfeed.quarantine (message_id, agent_id, sequence, reason, reason_name, "
 	  "detail, raw, raw_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, sha256($7)) "
@@ -78,7 +84,16 @@ store_new(const char *conninfo, char *err, size_t errlen)
 	}
 	self->conninfo = strdup(conninfo);
 	self->backoff_ms = BACKOFF_MIN_MS;
-	if (self->conninfo == NULL || s_connect(self, err, errlen) != 0) {
+	self->messages = copybuf_new();
+	self->results = copybuf_new();
+	self->candidates = copybuf_new();
+	if (self->conninfo == NULL || self->messages == NULL || self->results == NULL
+	    || self->candidates == NULL) {
+		snprintf(err, errlen, "out of memory");
+		store_destroy(&self);
+		return NULL;
+	}
+	if (s_connect(self, err, errlen) != 0) {
 		store_destroy(&self);
 		return NULL;
 	}
@@ -95,6 +110,9 @@ store_destroy(store_t **self_p)
 	if (self == NULL)
 		return;
 	PQfinish(self->conn);
+	copybuf_destroy(&self->messages);
+	copybuf_destroy(&self->results);
+	copybuf_destroy(&self->candidates);
 	free(self->conninfo);
 	free(self);
 	*self_p = NULL;
@@ -225,61 +243,250 @@ s_bytea(const uint8_t *data, size_t len, const char **value, int *length)
 	}
 }
 
-store_outcome_t
-store_result(store_t *self, const tf_envelope_t *env, const uint8_t *raw, size_t raw_len,
-             const tf_report_t *report, const tf_check_t *check)
+/* Append "{a,b,c}" array-literal elements; values are plain words or hex. */
+static void
+s_array_add(zchunk_t *array, const char *value)
 {
-	char sequence[24], created[24], valid[2], filled[12], warnings[256] = "{";
-	const char *values[10];
-	int lengths[10] = { 0 };
-	char *json = NULL;
+	if (zchunk_size(array) > 1)
+		zchunk_extend(array, ",", 1);
+	zchunk_extend(array, value, strlen(value));
+}
+
+static void
+s_array_close(zchunk_t *array)
+{
+	zchunk_extend(array, "}", 2);   /* with the terminating NUL */
+}
+
+/* Mark the entries the database (or an earlier entry of the batch)
+ * already holds. */
+static int
+s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
+{
+	zchunk_t *arrays[5];
+	zhashx_t *ids = zhashx_new(), *keys = zhashx_new();
+	const char *values[5];
 	PGresult *res = NULL;
-	store_outcome_t outcome = STORE_FAILED;
-	const char *answer;
+	int rc = -1;
 
-	json = tf_report_to_json(report, 0);
-	if (json == NULL) {
-		log_warnx("could not render report for unit %s as JSON", report->unit_code);
-		return STORE_FAILED;
+	for (int a = 0; a < 5; a++)
+		arrays[a] = zchunk_new("{", 1);         /* zchunk_extend grows it */
+	zhashx_set_destructor(ids, NULL);
+	zhashx_set_duplicator(ids, NULL);
+	zhashx_set_destructor(keys, NULL);
+	zhashx_set_duplicator(keys, NULL);
+	for (size_t i = 0; i < count; i++) {
+		const tf_report_t *r = entries[i].report;
+		char hex[2 * TF_MESSAGE_ID_LEN + 1], key[64], num[16];
+
+		tf_message_id_hex(entries[i].envelope->message_id.data,
+		                  entries[i].envelope->message_id.len, hex);
+		snprintf(key, sizeof key, "%s/%d/%u/%u", r->unit_code, (int)r->committee, r->round,
+		         r->revision);
+		entries[i].outcome = STORE_ACCEPTED;
+		/* Within the batch: an agent may resend before the first copy's ack. */
+		if (zhashx_lookup(ids, hex) != NULL)
+			entries[i].outcome = STORE_DUPLICATE;
+		else if (zhashx_lookup(keys, key) != NULL)
+			entries[i].outcome = STORE_REVISION_EXISTS;
+		zhashx_update(ids, hex, (void *)1);
+		zhashx_update(keys, key, (void *)1);
+		s_array_add(arrays[0], hex);
+		s_array_add(arrays[1], r->unit_code);
+		s_array_add(arrays[2], tf_committee_word(r->committee));
+		snprintf(num, sizeof num, "%u", r->round);
+		s_array_add(arrays[3], num);
+		snprintf(num, sizeof num, "%u", r->revision);
+		s_array_add(arrays[4], num);
 	}
-	snprintf(sequence, sizeof sequence, "%llu", (unsigned long long)env->sequence);
-	snprintf(created, sizeof created, "%lld", (long long)env->created_unix_ms);
-	snprintf(valid, sizeof valid, "%c", check->election_valid ? 't' : 'f');
-	snprintf(filled, sizeof filled, "%u", check->seats_filled);
-	for (int bit = 0; bit < TF_WARN_COUNT; bit++)
-		if (check->warnings & (1u << bit)) {
-			if (warnings[1] != '\0')
-				strcat(warnings, ",");
-			strcat(warnings, tf_warning_name(bit));
-		}
-	strcat(warnings, "}");
-
-	s_bytea(env->message_id.data, env->message_id.len, &values[0], &lengths[0]);
-	values[1] = env->agent_id;
-	values[2] = sequence;
-	values[3] = created;
-	s_bytea(raw, raw_len, &values[4], &lengths[4]);
-	s_bytea(env->signature.data, env->signature.len, &values[5], &lengths[5]);
-	values[6] = json;
-	values[7] = valid;
-	values[8] = filled;
-	values[9] = warnings;
-	res = s_exec(self, "store_result", 10, values, lengths, PGRES_TUPLES_OK);
-	if (res == NULL)
+	for (int a = 0; a < 5; a++) {
+		s_array_close(arrays[a]);
+		values[a] = (const char *)zchunk_data(arrays[a]);
+	}
+	res = PQexecPrepared(self->conn, "batch_conflicts", 5, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("batch_conflicts failed: %s", tf_db_error(self->conn));
 		goto out;
-	answer = PQgetvalue(res, 0, 0);
-	if (strcmp(answer, "accepted") == 0)
-		outcome = STORE_ACCEPTED;
-	else if (strcmp(answer, "duplicate") == 0)
-		outcome = STORE_DUPLICATE;
-	else if (strcmp(answer, "revision_exists") == 0)
-		outcome = STORE_REVISION_EXISTS;
-	else
-		log_warnx("store_result answered \"%s\"", answer);
+	}
+	for (int row = 0; row < PQntuples(res); row++) {
+		long item = strtol(PQgetvalue(res, row, 1), NULL, 10) - 1;
+
+		if (item < 0 || (size_t)item >= count)
+			continue;
+		/* A stored message id wins over a stored key: it is the same message. */
+		if (strcmp(PQgetvalue(res, row, 0), "duplicate") == 0)
+			entries[item].outcome = STORE_DUPLICATE;
+		else if (entries[item].outcome == STORE_ACCEPTED)
+			entries[item].outcome = STORE_REVISION_EXISTS;
+	}
+	rc = 0;
 out:
 	PQclear(res);
-	free(json);
-	return outcome;
+	for (int a = 0; a < 5; a++)
+		zchunk_destroy(&arrays[a]);
+	zhashx_destroy(&ids);
+	zhashx_destroy(&keys);
+	return rc;
+}
+
+static const char s_message_columns[] =
+    "message_id, agent_id, sequence, created_at, payload_type, envelope, envelope_sha256, "
+    "signature";
+static const char s_result_columns[] =
+    "message_id, unit_code, committee, round, revision, held_on, registered, excused, "
+    "took_part, proxy_votes, ballots_issued, ballots_returned, ballots_valid, ballots_invalid, "
+    "ballot_mode, seats_head, seats_deputy, seats_member, seats_filled, election_valid, "
+    "warnings, sheet_photo_sha256, announced_on_site";
+static const char s_candidate_columns[] =
+    "message_id, ordinal, candidate_id, name, position, votes_for, votes_against, "
+    "votes_abstain, elected, position_won, gender, ethnicity, birth_year, education, "
+    "party_member, reelected, concurrent_head, cross_serving";
+
+static const char *
+s_word_or_null(const char *word)
+{
+	return strcmp(word, "unspecified") == 0 ? NULL : word;
+}
+
+static void
+s_text_or_null(copybuf_t *buf, const char *text)
+{
+	if (text == NULL || text[0] == '\0')
+		copybuf_null(buf);
+	else
+		copybuf_text(buf, text);
+}
+
+static void
+s_message_row(copybuf_t *buf, const store_entry_t *e)
+{
+	const tf_envelope_t *env = e->envelope;
+	uint8_t digest[crypto_hash_sha256_BYTES];
+	char created[64];
+	time_t secs = (time_t)(env->created_unix_ms / 1000);
+	struct tm tm;
+
+	crypto_hash_sha256(digest, e->raw, e->raw_len);
+	gmtime_r(&secs, &tm);
+	snprintf(created, sizeof created, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	         (int)(env->created_unix_ms % 1000 + 1000) % 1000);
+	copybuf_bytea(buf, env->message_id.data, env->message_id.len);
+	copybuf_text(buf, env->agent_id);
+	copybuf_int(buf, (long long)env->sequence);
+	copybuf_text(buf, created);
+	copybuf_int(buf, env->payload_type);
+	copybuf_bytea(buf, e->raw, e->raw_len);
+	copybuf_bytea(buf, digest, sizeof digest);
+	copybuf_bytea(buf, env->signature.data, env->signature.len);
+	copybuf_end_row(buf);
+}
+
+static void
+s_result_row(copybuf_t *buf, const store_entry_t *e)
+{
+	const tf_report_t *r = e->report;
+	const char *warnings[TF_WARN_COUNT];
+	size_t nwarnings = 0;
+	long long seats[TALLYFEED__POSITION__POSITION_MEMBER + 1] = { 0 };
+
+	for (int bit = 0; bit < TF_WARN_COUNT; bit++)
+		if (e->check->warnings & (1u << bit))
+			warnings[nwarnings++] = tf_warning_name(bit);
+	for (size_t i = 0; i < r->n_seats; i++)
+		seats[r->seats[i]->position] = r->seats[i]->count;
+	copybuf_bytea(buf, e->envelope->message_id.data, e->envelope->message_id.len);
+	copybuf_text(buf, r->unit_code);
+	copybuf_text(buf, tf_committee_word(r->committee));
+	copybuf_int(buf, r->round);
+	copybuf_int(buf, r->revision);
+	s_text_or_null(buf, r->held_on);
+	copybuf_int(buf, r->registered);
+	copybuf_int(buf, r->excused);
+	copybuf_int(buf, r->took_part);
+	copybuf_int(buf, r->proxy_votes);
+	copybuf_int(buf, r->ballots_issued);
+	copybuf_int(buf, r->ballots_returned);
+	copybuf_int(buf, r->ballots_valid);
+	copybuf_int(buf, r->ballots_invalid);
+	copybuf_text(buf, r->ballot_mode == TALLYFEED__BALLOT_MODE__BALLOT_MODE_COMBINED
+	                      ? "combined" : "per_position");
+	copybuf_int(buf, seats[TALLYFEED__POSITION__POSITION_HEAD]);
+	copybuf_int(buf, seats[TALLYFEED__POSITION__POSITION_DEPUTY]);
+	copybuf_int(buf, seats[TALLYFEED__POSITION__POSITION_MEMBER]);
+	copybuf_int(buf, e->check->seats_filled);
+	copybuf_bool(buf, e->check->election_valid);
+	copybuf_words(buf, warnings, nwarnings);
+	if (r->sheet_photo_sha256.len > 0)
+		copybuf_bytea(buf, r->sheet_photo_sha256.data, r->sheet_photo_sha256.len);
+	else
+		copybuf_null(buf);
+	copybuf_bool(buf, r->announced_on_site);
+	copybuf_end_row(buf);
+}
+
+static void
+s_candidate_rows(copybuf_t *buf, const store_entry_t *e)
+{
+	static const char *genders[] = { NULL, "male", "female" };
+	static const char *educations[] = {
+		NULL, "primary", "junior_secondary", "senior_secondary", "junior_college",
+		"bachelor", "postgraduate"
+	};
+	const tf_report_t *r = e->report;
+
+	for (size_t i = 0; i < r->n_candidates; i++) {
+		const Tallyfeed__Candidate *c = r->candidates[i];
+
+		copybuf_bytea(buf, e->envelope->message_id.data, e->envelope->message_id.len);
+		copybuf_int(buf, (long long)i + 1);
+		copybuf_text(buf, c->candidate_id);
+		copybuf_text(buf, c->name);
+		copybuf_text(buf, tf_position_word(c->position));
+		copybuf_int(buf, c->votes_for);
+		copybuf_int(buf, c->votes_against);
+		copybuf_int(buf, c->votes_abstain);
+		copybuf_bool(buf, c->elected);
+		s_text_or_null(buf, c->elected ? s_word_or_null(tf_position_word(c->position_won)) : NULL);
+		s_text_or_null(buf, (unsigned)c->gender < 3 ? genders[c->gender] : NULL);
+		s_text_or_null(buf, c->ethnicity);
+		if (c->birth_year != 0)
+			copybuf_int(buf, c->birth_year);
+		else
+			copybuf_null(buf);
+		s_text_or_null(buf, (unsigned)c->education < 7 ? educations[c->education] : NULL);
+		copybuf_bool(buf, c->party_member);
+		copybuf_bool(buf, c->reelected);
+		copybuf_bool(buf, c->concurrent_head);
+		copybuf_bool(buf, c->cross_serving);
+		copybuf_end_row(buf);
+	}
+}
+
+int
+store_results(store_t *self, store_entry_t *entries, size_t count)
+{
+	if (count == 0)
+		return 0;
+	if (s_find_conflicts(self, entries, count) != 0)
+		return -1;
+	copybuf_reset(self->messages);
+	copybuf_reset(self->results);
+	copybuf_reset(self->candidates);
+	for (size_t i = 0; i < count; i++) {
+		if (entries[i].outcome != STORE_ACCEPTED)
+			continue;
+		s_message_row(self->messages, &entries[i]);
+		s_result_row(self->results, &entries[i]);
+		s_candidate_rows(self->candidates, &entries[i]);
+	}
+	/* Parents before children: the foreign keys are checked row by row. */
+	if (copybuf_send(self->messages, self->conn, "tallyfeed.message", s_message_columns) != 0
+	    || copybuf_send(self->results, self->conn, "tallyfeed.result", s_result_columns) != 0
+	    || copybuf_send(self->candidates, self->conn, "tallyfeed.candidate",
+	                    s_candidate_columns) != 0)
+		return -1;
+	return 0;
 }
 
 int

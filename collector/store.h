@@ -18,13 +18,22 @@
 
 typedef struct _store_t store_t;
 
-/* What store_result found. */
+/* What became of one result of a batch. */
 typedef enum {
 	STORE_ACCEPTED,
 	STORE_DUPLICATE,        /* this message id is stored already */
-	STORE_REVISION_EXISTS,  /* another message holds this unit/committee/round/revision */
-	STORE_FAILED            /* database error: the transaction is lost */
+	STORE_REVISION_EXISTS   /* another message holds this unit/committee/round/revision */
 } store_outcome_t;
+
+/* One accepted report of a batch, and (after store_results) its outcome. */
+typedef struct {
+	const tf_envelope_t *envelope;
+	const uint8_t *raw;             /* the envelope's bytes as received */
+	size_t raw_len;
+	const tf_report_t *report;
+	const tf_check_t *check;        /* warnings, validity, seats filled */
+	store_outcome_t outcome;
+} store_entry_t;
 
 /* Connect now (the caller decides whether failure is fatal); NULL with err. */
 store_t *store_new(const char *conninfo, char *err, size_t errlen);
@@ -42,10 +51,12 @@ int store_begin(store_t *self);
 int store_commit(store_t *self);
 void store_rollback(store_t *self);
 
-/* Within a transaction: one accepted report, with its envelope bytes. */
-store_outcome_t store_result(store_t *self, const tf_envelope_t *envelope,
-                             const uint8_t *raw, size_t raw_len, const tf_report_t *report,
-                             const tf_check_t *check);
+/* Within a transaction: a batch of accepted reports.  Finds the ones
+ * stored already (by message id, also within the batch) and the ones whose
+ * (unit, committee, round, revision) another message holds, and COPYs the
+ * rest into message, result and candidate.  -1 on a database error (the
+ * transaction is lost). */
+int store_results(store_t *self, store_entry_t *entries, size_t count);
 /* Within a transaction: a refused message, kept with its raw bytes.
  * envelope may be NULL when the frame could not be decoded. */
 int store_quarantine(store_t *self, const tf_envelope_t *envelope, const uint8_t *raw,

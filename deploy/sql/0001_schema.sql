@@ -60,6 +60,8 @@ CREATE TABLE unit (
 CREATE INDEX unit_township_idx ON unit (township_code);
 
 -- Every envelope accepted, byte for byte: what every stored number traces to.
+-- id gives the order of storage; message_id is the idempotence key, checked
+-- in the same transaction that stores the data.
 CREATE TABLE message (
     id              bigserial PRIMARY KEY,
     message_id      bytea NOT NULL UNIQUE CHECK (length(message_id) = 16),
@@ -73,10 +75,10 @@ CREATE TABLE message (
     signature       bytea NOT NULL
 );
 
--- One row per (unit, committee, round, revision); every revision is kept.
+-- One row per (unit, committee, round, revision); every revision is kept,
+-- and the highest revision counts (result_current).
 CREATE TABLE result (
-    id              bigserial PRIMARY KEY,
-    message_ref     bigint NOT NULL UNIQUE REFERENCES message,
+    message_id      bytea PRIMARY KEY REFERENCES message (message_id),
     unit_code       char(12) NOT NULL REFERENCES unit,
     committee       text NOT NULL CHECK (committee IN ('villagers', 'residents', 'party_branch')),
     round           smallint NOT NULL CHECK (round >= 1),
@@ -106,7 +108,7 @@ CREATE TABLE result (
 );
 
 CREATE TABLE candidate (
-    result_id       bigint NOT NULL REFERENCES result,
+    message_id      bytea NOT NULL REFERENCES result (message_id),
     ordinal         smallint NOT NULL,
     candidate_id    text NOT NULL,
     name            text NOT NULL,
@@ -124,8 +126,8 @@ CREATE TABLE candidate (
     reelected       boolean NOT NULL,
     concurrent_head boolean NOT NULL,
     cross_serving   boolean NOT NULL,
-    PRIMARY KEY (result_id, ordinal),
-    UNIQUE (result_id, candidate_id)
+    PRIMARY KEY (message_id, ordinal),
+    UNIQUE (message_id, candidate_id)
 );
 
 -- Every message refused, with its raw bytes and why.  message_id is NULL when
@@ -154,77 +156,24 @@ CREATE TABLE agent_status (
     uptime_s        bigint NOT NULL
 );
 
--- Store one accepted result in the caller's transaction.  report is the
--- result in the JSON result-file format, decoded by the collector from the
--- signed payload in envelope.  Returns 'accepted', 'duplicate' (this message
--- id is stored already: nothing changes) or 'revision_exists' (another
--- message holds this unit, committee, round and revision: nothing changes).
-CREATE FUNCTION store_result(p_message_id bytea, p_agent_id text, p_sequence bigint,
-                             p_created_ms bigint, p_envelope bytea, p_signature bytea,
-                             p_report jsonb, p_election_valid boolean,
-                             p_seats_filled integer, p_warnings text[])
-RETURNS text
-LANGUAGE plpgsql
+-- Which of a batch's messages are stored already (by message id, given as
+-- hex), and which of its results' keys another message holds: the
+-- collector asks this before it COPYs the batch, in the same transaction.
+CREATE FUNCTION batch_conflicts(p_ids text[], p_units text[], p_committees text[],
+                                p_rounds integer[], p_revisions integer[])
+RETURNS TABLE (kind text, item integer)
+LANGUAGE sql STABLE
 SET search_path = tallyfeed, pg_catalog
 AS $$
-DECLARE
-    v_message bigint;
-    v_result  bigint;
-BEGIN
-    IF EXISTS (SELECT 1 FROM message WHERE message_id = p_message_id) THEN
-        RETURN 'duplicate';
-    END IF;
-    IF EXISTS (SELECT 1 FROM result
-               WHERE unit_code = p_report->>'unit' AND committee = p_report->>'committee'
-                 AND round = (p_report->>'round')::smallint
-                 AND revision = (p_report->>'revision')::integer) THEN
-        RETURN 'revision_exists';
-    END IF;
-
-    INSERT INTO message (message_id, agent_id, sequence, created_at, payload_type,
-                         envelope, envelope_sha256, signature)
-    VALUES (p_message_id, p_agent_id, p_sequence,
-            to_timestamp(p_created_ms / 1000.0), 1,
-            p_envelope, sha256(p_envelope), p_signature)
-    RETURNING id INTO v_message;
-
-    INSERT INTO result (message_ref, unit_code, committee, round, revision, held_on,
-                        registered, excused, took_part, proxy_votes,
-                        ballots_issued, ballots_returned, ballots_valid, ballots_invalid,
-                        ballot_mode, seats_head, seats_deputy, seats_member, seats_filled,
-                        election_valid, warnings, sheet_photo_sha256, announced_on_site)
-    SELECT v_message, p_report->>'unit', p_report->>'committee',
-           (p_report->>'round')::smallint, (p_report->>'revision')::integer,
-           (p_report->>'held_on')::date,
-           (e->>'registered')::integer, (e->>'excused')::integer,
-           (e->>'took_part')::integer, (e->>'proxy_votes')::integer,
-           (b->>'issued')::integer, (b->>'returned')::integer,
-           (b->>'valid')::integer, (b->>'invalid')::integer,
-           p_report->>'ballot_mode',
-           coalesce((s->>'head')::smallint, 0), coalesce((s->>'deputy')::smallint, 0),
-           coalesce((s->>'member')::smallint, 0), p_seats_filled,
-           p_election_valid, p_warnings,
-           decode(p_report->'attestation'->>'sheet_photo_sha256', 'hex'),
-           coalesce((p_report->'attestation'->>'announced_on_site')::boolean, false)
-    FROM (SELECT p_report->'electorate' AS e, p_report->'ballots' AS b,
-                 p_report->'seats' AS s) AS parts
-    RETURNING id INTO v_result;
-
-    INSERT INTO candidate (result_id, ordinal, candidate_id, name, position,
-                           votes_for, votes_against, votes_abstain, elected, position_won,
-                           gender, ethnicity, birth_year, education, party_member,
-                           reelected, concurrent_head, cross_serving)
-    SELECT v_result, c.ordinality, c.value->>'id', c.value->>'name', c.value->>'position',
-           (c.value->>'votes_for')::integer, (c.value->>'votes_against')::integer,
-           (c.value->>'votes_abstain')::integer, (c.value->>'elected')::boolean,
-           c.value->>'position_won', c.value->>'gender', c.value->>'ethnicity',
-           (c.value->>'birth_year')::smallint, c.value->>'education',
-           (c.value->>'party_member')::boolean, (c.value->>'reelected')::boolean,
-           (c.value->>'concurrent_head')::boolean, (c.value->>'cross_serving')::boolean
-    FROM jsonb_array_elements(p_report->'candidates') WITH ORDINALITY AS c(value, ordinality);
-
-    RETURN 'accepted';
-END
+    SELECT 'duplicate', k.i::integer
+    FROM unnest(p_ids) WITH ORDINALITY AS k(id, i)
+    JOIN message m ON m.message_id = decode(k.id, 'hex')
+    UNION ALL
+    SELECT 'revision_exists', k.i::integer
+    FROM unnest(p_units, p_committees, p_rounds, p_revisions) WITH ORDINALITY
+         AS k(unit, committee, round, revision, i)
+    JOIN result r ON r.unit_code = k.unit AND r.committee = k.committee
+                 AND r.round = k.round AND r.revision = k.revision
 $$;
 
 -- Where each unit sits, at every level.

@@ -1,0 +1,211 @@
+/*
+ * copybuf: COPY text-format rows.  libpq moves COPY data but leaves its
+ * encoding to the caller, so this small encoder is ours.
+ */
+#include "copybuf.h"
+#include "db.h"
+#include "log.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _copybuf_t {
+	char *data;
+	size_t len;
+	size_t capacity;
+	size_t rows;
+	int fields;             /* fields in the current row so far */
+	int failed;             /* out of memory while building */
+};
+
+copybuf_t *
+copybuf_new(void)
+{
+	return calloc(1, sizeof(copybuf_t));
+}
+
+void
+copybuf_destroy(copybuf_t **self_p)
+{
+	assert(self_p != NULL);
+	if (*self_p == NULL)
+		return;
+	free((*self_p)->data);
+	free(*self_p);
+	*self_p = NULL;
+}
+
+void
+copybuf_reset(copybuf_t *self)
+{
+	self->len = 0;
+	self->rows = 0;
+	self->fields = 0;
+	self->failed = 0;
+}
+
+static int
+s_reserve(copybuf_t *self, size_t more)
+{
+	size_t want = self->len + more;
+
+	if (want <= self->capacity)
+		return 0;
+	size_t cap = self->capacity ? self->capacity : 65536;
+	while (cap < want)
+		cap *= 2;
+	char *grown = realloc(self->data, cap);
+	if (grown == NULL) {
+		self->failed = 1;
+		return -1;
+	}
+	self->data = grown;
+	self->capacity = cap;
+	return 0;
+}
+
+static void
+s_put(copybuf_t *self, const char *bytes, size_t n)
+{
+	if (s_reserve(self, n) != 0)
+		return;
+	memcpy(self->data + self->len, bytes, n);
+	self->len += n;
+}
+
+static void
+s_separator(copybuf_t *self)
+{
+	if (self->fields++ > 0)
+		s_put(self, "\t", 1);
+}
+
+void
+copybuf_text(copybuf_t *self, const char *text)
+{
+	s_separator(self);
+	for (const char *p = text; *p; p++) {
+		switch (*p) {
+		case '\\':
+			s_put(self, "\\\\", 2);
+			break;
+		case '\t':
+			s_put(self, "\\t", 2);
+			break;
+		case '\n':
+			s_put(self, "\\n", 2);
+			break;
+		case '\r':
+			s_put(self, "\\r", 2);
+			break;
+		default:
+			s_put(self, p, 1);
+		}
+	}
+}
+
+void
+copybuf_int(copybuf_t *self, long long value)
+{
+	char text[24];
+	int n = snprintf(text, sizeof text, "%lld", value);
+
+	s_separator(self);
+	s_put(self, text, (size_t)n);
+}
+
+void
+copybuf_bool(copybuf_t *self, int value)
+{
+	s_separator(self);
+	s_put(self, value ? "t" : "f", 1);
+}
+
+void
+copybuf_bytea(copybuf_t *self, const uint8_t *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	s_separator(self);
+	/* bytea's hex form is \x..., and COPY text doubles the backslash. */
+	if (s_reserve(self, 3 + 2 * len) != 0)
+		return;
+	memcpy(self->data + self->len, "\\\\x", 3);
+	self->len += 3;
+	for (size_t i = 0; i < len; i++) {
+		self->data[self->len++] = digits[data[i] >> 4];
+		self->data[self->len++] = digits[data[i] & 0x0f];
+	}
+}
+
+void
+copybuf_null(copybuf_t *self)
+{
+	s_separator(self);
+	s_put(self, "\\N", 2);
+}
+
+void
+copybuf_words(copybuf_t *self, const char *const *words, size_t n)
+{
+	s_separator(self);
+	s_put(self, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			s_put(self, ",", 1);
+		s_put(self, words[i], strlen(words[i]));
+	}
+	s_put(self, "}", 1);
+}
+
+void
+copybuf_end_row(copybuf_t *self)
+{
+	s_put(self, "\n", 1);
+	self->rows++;
+	self->fields = 0;
+}
+
+size_t
+copybuf_rows(const copybuf_t *self)
+{
+	return self->rows;
+}
+
+int
+copybuf_send(copybuf_t *self, PGconn *conn, const char *table, const char *columns)
+{
+	char sql[1024];
+	PGresult *res;
+	int rc = 0;
+
+	if (self->rows == 0)
+		return 0;
+	if (self->failed) {
+		log_warnx("COPY %s: out of memory building rows", table);
+		return -1;
+	}
+	snprintf(sql, sizeof sql, "COPY %s (%s) FROM STDIN", table, columns);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		log_warnx("COPY %s: %s", table, tf_db_error(conn));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	if (PQputCopyData(conn, self->data, (int)self->len) != 1
+	    || PQputCopyEnd(conn, NULL) != 1) {
+		log_warnx("COPY %s: %s", table, tf_db_error(conn));
+		rc = -1;
+	}
+	while ((res = PQgetResult(conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			log_warnx("COPY %s: %s", table, tf_db_error(conn));
+			rc = -1;
+		}
+		PQclear(res);
+	}
+	return rc;
+}

@@ -1,0 +1,34 @@
+/*
+ * copybuf: rows for PostgreSQL's COPY FROM STDIN in text format, built in
+ * memory and sent in one stream.  Fields are escaped as COPY's text format
+ * requires (backslash, tab, newline, carriage return); bytea goes as hex.
+ */
+#ifndef TF_COPYBUF_H
+#define TF_COPYBUF_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _copybuf_t copybuf_t;
+
+copybuf_t *copybuf_new(void);
+void copybuf_destroy(copybuf_t **self_p);
+/* Forget the rows, keep the memory. */
+void copybuf_reset(copybuf_t *self);
+
+void copybuf_text(copybuf_t *self, const char *text);
+void copybuf_int(copybuf_t *self, long long value);
+void copybuf_bool(copybuf_t *self, int value);
+void copybuf_bytea(copybuf_t *self, const uint8_t *data, size_t len);
+void copybuf_null(copybuf_t *self);
+/* A text[] literal of the given words (no quoting needed: plain words). */
+void copybuf_words(copybuf_t *self, const char *const *words, size_t n);
+void copybuf_end_row(copybuf_t *self);
+
+size_t copybuf_rows(const copybuf_t *self);
+/* Run "COPY table (columns) FROM STDIN" with the rows; 0 or -1 (logged).
+ * An empty buffer sends nothing. */
+int copybuf_send(copybuf_t *self, PGconn *conn, const char *table, const char *columns);
+
+#endif
