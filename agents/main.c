@@ -1,17 +1,21 @@
 /*
- * tallyfeed-agent: the township agent.  `submit` reads result files written
- * by township staff, checks them with the same rules the collector uses,
- * sends each as a signed-to-be Envelope and prints the collector's verdict.
+ * tallyfeed-agent: the township agent.
+ *
+ *   run      the daemon: watches the inbox, forwards the spool, records answers
+ *   submit   check result files and queue them in the spool (durably)
+ *   status   what the spool holds: pending, in flight, answered, rejected and why
+ *   export   write every unanswered message to a bundle for the USB stick
  */
+#include "bundle.h"
 #include "config.h"
 #include "envelope.h"
+#include "forwarder.h"
 #include "log.h"
 #include "registry.h"
-#include "report.h"
-#include "rules.h"
-#include "sender.h"
+#include "spool.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,131 +23,228 @@
 #define DEFAULT_ENDPOINT "tcp://127.0.0.1:7401"
 #define FILES_MAX 100000
 
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_signal(int sig)
+{
+	(void)sig;
+	s_stop = 1;
+}
+
 static void
 s_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: tallyfeed-agent [-v] [-f FILE] [-c ENDPOINT] [-i AGENT_ID] [-t TOWNSHIP]\n"
-	    "                       [-r REGISTRY_DIR] [--timeout MS] [--retries N] [--window N]\n"
-	    "                       submit RESULT.json...\n"
+	    "usage: tallyfeed-agent [-v] [-f FILE] [-s SPOOL] [-i AGENT_ID] [-t TOWNSHIP]\n"
+	    "                       [-r REGISTRY_DIR] [-c ENDPOINT] COMMAND [ARGS]\n"
 	    "\n"
-	    "submit: check each result file (format: deploy/examples/README.md) with the\n"
-	    "collector's own rules, send it, wait for the collector's answer and print\n"
-	    "one line per file: ACCEPTED, DUPLICATE (the collector had it already),\n"
-	    "REJECTED with the reason, or UNANSWERED.  A file that fails the local\n"
-	    "check is not sent.\n"
+	    "Commands:\n"
+	    "  run [--inbox DIR]       the agent: forwards the spool to the collector, sends\n"
+	    "                          unanswered messages again (same bytes, same id) until\n"
+	    "                          answered, records each answer; takes in result files\n"
+	    "                          dropped in DIR (moved to DIR/queued or DIR/refused)\n"
+	    "  submit [--wait SECONDS] RESULT.json...\n"
+	    "                          check each file with the collector's rules and queue it;\n"
+	    "                          returns once it is on disk.  --wait: also wait up to\n"
+	    "                          SECONDS for the collector's answers (sent by a running\n"
+	    "                          agent) and print them\n"
+	    "  status [--all]          counts of pending, in-flight, accepted and rejected\n"
+	    "                          messages, the oldest pending age, rejections and why\n"
+	    "  export --to FILE        every unanswered message into a bundle file, for\n"
+	    "                          `tallyfeed import` at the county\n"
 	    "\n"
-	    "  -f FILE        configuration (ZPL), section \"agent\": id, township,\n"
-	    "                 collector, registry, timeout_ms, retries, window\n"
-	    "                 (see deploy/examples/agent.cfg)\n"
-	    "  -c ENDPOINT    the collector (default %s)\n"
-	    "  -i AGENT_ID    this agent's id (required; printable ASCII, at most 64 bytes)\n"
-	    "  -t TOWNSHIP    12-digit code of this agent's township: results for units\n"
-	    "                 of other townships are refused before sending\n"
+	    "Options (override the configuration file):\n"
+	    "  -f FILE        configuration (ZPL), section \"agent\": id, township, collector,\n"
+	    "                 registry, spool, inbox, window, timeout_ms, retry_max_ms,\n"
+	    "                 heartbeat_ms (see deploy/examples/agent.cfg)\n"
+	    "  -s SPOOL       spool directory (required)\n"
+	    "  -i AGENT_ID    this agent's id (printable ASCII, at most 64 bytes)\n"
+	    "  -t TOWNSHIP    12-digit code of this agent's township: results for units of\n"
+	    "                 other townships are refused before queueing\n"
 	    "  -r DIR         registry to check unit codes against (deploy/registry/qinghai)\n"
-	    "  --timeout MS   first wait for an answer, doubling per resend (default 5000)\n"
-	    "  --retries N    resends before a message counts as unanswered (default 5)\n"
-	    "  --window N     messages in flight at once (default 64)\n"
+	    "  -c ENDPOINT    the collector (default %s)\n"
 	    "  -v             more logging\n"
 	    "  -h, --help     this text\n"
 	    "\n"
-	    "Exit status: 0 if every file was accepted (or was already stored),\n"
-	    "1 if any was refused locally, rejected or unanswered, 2 on bad arguments.\n",
-	    DEFAULT_ENDPOINT);
+	    "Exit status: 0 success; 1 a file was refused, rejected or unanswered, or the\n"
+	    "spool, registry or configuration failed; 2 bad arguments.\n", DEFAULT_ENDPOINT);
 }
 
-/* One file of the command line and what became of it. */
 typedef struct {
-	const char *path;
-	char local_error[1024];         /* set when the file was not sent */
-	int local_reason;
-	int send_index;                 /* index into the sender's items, or -1 */
-} submission_t;
+	const char *spool_dir;
+	forwarder_config_t fc;
+	tf_registry_t *registry;
+} agent_t;
 
 static int
-s_submit(const char *endpoint, const char *agent_id, const char *township,
-         const tf_registry_t *registry, const sender_config_t *sc, char **files, int nfiles)
+s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 {
-	submission_t *subs = calloc((size_t)nfiles, sizeof *subs);
-	sender_item_t *items = calloc((size_t)nfiles, sizeof *items);
-	tf_rules_config_t rules;
-	size_t nitems = 0, accepted = 0, duplicate = 0, rejected = 0, unanswered = 0, refused = 0;
-	/* A durable per-agent sequence arrives with the spool; until then the
-	 * clock in microseconds keeps sequences rising across invocations. */
-	uint64_t sequence = (uint64_t)zclock_usecs();
+	static const struct option options[] = {
+		{ "wait", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int64_t *sequences = NULL;
+	long wait_s = -1;
+	int ch, nfiles, refused = 0, rc = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (ch != 'w')
+			return 2;
+		if (tf_parse_long(optarg, 0, 30 * 86400, &wait_s) != 0) {
+			log_warnx("--wait takes seconds (0 to 2592000)");
+			return 2;
+		}
+	}
+	nfiles = argc - optind;
+	if (nfiles < 1 || nfiles > FILES_MAX) {
+		log_warnx("submit: give 1 to %d result files", FILES_MAX);
+		return 2;
+	}
+	sequences = calloc((size_t)nfiles, sizeof *sequences);
+	if (sequences == NULL)
+		return 1;
+	for (int i = 0; i < nfiles; i++) {
+		const char *path = argv[optind + i];
+		char err[1024];
+		bool existed;
+		int reason;
+
+		if (forwarder_queue_file(spool, &agent->fc, path, &sequences[i], &existed, &reason, err,
+		                         sizeof err) != 0) {
+			printf("%s: NOT QUEUED: %s\n", path, err);
+			sequences[i] = 0;
+			refused++;
+		} else if (wait_s < 0)
+			printf("%s: QUEUED%s as message %lld\n", path, existed ? " already" : "",
+			       (long long)sequences[i]);
+	}
+	if (wait_s < 0) {
+		rc = refused ? 1 : 0;
+		goto out;
+	}
+	/* Wait for the running agent to hear the collector's answers. */
+	int64_t deadline = zclock_mono() + wait_s * 1000;
+	int bad = refused;
+	for (int i = 0; i < nfiles; i++) {
+		spool_state_t state = SPOOL_PENDING;
+		char reason[64] = "", detail[TF_DETAIL_MAX] = "";
+
+		if (sequences[i] == 0)
+			continue;
+		for (;;) {
+			if (spool_get(spool, sequences[i], &state, reason, sizeof reason, detail,
+			              sizeof detail) != 0 || state != SPOOL_PENDING
+			    || zclock_mono() >= deadline || s_stop)
+				break;
+			zclock_sleep(100);
+		}
+		switch (state) {
+		case SPOOL_ACCEPTED:
+			printf("%s: ACCEPTED\n", argv[optind + i]);
+			break;
+		case SPOOL_DUPLICATE:
+			printf("%s: DUPLICATE: %s\n", argv[optind + i], detail);
+			break;
+		case SPOOL_REJECTED:
+			printf("%s: REJECTED: %s: %s\n", argv[optind + i], reason, detail);
+			bad++;
+			break;
+		case SPOOL_PENDING:
+			printf("%s: UNANSWERED (queued as message %lld; still in the spool)\n",
+			       argv[optind + i], (long long)sequences[i]);
+			bad++;
+			break;
+		}
+	}
+	rc = bad ? 1 : 0;
+out:
+	free(sequences);
+	return rc;
+}
+
+static void
+s_print_row(void *arg, int64_t sequence, const char *source, const char *key,
+            spool_state_t state, int attempts, int64_t created_ms, const char *reason,
+            const char *detail)
+{
+	(void)arg;
+	(void)created_ms;
+	printf("%6lld  %-9s  %3d sends  %s  %s", (long long)sequence, spool_state_name(state),
+	       attempts, key, source);
+	if (state == SPOOL_REJECTED)
+		printf("  %s: %s", reason ? reason : "?", detail ? detail : "");
+	putchar('\n');
+}
+
+static void
+s_duration(char *out, size_t len, int64_t ms)
+{
+	int64_t s = ms / 1000;
+
+	if (s < 120)
+		snprintf(out, len, "%lld s", (long long)s);
+	else if (s < 7200)
+		snprintf(out, len, "%lld min", (long long)(s / 60));
+	else
+		snprintf(out, len, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
+}
+
+static int
+s_status(spool_t *spool, int argc, char **argv)
+{
+	spool_stats_t st;
+	char age[64] = "-";
+	bool all = argc > 1 && strcmp(argv[1], "--all") == 0;
+
+	if (argc > 2 || (argc == 2 && !all)) {
+		log_warnx("status takes only --all");
+		return 2;
+	}
+	if (spool_stats(spool, &st) != 0)
+		return 1;
+	if (st.oldest_pending_ms != 0)
+		s_duration(age, sizeof age, tf_now_ms() - st.oldest_pending_ms);
+	printf("pending %lld, in flight %lld, accepted %lld, rejected %lld; oldest unanswered %s; "
+	       "last answered message %lld\n", (long long)st.pending, (long long)st.in_flight,
+	       (long long)st.accepted, (long long)st.rejected, age,
+	       (long long)st.last_acked_sequence);
+	if (all)
+		return spool_foreach(spool, -1, s_print_row, NULL) == 0 ? 0 : 1;
+	if (st.rejected > 0) {
+		printf("rejected (correct the file and submit it as the next revision):\n");
+		spool_foreach(spool, SPOOL_REJECTED, s_print_row, NULL);
+	}
+	return 0;
+}
+
+static int
+s_export(agent_t *agent, spool_t *spool, int argc, char **argv)
+{
+	zlist_t *frames = zlist_new();
+	char err[1024];
 	int rc = 1;
 
-	if (subs == NULL || items == NULL) {
-		log_warnx("out of memory");
+	if (argc != 3 || strcmp(argv[1], "--to") != 0) {
+		log_warnx("usage: export --to FILE");
+		zlist_destroy(&frames);
+		return 2;
+	}
+	if (spool_unanswered_envelopes(spool, frames) != 0)
+		goto out;
+	if (tf_bundle_write(argv[2], agent->fc.agent_id, frames, err, sizeof err) != 0) {
+		log_warnx("export: %s", err);
 		goto out;
 	}
-	tf_rules_config_default(&rules);
-	for (int i = 0; i < nfiles; i++) {
-		submission_t *sub = &subs[i];
-		tf_report_t *report;
-		tf_check_t check;
-		sender_item_t *item;
-
-		sub->path = files[i];
-		sub->send_index = -1;
-		report = tf_report_from_file(files[i], sub->local_error, sizeof sub->local_error);
-		if (report == NULL)
-			continue;
-		if (tf_rules_check(&rules, report, registry, township, &check) != 0) {
-			sub->local_reason = check.reason;
-			snprintf(sub->local_error, sizeof sub->local_error, "%s: %s",
-			         tf_reason_name(check.reason), check.detail);
-			tf_report_destroy(&report);
-			continue;
-		}
-		item = &items[nitems];
-		tf_message_id_new(item->message_id);
-		item->frame = tf_envelope_build(agent_id, sequence++, item->message_id, tf_now_ms(),
-		                                TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT,
-		                                &report->base);
-		tf_report_destroy(&report);
-		if (item->frame == NULL) {
-			log_warnx("out of memory");
-			goto out;
-		}
-		sub->send_index = (int)nitems++;
-	}
-	if (nitems > 0 && sender_deliver(endpoint, sc, items, nitems) != 0)
-		goto out;
-	for (int i = 0; i < nfiles; i++) {
-		submission_t *sub = &subs[i];
-		sender_item_t *item;
-
-		if (sub->send_index < 0) {
-			printf("%s: NOT SENT: %s\n", sub->path, sub->local_error);
-			refused++;
-			continue;
-		}
-		item = &items[sub->send_index];
-		if (!item->answered) {
-			printf("%s: UNANSWERED: no answer from %s\n", sub->path, endpoint);
-			unanswered++;
-		} else if (item->verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED) {
-			printf("%s: ACCEPTED\n", sub->path);
-			accepted++;
-		} else if (item->verdict == TALLYFEED__VERDICT__VERDICT_DUPLICATE) {
-			printf("%s: DUPLICATE: %s\n", sub->path, item->detail);
-			duplicate++;
-		} else {
-			printf("%s: REJECTED: %s: %s\n", sub->path, tf_reason_name(item->reason),
-			       item->detail);
-			rejected++;
-		}
-	}
-	printf("submitted %d files: %zu accepted, %zu duplicate, %zu rejected, %zu unanswered, "
-	       "%zu not sent\n", nfiles, accepted, duplicate, rejected, unanswered, refused);
-	rc = (rejected || unanswered || refused) ? 1 : 0;
+	printf("exported %zu unanswered messages to %s\n", zlist_size(frames), argv[2]);
+	rc = 0;
 out:
-	if (items != NULL)
-		for (size_t i = 0; i < nitems; i++)
-			zframe_destroy(&items[i].frame);
-	free(items);
-	free(subs);
+	while (zlist_size(frames) > 0) {
+		zframe_t *f = zlist_pop(frames);
+		zframe_destroy(&f);
+	}
+	zlist_destroy(&frames);
 	return rc;
 }
 
@@ -151,27 +252,25 @@ int
 main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "retries", required_argument, NULL, 'R' },
-		{ "window", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const keys[] = {
-		"id", "township", "collector", "registry", "timeout_ms", "retries", "window", NULL
+		"id", "township", "collector", "registry", "spool", "inbox", "window", "timeout_ms",
+		"retry_max_ms", "heartbeat_ms", NULL
 	};
 	const char *config_path = NULL, *endpoint = NULL, *agent_id = NULL, *township = NULL;
-	const char *registry_dir = NULL, *timeout_arg = NULL, *retries_arg = NULL;
-	const char *window_arg = NULL;
+	const char *registry_dir = NULL, *spool_dir = NULL, *command;
 	zconfig_t *config = NULL;
-	tf_registry_t *registry = NULL;
-	sender_config_t sc;
+	spool_t *spool = NULL;
+	agent_t agent;
 	char err[1024];
-	long timeout, retries, window;
+	long window, timeout, retry_max, heartbeat;
 	int ch, verbose = 0, rc = 2;
 
+	memset(&agent, 0, sizeof agent);
 	log_init("tallyfeed-agent", 0);
-	while ((ch = getopt_long(argc, argv, "+f:c:i:t:r:vh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:c:i:t:r:s:vh", options, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			config_path = optarg;
@@ -188,14 +287,8 @@ main(int argc, char **argv)
 		case 'r':
 			registry_dir = optarg;
 			break;
-		case 'T':
-			timeout_arg = optarg;
-			break;
-		case 'R':
-			retries_arg = optarg;
-			break;
-		case 'W':
-			window_arg = optarg;
+		case 's':
+			spool_dir = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -209,19 +302,15 @@ main(int argc, char **argv)
 		}
 	}
 	log_setverbose(verbose);
-	if (optind >= argc || strcmp(argv[optind], "submit") != 0) {
-		log_warnx(optind >= argc ? "no command given" : "unknown command \"%s\"",
-		          optind < argc ? argv[optind] : "");
+	if (optind >= argc) {
+		log_warnx("no command given (run, submit, status, export)");
 		s_usage(stderr);
 		return 2;
 	}
-	optind++;
-	if (optind >= argc) {
-		log_warnx("submit: no result files given");
-		return 2;
-	}
-	if (argc - optind > FILES_MAX) {
-		log_warnx("submit: more than %d files at once", FILES_MAX);
+	command = argv[optind];
+	if (strcmp(command, "run") != 0 && strcmp(command, "submit") != 0
+	    && strcmp(command, "status") != 0 && strcmp(command, "export") != 0) {
+		log_warnx("unknown command \"%s\" (run, submit, status, export)", command);
 		return 2;
 	}
 	if (config_path != NULL) {
@@ -240,6 +329,12 @@ main(int argc, char **argv)
 		township = tf_config_str(config, "agent", "township", NULL);
 	if (registry_dir == NULL)
 		registry_dir = tf_config_str(config, "agent", "registry", NULL);
+	if (spool_dir == NULL)
+		spool_dir = tf_config_str(config, "agent", "spool", NULL);
+	if (spool_dir == NULL) {
+		log_warnx("a spool directory is required (-s or agent/spool)");
+		goto out;
+	}
 	if (agent_id == NULL || !tf_agent_id_valid(agent_id)) {
 		log_warnx("an agent id is required (-i or agent/id): printable ASCII, 1 to %d bytes",
 		          TF_AGENT_ID_MAX);
@@ -249,40 +344,78 @@ main(int argc, char **argv)
 		log_warnx("township \"%s\" is not a 12-digit township code", township);
 		goto out;
 	}
-	if (tf_config_int(config, "agent", "timeout_ms", 5000, 10, 3600000, &timeout, err, sizeof err) != 0
-	    || tf_config_int(config, "agent", "retries", 5, 0, 1000, &retries, err, sizeof err) != 0
-	    || tf_config_int(config, "agent", "window", 64, 1, 10000, &window, err, sizeof err) != 0) {
+	if (tf_config_int(config, "agent", "window", 64, 1, 10000, &window, err, sizeof err) != 0
+	    || tf_config_int(config, "agent", "timeout_ms", 5000, 10, 3600000, &timeout, err,
+	                     sizeof err) != 0
+	    || tf_config_int(config, "agent", "retry_max_ms", 60000, 10, 86400000, &retry_max, err,
+	                     sizeof err) != 0
+	    || tf_config_int(config, "agent", "heartbeat_ms", 30000, 100, 86400000, &heartbeat, err,
+	                     sizeof err) != 0) {
 		log_warnx("%s", err);
-		goto out;
-	}
-	if ((timeout_arg && tf_parse_long(timeout_arg, 10, 3600000, &timeout) != 0)
-	    || (retries_arg && tf_parse_long(retries_arg, 0, 1000, &retries) != 0)
-	    || (window_arg && tf_parse_long(window_arg, 1, 10000, &window) != 0)) {
-		log_warnx("--timeout (10..3600000), --retries (0..1000) and --window (1..10000) "
-		          "take whole numbers");
+		rc = 1;
 		goto out;
 	}
 	if (registry_dir != NULL) {
-		registry = tf_registry_new();
-		if (registry == NULL)
+		agent.registry = tf_registry_new();
+		if (agent.registry == NULL)
 			fatalx("out of memory");
-		if (tf_registry_load_dir(registry, registry_dir, err, sizeof err) != 0) {
+		if (tf_registry_load_dir(agent.registry, registry_dir, err, sizeof err) != 0) {
 			log_warnx("registry: %s", err);
 			rc = 1;
 			goto out;
 		}
-		if (township != NULL && tf_registry_find(registry, TF_LEVEL_TOWNSHIP, township) == NULL) {
+		if (township != NULL
+		    && tf_registry_find(agent.registry, TF_LEVEL_TOWNSHIP, township) == NULL) {
 			log_warnx("township %s is not in the registry %s", township, registry_dir);
 			goto out;
 		}
 	}
+	agent.spool_dir = spool_dir;
+	agent.fc.agent_id = agent_id;
+	agent.fc.endpoint = endpoint;
+	agent.fc.township = township;
+	agent.fc.registry = agent.registry;
+	agent.fc.inbox = tf_config_str(config, "agent", "inbox", NULL);
+	agent.fc.window = (int)window;
+	agent.fc.timeout_ms = (int)timeout;
+	agent.fc.retry_max_ms = (int)retry_max;
+	agent.fc.heartbeat_ms = (int)heartbeat;
+	tf_rules_config_default(&agent.fc.rules);
+
+	zsys_handler_set(NULL);
 	zsys_set_logstream(stderr);
-	sc.timeout_ms = (int)timeout;
-	sc.retries = (int)retries;
-	sc.window = (int)window;
-	rc = s_submit(endpoint, agent_id, township, registry, &sc, argv + optind, argc - optind);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = s_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	spool = spool_open(spool_dir, err, sizeof err);
+	if (spool == NULL) {
+		log_warnx("%s", err);
+		rc = 1;
+		goto out;
+	}
+	argc -= optind;
+	argv += optind;
+	if (strcmp(command, "run") == 0) {
+		if (argc == 3 && strcmp(argv[1], "--inbox") == 0)
+			agent.fc.inbox = argv[2];
+		else if (argc != 1) {
+			log_warnx("usage: run [--inbox DIR]");
+			goto out;
+		}
+		rc = forwarder_run(spool, &agent.fc, &s_stop) == 0 ? 0 : 1;
+	} else if (strcmp(command, "submit") == 0)
+		rc = s_submit(&agent, spool, argc, argv);
+	else if (strcmp(command, "status") == 0)
+		rc = s_status(spool, argc, argv);
+	else
+		rc = s_export(&agent, spool, argc, argv);
 out:
-	tf_registry_destroy(&registry);
+	spool_close(&spool);
+	tf_registry_destroy(&agent.registry);
 	zconfig_destroy(&config);
 	return rc;
 }

@@ -18,6 +18,8 @@ enum {
 int console_migrate(PGconn *conn, int argc, char **argv);
 int console_registry_load(PGconn *conn, int argc, char **argv);
 int console_totals(PGconn *conn, int argc, char **argv);
+/* Needs no database: it talks to a collector. */
+int console_import(const char *endpoint, int argc, char **argv);
 
 /* Output formats shared by the query commands. */
 typedef enum { TABLE_TEXT, TABLE_CSV, TABLE_JSON } table_format_t;

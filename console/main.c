@@ -24,10 +24,12 @@ s_usage(FILE *fp)
 	    "  registry load DIR            check and load a province's division registry\n"
 	    "  totals --level L [--under CODE] [--format table|csv|json]\n"
 	    "                               figures per area, computed from the stored results\n"
+	    "  import [-c ENDPOINT] BUNDLE  send an agent's offline bundle to the collector\n"
 	    "\n"
 	    "Options:\n"
 	    "  -d CONNINFO   PostgreSQL connection string or URI (default: the PG* environment)\n"
-	    "  -f FILE       configuration file (ZPL); key console/database gives CONNINFO\n"
+	    "  -f FILE       configuration file (ZPL): console/database gives CONNINFO,\n"
+	    "                console/collector the collector for import\n"
 	    "  -v            more logging\n"
 	    "  -h, --help    this text; `tallyfeed COMMAND --help` for a command's own\n"
 	    "\n"
@@ -41,7 +43,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const config_keys[] = { "database", NULL };
+	static const char *const config_keys[] = { "database", "collector", NULL };
 	const char *conninfo = NULL, *config_path = NULL;
 	zconfig_t *config = NULL;
 	PGconn *conn = NULL;
@@ -98,6 +100,10 @@ main(int argc, char **argv)
 	           && strcmp(argv[1], "load") == 0) {
 		command = console_registry_load;
 		skip = 1;
+	} else if (strcmp(argv[0], "import") == 0) {
+		rc = console_import(tf_config_str(config, "console", "collector",
+		                                  "tcp://127.0.0.1:7401"), argc, argv);
+		goto out;
 	} else if (strcmp(argv[0], "totals") == 0) {
 		command = console_totals;
 		skip = 0;

@@ -22,14 +22,14 @@ expect_eq "$want_rejected" 8 "mistakes injected"
 pids=()
 for dir in "$WORK/sim"/[0-9]*/; do
 	t=$(basename "$dir")
-	"$AGENT" -c "$EP" -i "agent-$t" -t "$t" -r "$REGISTRY" submit "$dir"*.json \
-		>"$WORK/agent-$t.log" 2>&1 &
+	start_agent "a$t" "$t"
+	"$AGENT" -f "$WORK/a$t.cfg" submit --wait 120 "$dir"*.json >"$WORK/submit-$t.log" 2>&1 &
 	pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid" || true; done
 say "${#pids[@]} agents done"
 
-expect_eq "$(cat "$WORK"/agent-*.log | grep -c ': ACCEPTED$')" "$want_accepted" "agents saw every sound result accepted"
+expect_eq "$(cat "$WORK"/submit-*.log | grep -c ': ACCEPTED$')" "$want_accepted" "agents saw every sound result accepted"
 expect_eq "$(sql 'SELECT count(*) FROM tallyfeed.result')" "$want_accepted" "results stored"
 expect_eq "$(sql 'SELECT count(DISTINCT (unit_code, committee, round)) FROM tallyfeed.result')" "$want_accepted" \
 	"each stored once"
@@ -37,10 +37,10 @@ expect_eq "$(sql 'SELECT count(DISTINCT (unit_code, committee, round)) FROM tall
 say "each mistake was refused by the agent with the manifest's reason"
 while IFS=$'\t' read -r path unit committee round expect reason; do
 	[ "$expect" = REJECTED ] || continue
-	line=$(grep -h -F "$WORK/sim/$path: " "$WORK"/agent-*.log || true)
+	line=$(grep -h -F "$WORK/sim/$path: " "$WORK"/submit-*.log || true)
 	case $reason in
-	MALFORMED_FILE) want="NOT SENT: " ;;
-	*) want="NOT SENT: $reason:" ;;
+	MALFORMED_FILE) want="NOT QUEUED: " ;;
+	*) want="NOT QUEUED: $reason:" ;;
 	esac
 	case $line in
 	*"$want"*) echo "ok: $path refused ($reason)" ;;
@@ -68,4 +68,5 @@ expect_eq "$(echo "$csv" | cut -d, -f10)" "$((registered - refused))" "registere
 expect_eq "$(sql 'SELECT count(*) FROM tallyfeed.quarantine')" "$(awk -F'\t' 'NR > 1 && $5 == "REJECTED" && $6 != "MALFORMED_FILE"' "$manifest" | wc -l)" \
 	"collector quarantined each mistake sent past the agent"
 kill -0 "$COLLECTOR_PID" && echo "ok: collector alive" || fail "collector died"
+expect_eq "$(sql 'SELECT count(*) FROM tallyfeed.agent_status')" "${#pids[@]}" "a heartbeat from every agent"
 finish

@@ -23,11 +23,16 @@ WORK=$(mktemp -d /tmp/tallyfeed-test.XXXXXX)
 chmod 755 "$WORK"
 OWN_CLUSTER=
 COLLECTOR_PID=
+AGENT_PIDS=()
 TEST_DB=
 FAILURES=0
 
 cleanup() {
 	local rc=$?
+	local pid
+	for pid in "${AGENT_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
 	if [ -n "$COLLECTOR_PID" ] && kill -0 "$COLLECTOR_PID" 2>/dev/null; then
 		kill -TERM "$COLLECTOR_PID" 2>/dev/null || true
 		wait "$COLLECTOR_PID" 2>/dev/null || true
@@ -92,6 +97,31 @@ start_collector() {
 	done
 	[ -s "$WORK/endpoint" ] || { echo "collector did not start" >&2; return 1; }
 	EP=$(cat "$WORK/endpoint")
+}
+
+# agent_config NAME TOWNSHIP: $WORK/NAME.cfg for an agent of that township,
+# with short timeouts so tests need not wait long after a fault.
+agent_config() {
+	printf 'agent\n    id = "%s"\n    township = "%s"\n    collector = "%s"\n    registry = "%s"\n    spool = "%s"\n    timeout_ms = 500\n    retry_max_ms = 2000\n    heartbeat_ms = 1000\n' \
+		"$1" "$2" "${EP:-tcp://127.0.0.1:1}" "$REGISTRY" "$WORK/spool-$1" >"$WORK/$1.cfg"
+}
+
+# start_agent NAME TOWNSHIP: a running agent (`run`) of that township.
+start_agent() {
+	agent_config "$1" "$2"
+	${TF_WRAP:-} "$AGENT" -f "$WORK/$1.cfg" run >>"$WORK/agent-$1.log" 2>&1 &
+	AGENT_PIDS+=($!)
+}
+
+# stop_agents: SIGTERM every running agent; fails if one does not exit 0.
+stop_agents() {
+	local pid rc=0
+	for pid in "${AGENT_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" || rc=$?
+	done
+	AGENT_PIDS=()
+	return $rc
 }
 
 stop_collector() {

@@ -6,9 +6,9 @@
 setup_db
 start_collector
 
-say "submit the three example results through the agent"
-out=$(agent -c "$EP" -i qiaotou -t 630121100000 -r "$REGISTRY" \
-	submit "$TF_SRC"/deploy/examples/{villagers,residents,party_branch}.json)
+say "submit the three example results through a running agent"
+start_agent qiaotou 630121100000
+out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 60 "$TF_SRC"/deploy/examples/{villagers,residents,party_branch}.json)
 echo "$out"
 expect_eq "$(echo "$out" | grep -c ': ACCEPTED$')" 3 "files accepted"
 
@@ -39,6 +39,11 @@ expect_eq "$("$SEND" "$EP" heartbeat qiaotou 7 120 | cut -d' ' -f1)" ACCEPTED "h
 expect_eq "$(sql "SELECT spool_depth || '/' || oldest_pending_age_s || '/' || last_acked_sequence || '/' || software_version FROM tallyfeed.agent_status WHERE agent_id = 'qiaotou'")" \
 	"3/45/41/tf-send" "the latest heartbeat's figures"
 
-say "the collector shuts down cleanly on SIGTERM"
+say "the agent's spool says the same"
+expect_eq "$(agent -f "$WORK/qiaotou.cfg" status | head -1 | cut -d';' -f1)" \
+	"pending 0, in flight 0, accepted 3, rejected 0" "agent status"
+
+say "agent and collector shut down cleanly on SIGTERM"
+stop_agents && echo "ok: agent exited 0" || fail "agent exit status"
 stop_collector && echo "ok: collector exited 0" || fail "collector exit status"
 finish

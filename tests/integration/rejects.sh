@@ -28,12 +28,14 @@ head -c 300000 /dev/zero >"$WORK/huge.bin"
 out=$("$SEND" "$EP" raw "$WORK/huge.bin"); echo "$out"
 expect_eq "$(echo "$out" | cut -d' ' -f1,2)" "REJECTED MESSAGE_TOO_LARGE" "oversized"
 
-say "the agent refuses the same mistakes before sending"
-out=$("$AGENT" -c "$EP" -i t -r "$REGISTRY" submit "$WORK/sum.json" "$WORK/unknown.json" || true)
+say "the agent refuses the same mistakes before queueing"
+agent_config qiaotou 630121100000
+out=$("$AGENT" -f "$WORK/qiaotou.cfg" submit "$WORK/sum.json" "$WORK/unknown.json" || true)
 echo "$out"
-expect_eq "$(echo "$out" | grep -c 'NOT SENT: BALLOT_SUM')" 1 "agent: ballot sum"
-expect_eq "$(echo "$out" | grep -c 'NOT SENT: UNKNOWN_UNIT')" 1 "agent: unknown unit"
-"$AGENT" -c "$EP" -i t -r "$REGISTRY" submit "$WORK/sum.json" >/dev/null && fail "agent exit status on a refused file" || echo "ok: agent exits non-zero"
+expect_eq "$(echo "$out" | grep -c 'NOT QUEUED: BALLOT_SUM')" 1 "agent: ballot sum"
+expect_eq "$(echo "$out" | grep -c 'NOT QUEUED: UNKNOWN_UNIT')" 1 "agent: unknown unit"
+"$AGENT" -f "$WORK/qiaotou.cfg" submit "$WORK/sum.json" >/dev/null && fail "agent exit status on a refused file" || echo "ok: agent exits non-zero"
+expect_eq "$("$AGENT" -f "$WORK/qiaotou.cfg" status | head -1 | cut -d, -f1)" "pending 0" "nothing refused was queued"
 
 say "each is in quarantine with its reason and its exact bytes"
 expect_eq "$(sql 'SELECT string_agg(reason_name, $$,$$ ORDER BY id) FROM tallyfeed.quarantine')" \
@@ -53,7 +55,8 @@ expect_eq "$(sql "SELECT count(*) FROM tallyfeed.quarantine WHERE reason_name = 
 	"one row per distinct message (the earlier one and this one)"
 
 say "the collector is still serving"
-out=$("$AGENT" -c "$EP" -i qiaotou submit "$ex/villagers.json"); echo "$out"
+start_agent qiaotou 630121100000
+out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 60 "$ex/villagers.json"); echo "$out"
 expect_eq "$(echo "$out" | grep -c ': ACCEPTED$')" 1 "a sound result after the bad ones"
 kill -0 "$COLLECTOR_PID" && echo "ok: collector alive" || fail "collector died"
 finish

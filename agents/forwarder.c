@@ -1,0 +1,419 @@
+/*
+ * forwarder: the running agent's send loop and inbox (see forwarder.h).
+ */
+#include "forwarder.h"
+#include "envelope.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TICK_MS 100             /* the loop's longest sleep */
+#define REFILL_MS 200           /* how often the spool is read for new messages */
+#define INBOX_MS 1000           /* how often the inbox is looked at */
+#define INBOX_FILES_MAX 1000    /* files taken in per look */
+#define ANSWERS_MAX 1024        /* acks recorded per spool transaction */
+
+/* A message in flight. */
+typedef struct {
+	int64_t sequence;
+	char key[48];
+	zframe_t *envelope;
+	int sends;
+	int64_t due;            /* zclock_mono() when to send again */
+} flight_t;
+
+typedef struct {
+	spool_t *spool;
+	const forwarder_config_t *config;
+	zsock_t *dealer;
+	zhashx_t *flights;      /* message id (hex) -> flight_t, owned */
+	zhashx_t *busy_keys;    /* unit/committee/round in flight -> 1 */
+	int64_t started;
+	int64_t heartbeat_seq;
+} forwarder_t;
+
+static void
+s_flight_destroy(void **item)
+{
+	flight_t *f = *item;
+
+	if (f != NULL) {
+		zframe_destroy(&f->envelope);
+		free(f);
+	}
+	*item = NULL;
+}
+
+int
+forwarder_queue_file(spool_t *spool, const forwarder_config_t *config, const char *path,
+                     int64_t *sequence, bool *existed, int *reason, char *err, size_t errlen)
+{
+	uint8_t digest[crypto_hash_sha256_BYTES], message_id[TF_MESSAGE_ID_LEN];
+	tf_report_t *report = NULL;
+	tf_check_t check;
+	char *json = NULL;
+	int rc = -1;
+
+	*reason = 0;
+	report = tf_report_from_file(path, err, errlen);
+	if (report == NULL)
+		return -1;
+	if (tf_rules_check(&config->rules, report, config->registry, config->township, &check) != 0) {
+		*reason = check.reason;
+		snprintf(err, errlen, "%s: %s", tf_reason_name(check.reason), check.detail);
+		goto out;
+	}
+	/* The same content queued twice is one message: a file moved back into
+	 * the inbox, or a crash between queueing and moving it, sends nothing new. */
+	json = tf_report_to_json(report, 0);
+	if (json == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	crypto_hash_sha256(digest, (const uint8_t *)json, strlen(json));
+	rc = spool_enqueue(spool, config->agent_id, report, path, digest, sequence, message_id,
+	                   existed, err, errlen);
+out:
+	free(json);
+	tf_report_destroy(&report);
+	return rc;
+}
+
+/* Move inbox/NAME to inbox/SUBDIR/NAME; for refused files, say why beside it. */
+static void
+s_move(const char *inbox, const char *name, const char *subdir, const char *why)
+{
+	char dir[4096], from[4096], to[8192];
+
+	snprintf(dir, sizeof dir, "%s/%s", inbox, subdir);
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		log_warn("inbox: %s", dir);
+	snprintf(from, sizeof from, "%s/%s", inbox, name);
+	snprintf(to, sizeof to, "%s/%s", dir, name);
+	if (why != NULL) {
+		char whypath[8200];
+		FILE *fp;
+
+		snprintf(whypath, sizeof whypath, "%s.why", to);
+		fp = fopen(whypath, "w");
+		if (fp != NULL) {
+			fprintf(fp, "%s\n", why);
+			fclose(fp);
+		}
+	}
+	if (rename(from, to) != 0)
+		log_warn("inbox: could not move %s to %s", from, to);
+}
+
+static int
+s_name_compare(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Take in the result files in the inbox, oldest name first. */
+static void
+s_scan_inbox(forwarder_t *self)
+{
+	const char *inbox = self->config->inbox;
+	char *names[INBOX_FILES_MAX];
+	size_t count = 0;
+	struct dirent *entry;
+	DIR *dp = opendir(inbox);
+
+	if (dp == NULL) {
+		log_warn("inbox %s", inbox);
+		return;
+	}
+	while ((entry = readdir(dp)) != NULL && count < INBOX_FILES_MAX) {
+		size_t len = strlen(entry->d_name);
+		/* Staff (or their tools) write NAME.json.tmp and rename: only
+		 * finished .json files are read. */
+		if (entry->d_name[0] == '.' || len < 6 || strcmp(entry->d_name + len - 5, ".json") != 0)
+			continue;
+		names[count] = strdup(entry->d_name);
+		if (names[count] != NULL)
+			count++;
+	}
+	closedir(dp);
+	qsort(names, count, sizeof names[0], s_name_compare);
+	for (size_t i = 0; i < count; i++) {
+		char path[4096], err[1024];
+		int64_t sequence;
+		bool existed;
+		int reason;
+
+		snprintf(path, sizeof path, "%s/%s", inbox, names[i]);
+		if (forwarder_queue_file(self->spool, self->config, path, &sequence, &existed, &reason,
+		                         err, sizeof err) != 0) {
+			/* A spool that cannot be written is not the file's fault:
+			 * leave it for the next look. */
+			if (strncmp(err, "spool", 5) == 0 || strncmp(err, "out of memory", 13) == 0)
+				log_warnx("inbox: %s: %s", names[i], err);
+			else {
+				log_info("inbox: %s refused: %s", names[i], err);
+				s_move(inbox, names[i], "refused", err);
+			}
+		} else {
+			log_info("inbox: %s %s as message %lld", names[i],
+			         existed ? "was queued already" : "queued", (long long)sequence);
+			s_move(inbox, names[i], "queued", NULL);
+		}
+		free(names[i]);
+	}
+}
+
+/* Put more of the spool in flight, in sequence order, up to the window. */
+static int
+s_refill(forwarder_t *self)
+{
+	spool_msg_t *msgs = NULL;
+	int64_t *sent = NULL;
+	size_t nsent = 0;
+	int n, rc = 0;
+	size_t room = (size_t)self->config->window - zhashx_size(self->flights);
+
+	if (room == 0)
+		return 0;
+	/* Read a little past the window: some may be in flight already, or
+	 * wait behind an earlier message for the same unit. */
+	n = spool_unanswered(self->spool, 0, room + zhashx_size(self->flights) + 64, &msgs);
+	if (n < 0)
+		return -1;
+	sent = calloc((size_t)n + 1, sizeof *sent);
+	for (int i = 0; i < n && room > 0 && sent != NULL; i++) {
+		char hex[2 * TF_MESSAGE_ID_LEN + 1];
+		zframe_t *copy;
+		flight_t *f;
+
+		tf_message_id_hex(msgs[i].message_id, TF_MESSAGE_ID_LEN, hex);
+		if (zhashx_lookup(self->flights, hex) != NULL)
+			continue;
+		if (zhashx_lookup(self->busy_keys, msgs[i].key) != NULL) {
+			/* Hold back a later message for a unit whose earlier one is
+			 * unanswered; mark the key so later ones wait too. */
+			continue;
+		}
+		copy = zframe_dup(msgs[i].envelope);
+		if (zframe_send(&copy, self->dealer, ZFRAME_DONTWAIT) != 0) {
+			zframe_destroy(&copy);
+			break;          /* not connected: the collector is away */
+		}
+		f = calloc(1, sizeof *f);
+		if (f == NULL) {
+			rc = -1;
+			break;
+		}
+		f->sequence = msgs[i].sequence;
+		snprintf(f->key, sizeof f->key, "%s", msgs[i].key);
+		f->envelope = msgs[i].envelope;
+		msgs[i].envelope = NULL;
+		f->sends = 1;
+		f->due = zclock_mono() + self->config->timeout_ms;
+		zhashx_insert(self->flights, hex, f);
+		zhashx_update(self->busy_keys, f->key, (void *)1);
+		sent[nsent++] = f->sequence;
+		room--;
+	}
+	/* Unsent messages for a unit already waiting must not overtake it in
+	 * a later refill either: busy_keys only clears on an answer. */
+	if (nsent > 0)
+		spool_note_sent(self->spool, sent, nsent, tf_now_ms());
+	free(sent);
+	spool_msgs_free(&msgs, (size_t)(n > 0 ? n : 0));
+	return rc;
+}
+
+/* Send again whatever is overdue; the wait doubles up to retry_max_ms. */
+static void
+s_retransmit(forwarder_t *self)
+{
+	int64_t now = zclock_mono();
+	int64_t sent[256];
+	size_t nsent = 0;
+
+	for (flight_t *f = zhashx_first(self->flights); f != NULL; f = zhashx_next(self->flights)) {
+		int64_t wait;
+		zframe_t *copy;
+
+		if (f->due > now)
+			continue;
+		copy = zframe_dup(f->envelope);
+		if (zframe_send(&copy, self->dealer, ZFRAME_DONTWAIT) != 0) {
+			zframe_destroy(&copy);
+			f->due = now + self->config->timeout_ms;
+			continue;
+		}
+		wait = (int64_t)self->config->timeout_ms << (f->sends < 16 ? f->sends : 16);
+		if (wait > self->config->retry_max_ms)
+			wait = self->config->retry_max_ms;
+		f->due = now + wait;
+		f->sends++;
+		log_debug("message %lld unanswered; sent again (%d sends)", (long long)f->sequence,
+		          f->sends);
+		if (nsent < sizeof sent / sizeof sent[0])
+			sent[nsent++] = f->sequence;
+	}
+	if (nsent > 0)
+		spool_note_sent(self->spool, sent, nsent, tf_now_ms());
+}
+
+/* Read every ack waiting; record them in one spool transaction. */
+static int
+s_take_acks(forwarder_t *self)
+{
+	static spool_answer_t answers[ANSWERS_MAX];
+	size_t count = 0;
+	zframe_t *frame;
+
+	while (count < ANSWERS_MAX && (frame = zframe_recv_nowait(self->dealer)) != NULL) {
+		tf_ack_t *ack = tf_ack_decode(zframe_data(frame), zframe_size(frame));
+		char hex[2 * TF_MESSAGE_ID_LEN + 1];
+		flight_t *f;
+
+		zframe_destroy(&frame);
+		if (ack == NULL) {
+			log_warnx("collector sent something that is not an Ack");
+			continue;
+		}
+		if (ack->message_id.len != TF_MESSAGE_ID_LEN) {
+			/* A heartbeat's answer, or a refusal of something unreadable. */
+			tf_ack_destroy(&ack);
+			continue;
+		}
+		tf_message_id_hex(ack->message_id.data, TF_MESSAGE_ID_LEN, hex);
+		f = zhashx_lookup(self->flights, hex);
+		if (f != NULL && ack->verdict != TALLYFEED__VERDICT__VERDICT_UNSPECIFIED) {
+			spool_answer_t *a = &answers[count++];
+
+			memcpy(a->message_id, ack->message_id.data, TF_MESSAGE_ID_LEN);
+			a->state = ack->verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED ? SPOOL_ACCEPTED
+			         : ack->verdict == TALLYFEED__VERDICT__VERDICT_DUPLICATE ? SPOOL_DUPLICATE
+			         : SPOOL_REJECTED;
+			a->reason = ack->reason;
+			snprintf(a->detail, sizeof a->detail, "%s", ack->detail);
+			if (a->state == SPOOL_REJECTED)
+				log_info("message %lld rejected: %s: %s", (long long)f->sequence,
+				         tf_reason_name(ack->reason), ack->detail);
+		}
+		tf_ack_destroy(&ack);
+	}
+	if (count == 0)
+		return 0;
+	/* Only once the answers are on disk do we forget the flights: a crash
+	 * before this sends them again and hears DUPLICATE. */
+	if (spool_commit_answers(self->spool, answers, count, tf_now_ms()) != 0)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		char hex[2 * TF_MESSAGE_ID_LEN + 1];
+		flight_t *f;
+
+		tf_message_id_hex(answers[i].message_id, TF_MESSAGE_ID_LEN, hex);
+		f = zhashx_lookup(self->flights, hex);
+		if (f == NULL)
+			continue;
+		zhashx_delete(self->busy_keys, f->key);
+		zhashx_delete(self->flights, hex);
+	}
+	return 0;
+}
+
+static void
+s_heartbeat(forwarder_t *self)
+{
+	Tallyfeed__Heartbeat hb = TALLYFEED__HEARTBEAT__INIT;
+	spool_stats_t stats;
+	uint8_t id[TF_MESSAGE_ID_LEN];
+	zframe_t *frame;
+	int64_t now = tf_now_ms();
+
+	if (spool_stats(self->spool, &stats) != 0)
+		return;
+	hb.spool_depth = (uint32_t)(stats.pending + stats.in_flight);
+	hb.oldest_pending_age_s = stats.oldest_pending_ms
+	                          ? (uint32_t)((now - stats.oldest_pending_ms) / 1000) : 0;
+	hb.last_acked_sequence = (uint64_t)stats.last_acked_sequence;
+	hb.software_version = (char *)"tallyfeed-agent 0.1";
+	hb.uptime_s = (uint64_t)((zclock_mono() - self->started) / 1000);
+	tf_message_id_new(id);
+	/* Heartbeats are not spooled: a lost one is replaced by the next. */
+	frame = tf_envelope_build(self->config->agent_id, 0, id, now,
+	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base);
+	if (frame != NULL && zframe_send(&frame, self->dealer, ZFRAME_DONTWAIT) != 0)
+		zframe_destroy(&frame);
+}
+
+int
+forwarder_run(spool_t *spool, const forwarder_config_t *config, volatile sig_atomic_t *stop)
+{
+	forwarder_t self = { .spool = spool, .config = config };
+	zpoller_t *poller = NULL;
+	int64_t next_refill = 0, next_inbox = 0, next_heartbeat = 0;
+	int rc = -1;
+
+	self.started = zclock_mono();
+	self.flights = zhashx_new();
+	self.busy_keys = zhashx_new();
+	self.dealer = zsock_new(ZMQ_DEALER);
+	if (self.flights == NULL || self.busy_keys == NULL || self.dealer == NULL)
+		goto out;
+	zhashx_set_destructor(self.flights, s_flight_destroy);
+	zhashx_set_duplicator(self.flights, NULL);
+	zhashx_set_destructor(self.busy_keys, NULL);
+	zhashx_set_duplicator(self.busy_keys, NULL);
+	/* IMMEDIATE: while the collector is away, a send fails at once rather
+	 * than piling up in ZeroMQ's queue; the spool is the queue. */
+	zsock_set_immediate(self.dealer, 1);
+	zsock_set_linger(self.dealer, 0);
+	zsock_set_maxmsgsize(self.dealer, TF_MESSAGE_MAX);
+	zsock_set_reconnect_ivl(self.dealer, 100);
+	zsock_set_reconnect_ivl_max(self.dealer, 5000);
+	if (zsock_connect(self.dealer, "%s", config->endpoint) != 0) {
+		log_warnx("could not connect to %s: %s", config->endpoint, zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	poller = zpoller_new(self.dealer, NULL);
+	if (poller == NULL)
+		goto out;
+	log_info("agent %s forwarding to %s%s%s", config->agent_id, config->endpoint,
+	         config->inbox ? ", inbox " : "", config->inbox ? config->inbox : "");
+	while (!*stop) {
+		int64_t now = zclock_mono();
+
+		if (config->inbox != NULL && now >= next_inbox) {
+			s_scan_inbox(&self);
+			next_inbox = now + INBOX_MS;
+			next_refill = 0;
+		}
+		if (now >= next_refill) {
+			if (s_refill(&self) != 0)
+				log_warnx("could not read the spool; trying again");
+			next_refill = now + REFILL_MS;
+		}
+		s_retransmit(&self);
+		if (now >= next_heartbeat) {
+			s_heartbeat(&self);
+			next_heartbeat = now + config->heartbeat_ms;
+		}
+		if (zpoller_wait(poller, TICK_MS) == self.dealer) {
+			if (s_take_acks(&self) != 0)
+				log_warnx("could not record answers in the spool; they will be asked again");
+			next_refill = 0;        /* room in the window: fill it now */
+		}
+	}
+	log_info("stopping; %zu messages in flight stay in the spool", zhashx_size(self.flights));
+	rc = 0;
+out:
+	zpoller_destroy(&poller);
+	zsock_destroy(&self.dealer);
+	zhashx_destroy(&self.flights);
+	zhashx_destroy(&self.busy_keys);
+	return rc;
+}

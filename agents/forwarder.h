@@ -1,0 +1,46 @@
+/*
+ * forwarder: the running agent's loop.  Takes unanswered messages from the
+ * spool in sequence order, keeps a window of them in flight on a DEALER
+ * socket, sends each again (the same bytes) when its answer is overdue,
+ * with a doubling timeout capped at retry_max_ms, for as long as it takes,
+ * records each Ack in the spool, sends a heartbeat now and then, and takes
+ * in the result files township staff drop in the inbox.
+ *
+ * Only one message per (unit, committee, round) is in flight at a time,
+ * so a unit's revisions reach the collector in the order they were queued.
+ */
+#ifndef TF_FORWARDER_H
+#define TF_FORWARDER_H
+
+#include <signal.h>
+
+#include "registry.h"
+#include "rules.h"
+#include "spool.h"
+
+typedef struct {
+	const char *agent_id;
+	const char *endpoint;           /* the collector */
+	const char *inbox;              /* directory watched for result files; NULL for none */
+	const char *township;           /* the only township it may report for; may be NULL */
+	const tf_registry_t *registry;  /* may be NULL */
+	int window;                     /* messages in flight */
+	int timeout_ms;                 /* first wait for an answer */
+	int retry_max_ms;               /* cap of the doubling wait */
+	int heartbeat_ms;               /* between heartbeats */
+	tf_rules_config_t rules;
+} forwarder_config_t;
+
+/* Run until *stop is set.  Returns 0 on a clean stop, -1 if the socket or
+ * the spool failed. */
+int forwarder_run(spool_t *spool, const forwarder_config_t *config, volatile sig_atomic_t *stop);
+
+/* Check a result file and queue it.  Used by the inbox and by `submit`.
+ * Returns 0 and fills *sequence (and *existed if it was queued before), or
+ * -1 with the reason in err (*reason is the rule's reason code, or 0 when
+ * the file could not be read or parsed). */
+int forwarder_queue_file(spool_t *spool, const forwarder_config_t *config, const char *path,
+                         int64_t *sequence, bool *existed, int *reason, char *err,
+                         size_t errlen);
+
+#endif

@@ -1,0 +1,398 @@
+/*
+ * spool: the agent's durable outbox in SQLite (see spool.h).
+ */
+#include "spool.h"
+#include "log.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define BUSY_TIMEOUT_MS 10000
+
+struct _spool_t {
+	sqlite3 *db;
+};
+
+static const char s_schema[] =
+    "CREATE TABLE IF NOT EXISTS message ("
+    "  sequence INTEGER PRIMARY KEY,"           /* per-agent, 1, 2, 3, ... */
+    "  message_id BLOB NOT NULL UNIQUE,"
+    "  source TEXT NOT NULL,"                   /* the file it came from */
+    "  source_sha256 BLOB NOT NULL UNIQUE,"     /* the same file is queued once */
+    "  unit TEXT NOT NULL, committee TEXT NOT NULL, round INTEGER NOT NULL,"
+    "  revision INTEGER NOT NULL,"
+    "  envelope BLOB NOT NULL,"                 /* the exact bytes sent, every time */
+    "  created_ms INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"       /* spool_state_t */
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  last_sent_ms INTEGER,"
+    "  answered_ms INTEGER,"
+    "  reason TEXT, detail TEXT);"
+    "CREATE INDEX IF NOT EXISTS message_unanswered ON message (sequence) WHERE state = 0;";
+
+const char *
+spool_state_name(spool_state_t state)
+{
+	switch (state) {
+	case SPOOL_PENDING:
+		return "pending";
+	case SPOOL_ACCEPTED:
+		return "accepted";
+	case SPOOL_DUPLICATE:
+		return "duplicate";
+	case SPOOL_REJECTED:
+		return "rejected";
+	}
+	return "unknown";
+}
+
+static int
+s_exec(spool_t *self, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(self->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("spool: %s: %s", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+spool_t *
+spool_open(const char *dir, char *err, size_t errlen)
+{
+	spool_t *self = calloc(1, sizeof *self);
+	char path[4096], *msg = NULL;
+
+	if (self == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "spool directory %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	snprintf(path, sizeof path, "%s/spool.db", dir);
+	if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
+	    != SQLITE_OK) {
+		snprintf(err, errlen, "spool %s: %s", path,
+		         self->db ? sqlite3_errmsg(self->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(self->db, BUSY_TIMEOUT_MS);
+	/* WAL: the running agent reads while `submit` writes.  FULL: a commit
+	 * is on disk, not just in the OS, before we say "queued". */
+	if (sqlite3_exec(self->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+	                 &msg) != SQLITE_OK
+	    || sqlite3_exec(self->db, s_schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "spool %s: %s", path, msg ? msg : "?");
+		sqlite3_free(msg);
+		goto fail;
+	}
+	return self;
+fail:
+	spool_close(&self);
+	return NULL;
+}
+
+void
+spool_close(spool_t **self_p)
+{
+	assert(self_p != NULL);
+	if (*self_p == NULL)
+		return;
+	sqlite3_close((*self_p)->db);
+	free(*self_p);
+	*self_p = NULL;
+}
+
+int
+spool_enqueue(spool_t *self, const char *agent_id, const tf_report_t *report,
+              const char *source, const uint8_t source_sha256[32], int64_t *sequence,
+              uint8_t message_id[TF_MESSAGE_ID_LEN], bool *existed, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	zframe_t *frame = NULL;
+	int64_t now = tf_now_ms();
+	int rc = -1;
+
+	*existed = false;
+	/* IMMEDIATE: take the write lock now, so the sequence we read is the
+	 * one we write. */
+	if (s_exec(self, "BEGIN IMMEDIATE") != 0) {
+		snprintf(err, errlen, "spool is busy or unwritable");
+		return -1;
+	}
+	sqlite3_prepare_v2(self->db, "SELECT sequence, message_id FROM message WHERE source_sha256 = ?",
+	                   -1, &st, NULL);
+	sqlite3_bind_blob(st, 1, source_sha256, 32, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*sequence = sqlite3_column_int64(st, 0);
+		memcpy(message_id, sqlite3_column_blob(st, 1), TF_MESSAGE_ID_LEN);
+		*existed = true;
+		rc = 0;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	sqlite3_prepare_v2(self->db, "SELECT coalesce(max(sequence), 0) + 1 FROM message", -1, &st,
+	                   NULL);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(err, errlen, "spool: %s", sqlite3_errmsg(self->db));
+		goto out;
+	}
+	*sequence = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+
+	tf_message_id_new(message_id);
+	frame = tf_envelope_build(agent_id, (uint64_t)*sequence, message_id, now,
+	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT, &report->base);
+	if (frame == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(self->db,
+	        "INSERT INTO message (sequence, message_id, source, source_sha256, unit, committee, "
+	        "round, revision, envelope, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	        -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "spool: %s", sqlite3_errmsg(self->db));
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, *sequence);
+	sqlite3_bind_blob(st, 2, message_id, TF_MESSAGE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, source_sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, report->unit_code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, tf_committee_word(report->committee), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, (int)report->round);
+	sqlite3_bind_int(st, 8, (int)report->revision);
+	sqlite3_bind_blob(st, 9, zframe_data(frame), (int)zframe_size(frame), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		snprintf(err, errlen, "spool: %s", sqlite3_errmsg(self->db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	zframe_destroy(&frame);
+	if (rc == 0 && s_exec(self, "COMMIT") != 0) {
+		snprintf(err, errlen, "spool: commit failed: %s", sqlite3_errmsg(self->db));
+		rc = -1;
+	}
+	if (rc != 0)
+		s_exec(self, "ROLLBACK");
+	return rc;
+}
+
+int
+spool_unanswered(spool_t *self, int64_t after, size_t max, spool_msg_t **msgs)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+
+	*msgs = calloc(max ? max : 1, sizeof **msgs);
+	if (*msgs == NULL)
+		return -1;
+	if (sqlite3_prepare_v2(self->db,
+	        "SELECT sequence, message_id, unit || '/' || committee || '/' || round, envelope "
+	        "FROM message WHERE state = 0 AND sequence > ? ORDER BY sequence LIMIT ?",
+	        -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("spool: %s", sqlite3_errmsg(self->db));
+		free(*msgs);
+		*msgs = NULL;
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		spool_msg_t *m = &(*msgs)[n];
+
+		m->sequence = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) != TF_MESSAGE_ID_LEN)
+			continue;
+		memcpy(m->message_id, sqlite3_column_blob(st, 1), TF_MESSAGE_ID_LEN);
+		snprintf(m->key, sizeof m->key, "%s", (const char *)sqlite3_column_text(st, 2));
+		m->envelope = zframe_new(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+		n++;
+	}
+	sqlite3_finalize(st);
+	return (int)n;
+}
+
+void
+spool_msgs_free(spool_msg_t **msgs, size_t count)
+{
+	if (*msgs == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		zframe_destroy(&(*msgs)[i].envelope);
+	free(*msgs);
+	*msgs = NULL;
+}
+
+int
+spool_note_sent(spool_t *self, const int64_t *sequences, size_t count, int64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (count == 0)
+		return 0;
+	if (s_exec(self, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	sqlite3_prepare_v2(self->db, "UPDATE message SET attempts = attempts + 1, last_sent_ms = ? "
+	                   "WHERE sequence = ?", -1, &st, NULL);
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		sqlite3_bind_int64(st, 1, now_ms);
+		sqlite3_bind_int64(st, 2, sequences[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = -1;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (rc == 0)
+		rc = s_exec(self, "COMMIT");
+	if (rc != 0)
+		s_exec(self, "ROLLBACK");
+	return rc;
+}
+
+int
+spool_commit_answers(spool_t *self, const spool_answer_t *answers, size_t count, int64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (count == 0)
+		return 0;
+	if (s_exec(self, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	/* state = 0: an answer never overwrites an earlier one. */
+	sqlite3_prepare_v2(self->db, "UPDATE message SET state = ?, reason = ?, detail = ?, "
+	                   "answered_ms = ? WHERE message_id = ? AND state = 0", -1, &st, NULL);
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		const spool_answer_t *a = &answers[i];
+
+		sqlite3_bind_int(st, 1, a->state);
+		if (a->state == SPOOL_REJECTED)
+			sqlite3_bind_text(st, 2, tf_reason_name(a->reason), -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 2);
+		sqlite3_bind_text(st, 3, a->detail, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, now_ms);
+		sqlite3_bind_blob(st, 5, a->message_id, TF_MESSAGE_ID_LEN, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = -1;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (rc == 0)
+		rc = s_exec(self, "COMMIT");
+	if (rc != 0) {
+		log_warnx("spool: could not record answers: %s", sqlite3_errmsg(self->db));
+		s_exec(self, "ROLLBACK");
+	}
+	return rc;
+}
+
+int
+spool_stats(spool_t *self, spool_stats_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (sqlite3_prepare_v2(self->db,
+	        "SELECT count(*) FILTER (WHERE state = 0 AND attempts = 0),"
+	        "       count(*) FILTER (WHERE state = 0 AND attempts > 0),"
+	        "       count(*) FILTER (WHERE state IN (1, 2)),"
+	        "       count(*) FILTER (WHERE state = 3),"
+	        "       coalesce(min(created_ms) FILTER (WHERE state = 0), 0),"
+	        "       coalesce(max(sequence) FILTER (WHERE state IN (1, 2, 3)), 0) "
+	        "FROM message", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	out->pending = sqlite3_column_int64(st, 0);
+	out->in_flight = sqlite3_column_int64(st, 1);
+	out->accepted = sqlite3_column_int64(st, 2);
+	out->rejected = sqlite3_column_int64(st, 3);
+	out->oldest_pending_ms = sqlite3_column_int64(st, 4);
+	out->last_acked_sequence = sqlite3_column_int64(st, 5);
+	rc = 0;
+out:
+	if (rc != 0)
+		log_warnx("spool: %s", sqlite3_errmsg(self->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+spool_foreach(spool_t *self, int state, spool_row_fn *fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(self->db,
+	        "SELECT sequence, source, unit || '/' || committee || '/r' || round || '/v' || revision,"
+	        " state, attempts, created_ms, reason, detail FROM message"
+	        " WHERE ? < 0 OR state = ? ORDER BY sequence", -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("spool: %s", sqlite3_errmsg(self->db));
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, state);
+	sqlite3_bind_int(st, 2, state);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fn(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+		   (const char *)sqlite3_column_text(st, 2), (spool_state_t)sqlite3_column_int(st, 3),
+		   sqlite3_column_int(st, 4), sqlite3_column_int64(st, 5),
+		   (const char *)sqlite3_column_text(st, 6), (const char *)sqlite3_column_text(st, 7));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+spool_unanswered_envelopes(spool_t *self, zlist_t *frames)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(self->db, "SELECT envelope FROM message WHERE state = 0 "
+	                       "ORDER BY sequence", -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("spool: %s", sqlite3_errmsg(self->db));
+		return -1;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW)
+		zlist_append(frames, zframe_new(sqlite3_column_blob(st, 0),
+		                                (size_t)sqlite3_column_bytes(st, 0)));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+spool_get(spool_t *self, int64_t sequence, spool_state_t *state, char *reason,
+          size_t reason_len, char *detail, size_t detail_len)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(self->db, "SELECT state, reason, detail FROM message "
+	                       "WHERE sequence = ?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, sequence);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*state = (spool_state_t)sqlite3_column_int(st, 0);
+		snprintf(reason, reason_len, "%s", sqlite3_column_text(st, 1)
+		         ? (const char *)sqlite3_column_text(st, 1) : "");
+		snprintf(detail, detail_len, "%s", sqlite3_column_text(st, 2)
+		         ? (const char *)sqlite3_column_text(st, 2) : "");
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

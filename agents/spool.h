@@ -1,0 +1,101 @@
+/*
+ * spool: the agent's durable outbox, an SQLite database in WAL mode with
+ * synchronous=FULL.  A result is given its sequence number, message id and
+ * envelope bytes in one transaction, and only after that transaction has
+ * committed is anyone told it is queued.  The envelope bytes never change
+ * afterwards: every retransmission, after any restart, is the same message
+ * with the same id.  Messages are never deleted; an Ack marks them done
+ * (ACCEPTED or DUPLICATE) or REJECTED with the collector's reason, which
+ * stays for the township staff to read.
+ *
+ * Several processes may open one spool (the running agent and `submit`);
+ * SQLite's locking orders their writes.
+ */
+#ifndef TF_SPOOL_H
+#define TF_SPOOL_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "report.h"
+
+typedef struct _spool_t spool_t;
+
+typedef enum {
+	SPOOL_PENDING,          /* not yet answered */
+	SPOOL_ACCEPTED,         /* stored by the collector */
+	SPOOL_DUPLICATE,        /* the collector had it already: stored */
+	SPOOL_REJECTED          /* refused; reason and detail kept */
+} spool_state_t;
+
+/* One pending message, as the forwarder needs it. */
+typedef struct {
+	int64_t sequence;
+	uint8_t message_id[TF_MESSAGE_ID_LEN];
+	char key[48];           /* unit/committee/round: one in flight at a time */
+	zframe_t *envelope;     /* owned */
+} spool_msg_t;
+
+typedef struct {
+	int64_t pending;        /* not answered, never sent */
+	int64_t in_flight;      /* not answered, sent at least once */
+	int64_t accepted;       /* ACCEPTED or DUPLICATE */
+	int64_t rejected;
+	int64_t oldest_pending_ms;      /* created time of the oldest unanswered; 0 if none */
+	int64_t last_acked_sequence;
+} spool_stats_t;
+
+/* Open (creating if need be) dir/spool.db.  NULL with the reason in err. */
+spool_t *spool_open(const char *dir, char *err, size_t errlen);
+void spool_close(spool_t **self_p);
+
+/* Queue a report for sending.  If a file with the same content was queued
+ * before, nothing is added and *existed is set.  On success *sequence and
+ * message_id say what it is now.  0, or -1 with err. */
+int spool_enqueue(spool_t *self, const char *agent_id, const tf_report_t *report,
+                  const char *source, const uint8_t source_sha256[32], int64_t *sequence,
+                  uint8_t message_id[TF_MESSAGE_ID_LEN], bool *existed, char *err,
+                  size_t errlen);
+
+/* Up to max unanswered messages in sequence order, sequence > after.
+ * *msgs is allocated (free with spool_msgs_free).  Returns the count or -1. */
+int spool_unanswered(spool_t *self, int64_t after, size_t max, spool_msg_t **msgs);
+void spool_msgs_free(spool_msg_t **msgs, size_t count);
+
+/* Record sends (attempt counts, last send time) in one transaction. */
+int spool_note_sent(spool_t *self, const int64_t *sequences, size_t count, int64_t now_ms);
+
+/* An answer for one message, to be recorded by spool_commit_answers. */
+typedef struct {
+	uint8_t message_id[TF_MESSAGE_ID_LEN];
+	spool_state_t state;
+	int reason;
+	char detail[TF_DETAIL_MAX];
+} spool_answer_t;
+
+/* Record answers in one durable transaction.  0 or -1. */
+int spool_commit_answers(spool_t *self, const spool_answer_t *answers, size_t count,
+                         int64_t now_ms);
+
+int spool_stats(spool_t *self, spool_stats_t *out);
+
+/* The state of one message (and, if rejected, why).  0, or -1 if there is
+ * no such message. */
+int spool_get(spool_t *self, int64_t sequence, spool_state_t *state, char *reason,
+              size_t reason_len, char *detail, size_t detail_len);
+
+/* Call fn for each message in a state (all states if state < 0), in
+ * sequence order. */
+typedef void (spool_row_fn)(void *arg, int64_t sequence, const char *source, const char *key,
+                            spool_state_t state, int attempts, int64_t created_ms,
+                            const char *reason, const char *detail);
+int spool_foreach(spool_t *self, int state, spool_row_fn *fn, void *arg);
+
+/* Every unanswered envelope's bytes, in sequence order, for a bundle. */
+int spool_unanswered_envelopes(spool_t *self, zlist_t *frames);
+
+const char *spool_state_name(spool_state_t state);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * bundle: offline bundles of envelopes (see bundle.h).
+ */
+#include "bundle.h"
+#include "envelope.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+tf_bundle_write(const char *path, const char *agent_id, zlist_t *frames, char *err,
+                size_t errlen)
+{
+	Tallyfeed__Bundle bundle = TALLYFEED__BUNDLE__INIT;
+	char tmp[4096];
+	uint8_t *bytes = NULL;
+	size_t len, i = 0;
+	int fd = -1, rc = -1;
+
+	bundle.format_version = TF_BUNDLE_VERSION;
+	bundle.agent_id = (char *)agent_id;
+	bundle.created_unix_ms = tf_now_ms();
+	bundle.n_envelopes = zlist_size(frames);
+	bundle.envelopes = calloc(bundle.n_envelopes + 1, sizeof *bundle.envelopes);
+	if (bundle.envelopes == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (zframe_t *f = zlist_first(frames); f != NULL; f = zlist_next(frames), i++) {
+		bundle.envelopes[i].data = zframe_data(f);
+		bundle.envelopes[i].len = zframe_size(f);
+	}
+	len = tallyfeed__bundle__get_packed_size(&bundle);
+	if (len > TF_BUNDLE_MAX) {
+		snprintf(err, errlen, "bundle would be %zu bytes, over the %d-byte ceiling", len,
+		         TF_BUNDLE_MAX);
+		goto out;
+	}
+	bytes = malloc(len ? len : 1);
+	if (bytes == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	tallyfeed__bundle__pack(&bundle, bytes);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, bytes + off, len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	/* On the stick before we say it is: fsync, then rename over the name. */
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		unlink(tmp);
+	free(bytes);
+	free(bundle.envelopes);
+	return rc;
+}
+
+tf_bundle_t *
+tf_bundle_read(const char *path, char *err, size_t errlen)
+{
+	tf_bundle_t *bundle = NULL;
+	uint8_t *bytes = NULL;
+	size_t len;
+	FILE *fp = fopen(path, "rb");
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	bytes = malloc(TF_BUNDLE_MAX + 1);
+	if (bytes == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	len = fread(bytes, 1, TF_BUNDLE_MAX + 1, fp);
+	if (ferror(fp) || len > TF_BUNDLE_MAX) {
+		snprintf(err, errlen, "%s: unreadable or over the %d-byte ceiling", path, TF_BUNDLE_MAX);
+		goto out;
+	}
+	bundle = tallyfeed__bundle__unpack(NULL, len, bytes);
+	if (bundle == NULL)
+		snprintf(err, errlen, "%s: not a tallyfeed bundle", path);
+	else if (bundle->format_version != TF_BUNDLE_VERSION) {
+		snprintf(err, errlen, "%s: bundle format %u, this program reads %d", path,
+		         bundle->format_version, TF_BUNDLE_VERSION);
+		tf_bundle_destroy(&bundle);
+	}
+out:
+	free(bytes);
+	fclose(fp);
+	return bundle;
+}
+
+void
+tf_bundle_destroy(tf_bundle_t **bundle_p)
+{
+	assert(bundle_p != NULL);
+	if (*bundle_p != NULL)
+		tallyfeed__bundle__free_unpacked(*bundle_p, NULL);
+	*bundle_p = NULL;
+}
