@@ -187,6 +187,11 @@ main(int argc, char **argv)
 	 * disconnected); frames between TF_MESSAGE_MAX and this are read,
 	 * refused with MESSAGE_TOO_LARGE and kept in quarantine. */
 	zsock_set_maxmsgsize(router, 4 * TF_MESSAGE_MAX);
+	/* A ROUTER drops what exceeds a peer's send high-water mark.  A
+	 * batch's acks go out in one burst; room for several batches keeps an
+	 * honest agent's acks from being dropped (a dropped ack only costs a
+	 * resend and a DUPLICATE, but under load that is wasted work). */
+	zsock_set_sndhwm(router, (int)(batch_max * 4 > 1000 ? batch_max * 4 : 1000));
 	zsock_set_linger(router, 1000);
 	if (zsock_bind(router, "%s", endpoint) < 0) {
 		log_warn("could not bind %s", endpoint);
