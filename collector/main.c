@@ -140,7 +140,7 @@ main(int argc, char **argv)
 		endpoint = tf_config_str(config, "collector", "endpoint", DEFAULT_ENDPOINT);
 	if (conninfo == NULL)
 		conninfo = tf_config_str(config, "collector", "database", "");
-	if (tf_config_int(config, "collector", "batch_max", 256, 1, 10000, &batch_max, err,
+	if (tf_config_int(config, "collector", "batch_max", 1000, 1, 10000, &batch_max, err,
 	                  sizeof err) != 0
 	    || tf_config_int(config, "collector", "batch_wait_ms", 10, 0, 10000, &batch_wait,
 	                     err, sizeof err) != 0) {
