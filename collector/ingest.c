@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define POLL_MS 200             /* how often an idle loop looks at the stop flag */
+#define BATCH_BYTES_MAX (64 * 1024 * 1024)  /* a batch stops growing past this many bytes */
 
 typedef enum {
 	ACTION_RESULT,          /* store the report */
@@ -39,6 +40,7 @@ struct _ingest_t {
 	item_t *items;
 	store_entry_t *entries; /* the results of a batch, for the store */
 	int count;
+	size_t bytes;           /* frames held by the batch */
 };
 
 ingest_t *
@@ -182,6 +184,7 @@ s_receive(ingest_t *self)
 	} else
 		s_judge(self, item);
 	zmsg_destroy(&msg);
+	self->bytes += zframe_size(item->raw);
 	self->count++;
 	return true;
 }
@@ -336,6 +339,7 @@ s_flush(ingest_t *self)
 		s_item_clear(item);
 	}
 	self->count = 0;
+	self->bytes = 0;
 }
 
 void
@@ -358,7 +362,9 @@ ingest_run(ingest_t *self, volatile sig_atomic_t *stop)
 		if (zpoller_wait(poller, POLL_MS) == NULL)
 			continue;
 		deadline = zclock_mono() + self->config.batch_wait_ms;
-		while (self->count < self->config.batch_max) {
+		/* Bounded in count and in bytes: at most batch_max frames, and no
+		 * more once BATCH_BYTES_MAX is passed. */
+		while (self->count < self->config.batch_max && self->bytes < BATCH_BYTES_MAX) {
 			if (s_receive(self))
 				continue;
 			if (*stop || zclock_mono() >= deadline)
