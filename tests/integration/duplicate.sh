@@ -28,4 +28,16 @@ expect_eq "$(echo "$out" | cut -d' ' -f1)" "ACCEPTED" "revision 2"
 expect_eq "$(sql 'SELECT count(*) FROM tallyfeed.result')" 2 "both revisions kept"
 expect_eq "$("$CONSOLE" totals --level province --format csv | tail -1 | cut -d, -f5,11)" "1,1010" \
 	"one unit reported, with revision 2's voters"
+
+say "revision 4 then a late revision 3: 3 is kept but never overwrites 4"
+sed 's/"revision": 1/"revision": 4/; s/"took_part": 1003/"took_part": 1020/; s/"issued": 1003/"issued": 1020/' \
+	"$TF_SRC/deploy/examples/villagers.json" >"$WORK/rev4.json"
+sed 's/"revision": 1/"revision": 3/; s/"took_part": 1003/"took_part": 1015/; s/"issued": 1003/"issued": 1015/' \
+	"$TF_SRC/deploy/examples/villagers.json" >"$WORK/rev3.json"
+expect_eq "$("$SEND" "$EP" report "$WORK/rev4.json" | cut -d' ' -f1)" "ACCEPTED" "revision 4"
+expect_eq "$("$SEND" "$EP" report "$WORK/rev3.json" | cut -d' ' -f1)" "ACCEPTED" "late revision 3 (kept)"
+expect_eq "$(sql 'SELECT string_agg(revision::text, $$,$$ ORDER BY revision) FROM tallyfeed.result')" "1,2,3,4" \
+	"every revision kept"
+expect_eq "$("$CONSOLE" totals --level province --format csv | tail -1 | cut -d, -f11)" "1020" \
+	"the totals count revision 4"
 finish
