@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "forwarder.h"
 #include "log.h"
+#include "signals.h"
 #include "registry.h"
 #include "spool.h"
 
@@ -22,15 +23,6 @@
 
 #define DEFAULT_ENDPOINT "tcp://127.0.0.1:7401"
 #define FILES_MAX 100000
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal(int sig)
-{
-	(void)sig;
-	s_stop = 1;
-}
 
 static void
 s_usage(FILE *fp)
@@ -136,7 +128,7 @@ s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 		for (;;) {
 			if (spool_get(spool, sequences[i], &state, reason, sizeof reason, detail,
 			              sizeof detail) != 0 || state != SPOOL_PENDING
-			    || zclock_mono() >= deadline || s_stop)
+			    || zclock_mono() >= deadline || tf_stop_requested)
 				break;
 			zclock_sleep(100);
 		}
@@ -382,14 +374,8 @@ main(int argc, char **argv)
 	agent.fc.heartbeat_ms = (int)heartbeat;
 	tf_rules_config_default(&agent.fc.rules);
 
-	zsys_handler_set(NULL);
+	tf_signals_install();
 	zsys_set_logstream(stderr);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = s_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 
 	spool = spool_open(spool_dir, err, sizeof err);
 	if (spool == NULL) {
@@ -406,7 +392,7 @@ main(int argc, char **argv)
 			log_warnx("usage: run [--inbox DIR]");
 			goto out;
 		}
-		rc = forwarder_run(spool, &agent.fc, &s_stop) == 0 ? 0 : 1;
+		rc = forwarder_run(spool, &agent.fc, &tf_stop_requested) == 0 ? 0 : 1;
 	} else if (strcmp(command, "submit") == 0)
 		rc = s_submit(&agent, spool, argc, argv);
 	else if (strcmp(command, "status") == 0)

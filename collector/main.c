@@ -7,6 +7,7 @@
 #include "envelope.h"
 #include "ingest.h"
 #include "log.h"
+#include "signals.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -17,15 +18,6 @@
 #include <unistd.h>
 
 #define DEFAULT_ENDPOINT "tcp://*:7401"
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal(int sig)
-{
-	(void)sig;
-	s_stop = 1;
-}
 
 static void
 s_usage(FILE *fp)
@@ -89,7 +81,6 @@ main(int argc, char **argv)
 	tf_registry_t *registry = NULL;
 	ingest_t *ingest = NULL;
 	ingest_config_t ic;
-	struct sigaction sa;
 	char err[1024], *bound = NULL;
 	long batch_max, batch_wait;
 	int ch, check_only = 0, verbose = 0, rc = 1;
@@ -153,17 +144,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	/* Our handlers, not CZMQ's: they only set a flag, and the loop
-	 * finishes its batch before it looks. */
-	zsys_handler_set(NULL);
+	tf_signals_install();
 	zsys_set_logstream(stderr);
 	zsys_set_logident("tallyfeed-collector");
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = s_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	store = store_new(conninfo, err, sizeof err);
 	if (store == NULL) {
@@ -212,7 +195,7 @@ main(int argc, char **argv)
 	ingest = ingest_new(router, store, registry, &ic);
 	if (ingest == NULL)
 		fatalx("out of memory");
-	ingest_run(ingest, &s_stop);
+	ingest_run(ingest, &tf_stop_requested);
 	log_info("shutting down");
 	rc = 0;
 out:
