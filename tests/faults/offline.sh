@@ -10,9 +10,11 @@ carried=630106105000    # 湟中区, 46 units: exported and imported
 waiting=630106100000    # 湟中区, 44 units: delivered when the link returns
 setup_db
 
-# Learn a free port, then leave it empty: the collector is "away".
+# The collector is "away": frozen before any agent connects, so no
+# connection completes its handshake and no agent can send (agents send
+# only on a completed connection).
 start_collector
-stop_collector
+kill -STOP "$COLLECTOR_PID"
 for rev in 1 2 3; do
 	"$SIM" --registry "$REGISTRY" --under "${carried:0:9}000" --out "$WORK/c$rev" --seed 5 --revision $rev --quiet
 	"$SIM" --registry "$REGISTRY" --under "$waiting" --out "$WORK/w$rev" --seed 5 --revision $rev --quiet
@@ -36,7 +38,7 @@ say "the carried township's messages go by hand"
 out=$(agent -f "$WORK/carried.cfg" export --to "$WORK/usb.bundle"); echo "$out"
 expect_eq "$out" "exported $n_carried unanswered messages to $WORK/usb.bundle" "export"
 stop_agents
-start_collector -e "$EP"        # back, on the same endpoint
+kill -CONT "$COLLECTOR_PID"     # back
 out=$("$CONSOLE" import -c "$EP" "$WORK/usb.bundle"); echo "$out"
 expect_eq "$(echo "$out" | tail -1 | cut -d: -f2)" " $n_carried accepted, 0 duplicate, 0 rejected, 0 unanswered" "first import"
 out=$("$CONSOLE" import -c "$EP" "$WORK/usb.bundle"); echo "$out"

@@ -84,10 +84,12 @@ setup_db() {
 	"$CONSOLE" registry load "$REGISTRY" >/dev/null
 }
 
-# Start a collector on a free port; sets EP and COLLECTOR_PID.
+# Start a collector on a free port; sets EP and COLLECTOR_PID.  The port
+# is random ('!'), not the first free one ('*'): a test that restarts its
+# collector on the same port must not find another test's collector there.
 start_collector() {
 	rm -f "$WORK/endpoint"
-	${TF_WRAP:-} "$COLLECTOR" -e 'tcp://127.0.0.1:*' --endpoint-file "$WORK/endpoint" "$@" \
+	${TF_WRAP:-} "$COLLECTOR" -e 'tcp://127.0.0.1:!' --endpoint-file "$WORK/endpoint" "$@" \
 		>>"$WORK/collector.log" 2>&1 &
 	COLLECTOR_PID=$!
 	for _ in $(seq 1 300); do
