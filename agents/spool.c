@@ -128,8 +128,11 @@ spool_enqueue(spool_t *self, const char *agent_id, const tf_report_t *report,
 		snprintf(err, errlen, "spool is busy or unwritable");
 		return -1;
 	}
-	sqlite3_prepare_v2(self->db, "SELECT sequence, message_id FROM message WHERE source_sha256 = ?",
-	                   -1, &st, NULL);
+	if (sqlite3_prepare_v2(self->db, "SELECT sequence, message_id FROM message "
+	                       "WHERE source_sha256 = ?", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "spool: %s", sqlite3_errmsg(self->db));
+		goto out;
+	}
 	sqlite3_bind_blob(st, 1, source_sha256, 32, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*sequence = sqlite3_column_int64(st, 0);
@@ -140,9 +143,8 @@ spool_enqueue(spool_t *self, const char *agent_id, const tf_report_t *report,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	sqlite3_prepare_v2(self->db, "SELECT coalesce(max(sequence), 0) + 1 FROM message", -1, &st,
-	                   NULL);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (sqlite3_prepare_v2(self->db, "SELECT coalesce(max(sequence), 0) + 1 FROM message", -1,
+	                       &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
 		snprintf(err, errlen, "spool: %s", sqlite3_errmsg(self->db));
 		goto out;
 	}
@@ -247,8 +249,9 @@ spool_note_sent(spool_t *self, const int64_t *sequences, size_t count, int64_t n
 		return 0;
 	if (s_exec(self, "BEGIN IMMEDIATE") != 0)
 		return -1;
-	sqlite3_prepare_v2(self->db, "UPDATE message SET attempts = attempts + 1, last_sent_ms = ? "
-	                   "WHERE sequence = ?", -1, &st, NULL);
+	if (sqlite3_prepare_v2(self->db, "UPDATE message SET attempts = attempts + 1, "
+	                       "last_sent_ms = ? WHERE sequence = ?", -1, &st, NULL) != SQLITE_OK)
+		rc = -1;
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		sqlite3_bind_int64(st, 1, now_ms);
 		sqlite3_bind_int64(st, 2, sequences[i]);
@@ -275,8 +278,10 @@ spool_commit_answers(spool_t *self, const spool_answer_t *answers, size_t count,
 	if (s_exec(self, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	/* state = 0: an answer never overwrites an earlier one. */
-	sqlite3_prepare_v2(self->db, "UPDATE message SET state = ?, reason = ?, detail = ?, "
-	                   "answered_ms = ? WHERE message_id = ? AND state = 0", -1, &st, NULL);
+	if (sqlite3_prepare_v2(self->db, "UPDATE message SET state = ?, reason = ?, detail = ?, "
+	                       "answered_ms = ? WHERE message_id = ? AND state = 0", -1, &st,
+	                       NULL) != SQLITE_OK)
+		rc = -1;
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		const spool_answer_t *a = &answers[i];
 
