@@ -78,8 +78,8 @@ forwarder_queue_file(spool_t *spool, const forwarder_config_t *config, const cha
 		goto out;
 	}
 	crypto_hash_sha256(digest, (const uint8_t *)json, strlen(json));
-	rc = spool_enqueue(spool, config->agent_id, report, path, digest, sequence, message_id,
-	                   existed, err, errlen);
+	rc = spool_enqueue(spool, config->agent_id, config->identity, report, path, digest,
+	                   sequence, message_id, existed, err, errlen);
 out:
 	free(json);
 	tf_report_destroy(&report);
@@ -290,7 +290,12 @@ s_take_acks(forwarder_t *self)
 		}
 		tf_message_id_hex(ack->message_id.data, TF_MESSAGE_ID_LEN, hex);
 		f = zhashx_lookup(self->flights, hex);
-		if (f != NULL && ack->verdict != TALLYFEED__VERDICT__VERDICT_UNSPECIFIED) {
+		if (f != NULL && ack->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED) {
+			/* Over our rate limit: nothing was stored.  Send it again
+			 * when its doubled wait is up, as if it had gone unanswered. */
+			log_debug("message %lld deferred by the collector: %s", (long long)f->sequence,
+			          ack->detail);
+		} else if (f != NULL && ack->verdict != TALLYFEED__VERDICT__VERDICT_UNSPECIFIED) {
 			spool_answer_t *a = &answers[count++];
 
 			memcpy(a->message_id, ack->message_id.data, TF_MESSAGE_ID_LEN);
@@ -345,7 +350,8 @@ s_heartbeat(forwarder_t *self)
 	tf_message_id_new(id);
 	/* Heartbeats are not spooled: a lost one is replaced by the next. */
 	frame = tf_envelope_build(self->config->agent_id, 0, id, now,
-	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base);
+	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base,
+	                          self->config->identity);
 	if (frame != NULL && zframe_send(&frame, self->dealer, ZFRAME_DONTWAIT) != 0)
 		zframe_destroy(&frame);
 }
@@ -370,6 +376,10 @@ forwarder_run(spool_t *spool, const forwarder_config_t *config, volatile sig_ato
 	zhashx_set_duplicator(self.busy_keys, NULL);
 	/* IMMEDIATE: while the collector is away, a send fails at once rather
 	 * than piling up in ZeroMQ's queue; the spool is the queue. */
+	/* CURVE: the link is encrypted, and the collector admits this agent
+	 * only if its public key is enrolled. */
+	tf_identity_apply(config->identity, self.dealer);
+	zsock_set_curve_serverkey(self.dealer, config->collector_key);
 	zsock_set_immediate(self.dealer, 1);
 	zsock_set_linger(self.dealer, 0);
 	zsock_set_maxmsgsize(self.dealer, TF_MESSAGE_MAX);

@@ -6,20 +6,24 @@
  * records each Ack in the spool, sends a heartbeat now and then, and takes
  * in the result files township staff drop in the inbox.
  *
- * Only one message per (unit, committee, round) is in flight at a time,
- * so a unit's revisions reach the collector in the order they were queued.
+ * Only one message per (unit, committee) is in flight at a time, so a
+ * unit's revisions and rounds reach the collector in the order they were
+ * queued (a runoff is refused unless its round 1 is stored).
  */
 #ifndef TF_FORWARDER_H
 #define TF_FORWARDER_H
 
 #include <signal.h>
 
+#include "identity.h"
 #include "registry.h"
 #include "rules.h"
 #include "spool.h"
 
 typedef struct {
 	const char *agent_id;
+	const tf_identity_t *identity;  /* signs every payload; CURVE keys for the link */
+	const char *collector_key;      /* the collector's CURVE public key (Z85) */
 	const char *endpoint;           /* the collector */
 	const char *inbox;              /* directory watched for result files; NULL for none */
 	const char *township;           /* the only township it may report for; may be NULL */

@@ -28,8 +28,9 @@ static void
 s_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: tallyfeed-agent [-v] [-f FILE] [-s SPOOL] [-i AGENT_ID] [-t TOWNSHIP]\n"
-	    "                       [-r REGISTRY_DIR] [-c ENDPOINT] COMMAND [ARGS]\n"
+	    "usage: tallyfeed-agent [-v] [-f FILE] [-s SPOOL] [-k KEY] [-K COLLECTOR_CERT]\n"
+	    "                       [-i AGENT_ID] [-t TOWNSHIP] [-r REGISTRY_DIR] [-c ENDPOINT]\n"
+	    "                       COMMAND [ARGS]\n"
 	    "\n"
 	    "Commands:\n"
 	    "  run [--inbox DIR]       the agent: forwards the spool to the collector, sends\n"
@@ -47,13 +48,19 @@ s_usage(FILE *fp)
 	    "                          `tallyfeed import` at the county\n"
 	    "\n"
 	    "Options (override the configuration file):\n"
-	    "  -f FILE        configuration (ZPL), section \"agent\": id, township, collector,\n"
-	    "                 registry, spool, inbox, window, timeout_ms, retry_max_ms,\n"
-	    "                 heartbeat_ms (see deploy/examples/agent.cfg)\n"
+	    "  -f FILE        configuration (ZPL), section \"agent\": key, collector_cert, id,\n"
+	    "                 township, collector, registry, spool, inbox, window, timeout_ms,\n"
+	    "                 retry_max_ms, heartbeat_ms, and a \"rules\" subsection\n"
+	    "                 (see deploy/examples/agent.cfg)\n"
 	    "  -s SPOOL       spool directory (required)\n"
-	    "  -i AGENT_ID    this agent's id (printable ASCII, at most 64 bytes)\n"
-	    "  -t TOWNSHIP    12-digit code of this agent's township: results for units of\n"
-	    "                 other townships are refused before queueing\n"
+	    "  -k KEY         this agent's secret certificate, NAME.cert_secret from\n"
+	    "                 `tallyfeed keygen` (required by run and submit): its CURVE\n"
+	    "                 keys open the link, its Ed25519 key signs every result\n"
+	    "  -K CERT        the collector's public certificate (required by run)\n"
+	    "  -i AGENT_ID    this agent's id; must match the certificate's (default: it)\n"
+	    "  -t TOWNSHIP    this agent's township; must match the certificate's (default:\n"
+	    "                 it).  Results for units of other townships are refused before\n"
+	    "                 queueing\n"
 	    "  -r DIR         registry to check unit codes against (deploy/registry/qinghai)\n"
 	    "  -c ENDPOINT    the collector (default %s)\n"
 	    "  -v             more logging\n"
@@ -249,9 +256,12 @@ main(int argc, char **argv)
 	};
 	static const char *const keys[] = {
 		"id", "township", "collector", "registry", "spool", "inbox", "window", "timeout_ms",
-		"retry_max_ms", "heartbeat_ms", NULL
+		"retry_max_ms", "heartbeat_ms", "key", "collector_cert", "rules", NULL
 	};
 	const char *config_path = NULL, *endpoint = NULL, *agent_id = NULL, *township = NULL;
+	const char *key_path = NULL, *collector_cert = NULL;
+	tf_identity_t *identity = NULL;
+	tf_peer_t collector;
 	const char *registry_dir = NULL, *spool_dir = NULL, *command;
 	zconfig_t *config = NULL;
 	spool_t *spool = NULL;
@@ -262,7 +272,7 @@ main(int argc, char **argv)
 
 	memset(&agent, 0, sizeof agent);
 	log_init("tallyfeed-agent", 0);
-	while ((ch = getopt_long(argc, argv, "+f:c:i:t:r:s:vh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:c:i:t:r:s:k:K:vh", options, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			config_path = optarg;
@@ -281,6 +291,12 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			spool_dir = optarg;
+			break;
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'K':
+			collector_cert = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -323,6 +339,53 @@ main(int argc, char **argv)
 		registry_dir = tf_config_str(config, "agent", "registry", NULL);
 	if (spool_dir == NULL)
 		spool_dir = tf_config_str(config, "agent", "spool", NULL);
+	if (key_path == NULL)
+		key_path = tf_config_str(config, "agent", "key", NULL);
+	if (collector_cert == NULL)
+		collector_cert = tf_config_str(config, "agent", "collector_cert", NULL);
+	if (key_path != NULL) {
+		const tf_peer_t *me;
+
+		identity = tf_identity_load(key_path, err, sizeof err);
+		if (identity == NULL) {
+			log_warnx("%s", err);
+			rc = 1;
+			goto out;
+		}
+		me = tf_identity_peer(identity);
+		if (me->role != TF_ROLE_AGENT) {
+			log_warnx("%s is the certificate of %s \"%s\", not of an agent", key_path,
+			          tf_role_name(me->role), me->name);
+			rc = 1;
+			goto out;
+		}
+		if ((agent_id != NULL && strcmp(agent_id, me->name) != 0)
+		    || (township != NULL && strcmp(township, me->township) != 0)) {
+			log_warnx("agent %s of township %s does not match the certificate %s "
+			          "(agent %s of township %s)", agent_id ? agent_id : me->name,
+			          township ? township : me->township, key_path, me->name, me->township);
+			rc = 1;
+			goto out;
+		}
+		agent_id = me->name;
+		township = me->township;
+	} else if (strcmp(command, "run") == 0 || strcmp(command, "submit") == 0) {
+		log_warnx("%s needs this agent's key (-k or agent/key): the secret certificate "
+		          "from `tallyfeed keygen`", command);
+		goto out;
+	}
+	if (strcmp(command, "run") == 0) {
+		if (collector_cert == NULL) {
+			log_warnx("run needs the collector's certificate (-K or agent/collector_cert)");
+			goto out;
+		}
+		if (tf_peer_load(collector_cert, &collector, err, sizeof err) != 0) {
+			log_warnx("%s", err);
+			rc = 1;
+			goto out;
+		}
+		agent.fc.collector_key = collector.curve_public;
+	}
 	if (spool_dir == NULL) {
 		log_warnx("a spool directory is required (-s or agent/spool)");
 		goto out;
@@ -364,6 +427,7 @@ main(int argc, char **argv)
 	}
 	agent.spool_dir = spool_dir;
 	agent.fc.agent_id = agent_id;
+	agent.fc.identity = identity;
 	agent.fc.endpoint = endpoint;
 	agent.fc.township = township;
 	agent.fc.registry = agent.registry;
@@ -372,7 +436,11 @@ main(int argc, char **argv)
 	agent.fc.timeout_ms = (int)timeout;
 	agent.fc.retry_max_ms = (int)retry_max;
 	agent.fc.heartbeat_ms = (int)heartbeat;
-	tf_rules_config_default(&agent.fc.rules);
+	if (tf_rules_config_load(&agent.fc.rules, config, "agent", err, sizeof err) != 0) {
+		log_warnx("%s: %s", config_path ? config_path : "configuration", err);
+		rc = 1;
+		goto out;
+	}
 
 	tf_signals_install();
 	zsys_set_logstream(stderr);
@@ -401,6 +469,7 @@ main(int argc, char **argv)
 		rc = s_export(&agent, spool, argc, argv);
 out:
 	spool_close(&spool);
+	tf_identity_destroy(&identity);
 	tf_registry_destroy(&agent.registry);
 	zconfig_destroy(&config);
 	return rc;

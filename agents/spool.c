@@ -112,7 +112,8 @@ spool_close(spool_t **self_p)
 }
 
 int
-spool_enqueue(spool_t *self, const char *agent_id, const tf_report_t *report,
+spool_enqueue(spool_t *self, const char *agent_id, const tf_identity_t *signer,
+              const tf_report_t *report,
               const char *source, const uint8_t source_sha256[32], int64_t *sequence,
               uint8_t message_id[TF_MESSAGE_ID_LEN], bool *existed, char *err, size_t errlen)
 {
@@ -154,7 +155,7 @@ spool_enqueue(spool_t *self, const char *agent_id, const tf_report_t *report,
 
 	tf_message_id_new(message_id);
 	frame = tf_envelope_build(agent_id, (uint64_t)*sequence, message_id, now,
-	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT, &report->base);
+	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT, &report->base, signer);
 	if (frame == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -203,7 +204,7 @@ spool_unanswered(spool_t *self, int64_t after, size_t max, spool_msg_t **msgs)
 	if (*msgs == NULL)
 		return -1;
 	if (sqlite3_prepare_v2(self->db,
-	        "SELECT sequence, message_id, unit || '/' || committee || '/' || round, envelope "
+	        "SELECT sequence, message_id, unit || '/' || committee, envelope "
 	        "FROM message WHERE state = 0 AND sequence > ? ORDER BY sequence LIMIT ?",
 	        -1, &st, NULL) != SQLITE_OK) {
 		log_warnx("spool: %s", sqlite3_errmsg(self->db));

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "envelope.h"
+#include "identity.h"
 #include "report.h"
 
 typedef struct _spool_t spool_t;
@@ -34,7 +35,8 @@ typedef enum {
 typedef struct {
 	int64_t sequence;
 	uint8_t message_id[TF_MESSAGE_ID_LEN];
-	char key[48];           /* unit/committee/round: one in flight at a time */
+	char key[48];           /* unit/committee: one in flight at a time, so round 1
+	                         * is answered before its runoff is sent */
 	zframe_t *envelope;     /* owned */
 } spool_msg_t;
 
@@ -54,7 +56,8 @@ void spool_close(spool_t **self_p);
 /* Queue a report for sending.  If a file with the same content was queued
  * before, nothing is added and *existed is set.  On success *sequence and
  * message_id say what it is now.  0, or -1 with err. */
-int spool_enqueue(spool_t *self, const char *agent_id, const tf_report_t *report,
+int spool_enqueue(spool_t *self, const char *agent_id, const tf_identity_t *signer,
+                  const tf_report_t *report,
                   const char *source, const uint8_t source_sha256[32], int64_t *sequence,
                   uint8_t message_id[TF_MESSAGE_ID_LEN], bool *existed, char *err,
                   size_t errlen);

@@ -3,6 +3,7 @@
  */
 #include "ingest.h"
 #include "envelope.h"
+#include "identity.h"
 #include "log.h"
 
 #include <assert.h>
@@ -15,13 +16,28 @@
 typedef enum {
 	ACTION_RESULT,          /* store the report */
 	ACTION_HEARTBEAT,       /* store the agent's state */
-	ACTION_QUARANTINE       /* keep the raw bytes and the reason */
+	ACTION_QUARANTINE,      /* keep the raw bytes and the reason */
+	ACTION_REFUSE,          /* answer REJECTED, store nothing: not this agent's to send */
+	ACTION_DEFER,           /* answer DEFERRED, store nothing: over the rate limit */
+	ACTION_IGNORE           /* answer nothing, store nothing: the key is not enrolled */
 } action_t;
+
+#define REFUSAL_LOG_EVERY_MS 60000      /* one log line per refused key per minute */
+
+/* A token bucket per connection key. */
+typedef struct {
+	double tokens;
+	int64_t last_ms;
+	int64_t logged_ms;      /* when we last logged a refusal or a deferral */
+	uint64_t deferred;      /* messages deferred since then */
+} bucket_t;
 
 /* One message of a batch, from arrival to its Ack. */
 typedef struct {
 	zframe_t *identity;     /* the ROUTER's routing id of the sender */
 	zframe_t *raw;          /* the frame as received */
+	const tf_peer_t *sender;        /* whose CURVE key the connection used */
+	const tf_peer_t *author;        /* whose signature the payload must carry */
 	tf_envelope_t *envelope;        /* NULL if it did not decode */
 	tf_report_t *report;
 	Tallyfeed__Heartbeat *heartbeat;
@@ -36,12 +52,21 @@ struct _ingest_t {
 	zsock_t *router;
 	store_t *store;
 	const tf_registry_t *registry;
+	const tf_enrolment_t *enrolment;
+	zhashx_t *buckets;      /* CURVE key -> bucket_t */
 	ingest_config_t config;
 	item_t *items;
 	store_entry_t *entries; /* the results of a batch, for the store */
 	int count;
 	size_t bytes;           /* frames held by the batch */
 };
+
+static void
+s_bucket_destroy(void **item)
+{
+	free(*item);
+	*item = NULL;
+}
 
 ingest_t *
 ingest_new(zsock_t *router, store_t *store, const tf_registry_t *registry,
@@ -56,12 +81,15 @@ ingest_new(zsock_t *router, store_t *store, const tf_registry_t *registry,
 		return NULL;
 	self->items = calloc((size_t)config->batch_max, sizeof *self->items);
 	self->entries = calloc((size_t)config->batch_max, sizeof *self->entries);
-	if (self->items == NULL || self->entries == NULL) {
+	self->buckets = zhashx_new();
+	if (self->items == NULL || self->entries == NULL || self->buckets == NULL) {
 		free(self->items);
 		free(self->entries);
+		zhashx_destroy(&self->buckets);
 		free(self);
 		return NULL;
 	}
+	zhashx_set_destructor(self->buckets, s_bucket_destroy);
 	self->router = router;
 	self->store = store;
 	self->registry = registry;
@@ -94,8 +122,79 @@ ingest_destroy(ingest_t **self_p)
 		s_item_clear(&self->items[i]);
 	free(self->items);
 	free(self->entries);
+	zhashx_destroy(&self->buckets);
 	free(self);
 	*self_p = NULL;
+}
+
+void
+ingest_set_enrolment(ingest_t *self, const tf_enrolment_t *enrolment)
+{
+	assert(self != NULL && enrolment != NULL);
+	assert(self->count == 0);       /* items point into the old table */
+	self->enrolment = enrolment;
+}
+
+static bucket_t *
+s_bucket(ingest_t *self, const char *key)
+{
+	bucket_t *b = zhashx_lookup(self->buckets, key);
+
+	if (b == NULL) {
+		b = calloc(1, sizeof *b);
+		if (b == NULL)
+			return NULL;
+		b->tokens = self->config.rate_burst;
+		b->last_ms = zclock_mono();
+		zhashx_insert(self->buckets, key, b);
+	}
+	return b;
+}
+
+/* Take a token for this agent; false if it has none left. */
+static bool
+s_rate_allows(ingest_t *self, const tf_peer_t *peer)
+{
+	bucket_t *b;
+	int64_t now = zclock_mono();
+
+	if (self->config.rate_per_s <= 0 || peer->role != TF_ROLE_AGENT)
+		return true;    /* importers carry a whole township's bundle at once */
+	b = s_bucket(self, peer->curve_public);
+	if (b == NULL)
+		return true;
+	b->tokens += (double)(now - b->last_ms) * self->config.rate_per_s / 1000.0;
+	if (b->tokens > self->config.rate_burst)
+		b->tokens = self->config.rate_burst;
+	b->last_ms = now;
+	if (b->tokens >= 1.0) {
+		b->tokens -= 1.0;
+		return true;
+	}
+	b->deferred++;
+	if (now - b->logged_ms >= REFUSAL_LOG_EVERY_MS) {
+		log_warnx("agent %s is over its rate limit (%.0f/s, burst %.0f): %llu message(s) "
+		          "deferred", peer->name, self->config.rate_per_s, self->config.rate_burst,
+		          (unsigned long long)b->deferred);
+		b->logged_ms = now;
+		b->deferred = 0;
+	}
+	return false;
+}
+
+/* Log a refused connection key, at most once a minute per key. */
+static void
+s_log_refusal(ingest_t *self, const char *key, const char *address)
+{
+	bucket_t *b = s_bucket(self, key);
+	int64_t now = zclock_mono();
+
+	if (b != NULL && b->logged_ms != 0 && now - b->logged_ms < REFUSAL_LOG_EVERY_MS)
+		return;
+	if (b != NULL)
+		b->logged_ms = now;
+	log_warnx("refused a message from %s: its CURVE key %s is not enrolled (revoked?); "
+	          "nothing stored", address ? address : "?", key);
 }
 
 static void
@@ -134,6 +233,35 @@ s_judge(ingest_t *self, item_t *item)
 		return;
 	}
 	item->envelope = env;
+	/* Who may speak: an agent only as itself; an importer for any
+	 * enrolled agent, whose signature the payload must then carry. */
+	if (item->sender->role == TF_ROLE_AGENT) {
+		if (strcmp(env->agent_id, item->sender->name) != 0) {
+			item->action = ACTION_REFUSE;
+			item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
+			item->check.reason = TALLYFEED__REASON__REASON_AGENT_MISMATCH;
+			snprintf(item->check.detail, sizeof item->check.detail,
+			         "the connection's certificate is agent %s's, not %.64s's",
+			         item->sender->name, env->agent_id);
+			return;
+		}
+		item->author = item->sender;
+	} else {
+		item->author = tf_enrolment_by_name(self->enrolment, env->agent_id);
+		if (item->author == NULL || item->author->role != TF_ROLE_AGENT) {
+			s_quarantine(item, TALLYFEED__REASON__REASON_UNKNOWN_AGENT,
+			             "no enrolled agent has this agent id");
+			return;
+		}
+	}
+	if (!tf_signature_valid(item->author->sign_public, env->payload.data, env->payload.len,
+	                        env->signature.data, env->signature.len)) {
+		s_quarantine(item, TALLYFEED__REASON__REASON_BAD_SIGNATURE,
+		             env->signature.len == 0 ? "the payload is not signed"
+		                                     : "the signature does not verify under the "
+		                                       "agent's enrolled key");
+		return;
+	}
 	if (env->payload_type == TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT) {
 		item->heartbeat = tallyfeed__heartbeat__unpack(NULL, env->payload.len,
 		                                               env->payload.data);
@@ -152,10 +280,9 @@ s_judge(ingest_t *self, item_t *item)
 		             "payload is not a ResultReport");
 		return;
 	}
-	/* The township check arrives with enrolment (certificates name the
-	 * agent's township); until then the registry and arithmetic decide. */
-	if (tf_rules_check(&self->config.rules, item->report, self->registry, NULL,
-	                   &item->check) != 0) {
+	/* The agent's certificate names the only township it speaks for. */
+	if (tf_rules_check(&self->config.rules, item->report, self->registry,
+	                   item->author->township, &item->check) != 0) {
 		s_quarantine(item, item->check.reason, item->check.detail);
 		return;
 	}
@@ -174,6 +301,30 @@ s_receive(ingest_t *self)
 		return false;
 	item->identity = zmsg_pop(msg);
 	item->raw = zmsg_pop(msg);
+	if (item->raw != NULL) {
+		/* zauth sets User-Id to the CURVE key it admitted.  Enrolment may
+		 * have changed since (SIGHUP): the key must be enrolled now. */
+		const char *key = zframe_meta(item->raw, "User-Id");
+
+		item->sender = tf_enrolment_by_key(self->enrolment, key);
+		if (item->sender == NULL) {
+			s_log_refusal(self, key ? key : "(none)", zframe_meta(item->raw, "Peer-Address"));
+			item->action = ACTION_IGNORE;
+			goto counted;
+		}
+		if (!s_rate_allows(self, item->sender)) {
+			item->action = ACTION_DEFER;
+			item->verdict = TALLYFEED__VERDICT__VERDICT_DEFERRED;
+			item->check.reason = TALLYFEED__REASON__REASON_RATE_LIMITED;
+			snprintf(item->check.detail, sizeof item->check.detail,
+			         "over the limit of %.0f messages a second; send it again later",
+			         self->config.rate_per_s);
+			/* The message id, to answer by; nothing else is looked at. */
+			item->envelope = tallyfeed__envelope__unpack(NULL, zframe_size(item->raw),
+			                                             zframe_data(item->raw));
+			goto counted;
+		}
+	}
 	if (item->raw == NULL || zmsg_size(msg) > 0) {
 		/* A DEALER sends one frame per message: anything else is
 		 * malformed, kept whole as far as we can. */
@@ -183,6 +334,7 @@ s_receive(ingest_t *self)
 		             "expected exactly one frame per message");
 	} else
 		s_judge(self, item);
+counted:
 	zmsg_destroy(&msg);
 	self->bytes += zframe_size(item->raw);
 	self->count++;
@@ -204,6 +356,10 @@ s_result_verdict(item_t *item, store_outcome_t outcome)
 		item->verdict = TALLYFEED__VERDICT__VERDICT_DUPLICATE;
 		snprintf(item->check.detail, sizeof item->check.detail,
 		         "this message is stored already");
+		break;
+	case STORE_REFUSED:
+		/* The store put the reason and detail in the item's check. */
+		item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
 		break;
 	case STORE_REVISION_EXISTS:
 		item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
@@ -260,6 +416,10 @@ s_store_range(ingest_t *self, int from, int to)
 		case ACTION_HEARTBEAT:
 			rc = store_heartbeat(self->store, item->envelope, item->heartbeat);
 			break;
+		case ACTION_REFUSE:
+		case ACTION_DEFER:
+		case ACTION_IGNORE:
+			break;          /* nothing of theirs is stored */
 		}
 		if (rc != 0)
 			goto fail;
@@ -284,7 +444,12 @@ s_log_item(const item_t *item)
 		tf_message_id_hex(item->envelope->message_id.data, item->envelope->message_id.len, id);
 		agent = item->envelope->agent_id;
 	}
-	if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
+	if (item->action == ACTION_REFUSE)
+		log_warnx("refused message %s from agent %s: %s: %s; nothing stored", id,
+		          item->sender->name, tf_reason_name(item->check.reason), item->check.detail);
+	else if (item->action == ACTION_DEFER)
+		log_debug("deferred message %s from agent %s: rate limit", id, item->sender->name);
+	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
 		log_info("rejected message %s from agent %.64s: %s: %s", id, agent,
 		         tf_reason_name(item->check.reason), item->check.detail);
 	else if (item->report != NULL)
@@ -332,7 +497,7 @@ s_flush(ingest_t *self)
 	}
 	for (int i = 0; i < self->count; i++) {
 		item_t *item = &self->items[i];
-		if (item->stored) {
+		if (item->stored && item->action != ACTION_IGNORE) {
 			s_log_item(item);
 			s_acknowledge(self, item);
 		}
@@ -343,13 +508,14 @@ s_flush(ingest_t *self)
 }
 
 void
-ingest_run(ingest_t *self, volatile sig_atomic_t *stop)
+ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
 	zpoller_t *poller = zpoller_new(self->router, NULL);
 
 	if (poller == NULL)
 		fatalx("could not create a poller");
-	while (!*stop) {
+	assert(self->enrolment != NULL);
+	while (!*stop && !*reload) {
 		int64_t deadline;
 
 		/* While the database is away, leave messages in the socket's queue

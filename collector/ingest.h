@@ -4,6 +4,14 @@
  * the whole batch in one transaction, and only after COMMIT sends each
  * agent its Ack.  When the database is away it stops reading — agents keep
  * their messages — and resumes by itself when it returns.
+ *
+ * Trust, in the order it is checked: the connection's CURVE key (already
+ * admitted by ZAP) must still be enrolled, or the message is ignored and
+ * the refusal logged (a revoked agent); the agent must be under its rate
+ * limit, or the message is DEFERRED (nothing stored; the agent sends it
+ * again); the envelope's agent id must be the certificate's, or it is
+ * refused AGENT_MISMATCH and not stored; then the Ed25519 signature, the
+ * township and the election rules, whose failures are quarantined.
  */
 #ifndef TF_INGEST_H
 #define TF_INGEST_H
@@ -11,6 +19,7 @@
 #include <czmq.h>
 #include <signal.h>
 
+#include "enrolment.h"
 #include "registry.h"
 #include "rules.h"
 #include "store.h"
@@ -19,6 +28,8 @@ typedef struct {
 	int batch_max;          /* messages per transaction */
 	int batch_wait_ms;      /* how long a batch waits to fill after its first message */
 	tf_rules_config_t rules;
+	double rate_per_s;      /* messages per second per agent (0: no limit) */
+	double rate_burst;      /* messages an agent may send at once */
 } ingest_config_t;
 
 typedef struct _ingest_t ingest_t;
@@ -28,7 +39,11 @@ ingest_t *ingest_new(zsock_t *router, store_t *store, const tf_registry_t *regis
                      const ingest_config_t *config);
 void ingest_destroy(ingest_t **self_p);
 
-/* Run until *stop becomes non-zero; finishes the batch in hand first. */
-void ingest_run(ingest_t *self, volatile sig_atomic_t *stop);
+/* The certificates to judge connections by (borrowed; replace between runs). */
+void ingest_set_enrolment(ingest_t *self, const tf_enrolment_t *enrolment);
+
+/* Run until *stop or *reload becomes non-zero; finishes the batch in hand
+ * first.  The caller handles a reload and runs it again. */
+void ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload);
 
 #endif

@@ -4,7 +4,9 @@
  * acknowledges each message only after its transaction has committed.
  */
 #include "config.h"
+#include "enrolment.h"
 #include "envelope.h"
+#include "identity.h"
 #include "ingest.h"
 #include "log.h"
 #include "signals.h"
@@ -24,14 +26,22 @@ s_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tallyfeed-collector [-nv] [-f FILE] [-e ENDPOINT] [-d CONNINFO]\n"
-	    "                           [--endpoint-file FILE]\n"
+	    "                           [-k KEY] [-C CERT_DIR] [--endpoint-file FILE]\n"
 	    "Receive township results over ZeroMQ, validate, store in PostgreSQL,\n"
 	    "and acknowledge each message after its transaction has committed.\n"
 	    "Runs in the foreground and logs to stderr; SIGTERM or SIGINT finishes\n"
-	    "the batch in hand, acknowledges it and exits.\n"
+	    "the batch in hand, acknowledges it and exits.  SIGHUP re-reads the\n"
+	    "certificate directory (revoke an agent: remove its NAME.cert, send SIGHUP);\n"
+	    "if the new directory is unsound the old certificates stay in force.\n"
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"collector\": endpoint, database,\n"
-	    "                 batch_max, batch_wait_ms (see deploy/examples/collector.cfg)\n"
+	    "                 key, certs, chain, batch_max, batch_wait_ms, rate_per_s,\n"
+	    "                 rate_burst, and a \"rules\" subsection\n"
+	    "                 (see deploy/examples/collector.cfg)\n"
+	    "  -k KEY         this collector's secret certificate (collector/key), from\n"
+	    "                 `tallyfeed keygen --collector NAME`\n"
+	    "  -C DIR         the enrolled agents' and importers' certificates\n"
+	    "                 (collector/certs); only their CURVE keys may connect\n"
 	    "  -e ENDPOINT    ZeroMQ endpoint to bind (default %s; port * takes the first\n"
 	    "                 free port from 49152, port ! a random free one)\n"
 	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment)\n"
@@ -62,6 +72,29 @@ s_write_endpoint(const char *path, const char *endpoint)
 	return 0;
 }
 
+/* SIGHUP: read the certificates again; keep the old ones if the new are
+ * unsound.  zauth reads the same directory for new connections; the
+ * table decides for connections already open. */
+static void
+s_reload(tf_enrolment_t **enrolment, zactor_t *auth, const char *certs_dir)
+{
+	char err[1024];
+	tf_enrolment_t *fresh = tf_enrolment_load(certs_dir, err, sizeof err);
+
+	if (fresh == NULL) {
+		log_warnx("reload: %s; keeping the %zu certificates in force", err,
+		          tf_enrolment_count(*enrolment, TF_ROLE_AGENT)
+		          + tf_enrolment_count(*enrolment, TF_ROLE_IMPORTER));
+		return;
+	}
+	tf_enrolment_destroy(enrolment);
+	*enrolment = fresh;
+	zstr_sendx(auth, "CURVE", certs_dir, NULL);
+	zsock_wait(auth);
+	log_info("reload: %zu agents and %zu importers enrolled",
+	         tf_enrolment_count(fresh, TF_ROLE_AGENT), tf_enrolment_count(fresh, TF_ROLE_IMPORTER));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -71,10 +104,15 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const keys[] = {
-		"endpoint", "database", "batch_max", "batch_wait_ms", NULL
+		"endpoint", "database", "batch_max", "batch_wait_ms", "key", "certs", "chain",
+		"rate_per_s", "rate_burst", "rules", NULL
 	};
 	const char *config_path = NULL, *endpoint = NULL, *conninfo = NULL;
-	const char *endpoint_file = NULL;
+	const char *endpoint_file = NULL, *key_path = NULL, *certs_dir = NULL, *chain;
+	tf_identity_t *identity = NULL;
+	tf_enrolment_t *enrolment = NULL;
+	zactor_t *auth = NULL;
+	long rate, burst;
 	zconfig_t *config = NULL;
 	zsock_t *router = NULL;
 	store_t *store = NULL;
@@ -86,7 +124,7 @@ main(int argc, char **argv)
 	int ch, check_only = 0, verbose = 0, rc = 1;
 
 	log_init("tallyfeed-collector", 0);
-	while ((ch = getopt_long(argc, argv, "f:e:d:nvh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:e:d:k:C:nvh", options, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			config_path = optarg;
@@ -99,6 +137,12 @@ main(int argc, char **argv)
 			break;
 		case 'E':
 			endpoint_file = optarg;
+			break;
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'C':
+			certs_dir = optarg;
 			break;
 		case 'n':
 			check_only = 1;
@@ -134,10 +178,35 @@ main(int argc, char **argv)
 	if (tf_config_int(config, "collector", "batch_max", 1000, 1, 10000, &batch_max, err,
 	                  sizeof err) != 0
 	    || tf_config_int(config, "collector", "batch_wait_ms", 10, 0, 10000, &batch_wait,
-	                     err, sizeof err) != 0) {
-		log_warnx("%s: %s", config_path, err);
+	                     err, sizeof err) != 0
+	    || tf_config_int(config, "collector", "rate_per_s", 20, 0, 1000000, &rate, err,
+	                     sizeof err) != 0
+	    || tf_config_int(config, "collector", "rate_burst", 200, 1, 1000000, &burst, err,
+	                     sizeof err) != 0
+	    || tf_rules_config_load(&ic.rules, config, "collector", err, sizeof err) != 0) {
+		log_warnx("%s: %s", config_path ? config_path : "configuration", err);
 		goto out;
 	}
+	if (key_path == NULL)
+		key_path = tf_config_str(config, "collector", "key", NULL);
+	if (certs_dir == NULL)
+		certs_dir = tf_config_str(config, "collector", "certs", NULL);
+	if (key_path == NULL || certs_dir == NULL) {
+		log_warnx("the collector needs its key (-k, collector/key) and the enrolled agents' "
+		          "certificates (-C, collector/certs): it accepts no one else");
+		goto out;
+	}
+	identity = tf_identity_load(key_path, err, sizeof err);
+	if (identity == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	enrolment = tf_enrolment_load(certs_dir, err, sizeof err);
+	if (enrolment == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	chain = tf_config_str(config, "collector", "chain", tf_identity_peer(identity)->name);
 	if (check_only) {
 		printf("configuration OK\n");
 		rc = 0;
@@ -148,7 +217,7 @@ main(int argc, char **argv)
 	zsys_set_logstream(stderr);
 	zsys_set_logident("tallyfeed-collector");
 
-	store = store_new(conninfo, err, sizeof err);
+	store = store_new(conninfo, chain, err, sizeof err);
 	if (store == NULL) {
 		log_warnx("%s", err);
 		goto out;
@@ -163,9 +232,24 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	/* ZAP: CURVE clients are admitted only if their public key has a
+	 * certificate in certs_dir; plain-text clients fail the handshake. */
+	auth = zactor_new(zauth, NULL);
+	if (auth == NULL)
+		fatalx("could not start the authenticator");
+	if (verbose > 1) {
+		zstr_send(auth, "VERBOSE");
+		zsock_wait(auth);
+	}
+	zstr_sendx(auth, "CURVE", certs_dir, NULL);
+	zsock_wait(auth);
+
 	router = zsock_new(ZMQ_ROUTER);
 	if (router == NULL)
 		fatalx("could not create a ROUTER socket");
+	tf_identity_apply(identity, router);
+	zsock_set_curve_server(router, 1);
+	zsock_set_zap_domain(router, "tallyfeed");
 	/* Frames past this are dropped by ZeroMQ itself (and the peer
 	 * disconnected); frames between TF_MESSAGE_MAX and this are read,
 	 * refused with MESSAGE_TOO_LARGE and kept in quarantine. */
@@ -181,9 +265,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	bound = zsock_last_endpoint(router);
-	log_info("listening on %s; registry: %zu units in %zu townships", bound,
+	log_info("listening on %s (CURVE); registry: %zu units in %zu townships; %zu agents and "
+	         "%zu importers enrolled; chain \"%s\"", bound,
 	         tf_registry_size(registry, TF_LEVEL_UNIT),
-	         tf_registry_size(registry, TF_LEVEL_TOWNSHIP));
+	         tf_registry_size(registry, TF_LEVEL_TOWNSHIP),
+	         tf_enrolment_count(enrolment, TF_ROLE_AGENT),
+	         tf_enrolment_count(enrolment, TF_ROLE_IMPORTER), chain);
 	if (endpoint_file != NULL && s_write_endpoint(endpoint_file, bound) != 0) {
 		log_warn("could not write %s", endpoint_file);
 		goto out;
@@ -191,16 +278,28 @@ main(int argc, char **argv)
 
 	ic.batch_max = (int)batch_max;
 	ic.batch_wait_ms = (int)batch_wait;
-	tf_rules_config_default(&ic.rules);
+	ic.rate_per_s = (double)rate;
+	ic.rate_burst = (double)burst;
 	ingest = ingest_new(router, store, registry, &ic);
 	if (ingest == NULL)
 		fatalx("out of memory");
-	ingest_run(ingest, &tf_stop_requested);
+	ingest_set_enrolment(ingest, enrolment);
+	while (!tf_stop_requested) {
+		ingest_run(ingest, &tf_stop_requested, &tf_reload_requested);
+		if (tf_reload_requested) {
+			tf_reload_requested = 0;
+			s_reload(&enrolment, auth, certs_dir);
+			ingest_set_enrolment(ingest, enrolment);
+		}
+	}
 	log_info("shutting down");
 	rc = 0;
 out:
 	ingest_destroy(&ingest);
 	zsock_destroy(&router);
+	zactor_destroy(&auth);
+	tf_enrolment_destroy(&enrolment);
+	tf_identity_destroy(&identity);
 	tf_registry_destroy(&registry);
 	store_destroy(&store);
 	zconfig_destroy(&config);

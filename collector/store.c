@@ -2,6 +2,7 @@
  * store: the collector's PostgreSQL writer (see store.h).
  */
 #include "store.h"
+#include "chain.h"
 #include "copybuf.h"
 #include "db.h"
 #include "log.h"
@@ -23,6 +24,11 @@ struct _store_t {
 	copybuf_t *results;
 	copybuf_t *candidates;
 	char *conninfo;
+	char *chain;            /* this collector's chain name */
+	int64_t link;           /* the chain's last link written (0: none yet) */
+	uint8_t head[TF_HASH_LEN];      /* its row_hash */
+	int64_t txn_link;       /* link and head when the transaction began, */
+	uint8_t txn_head[TF_HASH_LEN];  /*   restored if it rolls back */
 	PGconn *conn;
 	int64_t next_try;       /* zclock_mono() before which we do not reconnect */
 	int backoff_ms;
@@ -33,13 +39,24 @@ static const struct {
 	const char *name;
 	const char *sql;
 } s_statements[] = {
-	{ "batch_conflicts",
-	  "SELECT kind, item FROM tallyfeed.batch_conflicts($1::text[], $2::text[], $3::text[], "
-	  "$4::integer[], $5::integer[])" },
+	{ "batch_checks",
+	  "SELECT kind, item, election_valid, unfilled_head, unfilled_deputy, unfilled_member "
+	  "FROM tallyfeed.batch_checks($1::text[], $2::text[], $3::text[], $4::integer[], "
+	  "$5::integer[], $6::text[], $7::bigint[], $8::text[], $9::integer[], $10::integer[], "
+	  "$11::integer[], $12::integer[], $13::integer[], $14::integer[])" },
 	{ "quarantine",
 	  "INSERT INTO tallyfeed.quarantine (message_id, agent_id, sequence, reason, reason_name, "
-	  "detail, raw, raw_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, sha256($7)) "
-	  "ON CONFLICT (message_id) DO NOTHING" },
+	  "detail, raw, raw_sha256, received_at, chain, link, row_hash) "
+	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+	  "ON CONFLICT (message_id) DO NOTHING RETURNING 1" },
+	{ "chain_head",
+	  "INSERT INTO tallyfeed.chain_head (chain, link, row_hash) VALUES ($1, $2, $3) "
+	  "ON CONFLICT (chain) DO UPDATE SET link = EXCLUDED.link, row_hash = EXCLUDED.row_hash, "
+	  "updated_at = now()" },
+	{ "chain_lock",
+	  "SELECT pg_try_advisory_lock(hashtextextended('tallyfeed.chain:' || $1, 0))" },
+	{ "chain_read",
+	  "SELECT link, row_hash FROM tallyfeed.chain_head WHERE chain = $1" },
 	{ "heartbeat",
 	  "INSERT INTO tallyfeed.agent_status (agent_id, last_seen, spool_depth, "
 	  "oldest_pending_age_s, last_acked_sequence, software_version, uptime_s) "
@@ -49,6 +66,52 @@ static const struct {
 	  "last_acked_sequence = EXCLUDED.last_acked_sequence, "
 	  "software_version = EXCLUDED.software_version, uptime_s = EXCLUDED.uptime_s" },
 };
+
+/* Hold the chain (one writer per chain) and read where it stands. */
+static int
+s_chain_open(store_t *self, char *err, size_t errlen)
+{
+	const char *values[1] = { self->chain };
+	PGresult *res;
+	int rc = -1;
+
+	res = PQexecPrepared(self->conn, "chain_lock", 1, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		snprintf(err, errlen, "could not lock chain %s: %s", self->chain, tf_db_error(self->conn));
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		snprintf(err, errlen, "another collector is writing chain \"%s\"; give each collector "
+		         "its own chain (collector/chain)", self->chain);
+		goto out;
+	}
+	PQclear(res);
+	res = PQexecPrepared(self->conn, "chain_read", 1, values, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "could not read chain %s: %s", self->chain, tf_db_error(self->conn));
+		goto out;
+	}
+	self->link = 0;
+	memset(self->head, 0, sizeof self->head);
+	if (PQntuples(res) == 1) {
+		/* Binary results: link is an int8 in network order. */
+		const uint8_t *p = (const uint8_t *)PQgetvalue(res, 0, 0);
+		uint64_t link = 0;
+
+		if (PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != TF_HASH_LEN) {
+			snprintf(err, errlen, "chain %s: the stored head is malformed", self->chain);
+			goto out;
+		}
+		for (int i = 0; i < 8; i++)
+			link = link << 8 | p[i];
+		self->link = (int64_t)link;
+		memcpy(self->head, PQgetvalue(res, 0, 1), TF_HASH_LEN);
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
 
 static int
 s_connect(store_t *self, char *err, size_t errlen)
@@ -70,11 +133,16 @@ s_connect(store_t *self, char *err, size_t errlen)
 		}
 		PQclear(res);
 	}
+	if (s_chain_open(self, err, errlen) != 0) {
+		PQfinish(self->conn);
+		self->conn = NULL;
+		return -1;
+	}
 	return 0;
 }
 
 store_t *
-store_new(const char *conninfo, char *err, size_t errlen)
+store_new(const char *conninfo, const char *chain, char *err, size_t errlen)
 {
 	store_t *self = calloc(1, sizeof *self);
 
@@ -83,11 +151,12 @@ store_new(const char *conninfo, char *err, size_t errlen)
 		return NULL;
 	}
 	self->conninfo = strdup(conninfo);
+	self->chain = strdup(chain);
 	self->backoff_ms = BACKOFF_MIN_MS;
 	self->messages = copybuf_new();
 	self->results = copybuf_new();
 	self->candidates = copybuf_new();
-	if (self->conninfo == NULL || self->messages == NULL || self->results == NULL
+	if (self->conninfo == NULL || self->chain == NULL || self->messages == NULL || self->results == NULL
 	    || self->candidates == NULL) {
 		snprintf(err, errlen, "out of memory");
 		store_destroy(&self);
@@ -114,6 +183,7 @@ store_destroy(store_t **self_p)
 	copybuf_destroy(&self->results);
 	copybuf_destroy(&self->candidates);
 	free(self->conninfo);
+	free(self->chain);
 	free(self);
 	*self_p = NULL;
 }
@@ -192,20 +262,69 @@ fail:
 int
 store_begin(store_t *self)
 {
+	self->txn_link = self->link;
+	memcpy(self->txn_head, self->head, TF_HASH_LEN);
 	return tf_db_exec(self->conn, "BEGIN", "begin");
+}
+
+static void
+s_chain_restore(store_t *self)
+{
+	self->link = self->txn_link;
+	memcpy(self->head, self->txn_head, TF_HASH_LEN);
 }
 
 int
 store_commit(store_t *self)
 {
-	return tf_db_exec(self->conn, "COMMIT", "commit");
+	if (self->link != self->txn_link) {
+		char link[24];
+		const char *values[3] = { self->chain, link, (const char *)self->head };
+		int lengths[3] = { 0, 0, TF_HASH_LEN }, formats[3] = { 0, 0, 1 };
+		PGresult *res;
+
+		snprintf(link, sizeof link, "%lld", (long long)self->link);
+		res = PQexecPrepared(self->conn, "chain_head", 3, values, lengths, formats, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			log_warnx("chain_head failed: %s", tf_db_error(self->conn));
+			PQclear(res);
+			store_rollback(self);
+			return -1;
+		}
+		PQclear(res);
+	}
+	if (tf_db_exec(self->conn, "COMMIT", "commit") != 0) {
+		s_chain_restore(self);
+		return -1;
+	}
+	return 0;
 }
 
 void
 store_rollback(store_t *self)
 {
+	s_chain_restore(self);
 	if (PQstatus(self->conn) == CONNECTION_OK)
 		tf_db_exec(self->conn, "ROLLBACK", "rollback");
+}
+
+/* The next link: its number, and its hash from the previous one. */
+static int64_t
+s_chain_next(store_t *self, tf_chain_kind_t kind, const uint8_t entry[TF_HASH_LEN],
+             int64_t received_ms, int reason, uint8_t hash[TF_HASH_LEN])
+{
+	int64_t link = self->link + 1;
+
+	tf_chain_link_hash(self->head, link, kind, entry, received_ms, reason, hash);
+	return link;
+}
+
+static void
+s_chain_advance(store_t *self, int64_t link, const uint8_t hash[TF_HASH_LEN])
+{
+	assert(link == self->link + 1);
+	self->link = link;
+	memcpy(self->head, hash, TF_HASH_LEN);
 }
 
 /* Run a prepared statement; values with a non-zero length in lengths are
@@ -243,13 +362,29 @@ s_bytea(const uint8_t *data, size_t len, const char **value, int *length)
 	}
 }
 
-/* Append "{a,b,c}" array-literal elements; values are plain words or hex. */
+/* Append an element to a "{a,b,c}" array literal, quoted: an agent id may
+ * hold any printable character, braces and commas included. */
 static void
 s_array_add(zchunk_t *array, const char *value)
 {
 	if (zchunk_size(array) > 1)
 		zchunk_extend(array, ",", 1);
-	zchunk_extend(array, value, strlen(value));
+	zchunk_extend(array, "\"", 1);
+	for (const char *p = value; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			zchunk_extend(array, "\\", 1);
+		zchunk_extend(array, p, 1);
+	}
+	zchunk_extend(array, "\"", 1);
+}
+
+static void
+s_array_add_uint(zchunk_t *array, unsigned long long value)
+{
+	char num[24];
+
+	snprintf(num, sizeof num, "%llu", value);
+	s_array_add(array, num);
 }
 
 static void
@@ -258,26 +393,108 @@ s_array_close(zchunk_t *array)
 	zchunk_extend(array, "}", 2);   /* with the terminating NUL */
 }
 
+enum {
+	ARG_IDS, ARG_UNITS, ARG_COMMITTEES, ARG_ROUNDS, ARG_REVISIONS, ARG_AGENTS, ARG_SEQUENCES,
+	ARG_PHOTOS, ARG_REGISTERED, ARG_TOOK_PART, ARG_ISSUED, ARG_RETURNED, ARG_VALID,
+	ARG_INVALID, ARG_COUNT
+};
+
+static void
+s_refuse(store_entry_t *e, int reason, const char *detail)
+{
+	e->outcome = STORE_REFUSED;
+	e->check->reason = reason;
+	snprintf(e->check->detail, sizeof e->check->detail, "%s", detail);
+}
+
+/* The checks within the batch that the database cannot see: a runoff
+ * whose round 1 is earlier in the same batch, a photo or a sequence number
+ * used twice in it. */
+static void
+s_check_in_batch(store_entry_t *entries, size_t count, tf_prior_round_t *priors)
+{
+	zhashx_t *photos = zhashx_new(), *sequences = zhashx_new();
+
+	zhashx_set_destructor(photos, NULL);
+	zhashx_set_duplicator(photos, NULL);
+	zhashx_set_destructor(sequences, NULL);
+	zhashx_set_duplicator(sequences, NULL);
+	for (size_t i = 0; i < count; i++) {
+		store_entry_t *e = &entries[i];
+		const tf_report_t *r = e->report;
+		char key[TF_AGENT_ID_MAX + 32], photo[65];
+		const char *other;
+
+		if (e->outcome != STORE_ACCEPTED)
+			continue;
+		snprintf(key, sizeof key, "%s/%llu", e->envelope->agent_id,
+		         (unsigned long long)e->envelope->sequence);
+		if (zhashx_lookup(sequences, key) != NULL) {
+			s_refuse(e, TALLYFEED__REASON__REASON_REPLAYED_SEQUENCE,
+			         "this agent's sequence number came twice in one batch");
+			continue;
+		}
+		zhashx_insert(sequences, key, (void *)1);
+		/* The latest revision of the round before, earlier in this batch,
+		 * counts over what was stored before it. */
+		if (r->round >= 2) {
+			unsigned best = 0;
+			for (size_t j = 0; j < i; j++) {
+				const tf_report_t *o = entries[j].report;
+				if (entries[j].outcome != STORE_ACCEPTED || o->round >= r->round
+				    || (r->round == 2 && o->round != 1)
+				    || o->committee != r->committee || strcmp(o->unit_code, r->unit_code) != 0
+				    || o->revision < best)
+					continue;
+				best = o->revision;
+				priors[i].stored = true;
+				priors[i].election_valid = entries[j].check->election_valid;
+				tf_rules_unfilled(o, NULL, priors[i].unfilled);
+			}
+			if (tf_rules_check_sequence(r, &priors[i], e->check) != 0) {
+				e->outcome = STORE_REFUSED;
+				continue;
+			}
+		}
+		if (r->sheet_photo_sha256.len == TF_HASH_LEN) {
+			tf_message_id_hex(r->sheet_photo_sha256.data, TF_HASH_LEN / 2, photo);
+			tf_message_id_hex(r->sheet_photo_sha256.data + TF_HASH_LEN / 2, TF_HASH_LEN / 2,
+			                  photo + TF_HASH_LEN);
+			other = zhashx_lookup(photos, photo);
+			if (other != NULL && strcmp(other, r->unit_code) != 0)
+				e->check->warnings |= TF_WARN_PHOTO_REUSED;
+			else if (other == NULL)
+				zhashx_insert(photos, photo, r->unit_code);
+		}
+	}
+	zhashx_destroy(&photos);
+	zhashx_destroy(&sequences);
+}
+
 /* Mark the entries the database (or an earlier entry of the batch)
- * already holds. */
+ * already holds, and those a check against stored results refuses or
+ * flags. */
 static int
 s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 {
-	zchunk_t *arrays[5];
+	zchunk_t *arrays[ARG_COUNT];
 	zhashx_t *ids = zhashx_new(), *keys = zhashx_new();
-	const char *values[5];
+	const char *values[ARG_COUNT];
+	tf_prior_round_t *priors = calloc(count, sizeof *priors);
 	PGresult *res = NULL;
 	int rc = -1;
 
-	for (int a = 0; a < 5; a++)
+	for (int a = 0; a < ARG_COUNT; a++)
 		arrays[a] = zchunk_new("{", 1);         /* zchunk_extend grows it */
 	zhashx_set_destructor(ids, NULL);
 	zhashx_set_duplicator(ids, NULL);
 	zhashx_set_destructor(keys, NULL);
 	zhashx_set_duplicator(keys, NULL);
+	if (priors == NULL)
+		goto out;
 	for (size_t i = 0; i < count; i++) {
 		const tf_report_t *r = entries[i].report;
-		char hex[2 * TF_MESSAGE_ID_LEN + 1], key[64], num[16];
+		char hex[2 * TF_MESSAGE_ID_LEN + 1], key[64], photo[2 * TF_HASH_LEN + 1] = "";
 
 		tf_message_id_hex(entries[i].envelope->message_id.data,
 		                  entries[i].envelope->message_id.len, hex);
@@ -291,47 +508,82 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 			entries[i].outcome = STORE_REVISION_EXISTS;
 		zhashx_update(ids, hex, (void *)1);
 		zhashx_update(keys, key, (void *)1);
-		s_array_add(arrays[0], hex);
-		s_array_add(arrays[1], r->unit_code);
-		s_array_add(arrays[2], tf_committee_word(r->committee));
-		snprintf(num, sizeof num, "%u", r->round);
-		s_array_add(arrays[3], num);
-		snprintf(num, sizeof num, "%u", r->revision);
-		s_array_add(arrays[4], num);
+		if (r->sheet_photo_sha256.len == TF_HASH_LEN) {
+			tf_message_id_hex(r->sheet_photo_sha256.data, TF_HASH_LEN / 2, photo);
+			tf_message_id_hex(r->sheet_photo_sha256.data + TF_HASH_LEN / 2, TF_HASH_LEN / 2,
+			                  photo + TF_HASH_LEN);
+		}
+		s_array_add(arrays[ARG_IDS], hex);
+		s_array_add(arrays[ARG_UNITS], r->unit_code);
+		s_array_add(arrays[ARG_COMMITTEES], tf_committee_word(r->committee));
+		s_array_add_uint(arrays[ARG_ROUNDS], r->round);
+		s_array_add_uint(arrays[ARG_REVISIONS], r->revision);
+		s_array_add(arrays[ARG_AGENTS], entries[i].envelope->agent_id);
+		s_array_add_uint(arrays[ARG_SEQUENCES], entries[i].envelope->sequence & INT64_MAX);
+		s_array_add(arrays[ARG_PHOTOS], photo);
+		s_array_add_uint(arrays[ARG_REGISTERED], r->registered);
+		s_array_add_uint(arrays[ARG_TOOK_PART], r->took_part);
+		s_array_add_uint(arrays[ARG_ISSUED], r->ballots_issued);
+		s_array_add_uint(arrays[ARG_RETURNED], r->ballots_returned);
+		s_array_add_uint(arrays[ARG_VALID], r->ballots_valid);
+		s_array_add_uint(arrays[ARG_INVALID], r->ballots_invalid);
 	}
-	for (int a = 0; a < 5; a++) {
+	for (int a = 0; a < ARG_COUNT; a++) {
 		s_array_close(arrays[a]);
 		values[a] = (const char *)zchunk_data(arrays[a]);
 	}
-	res = PQexecPrepared(self->conn, "batch_conflicts", 5, values, NULL, NULL, 0);
+	res = PQexecPrepared(self->conn, "batch_checks", ARG_COUNT, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warnx("batch_conflicts failed: %s", tf_db_error(self->conn));
+		log_warnx("batch_checks failed: %s", tf_db_error(self->conn));
 		goto out;
 	}
 	for (int row = 0; row < PQntuples(res); row++) {
+		const char *kind = PQgetvalue(res, row, 0);
 		long item = strtol(PQgetvalue(res, row, 1), NULL, 10) - 1;
+		store_entry_t *e;
 
 		if (item < 0 || (size_t)item >= count)
 			continue;
+		e = &entries[item];
 		/* A stored message id wins over a stored key: it is the same message. */
-		if (strcmp(PQgetvalue(res, row, 0), "duplicate") == 0)
-			entries[item].outcome = STORE_DUPLICATE;
-		else if (entries[item].outcome == STORE_ACCEPTED)
-			entries[item].outcome = STORE_REVISION_EXISTS;
+		if (strcmp(kind, "duplicate") == 0)
+			e->outcome = STORE_DUPLICATE;
+		else if (strcmp(kind, "revision_exists") == 0) {
+			if (e->outcome == STORE_ACCEPTED)
+				e->outcome = STORE_REVISION_EXISTS;
+		} else if (strcmp(kind, "replayed") == 0) {
+			if (e->outcome == STORE_ACCEPTED)
+				s_refuse(e, TALLYFEED__REASON__REASON_REPLAYED_SEQUENCE,
+				         "this agent's sequence number is stored under another message id");
+		} else if (strcmp(kind, "prior") == 0) {
+			priors[item].stored = true;
+			priors[item].election_valid = strcmp(PQgetvalue(res, row, 2), "t") == 0;
+			priors[item].unfilled[TALLYFEED__POSITION__POSITION_HEAD] =
+			    (unsigned)strtoul(PQgetvalue(res, row, 3), NULL, 10);
+			priors[item].unfilled[TALLYFEED__POSITION__POSITION_DEPUTY] =
+			    (unsigned)strtoul(PQgetvalue(res, row, 4), NULL, 10);
+			priors[item].unfilled[TALLYFEED__POSITION__POSITION_MEMBER] =
+			    (unsigned)strtoul(PQgetvalue(res, row, 5), NULL, 10);
+		} else if (strcmp(kind, "photo_reused") == 0)
+			e->check->warnings |= TF_WARN_PHOTO_REUSED;
+		else if (strcmp(kind, "identical_figures") == 0)
+			e->check->warnings |= TF_WARN_IDENTICAL_FIGURES;
 	}
+	s_check_in_batch(entries, count, priors);
 	rc = 0;
 out:
 	PQclear(res);
-	for (int a = 0; a < 5; a++)
+	for (int a = 0; a < ARG_COUNT; a++)
 		zchunk_destroy(&arrays[a]);
 	zhashx_destroy(&ids);
 	zhashx_destroy(&keys);
+	free(priors);
 	return rc;
 }
 
 static const char s_message_columns[] =
     "message_id, agent_id, sequence, created_at, payload_type, envelope, envelope_sha256, "
-    "signature";
+    "signature, received_at, chain, link, row_hash";
 static const char s_result_columns[] =
     "message_id, unit_code, committee, round, revision, held_on, registered, excused, "
     "took_part, proxy_votes, ballots_issued, ballots_returned, ballots_valid, ballots_invalid, "
@@ -357,20 +609,33 @@ s_text_or_null(copybuf_t *buf, const char *text)
 		copybuf_text(buf, text);
 }
 
+/* A millisecond time as PostgreSQL timestamptz text, exactly. */
 static void
-s_message_row(copybuf_t *buf, const store_entry_t *e)
+s_timestamp(int64_t ms, char out[64])
 {
-	const tf_envelope_t *env = e->envelope;
-	uint8_t digest[crypto_hash_sha256_BYTES];
-	char created[64];
-	time_t secs = (time_t)(env->created_unix_ms / 1000);
+	int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	time_t t = (time_t)secs;
 	struct tm tm;
 
+	gmtime_r(&t, &tm);
+	snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms - secs * 1000));
+}
+
+static void
+s_message_row(store_t *self, const store_entry_t *e, int64_t received_ms)
+{
+	copybuf_t *buf = self->messages;
+	const tf_envelope_t *env = e->envelope;
+	uint8_t digest[crypto_hash_sha256_BYTES], hash[TF_HASH_LEN];
+	char created[64], received[64];
+	int64_t link;
+
 	crypto_hash_sha256(digest, e->raw, e->raw_len);
-	gmtime_r(&secs, &tm);
-	snprintf(created, sizeof created, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
-	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	         (int)(env->created_unix_ms % 1000 + 1000) % 1000);
+	s_timestamp(env->created_unix_ms, created);
+	s_timestamp(received_ms, received);
+	link = s_chain_next(self, TF_CHAIN_MESSAGE, digest, received_ms, 0, hash);
+	s_chain_advance(self, link, hash);
 	copybuf_bytea(buf, env->message_id.data, env->message_id.len);
 	copybuf_text(buf, env->agent_id);
 	copybuf_int(buf, (long long)env->sequence);
@@ -379,6 +644,10 @@ s_message_row(copybuf_t *buf, const store_entry_t *e)
 	copybuf_bytea(buf, e->raw, e->raw_len);
 	copybuf_bytea(buf, digest, sizeof digest);
 	copybuf_bytea(buf, env->signature.data, env->signature.len);
+	copybuf_text(buf, received);
+	copybuf_text(buf, self->chain);
+	copybuf_int(buf, link);
+	copybuf_bytea(buf, hash, sizeof hash);
 	copybuf_end_row(buf);
 }
 
@@ -466,6 +735,8 @@ s_candidate_rows(copybuf_t *buf, const store_entry_t *e)
 int
 store_results(store_t *self, store_entry_t *entries, size_t count)
 {
+	int64_t received_ms;
+
 	if (count == 0)
 		return 0;
 	if (s_find_conflicts(self, entries, count) != 0)
@@ -473,10 +744,11 @@ store_results(store_t *self, store_entry_t *entries, size_t count)
 	copybuf_reset(self->messages);
 	copybuf_reset(self->results);
 	copybuf_reset(self->candidates);
+	received_ms = tf_now_ms();
 	for (size_t i = 0; i < count; i++) {
 		if (entries[i].outcome != STORE_ACCEPTED)
 			continue;
-		s_message_row(self->messages, &entries[i]);
+		s_message_row(self, &entries[i], received_ms);
 		s_result_row(self->results, &entries[i]);
 		s_candidate_rows(self->candidates, &entries[i]);
 	}
@@ -493,11 +765,13 @@ int
 store_quarantine(store_t *self, const tf_envelope_t *env, const uint8_t *raw, size_t raw_len,
                  int reason, const char *detail)
 {
-	char sequence[24], reason_text[12];
-	const char *values[7];
-	int lengths[7] = { 0 };
+	char sequence[24], reason_text[12], received[64], link_text[24];
+	const char *values[12];
+	int lengths[12] = { 0 };
 	char agent[TF_AGENT_ID_MAX * 4 + 1] = "";
 	char safe_detail[TF_DETAIL_MAX];
+	uint8_t digest[TF_HASH_LEN], hash[TF_HASH_LEN];
+	int64_t received_ms = tf_now_ms(), link;
 	PGresult *res;
 
 	/* The agent id of a refused envelope may be anything: keep what is
@@ -509,7 +783,7 @@ store_quarantine(store_t *self, const tf_envelope_t *env, const uint8_t *raw, si
 		agent[j] = '\0';
 	}
 	snprintf(sequence, sizeof sequence, "%llu",
-	         env != NULL ? (unsigned long long)env->sequence : 0ULL);
+	         env != NULL ? (unsigned long long)(env->sequence & INT64_MAX) : 0ULL);
 	snprintf(reason_text, sizeof reason_text, "%d", reason);
 	if (env != NULL && env->message_id.len == TF_MESSAGE_ID_LEN)
 		s_bytea(env->message_id.data, env->message_id.len, &values[0], &lengths[0]);
@@ -528,9 +802,21 @@ store_quarantine(store_t *self, const tf_envelope_t *env, const uint8_t *raw, si
 	values[4] = tf_reason_name(reason);
 	values[5] = safe_detail;
 	s_bytea(raw, raw_len, &values[6], &lengths[6]);
-	res = s_exec(self, "quarantine", 7, values, lengths, PGRES_COMMAND_OK);
+	crypto_hash_sha256(digest, raw, raw_len);
+	s_bytea(digest, sizeof digest, &values[7], &lengths[7]);
+	s_timestamp(received_ms, received);
+	values[8] = received;
+	values[9] = self->chain;
+	link = s_chain_next(self, TF_CHAIN_QUARANTINE, digest, received_ms, reason, hash);
+	snprintf(link_text, sizeof link_text, "%lld", (long long)link);
+	values[10] = link_text;
+	s_bytea(hash, sizeof hash, &values[11], &lengths[11]);
+	res = s_exec(self, "quarantine", 12, values, lengths, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
+	/* No row: this message id is quarantined already, and the link unused. */
+	if (PQntuples(res) == 1)
+		s_chain_advance(self, link, hash);
 	PQclear(res);
 	return 0;
 }

@@ -4,6 +4,11 @@
  * of verdicts in one transaction — results, quarantined messages and
  * heartbeats — so that the collector can acknowledge them only after the
  * commit.  Message-id uniqueness is enforced in that same transaction.
+ *
+ * Every row it writes to the log (message, quarantine) takes the next link
+ * of this collector's hash chain (daemon/chain.h); the chain's head is
+ * written in the same transaction.  One collector writes one chain: a
+ * second one with the same chain name is refused at connect.
  */
 #ifndef TF_STORE_H
 #define TF_STORE_H
@@ -22,7 +27,8 @@ typedef struct _store_t store_t;
 typedef enum {
 	STORE_ACCEPTED,
 	STORE_DUPLICATE,        /* this message id is stored already */
-	STORE_REVISION_EXISTS   /* another message holds this unit/committee/round/revision */
+	STORE_REVISION_EXISTS,  /* another message holds this unit/committee/round/revision */
+	STORE_REFUSED           /* a check against what is stored failed: reason in check */
 } store_outcome_t;
 
 /* One accepted report of a batch, and (after store_results) its outcome. */
@@ -31,12 +37,15 @@ typedef struct {
 	const uint8_t *raw;             /* the envelope's bytes as received */
 	size_t raw_len;
 	const tf_report_t *report;
-	const tf_check_t *check;        /* warnings, validity, seats filled */
+	tf_check_t *check;              /* warnings, validity, seats filled; the store
+	                                 * adds the W flags that need stored results,
+	                                 * and the reason when it refuses */
 	store_outcome_t outcome;
 } store_entry_t;
 
-/* Connect now (the caller decides whether failure is fatal); NULL with err. */
-store_t *store_new(const char *conninfo, char *err, size_t errlen);
+/* Connect now (the caller decides whether failure is fatal); NULL with err.
+ * chain names this collector's hash chain. */
+store_t *store_new(const char *conninfo, const char *chain, char *err, size_t errlen);
 void store_destroy(store_t **self_p);
 
 /* True if the connection is usable; if not, try to reconnect, at most once
@@ -52,13 +61,15 @@ int store_commit(store_t *self);
 void store_rollback(store_t *self);
 
 /* Within a transaction: a batch of accepted reports.  Finds the ones
- * stored already (by message id, also within the batch) and the ones whose
- * (unit, committee, round, revision) another message holds, and COPYs the
- * rest into message, result and candidate.  -1 on a database error (the
- * transaction is lost). */
+ * stored already (by message id, also within the batch), the ones whose
+ * (unit, committee, round, revision) another message holds, replayed
+ * sequence numbers and runoffs without their round 1 (refused), flags
+ * photos and figures seen at other units, and COPYs the rest into message,
+ * result and candidate.  -1 on a database error (the transaction is lost). */
 int store_results(store_t *self, store_entry_t *entries, size_t count);
 /* Within a transaction: a refused message, kept with its raw bytes.
- * envelope may be NULL when the frame could not be decoded. */
+ * envelope may be NULL when the frame could not be decoded.  A message id
+ * quarantined before is not stored twice. */
 int store_quarantine(store_t *self, const tf_envelope_t *envelope, const uint8_t *raw,
                      size_t raw_len, int reason, const char *detail);
 /* Within a transaction: an agent's heartbeat. */

@@ -6,6 +6,7 @@
 #ifndef TF_CONSOLE_H
 #define TF_CONSOLE_H
 
+#include <czmq.h>
 #include <libpq-fe.h>
 
 /* Exit statuses, as documented in --help. */
@@ -18,8 +19,11 @@ enum {
 int console_migrate(PGconn *conn, int argc, char **argv);
 int console_registry_load(PGconn *conn, int argc, char **argv);
 int console_totals(PGconn *conn, int argc, char **argv);
-/* Needs no database: it talks to a collector. */
-int console_import(const char *endpoint, int argc, char **argv);
+/* Need no database: import talks to a collector, keygen writes files. */
+int console_import(zconfig_t *config, int argc, char **argv);
+int console_keygen(int argc, char **argv);
+/* verify needs the database and the certificates (console/certs). */
+int console_verify(PGconn *conn, zconfig_t *config, int argc, char **argv);
 
 /* Output formats shared by the query commands. */
 typedef enum { TABLE_TEXT, TABLE_CSV, TABLE_JSON } table_format_t;

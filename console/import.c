@@ -7,7 +7,9 @@
 #include "bundle.h"
 #include "console.h"
 #include "envelope.h"
+#include "identity.h"
 #include "log.h"
+#include "config.h"
 #include "sender.h"
 
 #include <getopt.h>
@@ -19,21 +21,30 @@ static void
 s_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: tallyfeed import [-c ENDPOINT] BUNDLE\n"
+	    "usage: tallyfeed import [-c ENDPOINT] [-k KEY] [-K CERT] BUNDLE\n"
 	    "Send an offline bundle (from `tallyfeed-agent export`) to the collector and\n"
 	    "print what it answered.  Messages it has already are answered DUPLICATE.\n"
+	    "Each message keeps its agent's signature; the collector checks it, and the\n"
+	    "agent's township, as if the agent had sent it.\n"
 	    "  -c ENDPOINT   the collector (default: console/collector in the configuration,\n"
-	    "                else tcp://127.0.0.1:7401)\n");
+	    "                else tcp://127.0.0.1:7401)\n"
+	    "  -k KEY        this console's importer secret certificate (console/key), from\n"
+	    "                `tallyfeed keygen --importer NAME`\n"
+	    "  -K CERT       the collector's public certificate (console/collector_cert)\n");
 }
 
 int
-console_import(const char *default_endpoint, int argc, char **argv)
+console_import(zconfig_t *config, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *endpoint = default_endpoint;
+	const char *endpoint = tf_config_str(config, "console", "collector", "tcp://127.0.0.1:7401");
+	const char *key_path = tf_config_str(config, "console", "key", NULL);
+	const char *cert_path = tf_config_str(config, "console", "collector_cert", NULL);
+	tf_identity_t *identity = NULL;
+	tf_peer_t collector;
 	sender_config_t sc = { .window = 256, .timeout_ms = 5000, .retries = 5 };
 	sender_item_t *items = NULL;
 	tf_bundle_t *bundle = NULL;
@@ -42,10 +53,16 @@ console_import(const char *default_endpoint, int argc, char **argv)
 	int ch, rc = CONSOLE_FAILED;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:k:K:h", options, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			endpoint = optarg;
+			break;
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'K':
+			cert_path = optarg;
 			break;
 		case 'h':
 			s_usage(stdout);
@@ -59,10 +76,21 @@ console_import(const char *default_endpoint, int argc, char **argv)
 		s_usage(stderr);
 		return CONSOLE_USAGE;
 	}
+	if (key_path == NULL || cert_path == NULL) {
+		log_warnx("import needs the importer's key (-k) and the collector's certificate (-K)");
+		return CONSOLE_USAGE;
+	}
+	identity = tf_identity_load(key_path, err, sizeof err);
+	if (identity == NULL || tf_peer_load(cert_path, &collector, err, sizeof err) != 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	sc.identity = identity;
+	sc.server_key = collector.curve_public;
 	bundle = tf_bundle_read(argv[optind], err, sizeof err);
 	if (bundle == NULL) {
 		log_warnx("%s", err);
-		return CONSOLE_FAILED;
+		goto out;
 	}
 	items = calloc(bundle->n_envelopes + 1, sizeof *items);
 	if (items == NULL)
@@ -100,10 +128,11 @@ console_import(const char *default_endpoint, int argc, char **argv)
 	       rejected, unanswered);
 	rc = (rejected || unanswered) ? CONSOLE_FAILED : CONSOLE_OK;
 out:
-	if (items != NULL)
+	if (items != NULL && bundle != NULL)
 		for (size_t i = 0; i < bundle->n_envelopes; i++)
 			zframe_destroy(&items[i].frame);
 	free(items);
 	tf_bundle_destroy(&bundle);
+	tf_identity_destroy(&identity);
 	return rc;
 }

@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +25,18 @@ s_usage(FILE *fp)
 	    "  registry load DIR            check and load a province's division registry\n"
 	    "  totals --level L [--under CODE] [--format table|csv|json]\n"
 	    "                               figures per area, computed from the stored results\n"
-	    "  import [-c ENDPOINT] BUNDLE  send an agent's offline bundle to the collector\n"
+	    "  import [-c ENDPOINT] [-k KEY] [-K CERT] BUNDLE\n"
+	    "                               send an agent's offline bundle to the collector\n"
+	    "  keygen --agent ID --township CODE --out DIR  (or --importer/--collector NAME)\n"
+	    "                               enrol: CURVE and Ed25519 keys in a certificate\n"
+	    "  verify [--certs DIR]         re-check every stored result against its signed\n"
+	    "                               envelope and the hash chain of the log\n"
 	    "\n"
 	    "Options:\n"
 	    "  -d CONNINFO   PostgreSQL connection string or URI (default: the PG* environment)\n"
-	    "  -f FILE       configuration file (ZPL): console/database gives CONNINFO,\n"
-	    "                console/collector the collector for import\n"
+	    "  -f FILE       configuration file (ZPL), section \"console\": database\n"
+	    "                (CONNINFO); collector, key, collector_cert (for import);\n"
+	    "                certs (for verify)\n"
 	    "  -v            more logging\n"
 	    "  -h, --help    this text; `tallyfeed COMMAND --help` for a command's own\n"
 	    "\n"
@@ -43,7 +50,9 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const config_keys[] = { "database", "collector", NULL };
+	static const char *const config_keys[] = {
+		"database", "collector", "key", "collector_cert", "certs", NULL
+	};
 	const char *conninfo = NULL, *config_path = NULL;
 	zconfig_t *config = NULL;
 	PGconn *conn = NULL;
@@ -92,6 +101,7 @@ main(int argc, char **argv)
 	/* Which command?  Check the words before connecting, so a typo is a
 	 * usage error even when the database is away. */
 	int (*command)(PGconn *, int, char **) = NULL;
+	bool verify = false;
 	int skip = 1;
 	if (strcmp(argv[0], "db") == 0 && argc >= 2 && strcmp(argv[1], "migrate") == 0) {
 		command = console_migrate;
@@ -101,9 +111,14 @@ main(int argc, char **argv)
 		command = console_registry_load;
 		skip = 1;
 	} else if (strcmp(argv[0], "import") == 0) {
-		rc = console_import(tf_config_str(config, "console", "collector",
-		                                  "tcp://127.0.0.1:7401"), argc, argv);
+		rc = console_import(config, argc, argv);
 		goto out;
+	} else if (strcmp(argv[0], "keygen") == 0) {
+		rc = console_keygen(argc, argv);
+		goto out;
+	} else if (strcmp(argv[0], "verify") == 0) {
+		verify = true;
+		skip = 0;
 	} else if (strcmp(argv[0], "totals") == 0) {
 		command = console_totals;
 		skip = 0;
@@ -117,7 +132,7 @@ main(int argc, char **argv)
 	/* A command's --help needs no database. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			rc = command(NULL, argc, argv);
+			rc = verify ? console_verify(NULL, config, argc, argv) : command(NULL, argc, argv);
 			goto out;
 		}
 
@@ -127,7 +142,7 @@ main(int argc, char **argv)
 		rc = CONSOLE_FAILED;
 		goto out;
 	}
-	rc = command(conn, argc, argv);
+	rc = verify ? console_verify(conn, config, argc, argv) : command(conn, argc, argv);
 out:
 	PQfinish(conn);
 	zconfig_destroy(&config);

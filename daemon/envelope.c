@@ -2,6 +2,7 @@
  * envelope: the wire codec for Envelope and Ack.
  */
 #include "envelope.h"
+#include "identity.h"
 #include "utf8.h"
 
 #include <assert.h>
@@ -49,9 +50,11 @@ s_pack(const ProtobufCMessage *message)
 zframe_t *
 tf_envelope_build(const char *agent_id, uint64_t sequence,
                   const uint8_t message_id[TF_MESSAGE_ID_LEN], int64_t created_ms,
-                  Tallyfeed__PayloadType type, const ProtobufCMessage *payload)
+                  Tallyfeed__PayloadType type, const ProtobufCMessage *payload,
+                  const struct _tf_identity_t *signer)
 {
 	Tallyfeed__Envelope env = TALLYFEED__ENVELOPE__INIT;
+	uint8_t signature[TF_SIGNATURE_LEN];
 	uint8_t *bytes;
 	size_t len;
 	zframe_t *frame;
@@ -71,6 +74,11 @@ tf_envelope_build(const char *agent_id, uint64_t sequence,
 	env.payload_type = type;
 	env.payload.data = bytes;
 	env.payload.len = len;
+	if (signer != NULL) {
+		tf_identity_sign(signer, bytes, len, signature);
+		env.signature.data = signature;
+		env.signature.len = sizeof signature;
+	}
 	frame = s_pack(&env.base);
 	free(bytes);
 	return frame;
@@ -191,6 +199,8 @@ tf_verdict_name(Tallyfeed__Verdict verdict)
 		return "DUPLICATE";
 	case TALLYFEED__VERDICT__VERDICT_REJECTED:
 		return "REJECTED";
+	case TALLYFEED__VERDICT__VERDICT_DEFERRED:
+		return "DEFERRED";
 	default:
 		return "UNSPECIFIED";
 	}

@@ -31,10 +31,16 @@ void tf_message_id_new(uint8_t id[TF_MESSAGE_ID_LEN]);
 /* The id as 32 lowercase hex digits (out holds 33 bytes). */
 void tf_message_id_hex(const uint8_t *id, size_t len, char out[2 * TF_MESSAGE_ID_LEN + 1]);
 
-/* Serialize a payload into an Envelope.  Returns an owned frame or NULL. */
+struct _tf_identity_t;
+
+/* Serialize a payload into an Envelope, signed by signer (Ed25519 over the
+ * exact payload bytes); signer NULL leaves the signature empty, which a
+ * collector refuses (tests use it to say so).  Returns an owned frame or
+ * NULL. */
 zframe_t *tf_envelope_build(const char *agent_id, uint64_t sequence,
                             const uint8_t message_id[TF_MESSAGE_ID_LEN], int64_t created_ms,
-                            Tallyfeed__PayloadType type, const ProtobufCMessage *payload);
+                            Tallyfeed__PayloadType type, const ProtobufCMessage *payload,
+                            const struct _tf_identity_t *signer);
 
 /* Decode and check an envelope.  Returns an owned envelope (free with
  * tf_envelope_destroy), or NULL with the reason in why.  When the bytes
@@ -50,7 +56,7 @@ zframe_t *tf_ack_build(const uint8_t *message_id, size_t id_len, uint64_t sequen
 /* Decode an Ack; NULL if malformed.  Free with tf_ack_destroy. */
 tf_ack_t *tf_ack_decode(const uint8_t *data, size_t len);
 void tf_ack_destroy(tf_ack_t **ack_p);
-/* "ACCEPTED", "DUPLICATE", "REJECTED". */
+/* "ACCEPTED", "DUPLICATE", "REJECTED", "DEFERRED". */
 const char *tf_verdict_name(Tallyfeed__Verdict verdict);
 
 /* Milliseconds since the epoch, wall clock. */

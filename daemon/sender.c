@@ -44,6 +44,8 @@ s_take_ack(zframe_t *frame, sender_item_t *items, const flight_t *flights, size_
 		if (item->answered || flights[i].sends == 0 || ack->message_id.len != TF_MESSAGE_ID_LEN
 		    || memcmp(ack->message_id.data, item->message_id, TF_MESSAGE_ID_LEN) != 0)
 			continue;
+		if (ack->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED)
+			break;          /* not looked at: it goes again when due */
 		item->answered = true;
 		item->verdict = ack->verdict;
 		item->reason = ack->reason;
@@ -73,6 +75,11 @@ sender_deliver(const char *endpoint, const sender_config_t *config, sender_item_
 	}
 	zsock_set_linger(dealer, 0);
 	zsock_set_maxmsgsize(dealer, TF_MESSAGE_MAX);
+	if (config->identity != NULL) {
+		assert(config->server_key != NULL);
+		tf_identity_apply(config->identity, dealer);
+		zsock_set_curve_serverkey(dealer, config->server_key);
+	}
 	if (zsock_connect(dealer, "%s", endpoint) != 0) {
 		log_warnx("could not connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
 		goto out;

@@ -13,11 +13,14 @@
 #include <stdint.h>
 
 #include "envelope.h"
+#include "identity.h"
 
 typedef struct {
 	int window;             /* messages in flight at once */
 	int timeout_ms;         /* first wait for an ack; doubles per retry */
 	int retries;            /* sends after the first before giving up */
+	const tf_identity_t *identity;  /* our CURVE keys (NULL: a plain-text link) */
+	const char *server_key; /* the collector's CURVE public key (Z85), with identity */
 } sender_config_t;
 
 /* One message to deliver and, after sender_deliver, its answer. */

@@ -7,12 +7,15 @@
 #include <string.h>
 
 volatile sig_atomic_t tf_stop_requested;
+volatile sig_atomic_t tf_reload_requested;
 
 static void
 s_on_signal(int sig)
 {
-	(void)sig;
-	tf_stop_requested = 1;
+	if (sig == SIGHUP)
+		tf_reload_requested = 1;
+	else
+		tf_stop_requested = 1;
 }
 
 void
@@ -26,5 +29,6 @@ tf_signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }

@@ -11,6 +11,8 @@
 
 /* The flag SIGTERM and SIGINT set. */
 extern volatile sig_atomic_t tf_stop_requested;
+/* Set by SIGHUP: reload what can be reloaded; the daemon clears it. */
+extern volatile sig_atomic_t tf_reload_requested;
 
 /* Install the handlers (and ignore SIGPIPE). */
 void tf_signals_install(void);

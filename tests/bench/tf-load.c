@@ -12,6 +12,7 @@
  * unanswered=.. seconds=.. results_per_s=.. p50_ms=.. p99_ms=.. max_ms=..
  */
 #include "envelope.h"
+#include "identity.h"
 #include "report.h"
 
 #include <getopt.h>
@@ -90,6 +91,23 @@ main(int argc, char **argv)
 	index = zhashx_new();
 	zhashx_set_destructor(index, NULL);
 	zhashx_set_duplicator(index, NULL);
+	/* TF_KEY and TF_SERVER_CERT: CURVE and signatures, as an agent would. */
+	const char *key = getenv("TF_KEY"), *server_cert = getenv("TF_SERVER_CERT");
+	tf_identity_t *identity = NULL;
+	tf_peer_t server;
+	const char *me = "tf-load";
+	char kerr[1024];
+	if (key != NULL) {
+		identity = tf_identity_load(key, kerr, sizeof kerr);
+		if (identity == NULL || server_cert == NULL
+		    || tf_peer_load(server_cert, &server, kerr, sizeof kerr) != 0) {
+			fprintf(stderr, "tf-load: %s\n", identity ? kerr : "TF_KEY needs TF_SERVER_CERT");
+			return 1;
+		}
+		me = tf_identity_peer(identity)->name;
+	}
+	/* Sequences from the clock: a second run is not a replay of the first. */
+	uint64_t first_sequence = (uint64_t)zclock_time() * 1000;
 	const char *path = zlist_first(paths);
 	for (size_t i = 0; i < n; i++, path = zlist_next(paths)) {
 		char err[1024], hex[2 * TF_MESSAGE_ID_LEN + 1];
@@ -101,14 +119,19 @@ main(int argc, char **argv)
 			return 1;
 		}
 		tf_message_id_new(id);
-		msgs[i].frame = tf_envelope_build("tf-load", i + 1, id, tf_now_ms(),
+		msgs[i].frame = tf_envelope_build(me, first_sequence + i, id, tf_now_ms(),
 		                                  TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT,
-		                                  &r->base);
+		                                  &r->base, identity);
 		tf_report_destroy(&r);
 		tf_message_id_hex(id, TF_MESSAGE_ID_LEN, hex);
 		zhashx_insert(index, hex, (void *)(uintptr_t)(i + 1));
 	}
-	dealer = zsock_new_dealer(endpoint);
+	dealer = zsock_new(ZMQ_DEALER);
+	if (identity != NULL) {
+		tf_identity_apply(identity, dealer);
+		zsock_set_curve_serverkey(dealer, server.curve_public);
+	}
+	zsock_connect(dealer, "%s", endpoint);
 	zsock_set_sndhwm(dealer, 0);
 	zsock_set_rcvhwm(dealer, 0);
 	poller = zpoller_new(dealer, NULL);

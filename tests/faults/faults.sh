@@ -22,12 +22,14 @@ kills=0
 restarts=0
 
 setup_db
-start_collector
-fixed_ep=$EP
 
 "$SIM" --registry "$REGISTRY" --under "$under" --out "$WORK/sim" --seed "$seed" --quiet
 townships=()
 for d in "$WORK/sim"/[0-9]*/; do townships+=("$(basename "$d")"); done
+# Enrol every township's agent before the collector reads its certificates.
+for t in "${townships[@]}"; do enrol "a$t" "$t"; done
+start_collector
+fixed_ep=$EP
 nagents=${#townships[@]}
 sent=$(find "$WORK/sim" -name '*.json' | wc -l)
 say "[$SECONDS s] seed $seed: $sent results for $nagents townships, $events fault events"
@@ -36,8 +38,9 @@ agent_pid=()
 launch_agent() {
 	local i=$1 t=${townships[$1]}
 	mkdir -p "$WORK/inbox-$t"
-	printf 'agent\n    id = "a%s"\n    township = "%s"\n    collector = "%s"\n    registry = "%s"\n    spool = "%s"\n    inbox = "%s"\n    timeout_ms = 300\n    retry_max_ms = 1500\n    heartbeat_ms = 1000\n' \
-		"$t" "$t" "$fixed_ep" "$REGISTRY" "$WORK/spool-$t" "$WORK/inbox-$t" >"$WORK/a$t.cfg"
+	printf 'agent\n    id = "a%s"\n    township = "%s"\n    collector = "%s"\n    registry = "%s"\n    spool = "%s"\n    inbox = "%s"\n    key = "%s"\n    collector_cert = "%s"\n    timeout_ms = 300\n    retry_max_ms = 1500\n    heartbeat_ms = 1000\n' \
+		"$t" "$t" "$fixed_ep" "$REGISTRY" "$WORK/spool-$t" "$WORK/inbox-$t" \
+		"$KEYS/a$t.cert_secret" "$COLLECTOR_CERT" >"$WORK/a$t.cfg"
 	"$AGENT" -f "$WORK/a$t.cfg" run >>"$WORK/agent-$t.log" 2>&1 &
 	agent_pid[$i]=$!
 	AGENT_PIDS+=($!)

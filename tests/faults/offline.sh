@@ -39,9 +39,9 @@ out=$(agent -f "$WORK/carried.cfg" export --to "$WORK/usb.bundle"); echo "$out"
 expect_eq "$out" "exported $n_carried unanswered messages to $WORK/usb.bundle" "export"
 stop_agents
 kill -CONT "$COLLECTOR_PID"     # back
-out=$("$CONSOLE" import -c "$EP" "$WORK/usb.bundle"); echo "$out"
+out=$("$CONSOLE" import -c "$EP" -k "$KEYS/importer.cert_secret" -K "$COLLECTOR_CERT" "$WORK/usb.bundle"); echo "$out"
 expect_eq "$(echo "$out" | tail -1 | cut -d: -f2)" " $n_carried accepted, 0 duplicate, 0 rejected, 0 unanswered" "first import"
-out=$("$CONSOLE" import -c "$EP" "$WORK/usb.bundle"); echo "$out"
+out=$("$CONSOLE" import -c "$EP" -k "$KEYS/importer.cert_secret" -K "$COLLECTOR_CERT" "$WORK/usb.bundle"); echo "$out"
 expect_eq "$(echo "$out" | tail -1 | cut -d: -f2)" " 0 accepted, $n_carried duplicate, 0 rejected, 0 unanswered" "second import"
 
 say "the link returns: both agents deliver what they hold"

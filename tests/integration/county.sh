@@ -48,7 +48,7 @@ while IFS=$'\t' read -r path unit committee round expect reason; do
 	esac
 	# The collector must catch the same mistake if an agent skipped its check.
 	if [ "$reason" != MALFORMED_FILE ]; then
-		out=$("$SEND" "$EP" report "$WORK/sim/$path")
+		out=$(TF_SEND_AS="a${path%%/*}" "$SEND" "$EP" report "$WORK/sim/$path")
 		expect_eq "$(echo "$out" | cut -d' ' -f1,2)" "REJECTED $reason" "collector on $path"
 	fi
 done <"$manifest"

@@ -16,7 +16,7 @@ COLLECTOR=$TF_BIN/collector/tallyfeed-collector
 agent() { ${TF_WRAP:-} "$AGENT" "$@"; }
 CONSOLE=$TF_BIN/console/tallyfeed
 SIM=$TF_BIN/tests/sim/tallyfeed-sim
-SEND=$TF_BIN/tests/tools/tf-send
+SEND_BIN=$TF_BIN/tests/tools/tf-send
 REGISTRY=$TF_SRC/deploy/registry/qinghai
 
 WORK=$(mktemp -d /tmp/tallyfeed-test.XXXXXX)
@@ -58,6 +58,56 @@ fi
 
 say() { echo "--- $*"; }
 
+# Keys.  KEYS holds every party's files (the secret ones stay here); CERTS
+# is the collector's certificate directory: the public NAME.cert of each
+# enrolled agent and importer.
+KEYS=$WORK/keys
+CERTS=$WORK/certs
+mkdir -p "$KEYS" "$CERTS"
+chmod 700 "$KEYS"
+"$CONSOLE" keygen --collector collector --out "$KEYS" >/dev/null
+COLLECTOR_CERT=$KEYS/collector.cert
+
+# reload_collector: SIGHUP, and wait until the collector says it reloaded.
+reload_collector() {
+	local before
+	before=$(grep -c 'reload:' "$WORK/collector.log" || true)
+	kill -HUP "$COLLECTOR_PID"
+	for _ in $(seq 1 100); do
+		[ "$(grep -c 'reload:' "$WORK/collector.log" || true)" -gt "$before" ] && return 0
+		sleep 0.1
+	done
+	echo "collector did not reload" >&2
+	return 1
+}
+
+# enrol NAME TOWNSHIP (or enrol NAME importer): keys for NAME, its public
+# certificate in the collector's directory (reloaded if it is running).
+enrol() {
+	[ -f "$KEYS/$1.cert_secret" ] && return 0
+	if [ "$2" = importer ]; then
+		"$CONSOLE" keygen --importer "$1" --out "$KEYS" >/dev/null
+	else
+		"$CONSOLE" keygen --agent "$1" --township "$2" --out "$KEYS" >/dev/null
+	fi
+	cp "$KEYS/$1.cert" "$CERTS/"
+	if [ -n "$COLLECTOR_PID" ]; then
+		reload_collector
+	fi
+}
+enrol tf-send 630121100000      # 桥头镇, the township of deploy/examples
+enrol importer importer
+
+# SEND: tf-send as an enrolled party, TF_SEND_AS=NAME (default tf-send);
+# TF_SEND_AS=plain sends without keys, as an outsider would.
+SEND=$WORK/tf-send
+{
+	echo '#!/bin/sh'
+	echo 'if [ "${TF_SEND_AS:-}" = plain ]; then exec "'"$SEND_BIN"'" "$@"; fi'
+	echo 'TF_KEY="'"$KEYS"'/${TF_SEND_AS:-tf-send}.cert_secret" TF_SERVER_CERT="'"$COLLECTOR_CERT"'" exec "'"$SEND_BIN"'" "$@"'
+} >"$SEND"
+chmod 755 "$SEND"
+
 fail() {
 	echo "FAIL: $*" >&2
 	FAILURES=$((FAILURES + 1))
@@ -89,7 +139,8 @@ setup_db() {
 # collector on the same port must not find another test's collector there.
 start_collector() {
 	rm -f "$WORK/endpoint"
-	${TF_WRAP:-} "$COLLECTOR" -e 'tcp://127.0.0.1:!' --endpoint-file "$WORK/endpoint" "$@" \
+	${TF_WRAP:-} "$COLLECTOR" -e 'tcp://127.0.0.1:!' --endpoint-file "$WORK/endpoint" \
+		-k "$KEYS/collector.cert_secret" -C "$CERTS" "$@" \
 		>>"$WORK/collector.log" 2>&1 &
 	COLLECTOR_PID=$!
 	for _ in $(seq 1 300); do
@@ -101,11 +152,14 @@ start_collector() {
 	EP=$(cat "$WORK/endpoint")
 }
 
-# agent_config NAME TOWNSHIP: $WORK/NAME.cfg for an agent of that township,
-# with short timeouts so tests need not wait long after a fault.
+# agent_config NAME TOWNSHIP [EXTRA]: enrol NAME, and write $WORK/NAME.cfg
+# for an agent of that township, with short timeouts so tests need not
+# wait long after a fault.  EXTRA: more ZPL lines for the agent section.
 agent_config() {
-	printf 'agent\n    id = "%s"\n    township = "%s"\n    collector = "%s"\n    registry = "%s"\n    spool = "%s"\n    timeout_ms = 500\n    retry_max_ms = 2000\n    heartbeat_ms = 1000\n' \
-		"$1" "$2" "${EP:-tcp://127.0.0.1:1}" "$REGISTRY" "$WORK/spool-$1" >"$WORK/$1.cfg"
+	enrol "$1" "$2"
+	printf 'agent\n    id = "%s"\n    township = "%s"\n    collector = "%s"\n    registry = "%s"\n    spool = "%s"\n    key = "%s"\n    collector_cert = "%s"\n    timeout_ms = 500\n    retry_max_ms = 2000\n    heartbeat_ms = 1000\n%s' \
+		"$1" "$2" "${EP:-tcp://127.0.0.1:1}" "$REGISTRY" "$WORK/spool-$1" \
+		"$KEYS/$1.cert_secret" "$COLLECTOR_CERT" "${3:-}" >"$WORK/$1.cfg"
 }
 
 # start_agent NAME TOWNSHIP: a running agent (`run`) of that township.

@@ -36,8 +36,9 @@ expect_eq "$(echo "$json" | grep -c '"party_reported": 1')" 1 "JSON output for t
 say "a heartbeat is stored as the agent's state"
 # The running agent sends its own heartbeats every second, so the probe
 # speaks under another agent id: a shared id would race with them.
-expect_eq "$("$SEND" "$EP" heartbeat probe 7 120 | cut -d' ' -f1)" ACCEPTED "heartbeat answered"
-"$SEND" "$EP" heartbeat probe 3 45 >/dev/null
+enrol probe 630121100000
+expect_eq "$(TF_SEND_AS=probe "$SEND" "$EP" heartbeat probe 7 120 | cut -d' ' -f1)" ACCEPTED "heartbeat answered"
+TF_SEND_AS=probe "$SEND" "$EP" heartbeat probe 3 45 >/dev/null
 expect_eq "$(sql "SELECT spool_depth || '/' || oldest_pending_age_s || '/' || last_acked_sequence || '/' || software_version FROM tallyfeed.agent_status WHERE agent_id = 'probe'")" \
 	"3/45/41/tf-send" "the latest heartbeat's figures"
 own=""

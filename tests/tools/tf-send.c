@@ -9,6 +9,7 @@
  *   tf-send ENDPOINT heartbeat AGENT DEPTH AGE  a Heartbeat from AGENT
  */
 #include "envelope.h"
+#include "identity.h"
 #include "report.h"
 #include "rules.h"
 
@@ -41,8 +42,25 @@ main(int argc, char **argv)
 {
 	zframe_t *frame = NULL;
 	zsock_t *dealer;
+	tf_identity_t *identity = NULL;
+	tf_peer_t server;
+	const char *key = getenv("TF_KEY"), *server_cert = getenv("TF_SERVER_CERT");
+	const char *me = "tf-send";
 	char err[1024];
 	int times = 1, rc = 1;
+
+	/* TF_KEY (a NAME.cert_secret) and TF_SERVER_CERT (the collector's
+	 * NAME.cert): talk CURVE and sign as NAME.  Without them: plain text,
+	 * unsigned, which an enrolled collector refuses. */
+	if (key != NULL) {
+		identity = tf_identity_load(key, err, sizeof err);
+		if (identity == NULL || server_cert == NULL
+		    || tf_peer_load(server_cert, &server, err, sizeof err) != 0) {
+			fprintf(stderr, "tf-send: %s\n", identity ? err : "TF_KEY needs TF_SERVER_CERT");
+			return 1;
+		}
+		me = tf_identity_peer(identity)->name;
+	}
 
 	if (argc < 4 || (strcmp(argv[2], "report") != 0 && strcmp(argv[2], "raw") != 0
 	                 && strcmp(argv[2], "heartbeat") != 0)) {
@@ -66,7 +84,8 @@ main(int argc, char **argv)
 		hb.uptime_s = 3600;
 		tf_message_id_new(id);
 		frame = tf_envelope_build(argv[3], 42, id, tf_now_ms(),
-		                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base);
+		                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base,
+		                          identity);
 	} else if (strcmp(argv[2], "report") == 0) {
 		tf_report_t *report = tf_report_from_file(argv[3], err, sizeof err);
 		uint8_t id[TF_MESSAGE_ID_LEN];
@@ -76,9 +95,9 @@ main(int argc, char **argv)
 			return 1;
 		}
 		tf_message_id_new(id);
-		frame = tf_envelope_build("tf-send", (uint64_t)zclock_usecs(), id, tf_now_ms(),
+		frame = tf_envelope_build(me, (uint64_t)zclock_usecs(), id, tf_now_ms(),
 		                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT,
-		                          &report->base);
+		                          &report->base, identity);
 		tf_report_destroy(&report);
 		if (argc > 4)
 			times = atoi(argv[4]);
@@ -88,8 +107,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "tf-send: cannot read %s\n", argv[3]);
 		return 1;
 	}
-	dealer = zsock_new_dealer(argv[1]);
-	if (dealer == NULL) {
+	dealer = zsock_new(ZMQ_DEALER);
+	if (dealer != NULL && identity != NULL) {
+		tf_identity_apply(identity, dealer);
+		zsock_set_curve_serverkey(dealer, server.curve_public);
+	}
+	if (dealer == NULL || zsock_connect(dealer, "%s", argv[1]) != 0) {
 		fprintf(stderr, "tf-send: cannot connect to %s\n", argv[1]);
 		zframe_destroy(&frame);
 		return 1;
@@ -119,5 +142,6 @@ main(int argc, char **argv)
 out:
 	zframe_destroy(&frame);
 	zsock_destroy(&dealer);
+	tf_identity_destroy(&identity);
 	return rc;
 }

@@ -142,7 +142,7 @@ test_build_decode_report(void **state)
 	(void)state;
 	tf_message_id_new(id);
 	frame = tf_envelope_build(AGENT, 42, id, 1510992000123,
-	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT, &r->base);
+	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT, &r->base, NULL);
 	assert_non_null(frame);
 	assert_true(zframe_size(frame) <= TF_MESSAGE_MAX);
 	env = tf_envelope_decode(zframe_data(frame), zframe_size(frame), &why, &partial);
@@ -196,7 +196,7 @@ test_build_decode_heartbeat(void **state)
 	hb.uptime_s = 86400;
 	tf_message_id_new(id);
 	frame = tf_envelope_build(AGENT, INT64_MAX, id, 0,
-	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base);
+	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base, NULL);
 	assert_non_null(frame);
 	env = tf_envelope_decode(zframe_data(frame), zframe_size(frame), &why, NULL);
 	if (env == NULL)
@@ -351,7 +351,7 @@ test_reject_garbage(void **state)
 	/* A sound envelope cut short by one byte. */
 	tf_message_id_new(id);
 	frame = tf_envelope_build(AGENT, 1, id, 1, TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT,
-	                          &r->base);
+	                          &r->base, NULL);
 	assert_non_null(frame);
 	assert_null(tf_envelope_decode(zframe_data(frame), zframe_size(frame) - 1, &why, &partial));
 	assert_int_equal(why.reason, TALLYFEED__REASON__REASON_MALFORMED_ENVELOPE);
@@ -488,7 +488,7 @@ test_reject_unknown_payload_type_built(void **state)
 
 	(void)state;
 	tf_message_id_new(id);
-	frame = tf_envelope_build(AGENT, 1, id, 1, (Tallyfeed__PayloadType)99, &r->base);
+	frame = tf_envelope_build(AGENT, 1, id, 1, (Tallyfeed__PayloadType)99, &r->base, NULL);
 	assert_non_null(frame);
 	assert_null(tf_envelope_decode(zframe_data(frame), zframe_size(frame), &why, NULL));
 	assert_int_equal(why.reason, TALLYFEED__REASON__REASON_UNKNOWN_PAYLOAD_TYPE);

@@ -3,13 +3,19 @@
  * report for a real Qinghai unit (built in C, s_setup) and changes one
  * thing: each E check is met at its boundary and broken just past it with
  * exactly its reason code; each threshold of the law is tried exactly at,
- * just over and just under; each W flag is raised and not raised.
+ * just over and just under, under the default (strict) configuration and a
+ * configured one; each W flag is raised and not raised.  The "rules"
+ * section of the config file is loaded from ZPL text, good and bad; the
+ * sequence of rounds is checked against what the collector would find
+ * stored.
  */
 #include "testutil.h"
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "registry.h"
 #include "report.h"
@@ -297,10 +303,27 @@ s_rejected(const tf_report_t *r, const tf_registry_t *registry, const char *town
 	}
 }
 
+/* Rejected with reason, and the detail says what: it contains needle. */
+static void
+s_rejected_saying(const tf_report_t *r, int reason, const char *needle, int line)
+{
+	tf_check_t out;
+	int rc = tf_rules_check(&s_config, r, s_registry, TOWNSHIP, &out);
+
+	if (rc != -1 || out.reason != reason || strstr(out.detail, needle) == NULL) {
+		print_error("line %d: expected %s saying \"%s\", got rc %d reason %s (%s)\n", line,
+		            tf_reason_name(reason), needle, rc, tf_reason_name(out.reason),
+		            out.detail);
+		fail();
+	}
+}
+
 /* Accepted against the Qinghai registry from its own township; out filled. */
 #define assert_accepted(r, out) s_accepted((r), s_registry, TOWNSHIP, (out), __LINE__)
 #define assert_ok(r) do { tf_check_t ok_; assert_accepted((r), &ok_); } while (0)
 #define assert_rejected(r, reason) s_rejected((r), s_registry, TOWNSHIP, (reason), __LINE__)
+#define assert_rejected_saying(r, reason, needle) \
+	s_rejected_saying((r), (reason), (needle), __LINE__)
 
 /* The thresholds give candidate i exactly `expect`: marked so, the report
  * is accepted; marked the other way, it is an ELECTED_MISMATCH; and
@@ -378,6 +401,21 @@ test_config_default(void **state)
 	assert_true(c.odd_size_required);
 	assert_int_equal(c.party_attendance_num, 4);
 	assert_int_equal(c.party_attendance_den, 5);
+	assert_int_equal(c.mass_quorum_num, 1);
+	assert_int_equal(c.mass_quorum_den, 2);
+	assert_int_equal(c.residents_quorum_num, 1);
+	assert_int_equal(c.residents_quorum_den, 2);
+	assert_int_equal(c.mass_elect_num, 1);
+	assert_int_equal(c.mass_elect_den, 2);
+	assert_int_equal(c.runoff_min_num, 1);
+	assert_int_equal(c.runoff_min_den, 3);
+	assert_int_equal(c.party_elect_num, 1);
+	assert_int_equal(c.party_elect_den, 2);
+	assert_int_equal(c.party_candidate_margin_percent, 20);
+	assert_int_equal(c.villagers_size_min, 3);
+	assert_int_equal(c.villagers_size_max, 7);
+	assert_int_equal(c.residents_size_min, 5);
+	assert_int_equal(c.residents_size_max, 9);
 }
 
 static void
@@ -388,6 +426,9 @@ test_reason_and_warning_names(void **state)
 	assert_string_equal(tf_reason_name(R(BALLOT_SUM)), "BALLOT_SUM");
 	assert_string_equal(tf_reason_name(R(ELECTED_MISMATCH)), "ELECTED_MISMATCH");
 	assert_string_equal(tf_reason_name(R(BAD_PHOTO_HASH)), "BAD_PHOTO_HASH");
+	assert_string_equal(tf_reason_name(R(RUNOFF_WITHOUT_ROUND1)), "RUNOFF_WITHOUT_ROUND1");
+	assert_string_equal(tf_reason_name(R(RUNOFF_SEATS)), "RUNOFF_SEATS");
+	assert_string_equal(tf_reason_name(R(COUNT_TOO_LARGE)), "COUNT_TOO_LARGE");
 	assert_string_equal(tf_reason_name(999), "UNKNOWN");
 	assert_string_equal(tf_reason_name(-1), "UNKNOWN");
 	assert_string_equal(tf_warning_name(0), "invalid_election");
@@ -395,8 +436,19 @@ test_reason_and_warning_names(void **state)
 	assert_string_equal(tf_warning_name(2), "size");
 	assert_string_equal(tf_warning_name(3), "full_turnout");
 	assert_string_equal(tf_warning_name(4), "seats_unfilled");
+	assert_string_equal(tf_warning_name(5), "candidate_margin");
+	assert_string_equal(tf_warning_name(6), "photo_reused");
+	assert_string_equal(tf_warning_name(7), "identical_figures");
+	assert_int_equal(TF_WARN_COUNT, 8);
+	/* The bits are stored by name, but keep them where they were. */
 	assert_int_equal(1 << 0, TF_WARN_INVALID_ELECTION);
+	assert_int_equal(1 << 1, TF_WARN_NO_WOMAN);
+	assert_int_equal(1 << 2, TF_WARN_SIZE);
+	assert_int_equal(1 << 3, TF_WARN_FULL_TURNOUT);
 	assert_int_equal(1 << 4, TF_WARN_SEATS_UNFILLED);
+	assert_int_equal(1 << 5, TF_WARN_CANDIDATE_MARGIN);
+	assert_int_equal(1 << 6, TF_WARN_PHOTO_REUSED);
+	assert_int_equal(1 << 7, TF_WARN_IDENTICAL_FIGURES);
 }
 
 /* The examples shipped in deploy/examples/ pass the collector's rules, as
@@ -653,8 +705,8 @@ test_bad_seats(void **state)
 	assert_rejected(r, R(BAD_SEATS));
 	r->seats[1]->position = TALLYFEED__POSITION__POSITION_UNSPECIFIED;
 	assert_rejected(r, R(BAD_SEATS));
-	r->seats[1]->position = (Tallyfeed__Position)4;
-	assert_rejected(r, R(BAD_SEATS));
+	r->seats[1]->position = (Tallyfeed__Position)4;   /* not a position at all */
+	assert_rejected(r, R(MISSING_FIELD));
 	r->seats[1]->position = DEPUTY;
 	assert_ok(r);
 	/* A candidate standing for no position. */
@@ -790,10 +842,10 @@ test_ballot_sum(void **state)
 	assert_rejected(r, R(BALLOT_SUM));
 	r->ballots_invalid = 10;
 	assert_ok(r);
-	/* A sum that would wrap in 32 bits is still wrong. */
+	/* A sum that would wrap in 32 bits stops at the ceiling first. */
 	r->ballots_valid = 0xffffffffu;
 	r->ballots_invalid = 801;             /* (2^32 - 1) + 801 wraps to 800 */
-	assert_rejected(r, R(BALLOT_SUM));
+	assert_rejected(r, R(COUNT_TOO_LARGE));
 }
 
 static void
@@ -860,10 +912,10 @@ test_votes_over_valid(void **state)
 	assert_rejected(r, R(VOTES_OVER_VALID));
 	s_cand(r, "h1")->votes_abstain = 40;
 	assert_ok(r);
-	/* Marks that would wrap in 32 bits. */
+	/* Marks that would wrap in 32 bits stop at the ceiling first. */
 	s_cand(r, "h1")->votes_against = 0xffffffffu;
 	s_cand(r, "h1")->votes_abstain = 0xffffffffu;
-	assert_rejected(r, R(VOTES_OVER_VALID));
+	assert_rejected(r, R(COUNT_TOO_LARGE));
 }
 
 static void
@@ -1423,6 +1475,903 @@ test_warn_seats_unfilled(void **state)
 	assert_int_equal(out.seats_filled, 1);
 }
 
+/* ---- ceilings and enums: what a careless or hostile encoder sends ---- */
+
+static void
+test_count_too_large(void **state)
+{
+	static const char *fields[] = {
+		"registered", "excused", "took_part", "proxy_votes", "ballots_issued",
+		"ballots_returned", "ballots_valid", "ballots_invalid"
+	};
+	static const char *votes[] = { "votes_for", "votes_against", "votes_abstain" };
+	tf_report_t *r = *state;
+	uint32_t *counts[] = {
+		&r->registered, &r->excused, &r->took_part, &r->proxy_votes, &r->ballots_issued,
+		&r->ballots_returned, &r->ballots_valid, &r->ballots_invalid
+	};
+	Tallyfeed__Candidate *m4 = s_cand(r, "m4");
+	uint32_t *marks[] = { &m4->votes_for, &m4->votes_against, &m4->votes_abstain };
+	tf_check_t out;
+
+	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+		uint32_t saved = *counts[i];
+
+		*counts[i] = TF_COUNT_MAX + 1;            /* just over */
+		assert_rejected_saying(r, R(COUNT_TOO_LARGE), fields[i]);
+		*counts[i] = 0xffffffffu;                 /* -1 from a careless encoder */
+		assert_rejected_saying(r, R(COUNT_TOO_LARGE), fields[i]);
+		*counts[i] = saved;
+		assert_ok(r);
+	}
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+		char needle[64];
+		uint32_t saved = *marks[i];
+
+		snprintf(needle, sizeof needle, "candidate m4 %s", votes[i]);
+		*marks[i] = TF_COUNT_MAX + 1;
+		assert_rejected_saying(r, R(COUNT_TOO_LARGE), needle);
+		*marks[i] = 0xfffffffeu;
+		assert_rejected_saying(r, R(COUNT_TOO_LARGE), needle);
+		*marks[i] = saved;
+	}
+	assert_ok(r);
+
+	/* Exactly at the ceiling: a million registered, all voting, unanimous. */
+	s_race(r, VILLAGERS, 1, TF_COUNT_MAX, 0, TF_COUNT_MAX, TF_COUNT_MAX, 1);
+	r->proxy_votes = TF_COUNT_MAX;
+	s_add(r, "a", "甲", MEMBER, TF_COUNT_MAX, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	assert_accepted(r, &out);
+	assert_true(out.election_valid);
+	r->registered = TF_COUNT_MAX + 1;             /* one over, and nothing else wrong */
+	assert_rejected_saying(r, R(COUNT_TOO_LARGE), "registered is 1000001");
+	r->registered = TF_COUNT_MAX;
+	r->proxy_votes = TF_COUNT_MAX + 1;
+	assert_rejected_saying(r, R(COUNT_TOO_LARGE), "proxy_votes");
+}
+
+/* A negative number written into a uint32 field travels as a ten-byte
+ * varint; protobuf-c keeps its low 32 bits, and the ceiling stops it. */
+static void
+test_negative_count_on_the_wire(void **state)
+{
+	/* field 6 (registered), varint -5 sign-extended to 64 bits */
+	static const uint8_t minus5[] = {
+		0x30, 0xfb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+	};
+	tf_report_t *r = *state, *back;
+	size_t len = tallyfeed__result_report__get_packed_size(r);
+	uint8_t *buf = malloc(len + sizeof minus5);
+	tf_check_t out;
+	int rc;
+
+	assert_non_null(buf);
+	assert_int_equal(tallyfeed__result_report__pack(r, buf), len);
+	memcpy(buf + len, minus5, sizeof minus5);     /* a later value of a field wins */
+	back = tf_report_unpack(buf, len + sizeof minus5);
+	free(buf);
+	assert_non_null(back);
+	assert_int_equal(back->registered, 0xfffffffbu);
+	rc = tf_rules_check(&s_config, back, s_registry, TOWNSHIP, &out);
+	tf_report_destroy(&back);
+	assert_int_equal(rc, -1);
+	assert_int_equal(out.reason, R(COUNT_TOO_LARGE));
+	assert_contains(out.detail, "registered is 4294967291");
+}
+
+/* Every enum holds one of its declared values, else MISSING_FIELD saying
+ * which value and which field; the last declared value is fine. */
+static void
+test_unknown_enum_values(void **state)
+{
+	tf_report_t *r = *state;
+
+	r->committee = (Tallyfeed__Committee)4;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value 4 for committee");
+	r->committee = (Tallyfeed__Committee)-1;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value -1 for committee");
+	r->committee = TALLYFEED__COMMITTEE__COMMITTEE_UNSPECIFIED;
+	assert_rejected_saying(r, R(MISSING_FIELD), "committee is missing");
+	r->committee = VILLAGERS;
+
+	r->ballot_mode = (Tallyfeed__BallotMode)3;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value 3 for ballot_mode");
+	r->ballot_mode = TALLYFEED__BALLOT_MODE__BALLOT_MODE_UNSPECIFIED;
+	assert_rejected_saying(r, R(MISSING_FIELD), "ballot mode is missing");
+	r->ballot_mode = TALLYFEED__BALLOT_MODE__BALLOT_MODE_PER_POSITION;
+	assert_ok(r);
+
+	r->seats[2]->position = (Tallyfeed__Position)4;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value 4 for seats entry 3 position");
+	r->seats[2]->position = (Tallyfeed__Position)-2;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value -2 for seats entry 3 position");
+	r->seats[2]->position = MEMBER;
+	assert_ok(r);
+
+	s_cand(r, "m4")->position = (Tallyfeed__Position)4;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value 4 for candidate m4 position");
+	s_cand(r, "m4")->position = (Tallyfeed__Position)-1;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value -1 for candidate m4 position");
+	s_cand(r, "m4")->position = MEMBER;
+
+	s_cand(r, "m4")->position_won = (Tallyfeed__Position)4;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value 4 for candidate m4 position_won");
+	s_cand(r, "m4")->position_won = TALLYFEED__POSITION__POSITION_UNSPECIFIED;
+	s_cand(r, "h1")->position_won = (Tallyfeed__Position)7;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value 7 for candidate h1 position_won");
+	s_cand(r, "h1")->position_won = HEAD;
+	assert_ok(r);
+
+	s_cand(r, "d2")->gender = (Tallyfeed__Gender)3;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value 3 for candidate d2 gender");
+	s_cand(r, "d2")->gender = (Tallyfeed__Gender)-1;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value -1 for candidate d2 gender");
+	s_cand(r, "d2")->gender = TALLYFEED__GENDER__GENDER_UNSPECIFIED;  /* not elected: may be unsaid */
+	assert_ok(r);
+
+	s_cand(r, "m1")->education = (Tallyfeed__Education)7;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value 7 for candidate m1 education");
+	s_cand(r, "m1")->education = (Tallyfeed__Education)-7;
+	assert_rejected_saying(r, R(MISSING_FIELD), "unknown value -7 for candidate m1 education");
+	s_cand(r, "m1")->education = TALLYFEED__EDUCATION__EDUCATION_POSTGRADUATE;
+	assert_ok(r);
+}
+
+/* ---- thresholds as configuration: at, just over, just under ---- */
+
+/* A one-seat race that everyone who took part won unanimously: the
+ * candidate is elected exactly when the election is valid. */
+static void
+s_quorum(tf_report_t *r, Tallyfeed__Committee committee, uint32_t registered,
+         uint32_t took_part, bool valid, int line)
+{
+	tf_check_t out;
+
+	s_set(&r->unit_code, committee == RESIDENTS ? RESIDENTS_UNIT : UNIT);
+	s_race(r, committee, 1, registered, 0, took_part, took_part, 1);
+	s_add(r, "a", "甲", MEMBER, took_part, TALLYFEED__GENDER__GENDER_FEMALE, valid);
+	s_accepted(r, s_registry, TOWNSHIP, &out, line);
+	if (out.election_valid != valid || !(out.warnings & TF_WARN_INVALID_ELECTION) != valid) {
+		print_error("line %d: %u of %u took part: expected %s election\n", line, took_part,
+		            registered, valid ? "a valid" : "an invalid");
+		fail();
+	}
+	s_elects(r, 0, valid, line);
+}
+
+#define assert_valid(r, committee, registered, took_part) \
+	s_quorum((r), (committee), (registered), (took_part), true, __LINE__)
+#define assert_invalid(r, committee, registered, took_part) \
+	s_quorum((r), (committee), (registered), (took_part), false, __LINE__)
+
+/* Residents: the villagers' rule by default (more than half registered). */
+static void
+test_residents_quorum_threshold(void **state)
+{
+	tf_report_t *r = *state;
+
+	assert_invalid(r, RESIDENTS, 1000, 500);     /* exactly half */
+	assert_valid(r, RESIDENTS, 1000, 501);       /* just over */
+	assert_invalid(r, RESIDENTS, 1000, 499);     /* just under */
+	assert_valid(r, RESIDENTS, 1001, 501);       /* half of 1001 is 500.5 */
+	assert_invalid(r, RESIDENTS, 1001, 500);
+}
+
+/* A province that wants two thirds of the residents. */
+static void
+test_residents_quorum_configurable(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_config.residents_quorum_num = 2;
+	s_config.residents_quorum_den = 3;
+	assert_invalid(r, RESIDENTS, 999, 666);      /* exactly 2/3 */
+	assert_valid(r, RESIDENTS, 999, 667);        /* just over */
+	assert_invalid(r, RESIDENTS, 999, 665);      /* just under */
+	assert_invalid(r, RESIDENTS, 999, 600);      /* valid under the default... */
+	assert_valid(r, VILLAGERS, 999, 600);        /* ...and still for villagers */
+	tf_rules_config_default(&s_config);
+	assert_valid(r, RESIDENTS, 999, 600);
+}
+
+/* The villagers' quorum as configuration; residents keep their own. */
+static void
+test_mass_quorum_configurable(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_config.mass_quorum_num = 3;
+	s_config.mass_quorum_den = 5;
+	assert_invalid(r, VILLAGERS, 1000, 600);     /* exactly 3/5 */
+	assert_valid(r, VILLAGERS, 1000, 601);       /* just over */
+	assert_invalid(r, VILLAGERS, 1000, 599);     /* just under */
+	assert_invalid(r, VILLAGERS, 1000, 550);
+	assert_valid(r, RESIDENTS, 1000, 550);       /* residents_quorum is still 1/2 */
+	tf_rules_config_default(&s_config);
+	assert_valid(r, VILLAGERS, 1000, 550);
+}
+
+/* Residents, round 1: elected with votes > half of those who took part. */
+static void
+test_residents_majority_threshold(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_set(&r->unit_code, RESIDENTS_UNIT);
+	s_race(r, RESIDENTS, 1, 1000, 0, 800, 800, 5);
+	s_add(r, "a", "甲", MEMBER, 401, TALLYFEED__GENDER__GENDER_FEMALE, true);  /* just over */
+	s_add(r, "b", "乙", MEMBER, 400, TALLYFEED__GENDER__GENDER_MALE, false);   /* exactly half */
+	s_add(r, "c", "丙", MEMBER, 399, TALLYFEED__GENDER__GENDER_MALE, false);   /* just under */
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+	assert_not_elects(r, 2);
+}
+
+/* The majority of round 1 (and of a re-election) as configuration, for
+ * villagers' and residents' committees alike. */
+static void
+test_mass_elect_configurable(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_config.mass_elect_num = 2;
+	s_config.mass_elect_den = 3;
+	for (uint32_t round = 1; round <= 3; round += 2) {
+		s_race(r, VILLAGERS, round, 1000, 0, 900, 900, 3);
+		s_add(r, "a", "甲", MEMBER, 601, TALLYFEED__GENDER__GENDER_FEMALE, true); /* over */
+		s_add(r, "b", "乙", MEMBER, 600, TALLYFEED__GENDER__GENDER_MALE, false);  /* at 2/3 */
+		s_add(r, "c", "丙", MEMBER, 599, TALLYFEED__GENDER__GENDER_MALE, false);  /* under */
+		assert_elects(r, 0);
+		assert_not_elects(r, 1);
+		assert_not_elects(r, 2);
+	}
+	s_set(&r->unit_code, RESIDENTS_UNIT);
+	r->committee = RESIDENTS;
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+	/* Under the default half, all three pass (> 450). */
+	tf_rules_config_default(&s_config);
+	s_set_elected(s_cand(r, "b"), true);
+	s_set_elected(s_cand(r, "c"), true);
+	assert_elects(r, 1);
+	assert_elects(r, 2);
+}
+
+/* Runoff: at least the configured share of ballots returned. */
+static void
+test_runoff_min_configurable(void **state)
+{
+	tf_report_t *r = *state;
+
+	/* Residents by default, like villagers: at least 1/3 of 900 = 300. */
+	s_set(&r->unit_code, RESIDENTS_UNIT);
+	s_race(r, RESIDENTS, 2, 1000, 0, 900, 900, 3);
+	s_add(r, "a", "甲", MEMBER, 301, TALLYFEED__GENDER__GENDER_FEMALE, true);  /* just over */
+	s_add(r, "b", "乙", MEMBER, 300, TALLYFEED__GENDER__GENDER_MALE, true);    /* exactly 1/3 */
+	s_add(r, "c", "丙", MEMBER, 299, TALLYFEED__GENDER__GENDER_MALE, false);   /* just under */
+	assert_elects(r, 0);
+	assert_elects(r, 1);
+	assert_not_elects(r, 2);
+
+	/* Two fifths: 360 of 900. */
+	s_config.runoff_min_num = 2;
+	s_config.runoff_min_den = 5;
+	s_set(&r->unit_code, UNIT);
+	s_race(r, VILLAGERS, 2, 1000, 0, 900, 900, 3);
+	s_add(r, "a", "甲", MEMBER, 361, TALLYFEED__GENDER__GENDER_FEMALE, true);  /* just over */
+	s_add(r, "b", "乙", MEMBER, 360, TALLYFEED__GENDER__GENDER_MALE, true);    /* exactly 2/5 */
+	s_add(r, "c", "丙", MEMBER, 359, TALLYFEED__GENDER__GENDER_MALE, false);   /* just under */
+	assert_elects(r, 0);
+	assert_elects(r, 1);
+	assert_not_elects(r, 2);
+	/* Under the default third, 359 passes too. */
+	tf_rules_config_default(&s_config);
+	s_set_elected(s_cand(r, "c"), true);
+	assert_elects(r, 2);
+}
+
+/* Party branch: the yes-vote share as configuration; still strictly more. */
+static void
+test_party_elect_configurable(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_config.party_elect_num = 2;
+	s_config.party_elect_den = 3;
+	s_race(r, PARTY, 1, 45, 0, 42, 42, 3);           /* 2/3 of 42 present = 28 */
+	s_add(r, "a", "甲", MEMBER, 29, TALLYFEED__GENDER__GENDER_MALE, true);    /* just over */
+	s_add(r, "b", "乙", MEMBER, 28, TALLYFEED__GENDER__GENDER_MALE, false);   /* exactly 2/3 */
+	s_add(r, "c", "丙", MEMBER, 27, TALLYFEED__GENDER__GENDER_MALE, false);   /* just under */
+	assert_elects(r, 0);
+	assert_not_elects(r, 1);
+	assert_not_elects(r, 2);
+	/* Under the default half (21), all three are elected. */
+	tf_rules_config_default(&s_config);
+	assert_rejected(r, R(ELECTED_MISMATCH));
+	s_set_elected(s_cand(r, "b"), true);
+	s_set_elected(s_cand(r, "c"), true);
+	assert_elects(r, 1);
+	assert_elects(r, 2);
+}
+
+/* A Party branch race for `seats` member seats with `candidates` on the
+ * ballot: the first `seats` win with 40 of 45 present, the rest get none. */
+static void
+s_margin(tf_report_t *r, uint32_t round, uint32_t seats, uint32_t candidates, bool flagged,
+         int line)
+{
+	tf_check_t out;
+
+	s_race(r, PARTY, round, 50, 0, 45, 45, seats);
+	for (uint32_t i = 0; i < candidates; i++) {
+		char id[16];
+
+		snprintf(id, sizeof id, "c%u", i);
+		s_add(r, id, "某", MEMBER, i < seats ? 40 : 0, TALLYFEED__GENDER__GENDER_MALE,
+		      i < seats);
+	}
+	s_accepted(r, s_registry, TOWNSHIP, &out, line);
+	if (!(out.warnings & TF_WARN_CANDIDATE_MARGIN) != !flagged) {
+		print_error("line %d: round %u, %u candidates for %u seats: candidate_margin %s\n",
+		            line, round, candidates, seats, flagged ? "missing" : "raised");
+		fail();
+	}
+}
+
+#define assert_margin_short(r, round, seats, candidates) \
+	s_margin((r), (round), (seats), (candidates), true, __LINE__)
+#define assert_margin_ok(r, round, seats, candidates) \
+	s_margin((r), (round), (seats), (candidates), false, __LINE__)
+
+/* Party branch, round 1: candidates >= seats + 20 % of seats, rounded up. */
+static void
+test_party_candidate_margin(void **state)
+{
+	tf_report_t *r = *state;
+	tf_check_t out;
+
+	/* 3 seats: 0.6 rounds up to 1, so 4 candidates. */
+	assert_margin_short(r, 1, 3, 3);             /* just under */
+	assert_margin_ok(r, 1, 3, 4);                /* exactly at */
+	assert_margin_ok(r, 1, 3, 5);                /* just over */
+	/* 5 seats: exactly 1. */
+	assert_margin_short(r, 1, 5, 5);
+	assert_margin_ok(r, 1, 5, 6);
+	assert_margin_ok(r, 1, 5, 7);
+	/* 6 seats: 1.2 rounds up to 2 (rounding down would accept 7). */
+	assert_margin_short(r, 1, 6, 7);
+	assert_margin_ok(r, 1, 6, 8);
+	assert_margin_ok(r, 1, 6, 9);
+	/* 10 seats: exactly 2. */
+	assert_margin_short(r, 1, 10, 11);
+	assert_margin_ok(r, 1, 10, 12);
+	assert_margin_ok(r, 1, 10, 13);
+	/* Not a rule of later rounds. */
+	assert_margin_ok(r, 2, 3, 3);
+	assert_margin_ok(r, 3, 3, 3);
+	/* The sound Party report: 3 seats, 5 candidates. */
+	s_make_party(r);
+	assert_accepted(r, &out);
+	assert_false(out.warnings & TF_WARN_CANDIDATE_MARGIN);
+	/* A fact of the ballot: flagged even when attendance fell short
+	 * (40 of 50 is exactly 4/5). */
+	s_race(r, PARTY, 1, 50, 0, 40, 40, 3);
+	s_add(r, "a", "甲", MEMBER, 30, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_accepted(r, &out);
+	assert_false(out.election_valid);
+	assert_int_equal(out.warnings, TF_WARN_INVALID_ELECTION | TF_WARN_CANDIDATE_MARGIN);
+	/* Not a rule of villagers' committees. */
+	s_race(r, VILLAGERS, 1, 1000, 0, 800, 800, 3);
+	s_add(r, "a", "甲", MEMBER, 500, TALLYFEED__GENDER__GENDER_FEMALE, true);
+	s_add(r, "b", "乙", MEMBER, 500, TALLYFEED__GENDER__GENDER_MALE, true);
+	s_add(r, "c", "丙", MEMBER, 500, TALLYFEED__GENDER__GENDER_MALE, true);
+	assert_accepted(r, &out);
+	assert_int_equal(out.warnings, 0);
+
+	/* Configured: none, or half (3 seats: 1.5 rounds up to 2). */
+	s_config.party_candidate_margin_percent = 0;
+	assert_margin_ok(r, 1, 3, 3);
+	s_config.party_candidate_margin_percent = 50;
+	assert_margin_short(r, 1, 3, 4);
+	assert_margin_ok(r, 1, 3, 5);
+	assert_margin_ok(r, 1, 3, 6);
+	s_config.party_candidate_margin_percent = 100;
+	assert_margin_short(r, 1, 3, 5);
+	assert_margin_ok(r, 1, 3, 6);
+}
+
+static void
+s_size(tf_report_t *r, Tallyfeed__Committee committee, uint32_t seats, bool flagged, int line)
+{
+	tf_check_t out;
+
+	s_set(&r->unit_code, committee == RESIDENTS ? RESIDENTS_UNIT : UNIT);
+	s_full_committee(r, committee, seats);
+	s_accepted(r, s_registry, TOWNSHIP, &out, line);
+	if (!(out.warnings & TF_WARN_SIZE) != !flagged) {
+		print_error("line %d: %s committee of %u: size flag %s\n", line,
+		            tf_committee_word(committee), seats, flagged ? "missing" : "raised");
+		fail();
+	}
+}
+
+#define assert_size_flagged(r, committee, seats) s_size((r), (committee), (seats), true, __LINE__)
+#define assert_size_ok(r, committee, seats) s_size((r), (committee), (seats), false, __LINE__)
+
+/* Committee sizes as configuration (the defaults: test_warn_size). */
+static void
+test_size_configurable(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_config.villagers_size_min = 5;
+	s_config.villagers_size_max = 9;
+	s_config.residents_size_min = 3;
+	s_config.residents_size_max = 11;
+	s_config.odd_size_required = false;
+	assert_size_flagged(r, VILLAGERS, 4);        /* just under the minimum */
+	assert_size_ok(r, VILLAGERS, 5);             /* at */
+	assert_size_ok(r, VILLAGERS, 6);             /* just over */
+	assert_size_ok(r, VILLAGERS, 8);             /* just under the maximum */
+	assert_size_ok(r, VILLAGERS, 9);             /* at */
+	assert_size_flagged(r, VILLAGERS, 10);       /* just over */
+	assert_size_flagged(r, RESIDENTS, 2);
+	assert_size_ok(r, RESIDENTS, 3);
+	assert_size_ok(r, RESIDENTS, 4);
+	assert_size_ok(r, RESIDENTS, 10);
+	assert_size_ok(r, RESIDENTS, 11);
+	assert_size_flagged(r, RESIDENTS, 12);
+	/* Odd sizes are a villagers' rule: 5 and 7 fine, 6 and 8 not, and a
+	 * residents' committee of 4 still fine. */
+	s_config.odd_size_required = true;
+	assert_size_ok(r, VILLAGERS, 5);
+	assert_size_flagged(r, VILLAGERS, 6);
+	assert_size_ok(r, VILLAGERS, 7);
+	assert_size_flagged(r, VILLAGERS, 8);
+	assert_size_ok(r, RESIDENTS, 4);
+}
+
+/* ---- the configuration file ---- */
+
+#define ZPL_RULES "collector\n    rules\n"
+
+/* Load the collector's rules from ZPL text into c. */
+static int
+s_load(tf_rules_config_t *c, const char *zpl, const char *section, char *err, size_t errlen)
+{
+	zconfig_t *root = zconfig_str_load(zpl);
+	int rc;
+
+	assert_non_null(root);
+	err[0] = '\0';
+	rc = tf_rules_config_load(c, root, section, err, errlen);
+	zconfig_destroy(&root);
+	return rc;
+}
+
+static void
+test_config_load_good(void **state)
+{
+	static const char zpl[] =
+	    "collector\n"
+	    "    endpoint = \"tcp://*:7100\"\n"       /* the daemon's, not the rules' */
+	    "    rules\n"
+	    "        odd_size_required = 0\n"
+	    "        mass_quorum = \"3/5\"\n"
+	    "        residents_quorum = \"2/3\"\n"
+	    "        mass_elect = 1/2\n"
+	    "        runoff_min = \"2/5\"\n"
+	    "        party_attendance = \"2/3\"\n"
+	    "        party_elect = \"51/100\"\n"
+	    "        party_candidate_margin_percent = 25\n"
+	    "        villagers_size = \"5-9\"\n"
+	    "        residents_size = 3-11\n"
+	    "agent\n"
+	    "    rules\n"
+	    "        mass_quorum = \"1/3\"\n";
+	tf_rules_config_t c, dflt;
+	char err[256];
+
+	(void)state;
+	tf_rules_config_default(&dflt);
+	assert_int_equal(s_load(&c, zpl, "collector", err, sizeof err), 0);
+	assert_false(c.odd_size_required);
+	assert_int_equal(c.mass_quorum_num, 3);
+	assert_int_equal(c.mass_quorum_den, 5);
+	assert_int_equal(c.residents_quorum_num, 2);
+	assert_int_equal(c.residents_quorum_den, 3);
+	assert_int_equal(c.mass_elect_num, 1);
+	assert_int_equal(c.mass_elect_den, 2);
+	assert_int_equal(c.runoff_min_num, 2);
+	assert_int_equal(c.runoff_min_den, 5);
+	assert_int_equal(c.party_attendance_num, 2);
+	assert_int_equal(c.party_attendance_den, 3);
+	assert_int_equal(c.party_elect_num, 51);
+	assert_int_equal(c.party_elect_den, 100);
+	assert_int_equal(c.party_candidate_margin_percent, 25);
+	assert_int_equal(c.villagers_size_min, 5);
+	assert_int_equal(c.villagers_size_max, 9);
+	assert_int_equal(c.residents_size_min, 3);
+	assert_int_equal(c.residents_size_max, 11);
+
+	/* Another daemon's section: only its own key, the rest the defaults
+	 * (not what c held before). */
+	assert_int_equal(s_load(&c, zpl, "agent", err, sizeof err), 0);
+	assert_int_equal(c.mass_quorum_num, 1);
+	assert_int_equal(c.mass_quorum_den, 3);
+	c.mass_quorum_num = dflt.mass_quorum_num;
+	c.mass_quorum_den = dflt.mass_quorum_den;
+	assert_memory_equal(&c, &dflt, sizeof c);
+
+	/* No rules section, no section, no config at all: the defaults. */
+	memset(&c, 0, sizeof c);
+	assert_int_equal(s_load(&c, "collector\n    endpoint = \"x\"\n", "collector", err,
+	                        sizeof err), 0);
+	assert_memory_equal(&c, &dflt, sizeof c);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(s_load(&c, "agent\n    rules\n", "collector", err, sizeof err), 0);
+	assert_memory_equal(&c, &dflt, sizeof c);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(tf_rules_config_load(&c, NULL, "collector", err, sizeof err), 0);
+	assert_memory_equal(&c, &dflt, sizeof c);
+	/* The edges of each range are allowed. */
+	assert_int_equal(s_load(&c, ZPL_RULES "        mass_quorum = \"99/100\"\n"
+	                        "        runoff_min = \"1/100\"\n"
+	                        "        party_candidate_margin_percent = 100\n"
+	                        "        villagers_size = \"1-100\"\n"
+	                        "        residents_size = \"7-7\"\n", "collector", err, sizeof err), 0);
+	assert_int_equal(c.mass_quorum_num, 99);
+	assert_int_equal(c.runoff_min_den, 100);
+	assert_int_equal(c.party_candidate_margin_percent, 100);
+	assert_int_equal(c.villagers_size_min, 1);
+	assert_int_equal(c.villagers_size_max, 100);
+	assert_int_equal(c.residents_size_min, 7);
+	assert_int_equal(c.residents_size_max, 7);
+	assert_int_equal(s_load(&c, ZPL_RULES "        party_candidate_margin_percent = 0\n"
+	                        "        odd_size_required = 1\n", "collector", err, sizeof err), 0);
+	assert_int_equal(c.party_candidate_margin_percent, 0);
+	assert_true(c.odd_size_required);
+}
+
+static void
+test_config_load_bad_values(void **state)
+{
+	static const struct {
+		const char *key, *value, *expected;
+	} cases[] = {
+		{ "odd_size_required", "2", "is not 0 or 1" },
+		{ "odd_size_required", "yes", "is not 0 or 1" },
+		{ "odd_size_required", "", "is not 0 or 1" },
+		{ "mass_quorum", "1/1", "is not a fraction N/D with 0 < N < D <= 100" },
+		{ "mass_quorum", "0/2", "is not a fraction" },
+		{ "mass_quorum", "2/1", "is not a fraction" },
+		{ "mass_quorum", "1/0", "is not a fraction" },
+		{ "mass_quorum", "1/101", "is not a fraction" },
+		{ "mass_quorum", "1/2/3", "is not a fraction" },
+		{ "mass_quorum", "1 / 2", "is not a fraction" },
+		{ "mass_quorum", "+1/2", "is not a fraction" },
+		{ "mass_quorum", "-1/2", "is not a fraction" },
+		{ "mass_quorum", "0.5", "is not a fraction" },
+		{ "mass_quorum", "1", "is not a fraction" },
+		{ "mass_quorum", "", "is not a fraction" },
+		{ "residents_quorum", "3/2", "is not a fraction" },
+		{ "mass_elect", "half", "is not a fraction" },
+		{ "runoff_min", "1/3 ", "is not a fraction" },
+		{ "party_attendance", "4/5/", "is not a fraction" },
+		{ "party_elect", "1/2.0", "is not a fraction" },
+		{ "party_elect", "50/100x", "is not a fraction" },
+		{ "party_candidate_margin_percent", "101", "is not a whole number from 0 to 100" },
+		{ "party_candidate_margin_percent", "-1", "is not a whole number from 0 to 100" },
+		{ "party_candidate_margin_percent", "20%", "is not a whole number" },
+		{ "party_candidate_margin_percent", "1e2", "is not a whole number" },
+		{ "party_candidate_margin_percent", "", "is not a whole number" },
+		{ "villagers_size", "7-3", "is not a size MIN-MAX with 1 <= MIN <= MAX <= 100" },
+		{ "villagers_size", "0-7", "is not a size MIN-MAX" },
+		{ "villagers_size", "3-101", "is not a size MIN-MAX" },
+		{ "villagers_size", "3", "is not a size MIN-MAX" },
+		{ "villagers_size", "3-", "is not a size MIN-MAX" },
+		{ "villagers_size", "-7", "is not a size MIN-MAX" },
+		{ "villagers_size", "3--7", "is not a size MIN-MAX" },
+		{ "villagers_size", "3 - 7", "is not a size MIN-MAX" },
+		{ "residents_size", "5-9-11", "is not a size MIN-MAX" },
+		{ "residents_size", "five-nine", "is not a size MIN-MAX" },
+	};
+	tf_rules_config_t c, before;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char zpl[256], err[256], needle[128];
+
+		/* A good key first: a refused file changes nothing at all. */
+		snprintf(zpl, sizeof zpl, ZPL_RULES "        %s = \"2/3\"\n"
+		         "        %s = \"%s\"\n",
+		         strcmp(cases[i].key, "party_elect") == 0 ? "mass_quorum" : "party_elect",
+		         cases[i].key, cases[i].value);
+		tf_rules_config_default(&c);
+		c.villagers_size_max = 11;
+		memcpy(&before, &c, sizeof c);
+		if (s_load(&c, zpl, "collector", err, sizeof err) != -1)
+			fail_msg("%s = \"%s\" accepted", cases[i].key, cases[i].value);
+		assert_memory_equal(&c, &before, sizeof c);
+		snprintf(needle, sizeof needle, "collector/rules/%s: \"%s\" %s", cases[i].key,
+		         cases[i].value, cases[i].expected);
+		assert_contains(err, needle);
+	}
+}
+
+static void
+test_config_load_unknown_key(void **state)
+{
+	tf_rules_config_t c;
+	char err[256];
+
+	(void)state;
+	tf_rules_config_default(&c);
+	assert_int_equal(s_load(&c, ZPL_RULES "        mass_quorom = \"1/2\"\n", "collector", err,
+	                        sizeof err), -1);
+	assert_string_equal(err, "collector/rules: unknown key \"mass_quorom\"");
+	assert_int_equal(s_load(&c, "agent\n    rules\n        villagers_quorum = \"1/2\"\n",
+	                        "agent", err, sizeof err), -1);
+	assert_string_equal(err, "agent/rules: unknown key \"villagers_quorum\"");
+	/* Another daemon's rules are not read, not even their typos. */
+	assert_int_equal(s_load(&c, "agent\n    rules\n        villagers_quorum = \"1/2\"\n",
+	                        "collector", err, sizeof err), 0);
+	/* Given twice: which one was meant? */
+	assert_int_equal(s_load(&c, ZPL_RULES "        mass_quorum = \"1/2\"\n"
+	                        "        mass_quorum = \"2/3\"\n", "collector", err, sizeof err), -1);
+	assert_string_equal(err, "collector/rules/mass_quorum: given twice");
+	/* A key is a value, not a section. */
+	assert_int_equal(s_load(&c, ZPL_RULES "        villagers_size = \"3-7\"\n"
+	                        "            min = 3\n", "collector", err, sizeof err), -1);
+	assert_contains(err, "collector/rules/villagers_size: has a subsection");
+}
+
+/* Through a real file, comments and all, as the daemons read it. */
+static void
+test_config_load_file(void **state)
+{
+	static const char text[] =
+	    "#   tallyfeed collector\n"
+	    "collector\n"
+	    "    rules\n"
+	    "        # Qinghai: odd-size villagers' committees\n"
+	    "        odd_size_required = 1\n"
+	    "        residents_quorum = \"2/3\"   # provincial measure\n"
+	    "        villagers_size = \"3-7\"\n";
+	char path[] = "/tmp/test_rules_XXXXXX";
+	tf_rules_config_t c;
+	zconfig_t *root;
+	char err[256];
+	int fd, rc;
+	FILE *f;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	root = zconfig_load(path);
+	unlink(path);
+	assert_non_null(root);
+	rc = tf_rules_config_load(&c, root, "collector", err, sizeof err);
+	zconfig_destroy(&root);
+	if (rc != 0)
+		fail_msg("%s", err);
+	assert_true(c.odd_size_required);
+	assert_int_equal(c.residents_quorum_num, 2);
+	assert_int_equal(c.residents_quorum_den, 3);
+	assert_int_equal(c.villagers_size_min, 3);
+	assert_int_equal(c.villagers_size_max, 7);
+	assert_int_equal(c.mass_quorum_den, 2);
+}
+
+/* A loaded config changes outcomes: residents' quorum and Party majority
+ * at two thirds. */
+static void
+test_config_changes_outcome(void **state)
+{
+	tf_report_t *r = *state;
+	char err[256];
+
+	assert_int_equal(s_load(&s_config, ZPL_RULES "        residents_quorum = \"2/3\"\n"
+	                        "        party_elect = \"2/3\"\n", "collector", err, sizeof err), 0);
+	assert_invalid(r, RESIDENTS, 999, 666);
+	assert_valid(r, RESIDENTS, 999, 667);
+	s_race(r, PARTY, 1, 45, 0, 42, 42, 1);
+	s_add(r, "a", "甲", MEMBER, 28, TALLYFEED__GENDER__GENDER_MALE, false);
+	assert_not_elects(r, 0);
+	s_cand(r, "a")->votes_for = 29;
+	assert_elects(r, 0);
+	/* Back to the defaults: both outcomes turn. */
+	tf_rules_config_default(&s_config);
+	s_cand(r, "a")->votes_for = 28;
+	assert_elects(r, 0);
+	assert_valid(r, RESIDENTS, 999, 666);
+}
+
+/* ---- the sequence of rounds ---- */
+
+/* The report is accepted on its own; then its sequence check gives reason
+ * (detail containing needle) and leaves the rest of the verdict alone. */
+static void
+s_sequence(const tf_report_t *r, const tf_prior_round_t *prior, int reason, const char *needle,
+           int line)
+{
+	tf_check_t out, before;
+	int rc;
+
+	s_accepted(r, s_registry, TOWNSHIP, &out, line);
+	memcpy(&before, &out, sizeof out);
+	rc = tf_rules_check_sequence(r, prior, &out);
+	if (reason == R(NONE)) {
+		if (rc != 0 || memcmp(&before, &out, sizeof out) != 0) {
+			print_error("line %d: sequence refused with %s: %s\n", line,
+			            tf_reason_name(out.reason), out.detail);
+			fail();
+		}
+		return;
+	}
+	if (rc != -1 || out.reason != reason || strstr(out.detail, needle) == NULL
+	    || out.warnings != before.warnings) {
+		print_error("line %d: expected %s saying \"%s\", got rc %d %s (%s)\n", line,
+		            tf_reason_name(reason), needle, rc, tf_reason_name(out.reason), out.detail);
+		fail();
+	}
+}
+
+#define assert_sequence_ok(r, prior) s_sequence((r), (prior), R(NONE), "", __LINE__)
+#define assert_sequence_rejected(r, prior, reason, needle) \
+	s_sequence((r), (prior), R(reason), (needle), __LINE__)
+
+/* A later round with `head` seats (and no candidate for them) and
+ * `member` seats, one candidate elected to each: 400 of 700 pass the
+ * runoff's third and a re-election's half. */
+static void
+s_runoff(tf_report_t *r, uint32_t round, uint32_t head, uint32_t member)
+{
+	s_race(r, VILLAGERS, round, 1000, 0, 700, 700, member);
+	s_set_seats(r, head, 0, member);
+	for (uint32_t i = 0; i < member; i++) {
+		char id[16];
+
+		snprintf(id, sizeof id, "m%u", i);
+		s_add(r, id, "某", MEMBER, 400, TALLYFEED__GENDER__GENDER_MALE, true);
+	}
+}
+
+static void
+test_sequence_round1(void **state)
+{
+	const tf_prior_round_t nothing = { false, false, { 0 } };
+	const tf_prior_round_t full = { true, true, { 0 } };
+	tf_report_t *r = *state;
+
+	assert_sequence_ok(r, NULL);
+	assert_sequence_ok(r, &nothing);
+	assert_sequence_ok(r, &full);                /* a stale "round 0" is no business of 1 */
+	s_make_party(r);
+	assert_sequence_ok(r, NULL);
+}
+
+static void
+test_sequence_runoff_without_round1(void **state)
+{
+	const tf_prior_round_t nothing = { false, true, { 0, 0, 0, 1 } };
+	tf_report_t *r = *state;
+
+	s_runoff(r, 2, 0, 1);
+	assert_sequence_rejected(r, NULL, RUNOFF_WITHOUT_ROUND1, "needs round 1 stored first");
+	assert_sequence_rejected(r, &nothing, RUNOFF_WITHOUT_ROUND1, "needs round 1 stored first");
+	/* The same for a Party branch's second round. */
+	s_race(r, PARTY, 2, 45, 0, 42, 42, 1);
+	s_add(r, "a", "甲", MEMBER, 30, TALLYFEED__GENDER__GENDER_MALE, true);
+	assert_sequence_rejected(r, NULL, RUNOFF_WITHOUT_ROUND1, "round 1");
+}
+
+static void
+test_sequence_runoff_seats(void **state)
+{
+	tf_prior_round_t prior = { true, true, { 0, 0, 0, 1 } };
+	tf_report_t *r = *state;
+
+	s_runoff(r, 2, 0, 1);                        /* exactly the seat left */
+	assert_sequence_ok(r, &prior);
+	s_runoff(r, 2, 0, 2);                        /* one more than left */
+	assert_sequence_rejected(r, &prior, RUNOFF_SEATS,
+	                         "runoff for 2 member seats, but round 1 left 1 unfilled");
+	prior.unfilled[MEMBER] = 3;
+	assert_sequence_ok(r, &prior);               /* fewer than left */
+	/* A position round 1 filled. */
+	s_runoff(r, 2, 1, 1);
+	assert_sequence_rejected(r, &prior, RUNOFF_SEATS,
+	                         "runoff for 1 head seats, but round 1 left 0 unfilled");
+	prior.unfilled[HEAD] = 1;
+	assert_sequence_ok(r, &prior);
+	/* Round 1 filled everything. */
+	memset(prior.unfilled, 0, sizeof prior.unfilled);
+	assert_sequence_rejected(r, &prior, RUNOFF_SEATS, "filled every seat");
+	/* Round 1 was not a valid election: no runoff of what was never won. */
+	prior.election_valid = false;
+	prior.unfilled[HEAD] = 1;
+	prior.unfilled[MEMBER] = 3;
+	assert_sequence_rejected(r, &prior, RUNOFF_SEATS, "not a valid election");
+}
+
+static void
+test_sequence_reelection(void **state)
+{
+	const tf_prior_round_t nothing = { false, false, { 0 } };
+	const tf_prior_round_t stored = { true, false, { 0 } };
+	tf_report_t *r = *state;
+
+	s_runoff(r, 3, 0, 1);
+	assert_sequence_rejected(r, NULL, RUNOFF_WITHOUT_ROUND1, "round 3");
+	assert_sequence_rejected(r, &nothing, RUNOFF_WITHOUT_ROUND1, "needs round 2 stored first");
+	/* Whatever round 2 gave: a re-election has no seat count to compare. */
+	assert_sequence_ok(r, &stored);
+	r->round = 9;
+	assert_sequence_rejected(r, NULL, RUNOFF_WITHOUT_ROUND1, "needs round 8 stored first");
+	assert_sequence_ok(r, &stored);
+}
+
+/* What the collector does: the stored round 1 gives the prior round of a
+ * runoff. */
+static void
+test_sequence_from_stored_round1(void **state)
+{
+	tf_report_t *r = *state, *runoff = s_sound_report();
+	tf_prior_round_t prior;
+	unsigned unfilled[TF_POSITIONS];
+	bool elected[8], valid;
+
+	/* m3 falls to exactly half: one member seat left. */
+	s_cand(r, "m3")->votes_for = 400;
+	s_set_elected(s_cand(r, "m3"), false);
+	assert_ok(r);
+	tf_rules_unfilled(r, NULL, unfilled);
+	assert_int_equal(unfilled[0], 0);
+	assert_int_equal(unfilled[HEAD], 0);
+	assert_int_equal(unfilled[DEPUTY], 0);
+	assert_int_equal(unfilled[MEMBER], 1);
+	tf_rules_decide(&s_config, r, elected, &valid);
+	memset(unfilled, 0xff, sizeof unfilled);
+	tf_rules_unfilled(r, elected, unfilled);
+	assert_int_equal(unfilled[MEMBER], 1);
+	assert_int_equal(unfilled[HEAD] + unfilled[DEPUTY], 0);
+	memset(&prior, 0xff, sizeof prior);
+	tf_rules_prior_round(&s_config, r, &prior);
+	assert_true(prior.stored);
+	assert_true(prior.election_valid);
+	assert_int_equal(prior.unfilled[0], 0);
+	assert_int_equal(prior.unfilled[HEAD], 0);
+	assert_int_equal(prior.unfilled[DEPUTY], 0);
+	assert_int_equal(prior.unfilled[MEMBER], 1);
+
+	s_runoff(runoff, 2, 0, 1);
+	assert_sequence_ok(runoff, &prior);
+	s_runoff(runoff, 2, 0, 2);
+	assert_sequence_rejected(runoff, &prior, RUNOFF_SEATS, "left 1 unfilled");
+	tf_report_destroy(&runoff);
+
+	/* Every seat filled: nothing for a runoff. */
+	s_set_elected(s_cand(r, "m3"), true);
+	s_cand(r, "m3")->votes_for = 450;
+	tf_rules_prior_round(&s_config, r, &prior);
+	assert_true(prior.election_valid);
+	assert_int_equal(prior.unfilled[HEAD] + prior.unfilled[DEPUTY] + prior.unfilled[MEMBER], 0);
+
+	/* An invalid round 1 fills nothing. */
+	r->took_part = 500;
+	tf_rules_prior_round(&s_config, r, &prior);
+	assert_true(prior.stored);
+	assert_false(prior.election_valid);
+	assert_int_equal(prior.unfilled[HEAD], 1);
+	assert_int_equal(prior.unfilled[DEPUTY], 1);
+	assert_int_equal(prior.unfilled[MEMBER], 3);
+}
+
 int
 main(void)
 {
@@ -1468,6 +2417,28 @@ main(void)
 		T(test_warn_size),
 		T(test_warn_full_turnout),
 		T(test_warn_seats_unfilled),
+		T(test_count_too_large),
+		T(test_negative_count_on_the_wire),
+		T(test_unknown_enum_values),
+		T(test_residents_quorum_threshold),
+		T(test_residents_quorum_configurable),
+		T(test_mass_quorum_configurable),
+		T(test_residents_majority_threshold),
+		T(test_mass_elect_configurable),
+		T(test_runoff_min_configurable),
+		T(test_party_elect_configurable),
+		T(test_party_candidate_margin),
+		T(test_size_configurable),
+		T(test_config_load_good),
+		T(test_config_load_bad_values),
+		T(test_config_load_unknown_key),
+		T(test_config_load_file),
+		T(test_config_changes_outcome),
+		T(test_sequence_round1),
+		T(test_sequence_runoff_without_round1),
+		T(test_sequence_runoff_seats),
+		T(test_sequence_reelection),
+		T(test_sequence_from_stored_round1),
 	};
 #undef T
 

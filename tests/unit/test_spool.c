@@ -142,7 +142,7 @@ s_enqueue(fixture_t *fx, spool_t *spool, int i)
 	char err[1024] = "";
 
 	memset(&q, 0, sizeof q);
-	if (spool_enqueue(spool, AGENT, fx->reports[i], fx->source[i], fx->digests[i], &q.sequence,
+	if (spool_enqueue(spool, AGENT, NULL, fx->reports[i], fx->source[i], fx->digests[i], &q.sequence,
 	                  q.id, &q.existed, err, sizeof err) != 0)
 		fail_msg("spool_enqueue %s: %s", s_examples[i], err);
 	return q;
@@ -469,7 +469,7 @@ test_enqueue_same_content_once(void **state)
 
 	/* The content (its digest) decides, not the report handed in. */
 	memset(&again, 0, sizeof again);
-	assert_int_equal(spool_enqueue(fx->a, AGENT, fx->reports[1], fx->source[1], fx->digests[0],
+	assert_int_equal(spool_enqueue(fx->a, AGENT, NULL, fx->reports[1], fx->source[1], fx->digests[0],
 	                               &again.sequence, again.id, &again.existed, err, sizeof err),
 	                 0);
 	assert_true(again.existed);

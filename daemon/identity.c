@@ -1,0 +1,361 @@
+/*
+ * identity: CURVE and Ed25519 keys in CZMQ certificates (see identity.h).
+ *
+ * The certificate files are CZMQ's ZPL format, so zcertstore and zauth
+ * read the public ones as they are.  The Ed25519 keys ride in the
+ * certificate's metadata: "sign-public" (hex) in both files, "sign-seed"
+ * (hex) only in the secret one.
+ */
+#include "identity.h"
+#include "utf8.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct _tf_identity_t {
+	tf_peer_t peer;
+	zcert_t *cert;                          /* CURVE keys and metadata */
+	uint8_t sign_secret[crypto_sign_SECRETKEYBYTES];
+};
+
+const char *
+tf_role_name(tf_role_t role)
+{
+	switch (role) {
+	case TF_ROLE_AGENT:
+		return "agent";
+	case TF_ROLE_IMPORTER:
+		return "importer";
+	case TF_ROLE_COLLECTOR:
+		return "collector";
+	}
+	return "unknown";
+}
+
+static int
+s_role_parse(const char *text, tf_role_t *role)
+{
+	for (int r = TF_ROLE_AGENT; r <= TF_ROLE_COLLECTOR; r++)
+		if (strcmp(text, tf_role_name((tf_role_t)r)) == 0) {
+			*role = (tf_role_t)r;
+			return 0;
+		}
+	return -1;
+}
+
+static bool
+s_township_code_valid(const char *code)
+{
+	/* A township's 12-digit code ends in the three zeros of "no unit". */
+	return tf_code_valid(code) && strcmp(code + 9, "000") == 0 && strcmp(code + 6, "000000") != 0;
+}
+
+/* Check the fields of a peer that both generate and load must hold. */
+static int
+s_peer_check(const tf_peer_t *peer, char *err, size_t errlen)
+{
+	if (!tf_agent_id_valid(peer->name)) {
+		snprintf(err, errlen, "name \"%.64s\" must be 1 to 64 printable ASCII characters, "
+		         "no spaces", peer->name);
+		return -1;
+	}
+	if (peer->role == TF_ROLE_AGENT && !s_township_code_valid(peer->township)) {
+		snprintf(err, errlen, "township \"%.16s\" is not a 12-digit township code "
+		         "(like 630121100000)", peer->township);
+		return -1;
+	}
+	if (peer->role != TF_ROLE_AGENT && peer->township[0] != '\0') {
+		snprintf(err, errlen, "only an agent names a township");
+		return -1;
+	}
+	return 0;
+}
+
+static tf_identity_t *
+s_identity_new(void)
+{
+	if (sodium_init() < 0)
+		return NULL;
+	return calloc(1, sizeof(tf_identity_t));
+}
+
+tf_identity_t *
+tf_identity_generate(tf_role_t role, const char *name, const char *township, char *err,
+                     size_t errlen)
+{
+	tf_identity_t *self = s_identity_new();
+
+	if (self == NULL) {
+		snprintf(err, errlen, "out of memory, or libsodium would not start");
+		return NULL;
+	}
+	self->peer.role = role;
+	snprintf(self->peer.name, sizeof self->peer.name, "%s", name);
+	snprintf(self->peer.township, sizeof self->peer.township, "%s",
+	         township != NULL ? township : "");
+	if (strlen(name) > TF_AGENT_ID_MAX || (township != NULL && strlen(township) > TF_CODE_LEN)
+	    || s_peer_check(&self->peer, err, errlen) != 0)
+		goto fail;
+	self->cert = zcert_new();
+	if (self->cert == NULL) {
+		snprintf(err, errlen, "could not create a CURVE key pair");
+		goto fail;
+	}
+	snprintf(self->peer.curve_public, sizeof self->peer.curve_public, "%s",
+	         zcert_public_txt(self->cert));
+	crypto_sign_keypair(self->peer.sign_public, self->sign_secret);
+	return self;
+fail:
+	tf_identity_destroy(&self);
+	return NULL;
+}
+
+static void
+s_hex(const uint8_t *data, size_t len, char *out)
+{
+	sodium_bin2hex(out, 2 * len + 1, data, len);
+}
+
+static int
+s_unhex(const char *text, uint8_t *out, size_t len)
+{
+	size_t got = 0;
+
+	if (text == NULL || strlen(text) != 2 * len)
+		return -1;
+	if (sodium_hex2bin(out, len, text, strlen(text), NULL, &got, NULL) != 0 || got != len)
+		return -1;
+	return 0;
+}
+
+/* The metadata every certificate of ours carries. */
+static void
+s_set_public_meta(const tf_identity_t *self)
+{
+	char hex[2 * TF_SIGN_PUBLIC_LEN + 1];
+
+	zcert_set_meta(self->cert, "role", "%s", tf_role_name(self->peer.role));
+	zcert_set_meta(self->cert, "name", "%s", self->peer.name);
+	if (self->peer.role == TF_ROLE_AGENT)
+		zcert_set_meta(self->cert, "township", "%s", self->peer.township);
+	s_hex(self->peer.sign_public, sizeof self->peer.sign_public, hex);
+	zcert_set_meta(self->cert, "sign-public", "%s", hex);
+}
+
+int
+tf_identity_save(const tf_identity_t *self, const char *dir, char *err, size_t errlen)
+{
+	char public_path[4096], secret_path[4096 + 8], seed_hex[2 * crypto_sign_SEEDBYTES + 1];
+	uint8_t seed[crypto_sign_SEEDBYTES];
+	zcert_t *secret;
+	mode_t old_mask;
+	int rc;
+
+	assert(self != NULL && dir != NULL);
+	snprintf(public_path, sizeof public_path, "%s/%s.cert", dir, self->peer.name);
+	snprintf(secret_path, sizeof secret_path, "%s_secret", public_path);
+	if (access(public_path, F_OK) == 0 || access(secret_path, F_OK) == 0) {
+		snprintf(err, errlen, "%s exists already: keys are never overwritten "
+		         "(remove it yourself if you mean to replace it)", public_path);
+		return -1;
+	}
+	s_set_public_meta(self);
+	if (zcert_save_public(self->cert, public_path) != 0) {
+		snprintf(err, errlen, "could not write %s: %s", public_path, strerror(errno));
+		return -1;
+	}
+	/* The seed goes only into the secret file, which only its owner reads. */
+	crypto_sign_ed25519_sk_to_seed(seed, self->sign_secret);
+	s_hex(seed, sizeof seed, seed_hex);
+	secret = zcert_dup(self->cert);
+	if (secret == NULL) {
+		snprintf(err, errlen, "out of memory");
+		unlink(public_path);
+		return -1;
+	}
+	zcert_set_meta(secret, "sign-seed", "%s", seed_hex);
+	old_mask = umask(077);
+	rc = zcert_save_secret(secret, secret_path);
+	umask(old_mask);
+	zcert_destroy(&secret);
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(seed_hex, sizeof seed_hex);
+	if (rc != 0 || chmod(secret_path, 0600) != 0) {
+		snprintf(err, errlen, "could not write %s: %s", secret_path, strerror(errno));
+		unlink(public_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fill peer from a loaded certificate file's metadata and public key. */
+static int
+s_peer_from(zconfig_t *file, const char *path, tf_peer_t *peer, char *err, size_t errlen)
+{
+	const char *role = zconfig_get(file, "metadata/role", NULL);
+	const char *name = zconfig_get(file, "metadata/name", NULL);
+	const char *township = zconfig_get(file, "metadata/township", "");
+	const char *curve = zconfig_get(file, "curve/public-key", NULL);
+	const char *sign = zconfig_get(file, "metadata/sign-public", NULL);
+	char why[256];
+
+	memset(peer, 0, sizeof *peer);
+	if (role == NULL || s_role_parse(role, &peer->role) != 0) {
+		snprintf(err, errlen, "%s: metadata/role is missing or not agent, importer or "
+		         "collector (not a tallyfeed certificate?)", path);
+		return -1;
+	}
+	if (name == NULL || strlen(name) > TF_AGENT_ID_MAX || strlen(township) > TF_CODE_LEN) {
+		snprintf(err, errlen, "%s: metadata/name is missing or too long", path);
+		return -1;
+	}
+	snprintf(peer->name, sizeof peer->name, "%s", name);
+	snprintf(peer->township, sizeof peer->township, "%s", township);
+	if (s_peer_check(peer, why, sizeof why) != 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	if (curve == NULL || strlen(curve) != TF_Z85_KEY_LEN) {
+		snprintf(err, errlen, "%s: curve/public-key is missing or not 40 Z85 characters", path);
+		return -1;
+	}
+	snprintf(peer->curve_public, sizeof peer->curve_public, "%s", curve);
+	if (s_unhex(sign, peer->sign_public, sizeof peer->sign_public) != 0) {
+		snprintf(err, errlen, "%s: metadata/sign-public is missing or not 64 hex digits", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tf_peer_load(const char *path, tf_peer_t *out, char *err, size_t errlen)
+{
+	zconfig_t *file;
+	int rc;
+
+	assert(path != NULL && out != NULL);
+	if (access(path, R_OK) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	file = zconfig_load(path);
+	if (file == NULL) {
+		snprintf(err, errlen, "%s: not a certificate (ZPL) file", path);
+		return -1;
+	}
+	rc = s_peer_from(file, path, out, err, errlen);
+	zconfig_destroy(&file);
+	return rc;
+}
+
+tf_identity_t *
+tf_identity_load(const char *path, char *err, size_t errlen)
+{
+	tf_identity_t *self = NULL;
+	zconfig_t *file = NULL;
+	const char *secret;
+	uint8_t curve_public[32], curve_secret[32], seed[crypto_sign_SEEDBYTES];
+	uint8_t derived[TF_SIGN_PUBLIC_LEN];
+	struct stat st;
+
+	assert(path != NULL);
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "%s: a secret key file must be readable by its owner only "
+		         "(chmod 600)", path);
+		return NULL;
+	}
+	file = zconfig_load(path);
+	self = s_identity_new();
+	if (file == NULL || self == NULL) {
+		snprintf(err, errlen, "%s: not a certificate (ZPL) file", path);
+		goto fail;
+	}
+	if (s_peer_from(file, path, &self->peer, err, errlen) != 0)
+		goto fail;
+	secret = zconfig_get(file, "curve/secret-key", NULL);
+	if (secret == NULL || strlen(secret) != TF_Z85_KEY_LEN
+	    || zmq_z85_decode(curve_secret, secret) == NULL
+	    || zmq_z85_decode(curve_public, self->peer.curve_public) == NULL) {
+		snprintf(err, errlen, "%s: curve/secret-key is missing or not 40 Z85 characters "
+		         "(is this the .cert_secret file?)", path);
+		goto fail;
+	}
+	if (s_unhex(zconfig_get(file, "metadata/sign-seed", NULL), seed, sizeof seed) != 0) {
+		snprintf(err, errlen, "%s: metadata/sign-seed is missing or not 64 hex digits "
+		         "(is this the .cert_secret file?)", path);
+		goto fail;
+	}
+	crypto_sign_seed_keypair(derived, self->sign_secret, seed);
+	sodium_memzero(seed, sizeof seed);
+	if (memcmp(derived, self->peer.sign_public, sizeof derived) != 0) {
+		snprintf(err, errlen, "%s: sign-seed does not belong to sign-public", path);
+		goto fail;
+	}
+	self->cert = zcert_new_from(curve_public, curve_secret);
+	sodium_memzero(curve_secret, sizeof curve_secret);
+	if (self->cert == NULL) {
+		snprintf(err, errlen, "%s: could not use the CURVE keys", path);
+		goto fail;
+	}
+	zconfig_destroy(&file);
+	return self;
+fail:
+	zconfig_destroy(&file);
+	tf_identity_destroy(&self);
+	return NULL;
+}
+
+void
+tf_identity_destroy(tf_identity_t **self_p)
+{
+	tf_identity_t *self;
+
+	assert(self_p != NULL);
+	self = *self_p;
+	if (self == NULL)
+		return;
+	zcert_destroy(&self->cert);
+	sodium_memzero(self, sizeof *self);
+	free(self);
+	*self_p = NULL;
+}
+
+const tf_peer_t *
+tf_identity_peer(const tf_identity_t *self)
+{
+	assert(self != NULL);
+	return &self->peer;
+}
+
+void
+tf_identity_apply(const tf_identity_t *self, zsock_t *sock)
+{
+	assert(self != NULL && sock != NULL);
+	zcert_apply(self->cert, sock);
+}
+
+void
+tf_identity_sign(const tf_identity_t *self, const uint8_t *data, size_t len,
+                 uint8_t signature[TF_SIGNATURE_LEN])
+{
+	assert(self != NULL && (data != NULL || len == 0));
+	crypto_sign_detached(signature, NULL, data, len, self->sign_secret);
+}
+
+bool
+tf_signature_valid(const uint8_t key[TF_SIGN_PUBLIC_LEN], const uint8_t *data, size_t len,
+                   const uint8_t *signature, size_t sig_len)
+{
+	if (signature == NULL || sig_len != TF_SIGNATURE_LEN || (data == NULL && len != 0)
+	    || sodium_init() < 0)
+		return false;
+	return crypto_sign_verify_detached(signature, data, len, key) == 0;
+}
