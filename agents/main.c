@@ -343,6 +343,22 @@ main(int argc, char **argv)
 		key_path = tf_config_str(config, "agent", "key", NULL);
 	if (collector_cert == NULL)
 		collector_cert = tf_config_str(config, "agent", "collector_cert", NULL);
+	if (strcmp(command, "run") == 0) {
+		if (collector_cert == NULL) {
+			log_warnx("run needs the collector's certificate (-K or agent/collector_cert)");
+			goto out;
+		}
+		if (tf_peer_load(collector_cert, &collector, err, sizeof err) != 0) {
+			log_warnx("%s", err);
+			rc = 1;
+			goto out;
+		}
+		agent.fc.collector_key = collector.curve_public;
+	}
+	if (spool_dir == NULL) {
+		log_warnx("a spool directory is required (-s or agent/spool)");
+		goto out;
+	}
 	if (key_path != NULL) {
 		const tf_peer_t *me;
 
@@ -372,22 +388,6 @@ main(int argc, char **argv)
 	} else if (strcmp(command, "run") == 0 || strcmp(command, "submit") == 0) {
 		log_warnx("%s needs this agent's key (-k or agent/key): the secret certificate "
 		          "from `tallyfeed keygen`", command);
-		goto out;
-	}
-	if (strcmp(command, "run") == 0) {
-		if (collector_cert == NULL) {
-			log_warnx("run needs the collector's certificate (-K or agent/collector_cert)");
-			goto out;
-		}
-		if (tf_peer_load(collector_cert, &collector, err, sizeof err) != 0) {
-			log_warnx("%s", err);
-			rc = 1;
-			goto out;
-		}
-		agent.fc.collector_key = collector.curve_public;
-	}
-	if (spool_dir == NULL) {
-		log_warnx("a spool directory is required (-s or agent/spool)");
 		goto out;
 	}
 	if (agent_id == NULL || !tf_agent_id_valid(agent_id)) {

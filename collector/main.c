@@ -196,6 +196,11 @@ main(int argc, char **argv)
 		          "certificates (-C, collector/certs): it accepts no one else");
 		goto out;
 	}
+	if (check_only) {
+		printf("configuration OK\n");
+		rc = 0;
+		goto out;
+	}
 	identity = tf_identity_load(key_path, err, sizeof err);
 	if (identity == NULL) {
 		log_warnx("%s", err);
@@ -207,11 +212,6 @@ main(int argc, char **argv)
 		goto out;
 	}
 	chain = tf_config_str(config, "collector", "chain", tf_identity_peer(identity)->name);
-	if (check_only) {
-		printf("configuration OK\n");
-		rc = 0;
-		goto out;
-	}
 
 	tf_signals_install();
 	zsys_set_logstream(stderr);

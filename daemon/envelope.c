@@ -143,6 +143,10 @@ tf_envelope_decode(const uint8_t *data, size_t len, tf_check_t *why, tf_envelope
 	    && env->payload_type != TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT)
 		return s_fail(why, TALLYFEED__REASON__REASON_UNKNOWN_PAYLOAD_TYPE,
 		              "payload type is not one this collector knows", env, partial);
+	/* Stored as a timestamp and hashed into the chain: keep it sane. */
+	if (env->created_unix_ms < TF_CREATED_MIN_MS || env->created_unix_ms >= TF_CREATED_MAX_MS)
+		return s_fail(why, TALLYFEED__REASON__REASON_BAD_DATE,
+		              "creation time is not between 2000 and 2100", env, partial);
 	return env;
 }
 

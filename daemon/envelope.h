@@ -19,6 +19,8 @@
 #define TF_MESSAGE_ID_LEN 16
 #define TF_AGENT_ID_MAX 64
 #define TF_MESSAGE_MAX (256 * 1024)   /* bytes in one frame on the wire */
+#define TF_CREATED_MIN_MS 946684800000LL   /* 2000-01-01: creation times before are refused */
+#define TF_CREATED_MAX_MS 4102444800000LL  /* 2100-01-01: and from here on */
 
 typedef Tallyfeed__Envelope tf_envelope_t;
 typedef Tallyfeed__Ack tf_ack_t;

@@ -30,8 +30,29 @@ expect_eq "$(status "$COLLECTOR" extra-argument)" 2 "collector with a stray argu
 say "unreachable database"
 expect_eq "$(status "$CONSOLE" -d "host=$WORK/nowhere" totals --level province)" 1 "console"
 grep -q 'could not connect to database' "$WORK/out" || fail "console: message"
-expect_eq "$(status "$COLLECTOR" -d "host=$WORK/nowhere" -e 'tcp://127.0.0.1:*')" 1 "collector"
+expect_eq "$(status "$COLLECTOR" -d "host=$WORK/nowhere" -e 'tcp://127.0.0.1:*' \
+	-k "$KEYS/collector.cert_secret" -C "$CERTS")" 1 "collector"
 grep -q 'could not connect to database' "$WORK/out" || fail "collector: message"
+
+say "keys"
+enrol x 630121100000
+expect_eq "$(status "$COLLECTOR" -d "host=$WORK/nowhere")" 1 "collector without keys"
+grep -q 'needs its key' "$WORK/out" || fail "collector without keys: message"
+expect_eq "$(status "$AGENT" -s "$WORK/s" -i x submit "$TF_SRC/deploy/examples/villagers.json")" 2 \
+	"agent submit without a key"
+grep -q 'needs this agent.s key' "$WORK/out" || fail "agent without a key: message"
+expect_eq "$(status "$AGENT" -s "$WORK/s" -i y -k "$KEYS/x.cert_secret" status)" 1 "agent id not the certificate's"
+grep -q 'does not match the certificate' "$WORK/out" || fail "agent id mismatch: message"
+chmod 644 "$KEYS/x.cert_secret"
+expect_eq "$(status "$AGENT" -s "$WORK/s" -k "$KEYS/x.cert_secret" status)" 1 "a secret key others can read"
+grep -q 'readable by its owner only' "$WORK/out" || fail "secret key mode: message"
+chmod 600 "$KEYS/x.cert_secret"
+expect_eq "$(status "$CONSOLE" keygen --agent x --township 630121100000 --out "$KEYS")" 1 "keygen over existing keys"
+grep -q 'never overwritten' "$WORK/out" || fail "keygen overwrite: message"
+expect_eq "$(status "$CONSOLE" keygen --agent z --township 630121100001 --out "$KEYS")" 2 "keygen with a unit code as township"
+expect_eq "$(status "$CONSOLE" keygen --agent z --township 639999999000 -r "$REGISTRY" --out "$KEYS")" 1 \
+	"keygen for a township not in the registry"
+expect_eq "$(status "$CONSOLE" keygen --importer z --township 630121100000 --out "$KEYS")" 2 "keygen importer with a township"
 
 say "configuration files"
 expect_eq "$(status "$COLLECTOR" -n -f "$TF_SRC/deploy/examples/collector.cfg")" 0 "collector -n on the example"
@@ -51,6 +72,7 @@ expect_eq "$(status "$CONSOLE" -f "$TF_SRC/deploy/examples/console.cfg" totals -
 
 say "a result file with a mistake names the field"
 sed 's/"took_part": 1003/"took_part": -5/' "$TF_SRC/deploy/examples/villagers.json" >"$WORK/neg.json"
-expect_eq "$(status "$AGENT" -s "$WORK/s" -i x submit "$WORK/neg.json")" 1 "agent on a negative count"
+expect_eq "$(status "$AGENT" -s "$WORK/s" -i x -k "$KEYS/x.cert_secret" submit "$WORK/neg.json")" 1 \
+	"agent on a negative count"
 grep -q 'electorate.took_part: must not be negative' "$WORK/out" || fail "message: $(cat "$WORK/out")"
 finish

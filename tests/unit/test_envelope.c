@@ -195,7 +195,7 @@ test_build_decode_heartbeat(void **state)
 	hb.software_version = "0.1.0";
 	hb.uptime_s = 86400;
 	tf_message_id_new(id);
-	frame = tf_envelope_build(AGENT, INT64_MAX, id, 0,
+	frame = tf_envelope_build(AGENT, INT64_MAX, id, 1510992000123,
 	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base, NULL);
 	assert_non_null(frame);
 	env = tf_envelope_decode(zframe_data(frame), zframe_size(frame), &why, NULL);
