@@ -4,6 +4,7 @@
 #include "store.h"
 #include "chain.h"
 #include "copybuf.h"
+#include "rows.h"
 #include "db.h"
 #include "log.h"
 #include "utf8.h"
@@ -584,31 +585,6 @@ out:
 static const char s_message_columns[] =
     "message_id, agent_id, sequence, created_at, payload_type, envelope, envelope_sha256, "
     "signature, received_at, chain, link, row_hash";
-static const char s_result_columns[] =
-    "message_id, unit_code, committee, round, revision, held_on, registered, excused, "
-    "took_part, proxy_votes, ballots_issued, ballots_returned, ballots_valid, ballots_invalid, "
-    "ballot_mode, seats_head, seats_deputy, seats_member, seats_filled, election_valid, "
-    "warnings, sheet_photo_sha256, announced_on_site";
-static const char s_candidate_columns[] =
-    "message_id, ordinal, candidate_id, name, position, votes_for, votes_against, "
-    "votes_abstain, elected, position_won, gender, ethnicity, birth_year, education, "
-    "party_member, reelected, concurrent_head, cross_serving";
-
-static const char *
-s_word_or_null(const char *word)
-{
-	return strcmp(word, "unspecified") == 0 ? NULL : word;
-}
-
-static void
-s_text_or_null(copybuf_t *buf, const char *text)
-{
-	if (text == NULL || text[0] == '\0')
-		copybuf_null(buf);
-	else
-		copybuf_text(buf, text);
-}
-
 /* A millisecond time as PostgreSQL timestamptz text, exactly. */
 static void
 s_timestamp(int64_t ms, char out[64])
@@ -651,85 +627,22 @@ s_message_row(store_t *self, const store_entry_t *e, int64_t received_ms)
 	copybuf_end_row(buf);
 }
 
+/* The result row: the columns the signed report gives, then what the
+ * collector derived from it (who the rules elect, the W flags). */
 static void
 s_result_row(copybuf_t *buf, const store_entry_t *e)
 {
-	const tf_report_t *r = e->report;
 	const char *warnings[TF_WARN_COUNT];
 	size_t nwarnings = 0;
-	long long seats[TALLYFEED__POSITION__POSITION_MEMBER + 1] = { 0 };
 
 	for (int bit = 0; bit < TF_WARN_COUNT; bit++)
 		if (e->check->warnings & (1u << bit))
 			warnings[nwarnings++] = tf_warning_name(bit);
-	for (size_t i = 0; i < r->n_seats; i++)
-		seats[r->seats[i]->position] = r->seats[i]->count;
-	copybuf_bytea(buf, e->envelope->message_id.data, e->envelope->message_id.len);
-	copybuf_text(buf, r->unit_code);
-	copybuf_text(buf, tf_committee_word(r->committee));
-	copybuf_int(buf, r->round);
-	copybuf_int(buf, r->revision);
-	s_text_or_null(buf, r->held_on);
-	copybuf_int(buf, r->registered);
-	copybuf_int(buf, r->excused);
-	copybuf_int(buf, r->took_part);
-	copybuf_int(buf, r->proxy_votes);
-	copybuf_int(buf, r->ballots_issued);
-	copybuf_int(buf, r->ballots_returned);
-	copybuf_int(buf, r->ballots_valid);
-	copybuf_int(buf, r->ballots_invalid);
-	copybuf_text(buf, r->ballot_mode == TALLYFEED__BALLOT_MODE__BALLOT_MODE_COMBINED
-	                      ? "combined" : "per_position");
-	copybuf_int(buf, seats[TALLYFEED__POSITION__POSITION_HEAD]);
-	copybuf_int(buf, seats[TALLYFEED__POSITION__POSITION_DEPUTY]);
-	copybuf_int(buf, seats[TALLYFEED__POSITION__POSITION_MEMBER]);
+	tf_rows_result_signed(buf, &e->envelope->message_id, e->report);
 	copybuf_int(buf, e->check->seats_filled);
 	copybuf_bool(buf, e->check->election_valid);
 	copybuf_words(buf, warnings, nwarnings);
-	if (r->sheet_photo_sha256.len > 0)
-		copybuf_bytea(buf, r->sheet_photo_sha256.data, r->sheet_photo_sha256.len);
-	else
-		copybuf_null(buf);
-	copybuf_bool(buf, r->announced_on_site);
 	copybuf_end_row(buf);
-}
-
-static void
-s_candidate_rows(copybuf_t *buf, const store_entry_t *e)
-{
-	static const char *genders[] = { NULL, "male", "female" };
-	static const char *educations[] = {
-		NULL, "primary", "junior_secondary", "senior_secondary", "junior_college",
-		"bachelor", "postgraduate"
-	};
-	const tf_report_t *r = e->report;
-
-	for (size_t i = 0; i < r->n_candidates; i++) {
-		const Tallyfeed__Candidate *c = r->candidates[i];
-
-		copybuf_bytea(buf, e->envelope->message_id.data, e->envelope->message_id.len);
-		copybuf_int(buf, (long long)i + 1);
-		copybuf_text(buf, c->candidate_id);
-		copybuf_text(buf, c->name);
-		copybuf_text(buf, tf_position_word(c->position));
-		copybuf_int(buf, c->votes_for);
-		copybuf_int(buf, c->votes_against);
-		copybuf_int(buf, c->votes_abstain);
-		copybuf_bool(buf, c->elected);
-		s_text_or_null(buf, c->elected ? s_word_or_null(tf_position_word(c->position_won)) : NULL);
-		s_text_or_null(buf, (unsigned)c->gender < 3 ? genders[c->gender] : NULL);
-		s_text_or_null(buf, c->ethnicity);
-		if (c->birth_year != 0)
-			copybuf_int(buf, c->birth_year);
-		else
-			copybuf_null(buf);
-		s_text_or_null(buf, (unsigned)c->education < 7 ? educations[c->education] : NULL);
-		copybuf_bool(buf, c->party_member);
-		copybuf_bool(buf, c->reelected);
-		copybuf_bool(buf, c->concurrent_head);
-		copybuf_bool(buf, c->cross_serving);
-		copybuf_end_row(buf);
-	}
 }
 
 int
@@ -750,13 +663,15 @@ store_results(store_t *self, store_entry_t *entries, size_t count)
 			continue;
 		s_message_row(self, &entries[i], received_ms);
 		s_result_row(self->results, &entries[i]);
-		s_candidate_rows(self->candidates, &entries[i]);
+		tf_rows_candidates(self->candidates, &entries[i].envelope->message_id,
+		                   entries[i].report);
 	}
 	/* Parents before children: the foreign keys are checked row by row. */
 	if (copybuf_send(self->messages, self->conn, "tallyfeed.message", s_message_columns) != 0
-	    || copybuf_send(self->results, self->conn, "tallyfeed.result", s_result_columns) != 0
+	    || copybuf_send(self->results, self->conn, "tallyfeed.result",
+	                    TF_ROWS_RESULT_SIGNED_COLUMNS ", seats_filled, election_valid, warnings") != 0
 	    || copybuf_send(self->candidates, self->conn, "tallyfeed.candidate",
-	                    s_candidate_columns) != 0)
+	                    TF_ROWS_CANDIDATE_COLUMNS) != 0)
 		return -1;
 	return 0;
 }

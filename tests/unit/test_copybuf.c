@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../collector/copybuf.c"
+#include "../../daemon/copybuf.c"
 
 /* Fail unless the buffer holds exactly want. */
 static void

@@ -27,6 +27,9 @@ void copybuf_words(copybuf_t *self, const char *const *words, size_t n);
 void copybuf_end_row(copybuf_t *self);
 
 size_t copybuf_rows(const copybuf_t *self);
+/* The rows as COPY text, for comparing with what COPY TO gives back
+ * (`tallyfeed verify`); *len is 0 if building them ran out of memory. */
+const char *copybuf_data(const copybuf_t *self, size_t *len);
 /* Run "COPY table (columns) FROM STDIN" with the rows; 0 or -1 (logged).
  * An empty buffer sends nothing. */
 int copybuf_send(copybuf_t *self, PGconn *conn, const char *table, const char *columns);

@@ -182,6 +182,13 @@ copybuf_rows(const copybuf_t *self)
 	return self->rows;
 }
 
+const char *
+copybuf_data(const copybuf_t *self, size_t *len)
+{
+	*len = self->failed ? 0 : self->len;
+	return self->data;
+}
+
 int
 copybuf_send(copybuf_t *self, PGconn *conn, const char *table, const char *columns)
 {

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Trust: only enrolled agents connect; each speaks only for itself and its
+# own township; revoking an agent takes effect without a restart; the
+# collector runs as the least-privileged writer role, which cannot change
+# the log; and `tallyfeed verify` finds every row edited, deleted or
+# inserted behind the collector's back.
+. "$(dirname "$0")/lib.sh"
+
+ex=$TF_SRC/deploy/examples
+setup_db
+enrol qiaotou 630121100000      # 桥头镇
+enrol chengguan 630121101000    # 城关镇, the next township
+
+say "database roles: the collector writes as tallyfeed_writer"
+writer=tf_writer_$$
+reader=tf_reader_$$
+sql "CREATE ROLE $writer LOGIN IN ROLE tallyfeed_writer; CREATE ROLE $reader LOGIN IN ROLE tallyfeed_reader"
+drop_roles() {
+	local rc=$?
+	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $writer; DROP ROLE IF EXISTS $reader" >/dev/null 2>&1 || true
+	(exit $rc)
+	cleanup
+}
+trap drop_roles EXIT
+start_collector -d "dbname=$TEST_DB user=$writer"
+counts() { sql "SELECT (SELECT count(*) FROM tallyfeed.message) || '/' || (SELECT count(*) FROM tallyfeed.quarantine) || '/' || (SELECT count(*) FROM tallyfeed.agent_status)"; }
+
+say "an enrolled agent's signed results are stored"
+start_agent qiaotou 630121100000
+out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 60 "$ex/villagers.json" "$ex/residents.json" "$ex/party_branch.json")
+echo "$out"
+expect_eq "$(echo "$out" | grep -c ': ACCEPTED$')" 3 "results accepted"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.message WHERE length(signature) = 64 AND agent_id = 'qiaotou'")" 3 \
+	"stored with their 64-byte signatures"
+
+say "a report for another township's unit is rejected and quarantined"
+sed 's/"unit": "630121100201"/"unit": "630121101001"/; s/"committee": "villagers"/"committee": "residents"/' \
+	"$ex/villagers.json" >"$WORK/other-township.json"
+out=$(TF_SEND_AS=qiaotou "$SEND" "$EP" report "$WORK/other-township.json"); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1,2)" "REJECTED OUTSIDE_TOWNSHIP" "unit of another township"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.quarantine WHERE reason_name = 'OUTSIDE_TOWNSHIP' AND length(raw) > 0")" 1 \
+	"kept in quarantine with its raw bytes"
+
+say "outsiders are refused at the door; nothing of theirs is stored"
+# Let the agent's own heartbeat land first, so the counts below stand still.
+sleep 1.5
+stop_agents
+before=$(counts)
+out=$(TF_SEND_AS=plain "$SEND" "$EP" report "$ex/villagers.json" || true); echo "$out"
+expect_eq "$out" "NO-ANSWER" "a plain-text client"
+mkdir -p "$WORK/stranger"
+"$CONSOLE" keygen --agent stranger --township 630121100000 --out "$WORK/stranger" >/dev/null
+out=$(TF_KEY=$WORK/stranger/stranger.cert_secret TF_SERVER_CERT=$COLLECTOR_CERT "$SEND_BIN" "$EP" report "$ex/villagers.json" || true); echo "$out"
+expect_eq "$out" "NO-ANSWER" "a client whose key is not enrolled"
+out=$(TF_SEND_AS=chengguan "$SEND" "$EP" heartbeat qiaotou 0 0); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1,2)" "REJECTED AGENT_MISMATCH" "an enrolled key speaking as another agent"
+expect_eq "$(counts)" "$before" "nothing stored for any of them (messages/quarantined/agents)"
+grep -q "refused message .* from agent chengguan: AGENT_MISMATCH" "$WORK/collector.log" \
+	&& echo "ok: the refusal is logged" || fail "no log line for the AGENT_MISMATCH refusal"
+
+say "revoking an agent: remove its certificate, SIGHUP, no restart"
+start_agent chengguan 630121101000
+for _ in $(seq 1 50); do
+	[ "$(sql "SELECT count(*) FROM tallyfeed.agent_status WHERE agent_id = 'chengguan'")" = 1 ] && break
+	sleep 0.2
+done
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.agent_status WHERE agent_id = 'chengguan'")" 1 "chengguan connected"
+rm "$CERTS/chengguan.cert"
+reload_collector
+sed 's/"unit": "630121100201"/"unit": "630121101001"/; s/"committee": "villagers"/"committee": "residents"/' \
+	"$ex/villagers.json" >"$WORK/chengguan.json"
+out=$(agent -f "$WORK/chengguan.cfg" submit --wait 3 "$WORK/chengguan.json" || true); echo "$out"
+expect_eq "$(echo "$out" | grep -c 'UNANSWERED')" 1 "the revoked agent's open connection is not heard"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.result WHERE unit_code = '630121101001'")" 0 "nothing of it stored"
+grep -q "is not enrolled (revoked?)" "$WORK/collector.log" && echo "ok: the refusal is logged" \
+	|| fail "no log line for the revoked agent"
+out=$(TF_SEND_AS=chengguan "$SEND" "$EP" report "$WORK/chengguan.json" || true); echo "$out"
+expect_eq "$out" "NO-ANSWER" "a new connection with the revoked key"
+stop_agents
+
+say "an unsound certificate directory on SIGHUP keeps the certificates in force"
+echo "not a certificate" >"$CERTS/broken.cert"
+reload_collector
+grep -q "keeping the .* certificates in force" "$WORK/collector.log" && echo "ok: old certificates kept" \
+	|| fail "no 'keeping' line after a bad reload"
+out=$(TF_SEND_AS=qiaotou "$SEND" "$EP" heartbeat qiaotou 0 0); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "qiaotou still admitted"
+rm "$CERTS/broken.cert"
+
+say "the writer role cannot change the log; the reader cannot write"
+as_writer() { psql -X -Atq -U "$writer" -c "$1" 2>&1 || true; }
+as_reader() { psql -X -Atq -U "$reader" -c "$1" 2>&1 || true; }
+for stmt in "UPDATE tallyfeed.result SET took_part = 0" "DELETE FROM tallyfeed.message" \
+	"DELETE FROM tallyfeed.quarantine" "TRUNCATE tallyfeed.candidate"; do
+	case $(as_writer "$stmt") in
+	*"permission denied"*) echo "ok: writer refused: $stmt" ;;
+	*) fail "writer was allowed: $stmt" ;;
+	esac
+done
+case $(as_reader "INSERT INTO tallyfeed.agent_status VALUES ('x', now(), 0, 0, 0, 'x', 0)") in
+*"permission denied"*) echo "ok: reader refused an INSERT" ;;
+*) fail "reader could INSERT" ;;
+esac
+expect_eq "$(as_reader "SELECT count(*) FROM tallyfeed.result")" 3 "reader reads"
+case $(sql "UPDATE tallyfeed.result SET took_part = 0" 2>&1 || true) in
+*"append-only"*) echo "ok: even the owner's UPDATE is refused by the trigger" ;;
+*) fail "an UPDATE of the log went through" ;;
+esac
+
+say "two more revisions: the newest links of the chain"
+for rev in 2 3; do
+	sed "s/\"revision\": 1/\"revision\": $rev/" "$ex/villagers.json" >"$WORK/rev$rev.json"
+	out=$(TF_SEND_AS=qiaotou "$SEND" "$EP" report "$WORK/rev$rev.json"); echo "$out"
+	expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "revision $rev"
+done
+
+say "verify: everything stored is sound"
+stop_collector
+vout=$("$CONSOLE" verify --certs "$KEYS" 2>&1) && vrc=0 || vrc=$?
+echo "$vout"
+expect_eq "$vrc" 0 "verify exit status on an untouched database"
+echo "$vout" | grep -q "all sound" || fail "verify does not say all sound"
+
+say "tampering behind the collector's back: verify finds each change"
+# As the superuser, with triggers and foreign keys switched off: what a
+# database administrator, or an attacker holding that role, could do.
+tamper() { psql -X -v ON_ERROR_STOP=1 -q -c "SET session_replication_role = replica; $1"; }
+villagers_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE committee = 'villagers' AND revision = 1")
+residents_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE committee = 'residents'")
+party_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE committee = 'party_branch'")
+tamper "UPDATE tallyfeed.result SET took_part = took_part + 40 WHERE message_id = decode('$villagers_id', 'hex')"
+tamper "UPDATE tallyfeed.candidate SET votes_for = votes_for + 5 WHERE message_id = decode('$residents_id', 'hex') AND ordinal = 2"
+tamper "DELETE FROM tallyfeed.candidate WHERE message_id = decode('$party_id', 'hex') AND ordinal = 1"
+# A result nobody sent: a copy of the villagers' row under a new message id.
+tamper "INSERT INTO tallyfeed.result SELECT decode('00112233445566778899aabbccddeeff', 'hex'), '630121100202', committee, round, revision, held_on, registered, excused, took_part, proxy_votes, ballots_issued, ballots_returned, ballots_valid, ballots_invalid, ballot_mode, seats_head, seats_deputy, seats_member, seats_filled, election_valid, warnings, sheet_photo_sha256, announced_on_site FROM tallyfeed.result WHERE message_id = decode('$villagers_id', 'hex')"
+# The quarantined message: its row deleted from the middle of the chain.
+tamper "DELETE FROM tallyfeed.quarantine WHERE reason_name = 'OUTSIDE_TOWNSHIP'"
+# A message row whose envelope was swapped for another's bytes.
+tamper "UPDATE tallyfeed.message SET envelope = (SELECT envelope FROM tallyfeed.message WHERE message_id = decode('$party_id', 'hex')) WHERE message_id = decode('$residents_id', 'hex')"
+# The chain's newest link deleted, as if the last thing received never came.
+tamper "DELETE FROM tallyfeed.message WHERE link = (SELECT max(link) FROM tallyfeed.message)"
+vout=$("$CONSOLE" verify --certs "$KEYS" 2>&1) && vrc=0 || vrc=$?
+echo "$vout"
+expect_eq "$vrc" 1 "verify exit status after tampering"
+check_found() {
+	if echo "$vout" | grep -q -- "$1"; then echo "ok: verify found: $2"; else fail "verify missed: $2"; fi
+}
+check_found "message $villagers_id: the result row differs from the signed envelope in took_part" "an edited result"
+check_found "message $residents_id: the candidate rows differ" "an edited candidate's votes"
+check_found "message $party_id: the candidate rows differ" "a deleted candidate row"
+check_found "result row for message 00112233445566778899aabbccddeeff has no stored envelope: inserted" "an inserted result"
+check_found "link [0-9]* is missing: a row was deleted" "a deleted quarantine row"
+check_found "message $residents_id: the stored envelope does not match its SHA-256" "a swapped envelope"
+check_found "missing at the end" "the newest link deleted"
+finish
