@@ -19,6 +19,10 @@ enum {
 int console_migrate(PGconn *conn, int argc, char **argv);
 int console_registry_load(PGconn *conn, int argc, char **argv);
 int console_totals(PGconn *conn, int argc, char **argv);
+int console_flags(PGconn *conn, int argc, char **argv);
+/* --under CODE: CONSOLE_OK if an area or unit has this code, else the
+ * status to exit with (a message is logged). */
+int console_check_under(PGconn *conn, const char *under);
 /* Need no database: import talks to a collector, keygen writes files. */
 int console_import(zconfig_t *config, int argc, char **argv);
 int console_keygen(int argc, char **argv);

@@ -36,6 +36,31 @@ s_usage(FILE *fp)
 }
 
 int
+console_check_under(PGconn *conn, const char *under)
+{
+	const char *values[1] = { under };
+	PGresult *res;
+	int rc = CONSOLE_OK;
+
+	if (!tf_code_valid(under)) {
+		log_warnx("--under: \"%s\" is not a 12-digit division code", under);
+		return CONSOLE_USAGE;
+	}
+	res = PQexecParams(conn, "SELECT 1 FROM tallyfeed.area WHERE code = $1 "
+	                   "UNION ALL SELECT 1 FROM tallyfeed.unit WHERE code = $1",
+	                   1, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("could not look up %s: %s", under, tf_db_error(conn));
+		rc = CONSOLE_FAILED;
+	} else if (PQntuples(res) == 0) {
+		log_warnx("--under: no area or unit has code %s", under);
+		rc = CONSOLE_USAGE;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
 console_totals(PGconn *conn, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -87,26 +112,9 @@ console_totals(PGconn *conn, int argc, char **argv)
 		log_warnx("--level: \"%s\" is not province, prefecture, county or township", level);
 		return CONSOLE_USAGE;
 	}
-	if (under != NULL && !tf_code_valid(under)) {
-		log_warnx("--under: \"%s\" is not a 12-digit division code", under);
-		return CONSOLE_USAGE;
-	}
-	values[0] = under;
-	if (under != NULL) {
-		res = PQexecParams(conn, "SELECT 1 FROM tallyfeed.area WHERE code = $1 "
-		                   "UNION ALL SELECT 1 FROM tallyfeed.unit WHERE code = $1",
-		                   1, NULL, values, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			log_warnx("could not look up %s: %s", under, tf_db_error(conn));
-			goto out;
-		}
-		if (PQntuples(res) == 0) {
-			log_warnx("--under: no area or unit has code %s", under);
-			rc = CONSOLE_USAGE;
-			goto out;
-		}
-		PQclear(res);
-	}
+	if (under != NULL && (rc = console_check_under(conn, under)) != CONSOLE_OK)
+		goto out;
+	rc = CONSOLE_FAILED;
 	values[0] = level;
 	values[1] = under;
 	res = PQexecParams(conn, "SELECT * FROM tallyfeed.totals($1, $2)", 2, NULL, values,

@@ -34,6 +34,47 @@ s_compare(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static void
+s_identity_free(void **item)
+{
+	tf_identity_destroy((tf_identity_t **)item);
+}
+
+/* Every agent's secret certificate in dir, by township. */
+static int
+s_load_authors(const char *dir, zhashx_t *authors)
+{
+	zdir_t *d = zdir_new(dir, NULL);
+	zfile_t **files;
+	char err[1024];
+
+	if (d == NULL) {
+		fprintf(stderr, "tf-load: %s: not a directory\n", dir);
+		return -1;
+	}
+	files = zdir_flatten(d);
+	for (size_t i = 0; files[i] != NULL; i++) {
+		const char *path = zfile_filename(files[i], NULL);
+		size_t len = strlen(path);
+		tf_identity_t *id;
+
+		if (len < 12 || strcmp(path + len - 12, ".cert_secret") != 0)
+			continue;
+		id = tf_identity_load(path, err, sizeof err);
+		if (id == NULL) {
+			fprintf(stderr, "tf-load: %s\n", err);
+			continue;
+		}
+		if (tf_identity_peer(id)->role == TF_ROLE_AGENT)
+			zhashx_update(authors, tf_identity_peer(id)->township, id);
+		else
+			tf_identity_destroy(&id);
+	}
+	zdir_flatten_free(&files);
+	zdir_destroy(&d);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -106,6 +147,14 @@ main(int argc, char **argv)
 		}
 		me = tf_identity_peer(identity)->name;
 	}
+	/* TF_AGENT_KEYS: a directory of agents' NAME.cert_secret files.  Each
+	 * report is then signed by its township's agent, as in a bundle an
+	 * importer (TF_KEY) carries: the collector checks every signature and
+	 * every township, as it would on election night. */
+	zhashx_t *authors = zhashx_new();
+	zhashx_set_destructor(authors, s_identity_free);
+	if (getenv("TF_AGENT_KEYS") != NULL && s_load_authors(getenv("TF_AGENT_KEYS"), authors) != 0)
+		return 1;
 	/* Sequences from the clock: a second run is not a replay of the first. */
 	uint64_t first_sequence = (uint64_t)zclock_time() * 1000;
 	const char *path = zlist_first(paths);
@@ -119,9 +168,13 @@ main(int argc, char **argv)
 			return 1;
 		}
 		tf_message_id_new(id);
-		msgs[i].frame = tf_envelope_build(me, first_sequence + i, id, tf_now_ms(),
+		char township[13];
+		snprintf(township, sizeof township, "%.9s000", r->unit_code);
+		tf_identity_t *author = zhashx_lookup(authors, township);
+		msgs[i].frame = tf_envelope_build(author ? tf_identity_peer(author)->name : me,
+		                                  first_sequence + i, id, tf_now_ms(),
 		                                  TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT,
-		                                  &r->base, identity);
+		                                  &r->base, author ? author : identity);
 		tf_report_destroy(&r);
 		tf_message_id_hex(id, TF_MESSAGE_ID_LEN, hex);
 		zhashx_insert(index, hex, (void *)(uintptr_t)(i + 1));

@@ -12,7 +12,10 @@ setup_db
 
 # The collector is "away": frozen before any agent connects, so no
 # connection completes its handshake and no agent can send (agents send
-# only on a completed connection).
+# only on a completed connection).  Enrolled first: a frozen collector
+# cannot take a reload.
+enrol carried "$carried"
+enrol waiting "$waiting"
 start_collector
 kill -STOP "$COLLECTOR_PID"
 for rev in 1 2 3; do
