@@ -19,7 +19,7 @@ struct _spool_t {
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS message ("
-    "  sequence INTEGER PRIMARY KEY,"           /* per-agent, 1, 2, 3, ... */
+    "  sequence INTEGER PRIMARY KEY,"           /* per-agent, first, first + 1, ... */
     "  message_id BLOB NOT NULL UNIQUE,"
     "  source TEXT NOT NULL,"                   /* the file it came from */
     "  source_sha256 BLOB NOT NULL UNIQUE,"     /* the same file is queued once */
@@ -32,7 +32,13 @@ static const char s_schema[] =
     "  last_sent_ms INTEGER,"
     "  answered_ms INTEGER,"
     "  reason TEXT, detail TEXT);"
-    "CREATE INDEX IF NOT EXISTS message_unanswered ON message (sequence) WHERE state = 0;";
+    "CREATE INDEX IF NOT EXISTS message_unanswered ON message (sequence) WHERE state = 0;"
+    /* A new spool numbers from the clock (microseconds), not from 1: an
+     * agent reinstalled with an empty spool must not reuse a sequence
+     * number the collector has stored, which it would refuse as a replay. */
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO meta VALUES ('first_sequence', "
+    "  CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER));";
 
 const char *
 spool_state_name(spool_state_t state)
@@ -100,6 +106,19 @@ fail:
 	return NULL;
 }
 
+int64_t
+spool_first_sequence(spool_t *self)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t first = -1;
+
+	if (sqlite3_prepare_v2(self->db, "SELECT value FROM meta WHERE key = 'first_sequence'", -1,
+	                       &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		first = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return first;
+}
+
 void
 spool_close(spool_t **self_p)
 {
@@ -144,7 +163,9 @@ spool_enqueue(spool_t *self, const char *agent_id, const tf_identity_t *signer,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(self->db, "SELECT coalesce(max(sequence), 0) + 1 FROM message", -1,
+	if (sqlite3_prepare_v2(self->db, "SELECT coalesce(max(sequence), "
+	                       "(SELECT value FROM meta WHERE key = 'first_sequence') - 1) + 1 "
+	                       "FROM message", -1,
 	                       &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
 		snprintf(err, errlen, "spool: %s", sqlite3_errmsg(self->db));
 		goto out;

@@ -52,6 +52,9 @@ typedef struct {
 /* Open (creating if need be) dir/spool.db.  NULL with the reason in err. */
 spool_t *spool_open(const char *dir, char *err, size_t errlen);
 void spool_close(spool_t **self_p);
+/* The number a new spool gives its first message (from the clock when the
+ * spool was created); -1 on error. */
+int64_t spool_first_sequence(spool_t *self);
 
 /* Queue a report for sending.  If a file with the same content was queued
  * before, nothing is added and *existed is set.  On success *sequence and

@@ -30,9 +30,9 @@
 static const char *const s_examples[NREPORTS] = {
 	"villagers.json", "residents.json", "party_branch.json"
 };
-/* What spool_unanswered calls each example: unit/committee/round. */
+/* What spool_unanswered calls each example: unit/committee (one in flight each). */
 static const char *const s_keys[NREPORTS] = {
-	"630121100201/villagers/1", "630121100001/residents/1", "630121100201/party_branch/1"
+	"630121100201/villagers", "630121100001/residents", "630121100201/party_branch"
 };
 
 typedef struct {
@@ -123,6 +123,23 @@ fail:
 	return -1;
 }
 
+/* A new spool numbers its messages from the clock (test_first_sequence);
+ * the other tests count 1, 2, 3 for readability, so an empty spool is set
+ * to start at 1. */
+static void
+s_number_from_one(const fixture_t *fx)
+{
+	char path[4096];
+	sqlite3 *db;
+
+	snprintf(path, sizeof path, "%s/spool.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = 1 WHERE key = 'first_sequence' "
+	                                  "AND NOT EXISTS (SELECT 1 FROM message)", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+}
+
 static spool_t *
 s_open(const fixture_t *fx)
 {
@@ -131,6 +148,7 @@ s_open(const fixture_t *fx)
 
 	if (spool == NULL)
 		fail_msg("spool_open %s: %s", fx->dir, err);
+	s_number_from_one(fx);
 	return spool;
 }
 
@@ -890,6 +908,37 @@ test_state_names(void **state)
 	assert_string_equal(spool_state_name((spool_state_t)99), "unknown");
 }
 
+/* A new spool numbers from the clock, in microseconds: a reinstalled agent
+ * with an empty spool never reuses a number the collector has stored. */
+static void
+test_first_sequence(void **state)
+{
+	fixture_t *fx = *state;
+	char err[1024] = "";
+	int64_t before = tf_now_ms() * 1000, first, again;
+	spool_t *spool = spool_open(fx->dir, err, sizeof err);
+	queued_t q;
+
+	assert_non_null(spool);
+	first = spool_first_sequence(spool);
+	assert_true(first >= before - 1000000);         /* julianday's rounding */
+	assert_true(first <= tf_now_ms() * 1000 + 1000000);
+	q = s_enqueue(fx, spool, 0);
+	assert_int_equal(q.sequence, first);
+	q = s_enqueue(fx, spool, 1);
+	assert_int_equal(q.sequence, first + 1);
+	spool_close(&spool);
+	/* Reopened, it goes on from where it was, not from the clock. */
+	zclock_sleep(5);
+	spool = spool_open(fx->dir, err, sizeof err);
+	assert_non_null(spool);
+	again = spool_first_sequence(spool);
+	assert_int_equal(again, first);
+	q = s_enqueue(fx, spool, 2);
+	assert_int_equal(q.sequence, first + 2);
+	spool_close(&spool);
+}
+
 #define SPOOL_TEST(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
 
 int
@@ -909,6 +958,7 @@ main(void)
 		SPOOL_TEST(test_unanswered_envelopes),
 		SPOOL_TEST(test_survives_reopen),
 		SPOOL_TEST(test_two_handles),
+		SPOOL_TEST(test_first_sequence),
 		cmocka_unit_test(test_state_names),
 	};
 
