@@ -79,7 +79,7 @@ CREATE INDEX result_figures_idx ON result (committee, registered, took_part, bal
 --   photo_reused       the same sheet photo hash is stored for another unit
 --   identical_figures  another unit's same committee has the same six figures
 --                      (electorate, took part, ballots issued/returned/valid/
---                      invalid); only from 30 registered up, where a match is
+--                      invalid); only from 100 registered up, where a match is
 --                      too unlikely to be chance
 CREATE FUNCTION batch_checks(p_ids text[], p_units text[], p_committees text[],
                              p_rounds integer[], p_revisions integer[],
@@ -135,7 +135,7 @@ AS $$
                         AND r.took_part = k.took_part AND r.ballots_valid = k.valid
                         AND r.ballots_issued = k.issued AND r.ballots_returned = k.returned
                         AND r.ballots_invalid = k.invalid AND r.unit_code <> k.unit
-    WHERE k.registered >= 30
+    WHERE k.registered >= 100
 $$;
 
 -- Least privilege.  Roles are cluster-wide: create each once, and let a

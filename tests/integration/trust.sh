@@ -114,6 +114,16 @@ for rev in 2 3; do
 	expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "revision $rev"
 done
 
+say "a copy of another unit's result is accepted, and flagged"
+sed 's/"unit": "630121100201"/"unit": "630121100202"/' "$ex/villagers.json" >"$WORK/copy.json"
+out=$(TF_SEND_AS=qiaotou "$SEND" "$EP" report "$WORK/copy.json"); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "the copy"
+flags=$("$CONSOLE" flags --under 630121100202 --format csv | tail -1); echo "$flags"
+case $flags in
+*photo_reused*identical_figures* | *identical_figures*photo_reused*) echo "ok: flagged photo_reused and identical_figures" ;;
+*) fail "the copy is not flagged: $flags" ;;
+esac
+
 say "verify: everything stored is sound"
 stop_collector
 vout=$("$CONSOLE" verify --certs "$KEYS" 2>&1) && vrc=0 || vrc=$?
@@ -125,14 +135,14 @@ say "tampering behind the collector's back: verify finds each change"
 # As the superuser, with triggers and foreign keys switched off: what a
 # database administrator, or an attacker holding that role, could do.
 tamper() { psql -X -v ON_ERROR_STOP=1 -q -c "SET session_replication_role = replica; $1"; }
-villagers_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE committee = 'villagers' AND revision = 1")
+villagers_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE committee = 'villagers' AND revision = 1 AND unit_code = '630121100201'")
 residents_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE committee = 'residents'")
 party_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE committee = 'party_branch'")
 tamper "UPDATE tallyfeed.result SET took_part = took_part + 40 WHERE message_id = decode('$villagers_id', 'hex')"
 tamper "UPDATE tallyfeed.candidate SET votes_for = votes_for + 5 WHERE message_id = decode('$residents_id', 'hex') AND ordinal = 2"
 tamper "DELETE FROM tallyfeed.candidate WHERE message_id = decode('$party_id', 'hex') AND ordinal = 1"
 # A result nobody sent: a copy of the villagers' row under a new message id.
-tamper "INSERT INTO tallyfeed.result SELECT decode('00112233445566778899aabbccddeeff', 'hex'), '630121100202', committee, round, revision, held_on, registered, excused, took_part, proxy_votes, ballots_issued, ballots_returned, ballots_valid, ballots_invalid, ballot_mode, seats_head, seats_deputy, seats_member, seats_filled, election_valid, warnings, sheet_photo_sha256, announced_on_site FROM tallyfeed.result WHERE message_id = decode('$villagers_id', 'hex')"
+tamper "INSERT INTO tallyfeed.result SELECT decode('00112233445566778899aabbccddeeff', 'hex'), '630121100203', committee, round, revision, held_on, registered, excused, took_part, proxy_votes, ballots_issued, ballots_returned, ballots_valid, ballots_invalid, ballot_mode, seats_head, seats_deputy, seats_member, seats_filled, election_valid, warnings, sheet_photo_sha256, announced_on_site FROM tallyfeed.result WHERE message_id = decode('$villagers_id', 'hex')"
 # The quarantined message: its row deleted from the middle of the chain.
 tamper "DELETE FROM tallyfeed.quarantine WHERE reason_name = 'OUTSIDE_TOWNSHIP'"
 # A message row whose envelope was swapped for another's bytes.
