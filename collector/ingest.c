@@ -468,7 +468,8 @@ s_acknowledge(ingest_t *self, item_t *item)
 	ack = tf_ack_build(env != NULL ? env->message_id.data : NULL,
 	                   env != NULL ? env->message_id.len : 0,
 	                   env != NULL ? env->sequence : 0, item->verdict,
-	                   item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED ? item->check.reason : 0,
+	                   item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED
+	                   || item->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED ? item->check.reason : 0,
 	                   item->check.detail);
 	if (ack == NULL) {
 		log_warnx("out of memory building an ack");

@@ -525,6 +525,11 @@ s_check_shape(const tf_report_t *r, tf_check_t *out)
 			                "candidate %s has no name", c->candidate_id);
 		if (s_check_candidate_enums(c, out) != 0)
 			return -1;
+		/* The make-up of those elected is counted: an elected member's
+		 * gender is required (the JSON reader insists too). */
+		if (c->elected && c->gender == TALLYFEED__GENDER__GENDER_UNSPECIFIED)
+			return s_reject(out, TALLYFEED__REASON__REASON_MISSING_FIELD,
+			                "candidate %s is elected but has no gender", c->candidate_id);
 		if (s_seats_for(r, c->position) == 0)
 			return s_reject(out, TALLYFEED__REASON__REASON_BAD_SEATS,
 			                "candidate %s stands for %s, which has no seats",

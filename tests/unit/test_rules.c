@@ -2308,11 +2308,12 @@ test_sequence_reelection(void **state)
 
 	s_runoff(r, 3, 0, 1);
 	assert_sequence_rejected(r, NULL, RUNOFF_WITHOUT_ROUND1, "round 3");
-	assert_sequence_rejected(r, &nothing, RUNOFF_WITHOUT_ROUND1, "needs round 2 stored first");
-	/* Whatever round 2 gave: a re-election has no seat count to compare. */
+	assert_sequence_rejected(r, &nothing, RUNOFF_WITHOUT_ROUND1, "needs an earlier round stored first");
+	/* Whatever the earlier round gave (an invalid round 1 included): a
+	 * re-election has no seat count to compare. */
 	assert_sequence_ok(r, &stored);
 	r->round = 9;
-	assert_sequence_rejected(r, NULL, RUNOFF_WITHOUT_ROUND1, "needs round 8 stored first");
+	assert_sequence_rejected(r, NULL, RUNOFF_WITHOUT_ROUND1, "round 9 of the villagers committee needs an earlier round");
 	assert_sequence_ok(r, &stored);
 }
 
