@@ -27,6 +27,7 @@ typedef struct {
 	zframe_t *envelope;
 	int sends;
 	int64_t due;            /* zclock_mono() when to send again */
+	bool holds_key;         /* it is the one message in flight for its key */
 } flight_t;
 
 typedef struct {
@@ -34,7 +35,7 @@ typedef struct {
 	const forwarder_config_t *config;
 	zsock_t *dealer;
 	zhashx_t *flights;      /* message id (hex) -> flight_t, owned */
-	zhashx_t *busy_keys;    /* unit/committee/round in flight -> 1 */
+	zhashx_t *busy_keys;    /* unit/committee in flight -> 1 */
 	int64_t started;
 	int64_t heartbeat_seq;
 } forwarder_t;
@@ -219,6 +220,7 @@ s_refill(forwarder_t *self)
 		f->due = zclock_mono() + self->config->timeout_ms;
 		zhashx_insert(self->flights, hex, f);
 		zhashx_update(self->busy_keys, f->key, (void *)1);
+		f->holds_key = true;
 		sent[nsent++] = f->sequence;
 		room--;
 	}
@@ -291,10 +293,16 @@ s_take_acks(forwarder_t *self)
 		tf_message_id_hex(ack->message_id.data, TF_MESSAGE_ID_LEN, hex);
 		f = zhashx_lookup(self->flights, hex);
 		if (f != NULL && ack->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED) {
-			/* Over our rate limit: nothing was stored.  Send it again
-			 * when its doubled wait is up, as if it had gone unanswered. */
-			log_debug("message %lld deferred by the collector: %s", (long long)f->sequence,
-			          ack->detail);
+			/* Not stored (over the rate limit, or a runoff whose round 1
+			 * is not stored yet): send it again when its doubled wait is
+			 * up, and let the next message for its unit go meanwhile —
+			 * it may be the round 1 this one waits for. */
+			log_debug("message %lld deferred by the collector: %s: %s",
+			          (long long)f->sequence, tf_reason_name(ack->reason), ack->detail);
+			if (f->holds_key) {
+				zhashx_delete(self->busy_keys, f->key);
+				f->holds_key = false;
+			}
 		} else if (f != NULL && ack->verdict != TALLYFEED__VERDICT__VERDICT_UNSPECIFIED) {
 			spool_answer_t *a = &answers[count++];
 
@@ -324,7 +332,8 @@ s_take_acks(forwarder_t *self)
 		f = zhashx_lookup(self->flights, hex);
 		if (f == NULL)
 			continue;
-		zhashx_delete(self->busy_keys, f->key);
+		if (f->holds_key)
+			zhashx_delete(self->busy_keys, f->key);
 		zhashx_delete(self->flights, hex);
 	}
 	return 0;

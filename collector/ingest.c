@@ -361,6 +361,9 @@ s_result_verdict(item_t *item, store_outcome_t outcome)
 		/* The store put the reason and detail in the item's check. */
 		item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
 		break;
+	case STORE_DEFERRED:
+		item->verdict = TALLYFEED__VERDICT__VERDICT_DEFERRED;
+		break;
 	case STORE_REVISION_EXISTS:
 		item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
 		item->check.reason = TALLYFEED__REASON__REASON_REVISION_EXISTS;
@@ -449,6 +452,9 @@ s_log_item(const item_t *item)
 		          item->sender->name, tf_reason_name(item->check.reason), item->check.detail);
 	else if (item->action == ACTION_DEFER)
 		log_debug("deferred message %s from agent %s: rate limit", id, item->sender->name);
+	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED)
+		log_info("deferred message %s from agent %.64s: %s: %s", id, agent,
+		         tf_reason_name(item->check.reason), item->check.detail);
 	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
 		log_info("rejected message %s from agent %.64s: %s: %s", id, agent,
 		         tf_reason_name(item->check.reason), item->check.detail);

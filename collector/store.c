@@ -452,8 +452,13 @@ s_check_in_batch(store_entry_t *entries, size_t count, tf_prior_round_t *priors)
 				priors[i].election_valid = entries[j].check->election_valid;
 				tf_rules_unfilled(o, NULL, priors[i].unfilled);
 			}
+			/* Without its earlier round stored the message is not
+			 * wrong, only early (a file queued before its round 1, a
+			 * bundle carried ahead): deferred, it comes again.  A
+			 * runoff for seats round 1 filled is wrong: refused. */
 			if (tf_rules_check_sequence(r, &priors[i], e->check) != 0) {
-				e->outcome = STORE_REFUSED;
+				e->outcome = e->check->reason == TALLYFEED__REASON__REASON_RUNOFF_WITHOUT_ROUND1
+				             ? STORE_DEFERRED : STORE_REFUSED;
 				continue;
 			}
 		}

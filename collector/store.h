@@ -28,7 +28,8 @@ typedef enum {
 	STORE_ACCEPTED,
 	STORE_DUPLICATE,        /* this message id is stored already */
 	STORE_REVISION_EXISTS,  /* another message holds this unit/committee/round/revision */
-	STORE_REFUSED           /* a check against what is stored failed: reason in check */
+	STORE_REFUSED,          /* a check against what is stored failed: reason in check */
+	STORE_DEFERRED          /* its earlier round is not stored yet: reason in check */
 } store_outcome_t;
 
 /* One accepted report of a batch, and (after store_results) its outcome. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int
@@ -91,20 +92,28 @@ tf_bundle_read(const char *path, char *err, size_t errlen)
 	tf_bundle_t *bundle = NULL;
 	uint8_t *bytes = NULL;
 	size_t len;
+	struct stat st;
 	FILE *fp = fopen(path, "rb");
 
 	if (fp == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	bytes = malloc(TF_BUNDLE_MAX + 1);
+	/* Room for the file as it is (one byte more, to see it did not grow),
+	 * never more than the ceiling: a small bundle costs little memory. */
+	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > TF_BUNDLE_MAX) {
+		snprintf(err, errlen, "%s: not a regular file, or over the %d-byte ceiling", path,
+		         TF_BUNDLE_MAX);
+		goto out;
+	}
+	bytes = malloc((size_t)st.st_size + 1);
 	if (bytes == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	len = fread(bytes, 1, TF_BUNDLE_MAX + 1, fp);
-	if (ferror(fp) || len > TF_BUNDLE_MAX) {
-		snprintf(err, errlen, "%s: unreadable or over the %d-byte ceiling", path, TF_BUNDLE_MAX);
+	len = fread(bytes, 1, (size_t)st.st_size + 1, fp);
+	if (ferror(fp) || len != (size_t)st.st_size) {
+		snprintf(err, errlen, "%s: unreadable, or changed while read", path);
 		goto out;
 	}
 	bundle = tallyfeed__bundle__unpack(NULL, len, bytes);

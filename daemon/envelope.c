@@ -172,6 +172,11 @@ tf_ack_build(const uint8_t *message_id, size_t id_len, uint64_t sequence,
 	ack.verdict = verdict;
 	ack.reason = (Tallyfeed__Reason)reason;
 	tf_text_bound(bounded, sizeof bounded, detail != NULL ? detail : "");
+	/* A detail may quote what a sender sent: the Ack carries UTF-8 only. */
+	if (!tf_utf8_valid(bounded, strlen(bounded)))
+		for (char *p = bounded; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+				*p = '?';
 	ack.detail = bounded;
 	return s_pack(&ack.base);
 }

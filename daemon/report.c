@@ -15,8 +15,6 @@
 
 #define COUNT_MAX 10000000u     /* no count in one unit's election comes near this */
 #define CANDIDATES_MAX 200      /* ballot lines in one report */
-#define YEAR_MIN 1900
-#define YEAR_MAX 2100
 
 /* Words for enum values in the JSON format, indexed by the enum's value. */
 static const char *s_committee_words[] = { NULL, "villagers", "residents", "party_branch" };
@@ -222,10 +220,10 @@ s_parse_candidate(parse_t *p, json_t *c, Tallyfeed__Candidate *cand)
 		return -1;
 	cand->gender = (Tallyfeed__Gender)word;
 	if (s_string(p, c, "ethnicity", cand->elected, 32, &cand->ethnicity) != 0
-	    || s_uint(p, c, "birth_year", cand->elected, YEAR_MAX, &cand->birth_year) != 0)
+	    || s_uint(p, c, "birth_year", cand->elected, TF_YEAR_MAX, &cand->birth_year) != 0)
 		return -1;
-	if (cand->birth_year != 0 && cand->birth_year < YEAR_MIN)
-		return s_fail(p, "birth_year", "must be between %d and %d", YEAR_MIN, YEAR_MAX);
+	if (cand->birth_year != 0 && cand->birth_year < TF_YEAR_MIN)
+		return s_fail(p, "birth_year", "must be between %d and %d", TF_YEAR_MIN, TF_YEAR_MAX);
 	if (s_word(p, c, "education", cand->elected, s_education_words,
 	           NWORDS(s_education_words), &word) != 0)
 		return -1;

@@ -16,6 +16,8 @@
 typedef Tallyfeed__ResultReport tf_report_t;
 
 #define TF_REPORT_FILE_MAX (1024 * 1024)   /* bytes in one result file */
+#define TF_YEAR_MIN 1900                    /* birth years, when given, lie in */
+#define TF_YEAR_MAX 2100                    /*   [TF_YEAR_MIN, TF_YEAR_MAX] */
 
 /* Parse a result from JSON text.  Returns an owned report (free with
  * tf_report_destroy) or NULL with "path: reason" in err. */

@@ -471,7 +471,8 @@ s_check_shape(const tf_report_t *r, tf_check_t *out)
 		                r->round, r->revision, ROUND_MAX, REVISION_MAX);
 	if (r->held_on != NULL && r->held_on[0] != '\0' && !s_date_valid(r->held_on))
 		return s_reject(out, TALLYFEED__REASON__REASON_BAD_DATE,
-		                "held_on \"%.16s\" is not a date YYYY-MM-DD", r->held_on);
+		                "held_on \"%.16s\" is not a date YYYY-MM-DD",
+		                tf_utf8_valid(r->held_on, strlen(r->held_on)) ? r->held_on : "?");
 	if (r->sheet_photo_sha256.len != 0 && r->sheet_photo_sha256.len != 32)
 		return s_reject(out, TALLYFEED__REASON__REASON_BAD_PHOTO_HASH,
 		                "sheet photo hash is %zu bytes, not 32", r->sheet_photo_sha256.len);
@@ -525,6 +526,10 @@ s_check_shape(const tf_report_t *r, tf_check_t *out)
 			                "candidate %s has no name", c->candidate_id);
 		if (s_check_candidate_enums(c, out) != 0)
 			return -1;
+		if (c->birth_year != 0 && (c->birth_year < TF_YEAR_MIN || c->birth_year > TF_YEAR_MAX))
+			return s_reject(out, TALLYFEED__REASON__REASON_BAD_DATE,
+			                "candidate %s: birth year %u is not from %d to %d",
+			                c->candidate_id, c->birth_year, TF_YEAR_MIN, TF_YEAR_MAX);
 		/* The make-up of those elected is counted: an elected member's
 		 * gender is required (the JSON reader insists too). */
 		if (c->elected && c->gender == TALLYFEED__GENDER__GENDER_UNSPECIFIED)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The bad-input corpus (tests/badinput/README.md): every case of tf-bad
 # comes back with its own reason code and is kept in quarantine with its
-# raw bytes -- or, refused for who sent it, kept nowhere -- while the
+# raw bytes -- or, refused for who sent it or deferred as early (a runoff
+# before its round 1), kept nowhere -- while the
 # collector goes on serving and the sound reports among them are stored
 # exactly once.  Then the doors: a plain-text client and an unknown CURVE
 # key get no answer and store nothing, and an agent over its rate limit
@@ -51,15 +52,18 @@ expect_eq "$(sql "SELECT count(*) FROM tallyfeed.quarantine q WHERE q.message_id
 echo "reason codes covered: $(sql "SELECT count(DISTINCT reason) || ': ' ||
 	string_agg(DISTINCT reason, ' ') FROM badcase WHERE kept <> 'result'")"
 
-say "identity refusals are stored nowhere"
+say "identity refusals and deferred messages are stored nowhere"
 expect_eq "$(sql "SELECT coalesce(string_agg(b.name, ' ' ORDER BY b.name), '') FROM badcase b
 	WHERE b.kept = 'nothing' AND (
 	   EXISTS (SELECT 1 FROM tallyfeed.quarantine q WHERE q.raw_sha256 = decode(b.raw_sha256, 'hex')
 	                                                 OR q.message_id = decode(b.message_id, 'hex'))
 	OR EXISTS (SELECT 1 FROM tallyfeed.message m WHERE m.envelope_sha256 = decode(b.raw_sha256, 'hex')
 	                                               OR m.message_id = decode(b.message_id, 'hex')))")" "" \
-	"identity refusals stored nowhere"
-expect_eq "$(sql "SELECT count(*) FROM badcase WHERE kept = 'nothing'")" 2 "identity refusals sent"
+	"identity refusals and deferred messages stored nowhere"
+expect_eq "$(sql "SELECT count(*) FROM badcase WHERE kept = 'nothing' AND verdict = 'REJECTED'")" 2 \
+	"identity refusals sent"
+expect_eq "$(sql "SELECT count(*) FROM badcase WHERE kept = 'nothing' AND verdict = 'DEFERRED'")" 2 \
+	"runoffs without their earlier round sent (deferred)"
 expect_eq "$(sql "SELECT count(*) FROM tallyfeed.quarantine WHERE reason_name = 'AGENT_MISMATCH'")" 0 \
 	"no AGENT_MISMATCH in quarantine"
 

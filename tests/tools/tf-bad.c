@@ -1516,6 +1516,8 @@ typedef struct {
 	{ #n, TALLYFEED__VERDICT__VERDICT_REJECTED, R(reason), KEPT_QUARANTINE, true, c_##n, what }
 #define REFUSED(n, reason, other, what) \
 	{ #n, TALLYFEED__VERDICT__VERDICT_REJECTED, R(reason), KEPT_NOTHING, other, c_##n, what }
+#define DEFERRED(n, reason, what) \
+	{ #n, TALLYFEED__VERDICT__VERDICT_DEFERRED, R(reason), KEPT_NOTHING, false, c_##n, what }
 #define GOOD(n, what) \
 	{ #n, TALLYFEED__VERDICT__VERDICT_ACCEPTED, R(NONE), KEPT_RESULT, false, c_##n, what }
 
@@ -1674,9 +1676,10 @@ static const bad_case_t s_cases[] = {
 	    "a sound report of unit 630121100204 reusing good_stored's sequence number"),
 	BAD(revision_exists, REVISION_EXISTS,
 	    "unit 630121100202 round 1 revision 1 again, from a new message with other figures"),
-	BAD(runoff_without_round1, RUNOFF_WITHOUT_ROUND1,
-	    "a sound runoff (round 2) of unit 630121100206, which has no round 1"),
-	BAD(round3_without_round2, RUNOFF_WITHOUT_ROUND1,
+	DEFERRED(runoff_without_round1, RUNOFF_WITHOUT_ROUND1,
+	    "a sound runoff (round 2) of unit 630121100206, which has no round 1: early, not "
+	    "wrong, so deferred (the agent keeps it and sends it again)"),
+	DEFERRED(round3_without_round2, RUNOFF_WITHOUT_ROUND1,
 	    "a re-election (round 3) of unit 630121100207 with no earlier round; the code for "
 	    "any round without the one before"),
 	GOOD(good_round1_tie,

@@ -1561,6 +1561,35 @@ test_negative_count_on_the_wire(void **state)
 
 /* Every enum holds one of its declared values, else MISSING_FIELD saying
  * which value and which field; the last declared value is fine. */
+/* Found by the fuzzer: a birth year the database cannot hold, an elected
+ * member whose gender is unknown, a date quoted back as raw bytes. */
+static void
+test_candidate_facts(void **state)
+{
+	tf_report_t *r = *state;
+	Tallyfeed__Candidate *c = NULL;
+
+	for (size_t i = 0; i < r->n_candidates && c == NULL; i++)
+		if (r->candidates[i]->elected)
+			c = r->candidates[i];
+	assert_non_null(c);
+	c->birth_year = 40000;
+	assert_rejected_saying(r, R(BAD_DATE), "birth year 40000 is not from 1900 to 2100");
+	c->birth_year = 1899;
+	assert_rejected_saying(r, R(BAD_DATE), "birth year 1899");
+	c->birth_year = 1900;
+	assert_ok(r);
+	c->birth_year = 0;              /* not given */
+	assert_ok(r);
+	c->gender = TALLYFEED__GENDER__GENDER_UNSPECIFIED;
+	assert_rejected_saying(r, R(MISSING_FIELD), "is elected but has no gender");
+	c->gender = TALLYFEED__GENDER__GENDER_FEMALE;
+	assert_ok(r);
+	free(r->held_on);
+	r->held_on = strdup("\xff\xfe-01-01");       /* the fixture frees it */
+	assert_rejected_saying(r, R(BAD_DATE), "held_on \"?\" is not a date");
+}
+
 static void
 test_unknown_enum_values(void **state)
 {
@@ -2421,6 +2450,7 @@ main(void)
 		T(test_count_too_large),
 		T(test_negative_count_on_the_wire),
 		T(test_unknown_enum_values),
+		T(test_candidate_facts),
 		T(test_residents_quorum_threshold),
 		T(test_residents_quorum_configurable),
 		T(test_mass_quorum_configurable),
