@@ -477,6 +477,38 @@ s_check_in_batch(store_entry_t *entries, size_t count, tf_prior_round_t *priors)
 	zhashx_destroy(&sequences);
 }
 
+/* A later copy of a message in the same batch hears DUPLICATE only if
+ * the first copy is stored; else what the first heard (deferred or
+ * refused), so an agent never takes "stored" for a message that is not.
+ * A second message for a key whose first holder is not stored waits
+ * (deferred) for a batch of its own. */
+static void
+s_settle_copies(store_entry_t *entries, size_t count, const size_t *first_id,
+                const size_t *first_key)
+{
+	for (size_t i = 0; i < count; i++) {
+		store_entry_t *e = &entries[i], *first;
+
+		if (first_id[i] != 0 && e->outcome == STORE_DUPLICATE) {
+			first = &entries[first_id[i] - 1];
+			if (first->outcome == STORE_ACCEPTED)
+				continue;
+			e->outcome = first->outcome;
+			e->check->reason = first->check->reason;
+			snprintf(e->check->detail, sizeof e->check->detail, "%s", first->check->detail);
+		} else if (first_id[i] == 0 && first_key[i] != 0 && e->outcome == STORE_REVISION_EXISTS) {
+			first = &entries[first_key[i] - 1];
+			if (first->outcome == STORE_ACCEPTED)
+				continue;
+			e->outcome = STORE_DEFERRED;
+			e->check->reason = TALLYFEED__REASON__REASON_REVISION_EXISTS;
+			snprintf(e->check->detail, sizeof e->check->detail,
+			         "another message for this revision came in the same batch and was not "
+			         "stored; send it again");
+		}
+	}
+}
+
 /* Mark the entries the database (or an earlier entry of the batch)
  * already holds, and those a check against stored results refuses or
  * flags. */
@@ -487,6 +519,8 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 	zhashx_t *ids = zhashx_new(), *keys = zhashx_new();
 	const char *values[ARG_COUNT];
 	tf_prior_round_t *priors = calloc(count, sizeof *priors);
+	size_t *first_id = calloc(count, sizeof *first_id);     /* 1 + index of the same id, or 0 */
+	size_t *first_key = calloc(count, sizeof *first_key);   /* 1 + index of the same key, or 0 */
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -496,7 +530,7 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 	zhashx_set_duplicator(ids, NULL);
 	zhashx_set_destructor(keys, NULL);
 	zhashx_set_duplicator(keys, NULL);
-	if (priors == NULL)
+	if (priors == NULL || first_id == NULL || first_key == NULL)
 		goto out;
 	for (size_t i = 0; i < count; i++) {
 		const tf_report_t *r = entries[i].report;
@@ -507,13 +541,19 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 		snprintf(key, sizeof key, "%s/%d/%u/%u", r->unit_code, (int)r->committee, r->round,
 		         r->revision);
 		entries[i].outcome = STORE_ACCEPTED;
-		/* Within the batch: an agent may resend before the first copy's ack. */
-		if (zhashx_lookup(ids, hex) != NULL)
+		/* Within the batch: an agent may resend before the first copy's
+		 * ack.  What a later copy hears is settled once the first copy's
+		 * fate is known (s_settle_copies). */
+		first_id[i] = (size_t)zhashx_lookup(ids, hex);
+		first_key[i] = (size_t)zhashx_lookup(keys, key);
+		if (first_id[i] != 0)
 			entries[i].outcome = STORE_DUPLICATE;
-		else if (zhashx_lookup(keys, key) != NULL)
+		else if (first_key[i] != 0)
 			entries[i].outcome = STORE_REVISION_EXISTS;
-		zhashx_update(ids, hex, (void *)1);
-		zhashx_update(keys, key, (void *)1);
+		else {
+			zhashx_update(ids, hex, (void *)(i + 1));
+			zhashx_update(keys, key, (void *)(i + 1));
+		}
 		if (r->sheet_photo_sha256.len == TF_HASH_LEN) {
 			tf_message_id_hex(r->sheet_photo_sha256.data, TF_HASH_LEN / 2, photo);
 			tf_message_id_hex(r->sheet_photo_sha256.data + TF_HASH_LEN / 2, TF_HASH_LEN / 2,
@@ -576,6 +616,7 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 			e->check->warnings |= TF_WARN_IDENTICAL_FIGURES;
 	}
 	s_check_in_batch(entries, count, priors);
+	s_settle_copies(entries, count, first_id, first_key);
 	rc = 0;
 out:
 	PQclear(res);
@@ -584,6 +625,8 @@ out:
 	zhashx_destroy(&ids);
 	zhashx_destroy(&keys);
 	free(priors);
+	free(first_id);
+	free(first_key);
 	return rc;
 }
 
