@@ -53,6 +53,7 @@ struct _ingest_t {
 	store_t *store;
 	const tf_registry_t *registry;
 	const tf_enrolment_t *enrolment;
+	zactor_t *monitor;      /* the ROUTER's failed handshakes, or NULL */
 	zhashx_t *buckets;      /* CURVE key -> bucket_t */
 	ingest_config_t config;
 	item_t *items;
@@ -515,6 +516,40 @@ s_flush(ingest_t *self)
 }
 
 void
+ingest_watch(ingest_t *self, zactor_t *monitor)
+{
+	assert(self != NULL);
+	self->monitor = monitor;
+}
+
+/* Log the connections refused at the handshake (ZAP said no, or the client
+ * does not speak CURVE): nothing of theirs reaches us but this line. */
+static void
+s_log_refused_connections(ingest_t *self)
+{
+	zmsg_t *event;
+
+	if (self->monitor == NULL)
+		return;
+	while ((event = zmsg_recv_nowait(self->monitor)) != NULL) {
+		char *name = zmsg_popstr(event), *value = zmsg_popstr(event);
+		char *endpoint = zmsg_popstr(event);
+
+		if (name != NULL && strcmp(name, "HANDSHAKE_FAILED_AUTH") == 0)
+			log_warnx("refused a connection on %s: its CURVE key is not enrolled "
+			          "(ZAP status %s); nothing stored", endpoint ? endpoint : "?",
+			          value ? value : "?");
+		else if (name != NULL)
+			log_warnx("refused a connection on %s: %s: not a CURVE client, or a broken "
+			          "handshake; nothing stored", endpoint ? endpoint : "?", name);
+		zstr_free(&name);
+		zstr_free(&value);
+		zstr_free(&endpoint);
+		zmsg_destroy(&event);
+	}
+}
+
+void
 ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
 	zpoller_t *poller = zpoller_new(self->router, NULL);
@@ -525,6 +560,7 @@ ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *r
 	while (!*stop && !*reload) {
 		int64_t deadline;
 
+		s_log_refused_connections(self);
 		/* While the database is away, leave messages in the socket's queue
 		 * (bounded by its high-water mark): nothing is acknowledged, and
 		 * the agents keep their copies. */

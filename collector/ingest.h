@@ -42,6 +42,9 @@ void ingest_destroy(ingest_t **self_p);
 /* The certificates to judge connections by (borrowed; replace between runs). */
 void ingest_set_enrolment(ingest_t *self, const tf_enrolment_t *enrolment);
 
+/* Log the failed handshakes a zmonitor of the ROUTER reports (borrowed). */
+void ingest_watch(ingest_t *self, zactor_t *monitor);
+
 /* Run until *stop or *reload becomes non-zero; finishes the batch in hand
  * first.  The caller handles a reload and runs it again. */
 void ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload);

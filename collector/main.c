@@ -47,7 +47,8 @@ s_usage(FILE *fp)
 	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment)\n"
 	    "  --endpoint-file FILE  write the bound endpoint to FILE once listening\n"
 	    "  -n             check the configuration and exit (0 if it is sound)\n"
-	    "  -v             log every message (debug)\n"
+	    "  -v             log every message (debug); -vv also every connection's\n"
+	    "                 CURVE key, admitted or not (zauth)\n"
 	    "  -h, --help     this text\n"
 	    "\n"
 	    "Command-line options override the file.  Exit status: 0 after a clean\n"
@@ -111,7 +112,7 @@ main(int argc, char **argv)
 	const char *endpoint_file = NULL, *key_path = NULL, *certs_dir = NULL, *chain;
 	tf_identity_t *identity = NULL;
 	tf_enrolment_t *enrolment = NULL;
-	zactor_t *auth = NULL;
+	zactor_t *auth = NULL, *monitor = NULL;
 	long rate, burst;
 	zconfig_t *config = NULL;
 	zsock_t *router = NULL;
@@ -284,6 +285,16 @@ main(int argc, char **argv)
 	if (ingest == NULL)
 		fatalx("out of memory");
 	ingest_set_enrolment(ingest, enrolment);
+	/* Handshakes refused before any message: logged, so an outsider's
+	 * attempts leave a trace (zauth logs their keys too with -vv). */
+	monitor = zactor_new(zmonitor, router);
+	if (monitor == NULL)
+		fatalx("could not start the socket monitor");
+	zstr_sendx(monitor, "LISTEN", "HANDSHAKE_FAILED_NO_DETAIL", "HANDSHAKE_FAILED_PROTOCOL",
+	           "HANDSHAKE_FAILED_AUTH", NULL);
+	zstr_sendx(monitor, "START", NULL);
+	zsock_wait(monitor);
+	ingest_watch(ingest, monitor);
 	while (!tf_stop_requested) {
 		ingest_run(ingest, &tf_stop_requested, &tf_reload_requested);
 		if (tf_reload_requested) {
@@ -296,6 +307,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	ingest_destroy(&ingest);
+	zactor_destroy(&monitor);
 	zsock_destroy(&router);
 	zactor_destroy(&auth);
 	tf_enrolment_destroy(&enrolment);
