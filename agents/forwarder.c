@@ -293,13 +293,14 @@ s_take_acks(forwarder_t *self)
 		tf_message_id_hex(ack->message_id.data, TF_MESSAGE_ID_LEN, hex);
 		f = zhashx_lookup(self->flights, hex);
 		if (f != NULL && ack->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED) {
-			/* Not stored (over the rate limit, or a runoff whose round 1
-			 * is not stored yet): send it again when its doubled wait is
-			 * up, and let the next message for its unit go meanwhile —
-			 * it may be the round 1 this one waits for. */
+			/* Not stored: send it again when its doubled wait is up.  A
+			 * runoff whose round 1 is not stored lets the next message
+			 * for its unit go meanwhile (it may be that round 1); over
+			 * the rate limit, the unit's order holds. */
 			log_debug("message %lld deferred by the collector: %s: %s",
 			          (long long)f->sequence, tf_reason_name(ack->reason), ack->detail);
-			if (f->holds_key) {
+			if (f->holds_key
+			    && ack->reason == TALLYFEED__REASON__REASON_RUNOFF_WITHOUT_ROUND1) {
 				zhashx_delete(self->busy_keys, f->key);
 				f->holds_key = false;
 			}

@@ -11,22 +11,48 @@
 #include <unistd.h>
 
 zconfig_t *
+tf_zpl_load(const char *path, size_t max, char *err, size_t errlen)
+{
+	zconfig_t *config = NULL;
+	char *text = NULL;
+	size_t len;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	text = malloc(max + 1);
+	if (text == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	len = fread(text, 1, max + 1, fp);
+	if (ferror(fp) || len > max) {
+		snprintf(err, errlen, "%s: unreadable, or larger than %zu bytes", path, max);
+		goto out;
+	}
+	text[len] = '\0';
+	config = zconfig_str_load(text);
+	if (config == NULL)
+		snprintf(err, errlen, "%s: not a valid ZPL file (see RFC 4: 4-space indents, "
+		         "name = value)", path);
+out:
+	free(text);
+	fclose(fp);
+	return config;
+}
+
+zconfig_t *
 tf_config_load(const char *path, const char *root, const char *const *keys, char *err,
                size_t errlen)
 {
 	zconfig_t *config = NULL, *section, *item;
 
 	assert(path != NULL && root != NULL && keys != NULL);
-	if (access(path, R_OK) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	config = tf_zpl_load(path, TF_CONFIG_FILE_MAX, err, errlen);
+	if (config == NULL)
 		return NULL;
-	}
-	config = zconfig_load(path);
-	if (config == NULL) {
-		snprintf(err, errlen, "%s: not a valid ZPL file (see RFC 4: 4-space indents, "
-		         "name = value)", path);
-		return NULL;
-	}
 	for (section = zconfig_child(config); section != NULL; section = zconfig_next(section))
 		if (strcmp(zconfig_name(section), root) != 0) {
 			snprintf(err, errlen, "%s: unknown section \"%s\" (expected \"%s\")", path,

@@ -14,6 +14,13 @@
  * config or NULL with the reason in err. */
 zconfig_t *tf_config_load(const char *path, const char *root, const char *const *keys,
                           char *err, size_t errlen);
+/* Parse a ZPL file of at most max bytes.  NULL if it cannot be read, is
+ * larger, or is not ZPL (why in err).  (zconfig_load itself leaks on a
+ * syntax error in CZMQ 4.2: the file is read here and parsed from memory.) */
+#define TF_CONFIG_FILE_MAX (1024 * 1024)  /* bytes in a configuration file */
+
+zconfig_t *tf_zpl_load(const char *path, size_t max, char *err, size_t errlen);
+
 /* root/key's value, or dflt when absent (config may be NULL). */
 const char *tf_config_str(zconfig_t *config, const char *root, const char *key,
                           const char *dflt);

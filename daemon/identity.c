@@ -7,6 +7,7 @@
  * (hex) only in the secret one.
  */
 #include "identity.h"
+#include "config.h"
 #include "utf8.h"
 
 #include <assert.h>
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define TF_CERT_FILE_MAX (64 * 1024)    /* a certificate is a few hundred bytes */
 
 struct _tf_identity_t {
 	tf_peer_t peer;
@@ -238,15 +241,9 @@ tf_peer_load(const char *path, tf_peer_t *out, char *err, size_t errlen)
 	int rc;
 
 	assert(path != NULL && out != NULL);
-	if (access(path, R_OK) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	file = tf_zpl_load(path, TF_CERT_FILE_MAX, err, errlen);
+	if (file == NULL)
 		return -1;
-	}
-	file = zconfig_load(path);
-	if (file == NULL) {
-		snprintf(err, errlen, "%s: not a certificate (ZPL) file", path);
-		return -1;
-	}
 	rc = s_peer_from(file, path, out, err, errlen);
 	zconfig_destroy(&file);
 	return rc;
@@ -272,10 +269,12 @@ tf_identity_load(const char *path, char *err, size_t errlen)
 		         "(chmod 600)", path);
 		return NULL;
 	}
-	file = zconfig_load(path);
+	file = tf_zpl_load(path, TF_CERT_FILE_MAX, err, errlen);
+	if (file == NULL)
+		return NULL;
 	self = s_identity_new();
-	if (file == NULL || self == NULL) {
-		snprintf(err, errlen, "%s: not a certificate (ZPL) file", path);
+	if (self == NULL) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (s_peer_from(file, path, &self->peer, err, errlen) != 0)
