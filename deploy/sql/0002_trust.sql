@@ -92,11 +92,16 @@ RETURNS TABLE (kind text, item integer, election_valid boolean,
 LANGUAGE sql STABLE
 SET search_path = tallyfeed, pg_catalog
 AS $$
+    -- unit as char(12), the column's type: compared as text, the indexes
+    -- on result (unit_code, ...) would go unused and every batch would
+    -- read the whole table.
     WITH k AS (
-        SELECT * FROM unnest(p_ids, p_units, p_committees, p_rounds, p_revisions, p_agents,
-                             p_sequences, p_photos, p_registered, p_took_part, p_issued,
-                             p_returned, p_valid, p_invalid) WITH ORDINALITY
-            AS k(id, unit, committee, round, revision, agent, sequence, photo, registered,
+        SELECT id, unit::char(12) AS unit, committee, round, revision, agent, sequence, photo,
+               registered, took_part, issued, returned, valid, invalid, i
+        FROM unnest(p_ids, p_units, p_committees, p_rounds, p_revisions, p_agents,
+                    p_sequences, p_photos, p_registered, p_took_part, p_issued,
+                    p_returned, p_valid, p_invalid) WITH ORDINALITY
+            AS u(id, unit, committee, round, revision, agent, sequence, photo, registered,
                  took_part, issued, returned, valid, invalid, i)
     )
     SELECT 'duplicate', k.i::integer, NULL::boolean, NULL::integer, NULL::integer, NULL::integer
