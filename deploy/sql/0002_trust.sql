@@ -91,6 +91,15 @@ RETURNS TABLE (kind text, item integer, election_valid boolean,
                unfilled_head integer, unfilled_deputy integer, unfilled_member integer)
 LANGUAGE sql STABLE
 SET search_path = tallyfeed, pg_catalog
+-- Every lookup here is by key, a batch's worth of index probes.  On
+-- election night the tables grow from empty faster than autovacuum
+-- re-analyses them; planned from statistics that say "empty", these joins
+-- became hash joins over whole tables, and a batch cost as much as the
+-- table was large (seen in tests/bench/ingest: one run in four stalled for
+-- a minute).  So: index probes, whatever the statistics say.
+SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 AS $$
     -- unit as char(12), the column's type: compared as text, the indexes
     -- on result (unit_code, ...) would go unused and every batch would
