@@ -25,6 +25,8 @@ s_usage(FILE *fp)
 	    "  registry load DIR            check and load a province's division registry\n"
 	    "  totals --level L [--under CODE] [--format table|csv|json]\n"
 	    "                               figures per area, computed from the stored results\n"
+	    "  composition --level L [--under CODE] [--format table|csv|json]\n"
+	    "                               the make-up of those elected, per area and committee\n"
 	    "  flags [--under CODE] [--format table|csv|json]\n"
 	    "                               the current results the rules flagged (W checks)\n"
 	    "  import [-c ENDPOINT] [-k KEY] [-K CERT] BUNDLE\n"
@@ -123,6 +125,9 @@ main(int argc, char **argv)
 		skip = 0;
 	} else if (strcmp(argv[0], "totals") == 0) {
 		command = console_totals;
+		skip = 0;
+	} else if (strcmp(argv[0], "composition") == 0) {
+		command = console_composition;
 		skip = 0;
 	} else if (strcmp(argv[0], "flags") == 0) {
 		command = console_flags;

@@ -1,7 +1,8 @@
 /*
- * totals: `tallyfeed totals` — the province's figures per area of one
- * level, computed in SQL (tallyfeed.totals) from the stored unit rows at
- * the moment of asking, never from pre-summed figures.
+ * totals: `tallyfeed totals` and `tallyfeed composition` — the province's
+ * figures per area of one level, computed in SQL (tallyfeed.totals,
+ * tallyfeed.composition) from the stored rows at the moment of asking,
+ * never from pre-summed figures.
  */
 #include "console.h"
 #include "db.h"
@@ -12,27 +13,59 @@
 #include <stdio.h>
 #include <string.h>
 
+/* One per-area report: its SQL function, its headings for people (in the
+ * order of the function's columns), and its help. */
+typedef struct {
+	const char *command;
+	const char *function;
+	const char *const *headings;
+	const char *help;
+} area_report_t;
+
 /* Headings for people, in the order of tallyfeed.totals' columns. */
-static const char *const s_headings[] = {
+static const char *const s_totals_headings[] = {
 	"代码", "名称", "应选单位",
 	"村委应选", "村委已报", "居委应选", "居委已报", "党组织应选", "党组织已报",
 	"登记选民", "参加投票", "参选率%", "党员应到", "党员实到",
 	"有效选举", "无效选举", "待另行选举"
 };
 
+static const char *const s_composition_headings[] = {
+	"代码", "名称", "委员会", "当选", "正职", "女性", "女性正职", "少数民族",
+	"年龄已知", "平均年龄", "35岁以下", "60岁以上", "大专以上", "党员",
+	"连任", "新任", "一肩挑", "两正职均选出", "交叉任职"
+};
+
+static const area_report_t s_totals = {
+	"totals", "totals", s_totals_headings,
+	"Per area of the level: units expected and reported by committee type,\n"
+	"registered voters, voters who took part, turnout, Party members expected\n"
+	"and present, valid and invalid elections, runoffs still needed.\n"
+	"Only the latest revision of each result counts.\n"
+};
+
+static const area_report_t s_composition = {
+	"composition", "composition", s_composition_headings,
+	"Per area of the level and committee, the make-up of those elected: members\n"
+	"and heads (主任/书记), women and women heads, ethnic minorities, average age\n"
+	"with the under-35 and over-60 counts (of those whose birth year is known),\n"
+	"大专 and above, Party members, re-elected and new; for the villagers' and\n"
+	"residents' committees also 一肩挑 (units whose chair is the Party secretary,\n"
+	"of the units with both heads elected) and 交叉任职 (members also on the\n"
+	"Party committee).  Only the latest revision of each result counts.\n"
+};
+
 static void
-s_usage(FILE *fp)
+s_usage(FILE *fp, const area_report_t *report)
 {
 	fprintf(fp,
-	    "usage: tallyfeed totals --level province|prefecture|county|township\n"
-	    "                        [--under CODE] [--format table|csv|json]\n"
-	    "Per area of the level: units expected and reported by committee type,\n"
-	    "registered voters, voters who took part, turnout, Party members expected\n"
-	    "and present, valid and invalid elections, runoffs still needed.\n"
-	    "Only the latest revision of each result counts.\n"
+	    "usage: tallyfeed %s --level province|prefecture|county|township\n"
+	    "                 [--under CODE] [--format table|csv|json]\n"
+	    "%s"
 	    "  --level L      province, prefecture, county or township (required)\n"
 	    "  --under CODE   only areas inside the area with this 12-digit code\n"
-	    "  --format F     table (default, for people), csv or json (for programs)\n");
+	    "  --format F     table (default, for people), csv or json (for programs)\n",
+	    report->command, report->help);
 }
 
 int
@@ -60,8 +93,8 @@ console_check_under(PGconn *conn, const char *under)
 	return rc;
 }
 
-int
-console_totals(PGconn *conn, int argc, char **argv)
+static int
+s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 {
 	static const struct option options[] = {
 		{ "level", required_argument, NULL, 'l' },
@@ -73,6 +106,7 @@ console_totals(PGconn *conn, int argc, char **argv)
 	static const char *const levels[] = { "province", "prefecture", "county", "township", NULL };
 	const char *level = NULL, *under = NULL;
 	const char *values[2];
+	char sql[128];
 	table_format_t format = TABLE_TEXT;
 	PGresult *res = NULL;
 	int ch, rc = CONSOLE_FAILED;
@@ -94,15 +128,15 @@ console_totals(PGconn *conn, int argc, char **argv)
 			}
 			break;
 		case 'h':
-			s_usage(stdout);
+			s_usage(stdout, report);
 			return CONSOLE_OK;
 		default:
-			s_usage(stderr);
+			s_usage(stderr, report);
 			return CONSOLE_USAGE;
 		}
 	}
 	if (optind != argc || level == NULL) {
-		s_usage(stderr);
+		s_usage(stderr, report);
 		return CONSOLE_USAGE;
 	}
 	for (const char *const *l = levels; *l != NULL; l++)
@@ -117,15 +151,27 @@ console_totals(PGconn *conn, int argc, char **argv)
 	rc = CONSOLE_FAILED;
 	values[0] = level;
 	values[1] = under;
-	res = PQexecParams(conn, "SELECT * FROM tallyfeed.totals($1, $2)", 2, NULL, values,
-	                   NULL, NULL, 0);
+	snprintf(sql, sizeof sql, "SELECT * FROM tallyfeed.%s($1, $2)", report->function);
+	res = PQexecParams(conn, sql, 2, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warnx("could not compute totals: %s", tf_db_error(conn));
+		log_warnx("could not compute %s: %s", report->command, tf_db_error(conn));
 		goto out;
 	}
-	table_print(res, format == TABLE_TEXT ? s_headings : NULL, format);
+	table_print(res, format == TABLE_TEXT ? report->headings : NULL, format);
 	rc = CONSOLE_OK;
 out:
 	PQclear(res);
 	return rc;
+}
+
+int
+console_totals(PGconn *conn, int argc, char **argv)
+{
+	return s_area_report(conn, argc, argv, &s_totals);
+}
+
+int
+console_composition(PGconn *conn, int argc, char **argv)
+{
+	return s_area_report(conn, argc, argv, &s_composition);
 }

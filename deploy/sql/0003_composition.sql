@@ -1,0 +1,102 @@
+-- 0003: the make-up of those elected (DOMAIN.md "What the province wants to
+-- see"), per area of any level, computed from the stored candidate rows of
+-- the latest revision of each result at the moment of asking.
+
+SET search_path = tallyfeed, pg_catalog;
+
+-- Who holds a seat: the members elected in the latest revision of every
+-- round of each unit's committee (a runoff fills the seats round 1 left).
+-- age: in the year of the election.
+CREATE VIEW elected_member AS
+SELECT r.unit_code, r.committee, r.round, c.candidate_id, c.position_won, c.gender,
+       c.ethnicity, c.education, c.party_member, c.reelected,
+       extract(year FROM coalesce(r.held_on, current_date))::integer - c.birth_year AS age
+FROM result_current r
+JOIN candidate c ON c.message_id = r.message_id AND c.elected;
+
+-- Per unit: its mass committee's head (主任) and its Party branch's head
+-- (书记), by the pseudonymous id that is the same person in both results.
+CREATE VIEW unit_heads AS
+SELECT p.unit_code, p.mass_committee,
+       (SELECT e.candidate_id FROM elected_member e
+        WHERE e.unit_code = p.unit_code AND e.committee = p.mass_committee
+          AND e.position_won = 'head' LIMIT 1) AS chair,
+       (SELECT e.candidate_id FROM elected_member e
+        WHERE e.unit_code = p.unit_code AND e.committee = 'party_branch'
+          AND e.position_won = 'head' LIMIT 1) AS secretary
+FROM unit_place p;
+
+-- The make-up of those elected, per area of a level and committee:
+--   members, heads; women and women heads; ethnic minorities (not 汉族);
+--   ages known, average age, under 35, over 60; 大专 and above; Party
+--   members; re-elected and new.  For the villagers' and residents'
+--   committees also, derived from the two committees' results:
+--   one_shoulder (一肩挑: units whose chair is the Party secretary) of
+--   units_both_heads (units with both heads elected), and cross_serving
+--   (交叉任职: members who also sit on the unit's Party committee).
+CREATE FUNCTION composition(p_level text, p_under text DEFAULT NULL)
+RETURNS TABLE (code text, name text, committee text,
+               members bigint, heads bigint, women bigint, women_heads bigint,
+               minorities bigint, ages_known bigint, average_age numeric,
+               under_35 bigint, over_60 bigint, college bigint, party_members bigint,
+               reelected bigint, new_members bigint,
+               one_shoulder bigint, units_both_heads bigint, cross_serving bigint)
+LANGUAGE sql STABLE
+SET search_path = tallyfeed, pg_catalog
+AS $$
+    WITH placed AS (
+        SELECT CASE p_level
+                   WHEN 'province' THEN up.province_code
+                   WHEN 'prefecture' THEN up.prefecture_code
+                   WHEN 'county' THEN up.county_code
+                   WHEN 'township' THEN up.township_code
+               END::text AS area_code,
+               up.unit_code
+        FROM unit_place up
+        WHERE p_under IS NULL
+           OR p_under IN (up.province_code, up.prefecture_code, up.county_code,
+                          up.township_code, up.unit_code)
+    ),
+    members AS (
+        SELECT pl.area_code, e.*,
+               EXISTS (SELECT 1 FROM elected_member o
+                       WHERE o.unit_code = e.unit_code AND o.candidate_id = e.candidate_id
+                         AND o.committee = 'party_branch') AS on_party_committee
+        FROM placed pl JOIN elected_member e ON e.unit_code = pl.unit_code
+    ),
+    heads AS (
+        SELECT pl.area_code, h.mass_committee,
+               count(*) FILTER (WHERE h.chair IS NOT NULL AND h.secretary IS NOT NULL) AS both,
+               count(*) FILTER (WHERE h.chair = h.secretary) AS same
+        FROM placed pl JOIN unit_heads h ON h.unit_code = pl.unit_code
+        GROUP BY pl.area_code, h.mass_committee
+    )
+    SELECT m.area_code, a.name, m.committee,
+           count(*),
+           count(*) FILTER (WHERE m.position_won = 'head'),
+           count(*) FILTER (WHERE m.gender = 'female'),
+           count(*) FILTER (WHERE m.gender = 'female' AND m.position_won = 'head'),
+           count(*) FILTER (WHERE m.ethnicity IS NOT NULL AND m.ethnicity <> '汉族'),
+           count(m.age),
+           round(avg(m.age), 1),
+           count(*) FILTER (WHERE m.age < 35),
+           count(*) FILTER (WHERE m.age > 60),
+           count(*) FILTER (WHERE m.education IN ('junior_college', 'bachelor', 'postgraduate')),
+           count(*) FILTER (WHERE m.party_member),
+           count(*) FILTER (WHERE m.reelected),
+           count(*) FILTER (WHERE NOT m.reelected),
+           CASE WHEN m.committee <> 'party_branch' THEN coalesce(max(h.same), 0) END,
+           CASE WHEN m.committee <> 'party_branch' THEN coalesce(max(h.both), 0) END,
+           CASE WHEN m.committee <> 'party_branch'
+                THEN count(*) FILTER (WHERE m.on_party_committee) END
+    FROM members m
+    JOIN area a ON a.code = m.area_code AND a.level = p_level
+    LEFT JOIN heads h ON h.area_code = m.area_code AND h.mass_committee = m.committee
+    GROUP BY m.area_code, a.name, m.committee
+    ORDER BY m.area_code, m.committee
+$$;
+
+ALTER VIEW elected_member OWNER TO tallyfeed_owner;
+ALTER VIEW unit_heads OWNER TO tallyfeed_owner;
+ALTER FUNCTION composition(text, text) OWNER TO tallyfeed_owner;
+GRANT SELECT ON elected_member, unit_heads TO tallyfeed_reader, tallyfeed_writer;

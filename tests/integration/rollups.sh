@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Rollups add up: a simulated prefecture's results, carried to a real
+# collector (signed by each township's agent, through an importer), and
+# every figure of tallyfeed.totals and tallyfeed.composition at each level
+# equals the sum of its children's; the province's counts equal what the
+# candidate and result rows say directly.
+. "$(dirname "$0")/lib.sh"
+
+under=${TF_ROLLUP_UNDER:-632600000000}  # 果洛州: 6 counties, 44 townships
+LOAD=$TF_BIN/tests/bench/tf-load
+setup_db
+
+"$SIM" --registry "$REGISTRY" --under "$under" --out "$WORK/sim" --seed 11 --quiet
+for d in "$WORK/sim"/[0-9]*/; do
+	t=$(basename "$d")
+	enrol "a$t" "$t"
+done
+start_collector
+find "$WORK/sim" -name '*.json' | sort >"$WORK/all.txt"
+say "$(wc -l <"$WORK/all.txt") results of $under"
+out=$(TF_KEY=$KEYS/importer.cert_secret TF_SERVER_CERT=$COLLECTOR_CERT TF_AGENT_KEYS=$KEYS \
+	"$LOAD" "$EP" --window 500 --list "$WORK/all.txt")
+echo "$out"
+expect_eq "$(echo "$out" | sed 's/.* unanswered=\([0-9]*\).*/\1/')" 0 "every result answered"
+
+# mismatches FUNCTION COLUMNS PARENT CHILD MAP KEY: the parent areas whose
+# figures are not the sum of their children's (per committee, KEY, for
+# composition); MAP gives each child area's parent.  Empty when they add up.
+mismatches() {
+	local fn=$1 cols=$2 parent=$3 child=$4 map=$5 key=$6 sums="" eqs="" c
+	for c in ${cols//,/ }; do
+		sums="$sums, sum(ch.$c) AS $c"
+		eqs="$eqs OR pa.$c IS DISTINCT FROM s.$c"
+	done
+	sql "WITH pa AS (SELECT * FROM tallyfeed.$fn('$parent', '$under')),
+	          ch AS (SELECT * FROM tallyfeed.$fn('$child', '$under')),
+	          m AS ($map),
+	          s AS (SELECT m.parent$key $sums FROM ch JOIN m ON m.child = ch.code
+	                GROUP BY m.parent$key)
+	     SELECT pa.code FROM pa LEFT JOIN s ON s.parent = pa.code ${key:+AND s.committee = pa.committee}
+	     WHERE false $eqs"
+}
+county_map="SELECT code::text AS child, prefecture_code::text AS parent FROM tallyfeed.county"
+township_map="SELECT code::text AS child, county_code::text AS parent FROM tallyfeed.township"
+
+totals_cols=units_expected,villagers_expected,villagers_reported,residents_expected,residents_reported,party_expected,party_reported,electorate,voters,party_members,party_present,valid_elections,invalid_elections,runoffs_needed
+comp_cols=members,heads,women,women_heads,minorities,ages_known,under_35,over_60,college,party_members,reelected,new_members,one_shoulder,units_both_heads,cross_serving
+
+say "each level is the sum of its children"
+expect_eq "$(mismatches totals "$totals_cols" prefecture county "$county_map" "")" "" \
+	"totals: prefecture = sum of its counties"
+expect_eq "$(mismatches totals "$totals_cols" county township "$township_map" "")" "" \
+	"totals: county = sum of its townships"
+expect_eq "$(mismatches composition "$comp_cols" prefecture county "$county_map" ", ch.committee")" "" \
+	"composition: prefecture = sum of its counties, per committee"
+expect_eq "$(mismatches composition "$comp_cols" county township "$township_map" ", ch.committee")" "" \
+	"composition: county = sum of its townships, per committee"
+# With --under the province holds only this prefecture: the same figures.
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.totals('province', '$under') p
+	JOIN tallyfeed.totals('prefecture', '$under') f USING (units_expected, electorate, voters,
+	     party_present, valid_elections, invalid_elections, runoffs_needed)")" 1 "totals: province = its prefecture"
+
+say "the figures are what the rows say"
+members=$(sql "SELECT count(*) FROM tallyfeed.result_current r JOIN tallyfeed.candidate c
+	ON c.message_id = r.message_id AND c.elected")
+expect_eq "$(sql "SELECT sum(members) FROM tallyfeed.composition('province', '$under')")" "$members" \
+	"members elected (every round's latest revision)"
+expect_eq "$(sql "SELECT sum(women) FROM tallyfeed.composition('province', '$under')")" \
+	"$(sql "SELECT count(*) FROM tallyfeed.result_current r JOIN tallyfeed.candidate c
+		ON c.message_id = r.message_id AND c.elected AND c.gender = 'female'")" "women elected"
+expect_eq "$(sql "SELECT sum(one_shoulder) FROM tallyfeed.composition('province', '$under')")" \
+	"$(sql "SELECT count(*) FROM tallyfeed.unit_heads WHERE chair = secretary")" "一肩挑 units"
+expect_eq "$(sql "SELECT (sum(one_shoulder) > 0 AND sum(cross_serving) > 0 AND sum(women) > 0)::text
+	FROM tallyfeed.composition('province', '$under')")" true "the simulation has each kind"
+
+say "the console shows it"
+out=$("$CONSOLE" composition --level county --under "$under" --format csv)
+expect_eq "$(echo "$out" | tail -n +2 | wc -l)" \
+	"$(sql "SELECT count(*) FROM tallyfeed.composition('county', '$under')")" "composition csv rows"
+"$CONSOLE" composition --level prefecture --under "$under" | head -5
+finish
