@@ -25,6 +25,8 @@ s_usage(FILE *fp)
 	    "  registry load DIR            check and load a province's division registry\n"
 	    "  totals --level L [--under CODE] [--format table|csv|json]\n"
 	    "                               figures per area, computed from the stored results\n"
+	    "  progress --level L [--under CODE] [--outstanding] [--format ...]\n"
+	    "                               expected, reported, outstanding, runoffs pending\n"
 	    "  composition --level L [--under CODE] [--format table|csv|json]\n"
 	    "                               the make-up of those elected, per area and committee\n"
 	    "  flags [--under CODE] [--format table|csv|json]\n"
@@ -125,6 +127,9 @@ main(int argc, char **argv)
 		skip = 0;
 	} else if (strcmp(argv[0], "totals") == 0) {
 		command = console_totals;
+		skip = 0;
+	} else if (strcmp(argv[0], "progress") == 0) {
+		command = console_progress;
 		skip = 0;
 	} else if (strcmp(argv[0], "composition") == 0) {
 		command = console_composition;

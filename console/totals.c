@@ -20,6 +20,8 @@ typedef struct {
 	const char *function;
 	const char *const *headings;
 	const char *help;
+	const char *list_sql;           /* --outstanding: the units, $1 = --under or NULL */
+	const char *const *list_headings;
 } area_report_t;
 
 /* Headings for people, in the order of tallyfeed.totals' columns. */
@@ -41,7 +43,8 @@ static const area_report_t s_totals = {
 	"Per area of the level: units expected and reported by committee type,\n"
 	"registered voters, voters who took part, turnout, Party members expected\n"
 	"and present, valid and invalid elections, runoffs still needed.\n"
-	"Only the latest revision of each result counts.\n"
+	"Only the latest revision of each result counts.\n",
+	NULL, NULL
 };
 
 static const area_report_t s_composition = {
@@ -52,7 +55,30 @@ static const area_report_t s_composition = {
 	"大专 and above, Party members, re-elected and new; for the villagers' and\n"
 	"residents' committees also 一肩挑 (units whose chair is the Party secretary,\n"
 	"of the units with both heads elected) and 交叉任职 (members also on the\n"
-	"Party committee).  Only the latest revision of each result counts.\n"
+	"Party committee).  Only the latest revision of each result counts.\n",
+	NULL, NULL
+};
+
+static const char *const s_progress_headings[] = {
+	"代码", "名称", "委员会", "应选", "已报", "未报", "有效", "一次选成", "待另行选举", "无效"
+};
+
+static const char *const s_outstanding_headings[] = {
+	"单位代码", "单位名称", "乡镇代码", "乡镇", "委员会"
+};
+
+static const area_report_t s_progress = {
+	"progress", "progress", s_progress_headings,
+	"Per area of the level and committee: units expected, reported (round 1\n"
+	"stored), outstanding, valid elections, first-round successes (every seat\n"
+	"filled in a valid round 1), runoffs pending, invalid elections.\n"
+	"  --outstanding  instead, list the units (and committees) not yet reported\n",
+	"SELECT unit_code, unit_name, township_code, township_name, committee "
+	"FROM tallyfeed.outstanding "
+	"WHERE $1::text IS NULL OR $1 IN (unit_code, township_code, county_code, "
+	"                                 prefecture_code, province_code) "
+	"ORDER BY unit_code, committee",
+	s_outstanding_headings
 };
 
 static void
@@ -60,12 +86,12 @@ s_usage(FILE *fp, const area_report_t *report)
 {
 	fprintf(fp,
 	    "usage: tallyfeed %s --level province|prefecture|county|township\n"
-	    "                 [--under CODE] [--format table|csv|json]\n"
+	    "                 [--under CODE] [--format table|csv|json]%s\n"
 	    "%s"
 	    "  --level L      province, prefecture, county or township (required)\n"
 	    "  --under CODE   only areas inside the area with this 12-digit code\n"
 	    "  --format F     table (default, for people), csv or json (for programs)\n",
-	    report->command, report->help);
+	    report->command, report->list_sql ? " [--outstanding]" : "", report->help);
 }
 
 int
@@ -100,6 +126,7 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 		{ "level", required_argument, NULL, 'l' },
 		{ "under", required_argument, NULL, 'u' },
 		{ "format", required_argument, NULL, 'F' },
+		{ "outstanding", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -110,7 +137,7 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 	table_format_t format = TABLE_TEXT;
 	PGresult *res = NULL;
 	int ch, rc = CONSOLE_FAILED;
-	int known = 0;
+	int known = 0, list = 0;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -127,6 +154,13 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 				return CONSOLE_USAGE;
 			}
 			break;
+		case 'o':
+			if (report->list_sql == NULL) {
+				s_usage(stderr, report);
+				return CONSOLE_USAGE;
+			}
+			list = 1;
+			break;
 		case 'h':
 			s_usage(stdout, report);
 			return CONSOLE_OK;
@@ -135,9 +169,22 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 			return CONSOLE_USAGE;
 		}
 	}
-	if (optind != argc || level == NULL) {
+	if (optind != argc || (level == NULL && !list)) {
 		s_usage(stderr, report);
 		return CONSOLE_USAGE;
+	}
+	if (list) {
+		if (under != NULL && (rc = console_check_under(conn, under)) != CONSOLE_OK)
+			return rc;
+		res = PQexecParams(conn, report->list_sql, 1, NULL, &under, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			log_warnx("could not list: %s", tf_db_error(conn));
+			PQclear(res);
+			return CONSOLE_FAILED;
+		}
+		table_print(res, format == TABLE_TEXT ? report->list_headings : NULL, format);
+		PQclear(res);
+		return CONSOLE_OK;
 	}
 	for (const char *const *l = levels; *l != NULL; l++)
 		if (strcmp(level, *l) == 0)
@@ -168,6 +215,12 @@ int
 console_totals(PGconn *conn, int argc, char **argv)
 {
 	return s_area_report(conn, argc, argv, &s_totals);
+}
+
+int
+console_progress(PGconn *conn, int argc, char **argv)
+{
+	return s_area_report(conn, argc, argv, &s_progress);
 }
 
 int

@@ -16,8 +16,11 @@ for d in "$WORK/sim"/[0-9]*/; do
 	enrol "a$t" "$t"
 done
 start_collector
-find "$WORK/sim" -name '*.json' | sort >"$WORK/all.txt"
-say "$(wc -l <"$WORK/all.txt") results of $under"
+# Held back, so that something is outstanding and owed: one township's
+# results, and every runoff (round 2).
+held=$(basename "$(ls -d "$WORK/sim"/[0-9]*/ | head -1)")
+find "$WORK/sim" -name '*.json' | grep -v "/$held/" | grep -v -- '-r2\.json$' | sort >"$WORK/all.txt"
+say "$(wc -l <"$WORK/all.txt") results of $under (township $held and the runoffs held back)"
 out=$(TF_KEY=$KEYS/importer.cert_secret TF_SERVER_CERT=$COLLECTOR_CERT TF_AGENT_KEYS=$KEYS \
 	"$LOAD" "$EP" --window 500 --list "$WORK/all.txt")
 echo "$out"
@@ -55,6 +58,11 @@ expect_eq "$(mismatches composition "$comp_cols" prefecture county "$county_map"
 	"composition: prefecture = sum of its counties, per committee"
 expect_eq "$(mismatches composition "$comp_cols" county township "$township_map" ", ch.committee")" "" \
 	"composition: county = sum of its townships, per committee"
+progress_cols=expected,reported,outstanding,valid,first_round_success,runoffs_pending,invalid
+expect_eq "$(mismatches progress "$progress_cols" prefecture county "$county_map" ", ch.committee")" "" \
+	"progress: prefecture = sum of its counties, per committee"
+expect_eq "$(mismatches progress "$progress_cols" county township "$township_map" ", ch.committee")" "" \
+	"progress: county = sum of its townships, per committee"
 # With --under the province holds only this prefecture: the same figures.
 expect_eq "$(sql "SELECT count(*) FROM tallyfeed.totals('province', '$under') p
 	JOIN tallyfeed.totals('prefecture', '$under') f USING (units_expected, electorate, voters,
@@ -73,7 +81,28 @@ expect_eq "$(sql "SELECT sum(one_shoulder) FROM tallyfeed.composition('province'
 expect_eq "$(sql "SELECT (sum(one_shoulder) > 0 AND sum(cross_serving) > 0 AND sum(women) > 0)::text
 	FROM tallyfeed.composition('province', '$under')")" true "the simulation has each kind"
 
+expect_eq "$(sql "SELECT sum(reported) FROM tallyfeed.progress('province', '$under')")" \
+	"$(sql "SELECT count(DISTINCT (unit_code, committee)) FROM tallyfeed.result WHERE round = 1")" \
+	"reported: units with round 1 stored"
+expect_eq "$(sql "SELECT sum(outstanding) FROM tallyfeed.progress('province', '$under')")" \
+	"$(sql "SELECT count(*) FROM tallyfeed.outstanding WHERE prefecture_code = '$under'")" \
+	"outstanding: as many as the units listed"
+expect_eq "$(sql "SELECT sum(runoffs_pending) FROM tallyfeed.progress('province', '$under')")" \
+	"$(sql "SELECT count(*) FROM tallyfeed.runoff_pending WHERE prefecture_code = '$under'")" \
+	"runoffs pending: as many as listed"
+
+expect_eq "$(sql "SELECT (sum(outstanding) > 0 AND sum(runoffs_pending) > 0)::text
+	FROM tallyfeed.progress('province', '$under')")" true "something outstanding, some runoffs owed"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.outstanding WHERE township_code = '$held'")" \
+	"$(sql "SELECT 2 * count(*) FROM tallyfeed.unit WHERE township_code = '$held'")" \
+	"the held-back township: every unit outstanding, both committees"
+
 say "the console shows it"
+out=$("$CONSOLE" progress --outstanding --under "$under" --format csv)
+expect_eq "$(echo "$out" | tail -n +2 | wc -l)" \
+	"$(sql "SELECT count(*) FROM tallyfeed.outstanding WHERE prefecture_code = '$under'")" \
+	"progress --outstanding lists them"
+"$CONSOLE" progress --level county --under "$under" | head -4
 out=$("$CONSOLE" composition --level county --under "$under" --format csv)
 expect_eq "$(echo "$out" | tail -n +2 | wc -l)" \
 	"$(sql "SELECT count(*) FROM tallyfeed.composition('county', '$under')")" "composition csv rows"
