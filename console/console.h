@@ -22,6 +22,7 @@ int console_totals(PGconn *conn, int argc, char **argv);
 int console_flags(PGconn *conn, int argc, char **argv);
 int console_composition(PGconn *conn, int argc, char **argv);
 int console_progress(PGconn *conn, int argc, char **argv);
+int console_runoffs(PGconn *conn, int argc, char **argv);
 /* --under CODE: CONSOLE_OK if an area or unit has this code, else the
  * status to exit with (a message is logged). */
 int console_check_under(PGconn *conn, const char *under);

@@ -1,7 +1,8 @@
 /*
- * flags: `tallyfeed flags` — the current results the rules accepted but
- * flagged for a person to look at (DOMAIN.md "Checks", W): invalid
- * elections, committees short of the law, statistical oddities.
+ * flags: lists of units inside an area.  `tallyfeed flags` — the current
+ * results the rules accepted but flagged for a person to look at
+ * (DOMAIN.md "Checks", W): invalid elections, committees short of the law,
+ * statistical oddities.  `tallyfeed runoffs` — where a runoff is owed.
  */
 #include "console.h"
 #include "db.h"
@@ -10,30 +11,69 @@
 #include <getopt.h>
 #include <stdio.h>
 
-static const char *const s_headings[] = {
+typedef struct {
+	const char *command;
+	const char *sql;                /* $1: --under, or NULL */
+	const char *const *headings;
+	const char *help;
+} unit_list_t;
+
+static const char *const s_flags_headings[] = {
 	"单位代码", "单位名称", "乡镇", "委员会", "轮次", "修订", "提示"
 };
 
+static const char *const s_runoff_headings[] = {
+	"单位代码", "单位名称", "乡镇", "委员会", "应选", "已选", "待选"
+};
+
+static const unit_list_t s_flags = {
+	"flags",
+	"SELECT r.unit_code, p.unit_name, t.name, r.committee, r.round, r.revision, "
+	"       array_to_string(r.warnings, ' ') "
+	"FROM tallyfeed.result_current r "
+	"JOIN tallyfeed.unit_place p ON p.unit_code = r.unit_code "
+	"JOIN tallyfeed.township t ON t.code = p.township_code "
+	"WHERE cardinality(r.warnings) > 0 "
+	"  AND ($1::text IS NULL OR $1 IN (p.unit_code, p.township_code, p.county_code, "
+	"                                 p.prefecture_code, p.province_code)) "
+	"ORDER BY r.unit_code, r.committee, r.round",
+	s_flags_headings,
+	"The latest revision of each result that the rules flagged, with its flags:\n"
+	"  invalid_election   turnout or attendance short of the quorum\n"
+	"  no_woman           a villagers'/residents' committee with no woman elected\n"
+	"  size               committee size out of range, or even where it must be odd\n"
+	"  full_turnout       exactly 100 % turnout\n"
+	"  seats_unfilled     seats left for a runoff\n"
+	"  candidate_margin   a Party branch with too few candidates for its seats\n"
+	"  photo_reused       the results sheet photo of another unit\n"
+	"  identical_figures  the same six figures as another unit\n"
+};
+
+static const unit_list_t s_runoffs = {
+	"runoffs",
+	"SELECT unit_code, unit_name, township_name, committee, seats_total, seats_filled, "
+	"       seats_open "
+	"FROM tallyfeed.runoff_pending "
+	"WHERE $1::text IS NULL OR $1 IN (unit_code, township_code, county_code, "
+	"                                 prefecture_code, province_code) "
+	"ORDER BY unit_code, committee",
+	s_runoff_headings,
+	"Where a runoff (另行选举) is owed: a valid round 1 left seats unfilled and no\n"
+	"round 2 is stored.  Seats to fill, filled, and still open.\n"
+};
+
 static void
-s_usage(FILE *fp)
+s_usage(FILE *fp, const unit_list_t *list)
 {
 	fprintf(fp,
-	    "usage: tallyfeed flags [--under CODE] [--format table|csv|json]\n"
-	    "The latest revision of each result that the rules flagged, with its flags:\n"
-	    "  invalid_election   turnout or attendance short of the quorum\n"
-	    "  no_woman           a villagers'/residents' committee with no woman elected\n"
-	    "  size               committee size out of range, or even where it must be odd\n"
-	    "  full_turnout       exactly 100 %% turnout\n"
-	    "  seats_unfilled     seats left for a runoff\n"
-	    "  candidate_margin   a Party branch with too few candidates for its seats\n"
-	    "  photo_reused       the results sheet photo of another unit\n"
-	    "  identical_figures  the same six figures as another unit\n"
+	    "usage: tallyfeed %s [--under CODE] [--format table|csv|json]\n"
+	    "%s"
 	    "  --under CODE   only units inside this area (12-digit code)\n"
-	    "  --format F     table (default), csv or json\n");
+	    "  --format F     table (default), csv or json\n", list->command, list->help);
 }
 
-int
-console_flags(PGconn *conn, int argc, char **argv)
+static int
+s_unit_list(PGconn *conn, int argc, char **argv, const unit_list_t *list)
 {
 	static const struct option options[] = {
 		{ "under", required_argument, NULL, 'u' },
@@ -59,35 +99,38 @@ console_flags(PGconn *conn, int argc, char **argv)
 			}
 			break;
 		case 'h':
-			s_usage(stdout);
+			s_usage(stdout, list);
 			return CONSOLE_OK;
 		default:
-			s_usage(stderr);
+			s_usage(stderr, list);
 			return CONSOLE_USAGE;
 		}
 	}
 	if (optind != argc) {
-		s_usage(stderr);
+		s_usage(stderr, list);
 		return CONSOLE_USAGE;
 	}
 	if (under != NULL && (rc = console_check_under(conn, under)) != CONSOLE_OK)
 		return rc;
-	res = PQexecParams(conn,
-	    "SELECT r.unit_code, p.unit_name, t.name, r.committee, r.round, r.revision, "
-	    "       array_to_string(r.warnings, ' ') "
-	    "FROM tallyfeed.result_current r "
-	    "JOIN tallyfeed.unit_place p ON p.unit_code = r.unit_code "
-	    "JOIN tallyfeed.township t ON t.code = p.township_code "
-	    "WHERE cardinality(r.warnings) > 0 "
-	    "  AND ($1::text IS NULL OR $1 IN (p.unit_code, p.township_code, p.county_code, "
-	    "                                 p.prefecture_code, p.province_code)) "
-	    "ORDER BY r.unit_code, r.committee, r.round", 1, NULL, &under, NULL, NULL, 0);
+	res = PQexecParams(conn, list->sql, 1, NULL, &under, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warnx("could not read the flags: %s", tf_db_error(conn));
+		log_warnx("could not list %s: %s", list->command, tf_db_error(conn));
 		PQclear(res);
 		return CONSOLE_FAILED;
 	}
-	table_print(res, format == TABLE_TEXT ? s_headings : NULL, format);
+	table_print(res, format == TABLE_TEXT ? list->headings : NULL, format);
 	PQclear(res);
 	return CONSOLE_OK;
+}
+
+int
+console_flags(PGconn *conn, int argc, char **argv)
+{
+	return s_unit_list(conn, argc, argv, &s_flags);
+}
+
+int
+console_runoffs(PGconn *conn, int argc, char **argv)
+{
+	return s_unit_list(conn, argc, argv, &s_runoffs);
 }

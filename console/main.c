@@ -29,6 +29,8 @@ s_usage(FILE *fp)
 	    "                               expected, reported, outstanding, runoffs pending\n"
 	    "  composition --level L [--under CODE] [--format table|csv|json]\n"
 	    "                               the make-up of those elected, per area and committee\n"
+	    "  runoffs [--under CODE] [--format table|csv|json]\n"
+	    "                               where a runoff (另行选举) is owed\n"
 	    "  flags [--under CODE] [--format table|csv|json]\n"
 	    "                               the current results the rules flagged (W checks)\n"
 	    "  import [-c ENDPOINT] [-k KEY] [-K CERT] BUNDLE\n"
@@ -133,6 +135,9 @@ main(int argc, char **argv)
 		skip = 0;
 	} else if (strcmp(argv[0], "composition") == 0) {
 		command = console_composition;
+		skip = 0;
+	} else if (strcmp(argv[0], "runoffs") == 0) {
+		command = console_runoffs;
 		skip = 0;
 	} else if (strcmp(argv[0], "flags") == 0) {
 		command = console_flags;

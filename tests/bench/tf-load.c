@@ -251,5 +251,7 @@ main(int argc, char **argv)
 	zlist_destroy(&paths);
 	zpoller_destroy(&poller);
 	zsock_destroy(&dealer);
+	zhashx_destroy(&authors);
+	tf_identity_destroy(&identity);
 	return answered == n ? 0 : 1;
 }

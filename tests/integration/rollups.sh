@@ -102,6 +102,10 @@ out=$("$CONSOLE" progress --outstanding --under "$under" --format csv)
 expect_eq "$(echo "$out" | tail -n +2 | wc -l)" \
 	"$(sql "SELECT count(*) FROM tallyfeed.outstanding WHERE prefecture_code = '$under'")" \
 	"progress --outstanding lists them"
+out=$("$CONSOLE" runoffs --under "$under" --format csv)
+expect_eq "$(echo "$out" | tail -n +2 | wc -l)" \
+	"$(sql "SELECT count(*) FROM tallyfeed.runoff_pending WHERE prefecture_code = '$under'")" \
+	"runoffs lists them"
 "$CONSOLE" progress --level county --under "$under" | head -4
 out=$("$CONSOLE" composition --level county --under "$under" --format csv)
 expect_eq "$(echo "$out" | tail -n +2 | wc -l)" \
