@@ -31,6 +31,8 @@ int console_import(zconfig_t *config, int argc, char **argv);
 int console_keygen(int argc, char **argv);
 /* verify needs the database and the certificates (console/certs). */
 int console_verify(PGconn *conn, zconfig_t *config, int argc, char **argv);
+/* unit reads console/certs too, to check each signature. */
+int console_unit(PGconn *conn, zconfig_t *config, int argc, char **argv);
 
 /* Output formats shared by the query commands. */
 typedef enum { TABLE_TEXT, TABLE_CSV, TABLE_JSON } table_format_t;

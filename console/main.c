@@ -29,6 +29,9 @@ s_usage(FILE *fp)
 	    "                               expected, reported, outstanding, runoffs pending\n"
 	    "  composition --level L [--under CODE] [--format table|csv|json]\n"
 	    "                               the make-up of those elected, per area and committee\n"
+	    "  unit CODE [--certs DIR] [--format table|csv|json]\n"
+	    "                               every revision of a unit's results, who sent\n"
+	    "                               each and when, its flags and its signature\n"
 	    "  runoffs [--under CODE] [--format table|csv|json]\n"
 	    "                               where a runoff (另行选举) is owed\n"
 	    "  flags [--under CODE] [--format table|csv|json]\n"
@@ -109,7 +112,8 @@ main(int argc, char **argv)
 	/* Which command?  Check the words before connecting, so a typo is a
 	 * usage error even when the database is away. */
 	int (*command)(PGconn *, int, char **) = NULL;
-	bool verify = false;
+	/* Commands that also read the configuration (for console/certs). */
+	int (*configured)(PGconn *, zconfig_t *, int, char **) = NULL;
 	int skip = 1;
 	if (strcmp(argv[0], "db") == 0 && argc >= 2 && strcmp(argv[1], "migrate") == 0) {
 		command = console_migrate;
@@ -125,7 +129,10 @@ main(int argc, char **argv)
 		rc = console_keygen(argc, argv);
 		goto out;
 	} else if (strcmp(argv[0], "verify") == 0) {
-		verify = true;
+		configured = console_verify;
+		skip = 0;
+	} else if (strcmp(argv[0], "unit") == 0) {
+		configured = console_unit;
 		skip = 0;
 	} else if (strcmp(argv[0], "totals") == 0) {
 		command = console_totals;
@@ -152,7 +159,7 @@ main(int argc, char **argv)
 	/* A command's --help needs no database. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			rc = verify ? console_verify(NULL, config, argc, argv) : command(NULL, argc, argv);
+			rc = configured ? configured(NULL, config, argc, argv) : command(NULL, argc, argv);
 			goto out;
 		}
 
@@ -162,7 +169,7 @@ main(int argc, char **argv)
 		rc = CONSOLE_FAILED;
 		goto out;
 	}
-	rc = verify ? console_verify(conn, config, argc, argv) : command(conn, argc, argv);
+	rc = configured ? configured(conn, config, argc, argv) : command(conn, argc, argv);
 out:
 	PQfinish(conn);
 	zconfig_destroy(&config);

@@ -23,6 +23,7 @@ drop_roles() {
 }
 trap drop_roles EXIT
 start_collector -d "dbname=$TEST_DB user=$writer"
+status_of() { "$@" >/dev/null 2>&1 && echo 0 || echo $?; }
 counts() { sql "SELECT (SELECT count(*) FROM tallyfeed.message) || '/' || (SELECT count(*) FROM tallyfeed.quarantine) || '/' || (SELECT count(*) FROM tallyfeed.agent_status)"; }
 
 say "an enrolled agent's signed results are stored"
@@ -127,6 +128,17 @@ case $flags in
 *photo_reused*identical_figures* | *identical_figures*photo_reused*) echo "ok: flagged photo_reused and identical_figures" ;;
 *) fail "the copy is not flagged: $flags" ;;
 esac
+
+say "tallyfeed unit: every revision, who sent it, its signature checked"
+out=$("$CONSOLE" unit 630121100201 --certs "$CERTS" --format csv); echo "$out"
+expect_eq "$(echo "$out" | grep -c '^villagers,1,')" 3 "the villagers' three revisions"
+expect_eq "$(echo "$out" | grep '^villagers,1,' | cut -d, -f3,4 | tr '\n' ' ')" "1,f 2,f 3,t " \
+	"only the latest revision counts"
+expect_eq "$(echo "$out" | tail -n +2 | grep -c ',qiaotou,.*,verified,collector,')" 4 \
+	"each sent by qiaotou, each signature verified"
+expect_eq "$("$CONSOLE" unit 630121100201 --format csv | grep -c 'not checked')" 4 \
+	"without certificates: reported, not checked"
+expect_eq "$(status_of "$CONSOLE" unit 630121199999)" 2 "an unknown unit"
 
 say "verify: everything stored is sound"
 stop_collector
