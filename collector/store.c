@@ -400,6 +400,17 @@ enum {
 	ARG_INVALID, ARG_COUNT
 };
 
+/* The report's sheet photo hash as 64 hex digits; "" and false if none. */
+static bool
+s_photo_hex(const tf_report_t *r, char out[2 * TF_HASH_LEN + 1])
+{
+	out[0] = '\0';
+	if (r->sheet_photo_sha256.len != TF_HASH_LEN)
+		return false;
+	sodium_bin2hex(out, 2 * TF_HASH_LEN + 1, r->sheet_photo_sha256.data, TF_HASH_LEN);
+	return true;
+}
+
 static void
 s_refuse(store_entry_t *e, int reason, const char *detail)
 {
@@ -423,7 +434,7 @@ s_check_in_batch(store_entry_t *entries, size_t count, tf_prior_round_t *priors)
 	for (size_t i = 0; i < count; i++) {
 		store_entry_t *e = &entries[i];
 		const tf_report_t *r = e->report;
-		char key[TF_AGENT_ID_MAX + 32], photo[65];
+		char key[TF_AGENT_ID_MAX + 32], photo[2 * TF_HASH_LEN + 1];
 		const char *other;
 
 		if (e->outcome != STORE_ACCEPTED)
@@ -462,10 +473,7 @@ s_check_in_batch(store_entry_t *entries, size_t count, tf_prior_round_t *priors)
 				continue;
 			}
 		}
-		if (r->sheet_photo_sha256.len == TF_HASH_LEN) {
-			tf_message_id_hex(r->sheet_photo_sha256.data, TF_HASH_LEN / 2, photo);
-			tf_message_id_hex(r->sheet_photo_sha256.data + TF_HASH_LEN / 2, TF_HASH_LEN / 2,
-			                  photo + TF_HASH_LEN);
+		if (s_photo_hex(r, photo)) {
 			other = zhashx_lookup(photos, photo);
 			if (other != NULL && strcmp(other, r->unit_code) != 0)
 				e->check->warnings |= TF_WARN_PHOTO_REUSED;
@@ -534,7 +542,7 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 		goto out;
 	for (size_t i = 0; i < count; i++) {
 		const tf_report_t *r = entries[i].report;
-		char hex[2 * TF_MESSAGE_ID_LEN + 1], key[64], photo[2 * TF_HASH_LEN + 1] = "";
+		char hex[2 * TF_MESSAGE_ID_LEN + 1], key[64], photo[2 * TF_HASH_LEN + 1];
 
 		tf_message_id_hex(entries[i].envelope->message_id.data,
 		                  entries[i].envelope->message_id.len, hex);
@@ -554,11 +562,7 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 			zhashx_update(ids, hex, (void *)(i + 1));
 			zhashx_update(keys, key, (void *)(i + 1));
 		}
-		if (r->sheet_photo_sha256.len == TF_HASH_LEN) {
-			tf_message_id_hex(r->sheet_photo_sha256.data, TF_HASH_LEN / 2, photo);
-			tf_message_id_hex(r->sheet_photo_sha256.data + TF_HASH_LEN / 2, TF_HASH_LEN / 2,
-			                  photo + TF_HASH_LEN);
-		}
+		s_photo_hex(r, photo);
 		s_array_add(arrays[ARG_IDS], hex);
 		s_array_add(arrays[ARG_UNITS], r->unit_code);
 		s_array_add(arrays[ARG_COMMITTEES], tf_committee_word(r->committee));

@@ -4,6 +4,65 @@
 
 SET search_path = tallyfeed, pg_catalog;
 
+-- The units of each area of a level, under an area (or everywhere): one
+-- definition for totals, composition and progress.
+CREATE FUNCTION area_units(p_level text, p_under text DEFAULT NULL)
+RETURNS TABLE (area_code text, unit_code char(12), mass_committee text)
+LANGUAGE sql STABLE
+SET search_path = tallyfeed, pg_catalog
+AS $$
+    SELECT CASE p_level
+               WHEN 'province' THEN up.province_code
+               WHEN 'prefecture' THEN up.prefecture_code
+               WHEN 'county' THEN up.county_code
+               WHEN 'township' THEN up.township_code
+           END::text,
+           up.unit_code, up.mass_committee
+    FROM unit_place up
+    WHERE p_under IS NULL
+       OR p_under IN (up.province_code, up.prefecture_code, up.county_code,
+                      up.township_code, up.unit_code)
+$$;
+
+-- totals (0001) on area_units: the same figures.
+CREATE OR REPLACE FUNCTION totals(p_level text, p_under text DEFAULT NULL)
+RETURNS TABLE (code text, name text,
+               units_expected bigint,
+               villagers_expected bigint, villagers_reported bigint,
+               residents_expected bigint, residents_reported bigint,
+               party_expected bigint, party_reported bigint,
+               electorate bigint, voters bigint, turnout numeric,
+               party_members bigint, party_present bigint,
+               valid_elections bigint, invalid_elections bigint, runoffs_needed bigint)
+LANGUAGE sql STABLE
+SET search_path = tallyfeed, pg_catalog
+AS $$
+    SELECT pl.area_code, a.name,
+           count(*),
+           count(*) FILTER (WHERE pl.mass_committee = 'villagers'),
+           count(m.unit_code) FILTER (WHERE pl.mass_committee = 'villagers'),
+           count(*) FILTER (WHERE pl.mass_committee = 'residents'),
+           count(m.unit_code) FILTER (WHERE pl.mass_committee = 'residents'),
+           count(*),
+           count(pb.unit_code),
+           coalesce(sum(m.registered), 0),
+           coalesce(sum(m.took_part), 0),
+           round(100.0 * sum(m.took_part) / nullif(sum(m.registered), 0), 2),
+           coalesce(sum(pb.registered - pb.excused), 0),
+           coalesce(sum(pb.took_part), 0),
+           count(*) FILTER (WHERE m.election_valid) + count(*) FILTER (WHERE pb.election_valid),
+           count(*) FILTER (WHERE NOT m.election_valid) + count(*) FILTER (WHERE NOT pb.election_valid),
+           count(*) FILTER (WHERE m.runoff_needed) + count(*) FILTER (WHERE pb.runoff_needed)
+    FROM area_units(p_level, p_under) pl
+    JOIN area a ON a.code = pl.area_code AND a.level = p_level
+    LEFT JOIN committee_outcome m
+           ON m.unit_code = pl.unit_code AND m.committee = pl.mass_committee
+    LEFT JOIN committee_outcome pb
+           ON pb.unit_code = pl.unit_code AND pb.committee = 'party_branch'
+    GROUP BY pl.area_code, a.name
+    ORDER BY pl.area_code
+$$;
+
 -- Who holds a seat: the members elected in the latest revision of every
 -- round of each unit's committee (a runoff fills the seats round 1 left).
 -- age: in the year of the election.
@@ -44,19 +103,7 @@ RETURNS TABLE (code text, name text, committee text,
 LANGUAGE sql STABLE
 SET search_path = tallyfeed, pg_catalog
 AS $$
-    WITH placed AS (
-        SELECT CASE p_level
-                   WHEN 'province' THEN up.province_code
-                   WHEN 'prefecture' THEN up.prefecture_code
-                   WHEN 'county' THEN up.county_code
-                   WHEN 'township' THEN up.township_code
-               END::text AS area_code,
-               up.unit_code
-        FROM unit_place up
-        WHERE p_under IS NULL
-           OR p_under IN (up.province_code, up.prefecture_code, up.county_code,
-                          up.township_code, up.unit_code)
-    ),
+    WITH placed AS (SELECT * FROM area_units(p_level, p_under)),
     members AS (
         SELECT pl.area_code, e.*,
                EXISTS (SELECT 1 FROM elected_member o
@@ -99,4 +146,5 @@ $$;
 ALTER VIEW elected_member OWNER TO tallyfeed_owner;
 ALTER VIEW unit_heads OWNER TO tallyfeed_owner;
 ALTER FUNCTION composition(text, text) OWNER TO tallyfeed_owner;
+ALTER FUNCTION area_units(text, text) OWNER TO tallyfeed_owner;
 GRANT SELECT ON elected_member, unit_heads TO tallyfeed_reader, tallyfeed_writer;

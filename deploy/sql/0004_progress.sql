@@ -15,18 +15,9 @@ LANGUAGE sql STABLE
 SET search_path = tallyfeed, pg_catalog
 AS $$
     WITH expected AS (
-        SELECT CASE p_level
-                   WHEN 'province' THEN up.province_code
-                   WHEN 'prefecture' THEN up.prefecture_code
-                   WHEN 'county' THEN up.county_code
-                   WHEN 'township' THEN up.township_code
-               END::text AS area_code,
-               up.unit_code, c.committee
-        FROM unit_place up
-        CROSS JOIN LATERAL (VALUES (up.mass_committee), ('party_branch')) AS c(committee)
-        WHERE p_under IS NULL
-           OR p_under IN (up.province_code, up.prefecture_code, up.county_code,
-                          up.township_code, up.unit_code)
+        SELECT au.area_code, au.unit_code, c.committee
+        FROM area_units(p_level, p_under) au
+        CROSS JOIN LATERAL (VALUES (au.mass_committee), ('party_branch')) AS c(committee)
     )
     SELECT e.area_code, a.name, e.committee,
            count(*),
