@@ -92,10 +92,16 @@ spool_open(const char *dir, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(self->db, BUSY_TIMEOUT_MS);
 	/* WAL: the running agent reads while `submit` writes.  FULL: a commit
-	 * is on disk, not just in the OS, before we say "queued". */
+	 * is on disk, not just in the OS, before we say "queued".  The schema
+	 * (and the first sequence number it records) is written under BEGIN
+	 * IMMEDIATE: `run` and `submit` opening a new spool at the same
+	 * instant then wait for each other (busy timeout) instead of one
+	 * failing "database is locked" on a lock upgrade. */
 	if (sqlite3_exec(self->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
 	                 &msg) != SQLITE_OK
-	    || sqlite3_exec(self->db, s_schema, NULL, NULL, &msg) != SQLITE_OK) {
+	    || sqlite3_exec(self->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK
+	    || sqlite3_exec(self->db, s_schema, NULL, NULL, &msg) != SQLITE_OK
+	    || sqlite3_exec(self->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "spool %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		goto fail;
