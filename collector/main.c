@@ -56,23 +56,6 @@ s_usage(FILE *fp)
 	    "database at start, 2 on bad arguments.\n", DEFAULT_ENDPOINT);
 }
 
-static int
-s_write_endpoint(const char *path, const char *endpoint)
-{
-	char tmp[4096];
-	FILE *fp;
-
-	/* Write then rename, so a reader never sees half an endpoint. */
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	fp = fopen(tmp, "w");
-	if (fp == NULL)
-		return -1;
-	fprintf(fp, "%s\n", endpoint);
-	if (fclose(fp) != 0 || rename(tmp, path) != 0)
-		return -1;
-	return 0;
-}
-
 /* SIGHUP: read the certificates again; keep the old ones if the new are
  * unsound.  zauth reads the same directory for new connections; the
  * table decides for connections already open. */
@@ -272,7 +255,7 @@ main(int argc, char **argv)
 	         tf_registry_size(registry, TF_LEVEL_TOWNSHIP),
 	         tf_enrolment_count(enrolment, TF_ROLE_AGENT),
 	         tf_enrolment_count(enrolment, TF_ROLE_IMPORTER), chain);
-	if (endpoint_file != NULL && s_write_endpoint(endpoint_file, bound) != 0) {
+	if (endpoint_file != NULL && tf_write_line_file(endpoint_file, bound) != 0) {
 		log_warn("could not write %s", endpoint_file);
 		goto out;
 	}

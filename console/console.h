@@ -9,6 +9,8 @@
 #include <czmq.h>
 #include <libpq-fe.h>
 
+#include "query.h"
+
 /* Exit statuses, as documented in --help. */
 enum {
 	CONSOLE_OK = 0,
@@ -23,9 +25,8 @@ int console_flags(PGconn *conn, int argc, char **argv);
 int console_composition(PGconn *conn, int argc, char **argv);
 int console_progress(PGconn *conn, int argc, char **argv);
 int console_runoffs(PGconn *conn, int argc, char **argv);
-/* --under CODE: CONSOLE_OK if an area or unit has this code, else the
- * status to exit with (a message is logged). */
-int console_check_under(PGconn *conn, const char *under);
+/* The exit status for a query's outcome; err is logged unless it is OK. */
+int console_status(query_status_t status, const char *err);
 /* Need no database: import talks to a collector, keygen writes files. */
 int console_import(zconfig_t *config, int argc, char **argv);
 int console_keygen(int argc, char **argv);

@@ -5,7 +5,6 @@
  * statistical oddities.  `tallyfeed runoffs` — where a runoff is owed.
  */
 #include "console.h"
-#include "db.h"
 #include "log.h"
 
 #include <getopt.h>
@@ -13,7 +12,7 @@
 
 typedef struct {
 	const char *command;
-	const char *sql;                /* $1: --under, or NULL */
+	query_list_t list;
 	const char *const *headings;
 	const char *help;
 } unit_list_t;
@@ -28,15 +27,7 @@ static const char *const s_runoff_headings[] = {
 
 static const unit_list_t s_flags = {
 	"flags",
-	"SELECT r.unit_code, p.unit_name, t.name, r.committee, r.round, r.revision, "
-	"       array_to_string(r.warnings, ' ') "
-	"FROM tallyfeed.result_current r "
-	"JOIN tallyfeed.unit_place p ON p.unit_code = r.unit_code "
-	"JOIN tallyfeed.township t ON t.code = p.township_code "
-	"WHERE cardinality(r.warnings) > 0 "
-	"  AND ($1::text IS NULL OR $1 IN (p.unit_code, p.township_code, p.county_code, "
-	"                                 p.prefecture_code, p.province_code)) "
-	"ORDER BY r.unit_code, r.committee, r.round",
+	LIST_FLAGS,
 	s_flags_headings,
 	"The latest revision of each result that the rules flagged, with its flags:\n"
 	"  invalid_election   turnout or attendance short of the quorum\n"
@@ -51,12 +42,7 @@ static const unit_list_t s_flags = {
 
 static const unit_list_t s_runoffs = {
 	"runoffs",
-	"SELECT unit_code, unit_name, township_name, committee, seats_total, seats_filled, "
-	"       seats_open "
-	"FROM tallyfeed.runoff_pending "
-	"WHERE $1::text IS NULL OR $1 IN (unit_code, township_code, county_code, "
-	"                                 prefecture_code, province_code) "
-	"ORDER BY unit_code, committee",
+	LIST_RUNOFFS,
 	s_runoff_headings,
 	"Where a runoff (另行选举) is owed: a valid round 1 left seats unfilled and no\n"
 	"round 2 is stored.  Seats to fill, filled, and still open.\n"
@@ -83,8 +69,10 @@ s_unit_list(PGconn *conn, int argc, char **argv, const unit_list_t *list)
 	};
 	const char *under = NULL;
 	table_format_t format = TABLE_TEXT;
-	PGresult *res;
-	int ch, rc;
+	PGresult *res = NULL;
+	query_status_t status;
+	char err[1024];
+	int ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -110,17 +98,11 @@ s_unit_list(PGconn *conn, int argc, char **argv, const unit_list_t *list)
 		s_usage(stderr, list);
 		return CONSOLE_USAGE;
 	}
-	if (under != NULL && (rc = console_check_under(conn, under)) != CONSOLE_OK)
-		return rc;
-	res = PQexecParams(conn, list->sql, 1, NULL, &under, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warnx("could not list %s: %s", list->command, tf_db_error(conn));
-		PQclear(res);
-		return CONSOLE_FAILED;
-	}
-	table_print(res, format == TABLE_TEXT ? list->headings : NULL, format);
+	status = query_unit_list(conn, list->list, under, &res, err, sizeof err);
+	if (status == QUERY_OK)
+		table_print(res, format == TABLE_TEXT ? list->headings : NULL, format);
 	PQclear(res);
-	return CONSOLE_OK;
+	return console_status(status, err);
 }
 
 int

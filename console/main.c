@@ -51,6 +51,9 @@ s_usage(FILE *fp)
 	    "  -v            more logging\n"
 	    "  -h, --help    this text; `tallyfeed COMMAND --help` for a command's own\n"
 	    "\n"
+	    "Every command but db migrate and registry load works as the read-only\n"
+	    "role tallyfeed_reader (SET ROLE): the login must be a member of it.\n"
+	    "\n"
 	    "Exit status: 0 done, 1 failed (database, data), 2 bad arguments.\n");
 }
 
@@ -115,13 +118,17 @@ main(int argc, char **argv)
 	/* Commands that also read the configuration (for console/certs). */
 	int (*configured)(PGconn *, zconfig_t *, int, char **) = NULL;
 	int skip = 1;
+	/* Commands that only read work as the read-only role. */
+	int reads = 1;
 	if (strcmp(argv[0], "db") == 0 && argc >= 2 && strcmp(argv[1], "migrate") == 0) {
 		command = console_migrate;
 		skip = 1;
+		reads = 0;
 	} else if (strcmp(argv[0], "registry") == 0 && argc >= 2
 	           && strcmp(argv[1], "load") == 0) {
 		command = console_registry_load;
 		skip = 1;
+		reads = 0;
 	} else if (strcmp(argv[0], "import") == 0) {
 		rc = console_import(config, argc, argv);
 		goto out;
@@ -165,6 +172,11 @@ main(int argc, char **argv)
 
 	conn = tf_db_connect(conninfo != NULL ? conninfo : "", "tallyfeed", err, sizeof err);
 	if (conn == NULL) {
+		log_warnx("%s", err);
+		rc = CONSOLE_FAILED;
+		goto out;
+	}
+	if (reads && tf_db_read_only(conn, TF_DB_READER_ROLE, err, sizeof err) != 0) {
 		log_warnx("%s", err);
 		rc = CONSOLE_FAILED;
 		goto out;

@@ -3,6 +3,7 @@
  * for a program.
  */
 #include "console.h"
+#include "query.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -10,13 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
-
-/* Column types from pg_type that we print as numbers. */
-#define INT8OID 20
-#define INT2OID 21
-#define INT4OID 23
-#define NUMERICOID 1700
-#define BOOLOID 16
 
 int
 table_format_parse(const char *word, table_format_t *out)
@@ -30,12 +24,6 @@ table_format_parse(const char *word, table_format_t *out)
 	else
 		return -1;
 	return 0;
-}
-
-static bool
-s_numeric(Oid type)
-{
-	return type == INT8OID || type == INT2OID || type == INT4OID || type == NUMERICOID;
 }
 
 /* Columns a terminal uses to show s: wide CJK characters take two. */
@@ -92,7 +80,7 @@ s_print_text(PGresult *res, const char *const *headings)
 			const char *v = r < 0 ? s_heading(res, headings, c)
 			                      : (PQgetisnull(res, r, c) ? "-" : PQgetvalue(res, r, c));
 			size_t pad = width[c] - s_display_width(v);
-			bool right = r >= 0 && s_numeric(PQftype(res, c));
+			bool right = r >= 0 && query_column_numeric(res, c);
 
 			if (c > 0)
 				fputs("  ", stdout);
@@ -144,31 +132,11 @@ s_print_csv(PGresult *res, const char *const *headings)
 static void
 s_print_json(PGresult *res)
 {
-	json_t *array = json_array();
-	int rows = PQntuples(res), cols = PQnfields(res);
-	char *text;
+	json_t *array = query_rows_json(res);
+	char *text = NULL;
 
-	for (int r = 0; r < rows; r++) {
-		json_t *row = json_object();
-		for (int c = 0; c < cols; c++) {
-			const char *v = PQgetvalue(res, r, c);
-			json_t *value;
-
-			if (PQgetisnull(res, r, c))
-				value = json_null();
-			else if (PQftype(res, c) == NUMERICOID)
-				value = json_real(strtod(v, NULL));
-			else if (s_numeric(PQftype(res, c)))
-				value = json_integer(strtoll(v, NULL, 10));
-			else if (PQftype(res, c) == BOOLOID)
-				value = json_boolean(v[0] == 't');
-			else
-				value = json_string(v);
-			json_object_set_new(row, PQfname(res, c), value);
-		}
-		json_array_append_new(array, row);
-	}
-	text = json_dumps(array, JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+	if (array != NULL)
+		text = json_dumps(array, JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	if (text != NULL) {
 		puts(text);
 		free(text);

@@ -7,7 +7,7 @@
 #include "console.h"
 #include "db.h"
 #include "log.h"
-#include "registry.h"
+#include "query.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -17,10 +17,10 @@
  * order of the function's columns), and its help. */
 typedef struct {
 	const char *command;
-	const char *function;
+	query_report_t report;
 	const char *const *headings;
 	const char *help;
-	const char *list_sql;           /* --outstanding: the units, $1 = --under or NULL */
+	int has_list;                   /* --outstanding lists the units */
 	const char *const *list_headings;
 } area_report_t;
 
@@ -39,16 +39,16 @@ static const char *const s_composition_headings[] = {
 };
 
 static const area_report_t s_totals = {
-	"totals", "totals", s_totals_headings,
+	"totals", REPORT_TOTALS, s_totals_headings,
 	"Per area of the level: units expected and reported by committee type,\n"
 	"registered voters, voters who took part, turnout, Party members expected\n"
 	"and present, valid and invalid elections, runoffs still needed.\n"
 	"Only the latest revision of each result counts.\n",
-	NULL, NULL
+	0, NULL
 };
 
 static const area_report_t s_composition = {
-	"composition", "composition", s_composition_headings,
+	"composition", REPORT_COMPOSITION, s_composition_headings,
 	"Per area of the level and committee, the make-up of those elected: members\n"
 	"and heads (主任/书记), women and women heads, ethnic minorities, average age\n"
 	"with the under-35 and over-60 counts (of those whose birth year is known),\n"
@@ -56,7 +56,7 @@ static const area_report_t s_composition = {
 	"residents' committees also 一肩挑 (units whose chair is the Party secretary,\n"
 	"of the units with both heads elected) and 交叉任职 (members also on the\n"
 	"Party committee).  Only the latest revision of each result counts.\n",
-	NULL, NULL
+	0, NULL
 };
 
 static const char *const s_progress_headings[] = {
@@ -68,17 +68,12 @@ static const char *const s_outstanding_headings[] = {
 };
 
 static const area_report_t s_progress = {
-	"progress", "progress", s_progress_headings,
+	"progress", REPORT_PROGRESS, s_progress_headings,
 	"Per area of the level and committee: units expected, reported (round 1\n"
 	"stored), outstanding, valid elections, first-round successes (every seat\n"
 	"filled in a valid round 1), runoffs pending, invalid elections.\n"
 	"  --outstanding  instead, list the units (and committees) not yet reported\n",
-	"SELECT unit_code, unit_name, township_code, township_name, committee "
-	"FROM tallyfeed.outstanding "
-	"WHERE $1::text IS NULL OR $1 IN (unit_code, township_code, county_code, "
-	"                                 prefecture_code, province_code) "
-	"ORDER BY unit_code, committee",
-	s_outstanding_headings
+	1, s_outstanding_headings
 };
 
 static void
@@ -91,32 +86,24 @@ s_usage(FILE *fp, const area_report_t *report)
 	    "  --level L      province, prefecture, county or township (required)\n"
 	    "  --under CODE   only areas inside the area with this 12-digit code\n"
 	    "  --format F     table (default, for people), csv or json (for programs)\n",
-	    report->command, report->list_sql ? " [--outstanding]" : "", report->help);
+	    report->command, report->has_list ? " [--outstanding]" : "", report->help);
 }
 
 int
-console_check_under(PGconn *conn, const char *under)
+console_status(query_status_t status, const char *err)
 {
-	const char *values[1] = { under };
-	PGresult *res;
-	int rc = CONSOLE_OK;
-
-	if (!tf_code_valid(under)) {
-		log_warnx("--under: \"%s\" is not a 12-digit division code", under);
+	switch (status) {
+	case QUERY_OK:
+		return CONSOLE_OK;
+	case QUERY_BAD_ARGUMENT:
+	case QUERY_NOT_FOUND:
+		log_warnx("%s", err);
 		return CONSOLE_USAGE;
+	case QUERY_FAILED:
+		break;
 	}
-	res = PQexecParams(conn, "SELECT 1 FROM tallyfeed.area WHERE code = $1 "
-	                   "UNION ALL SELECT 1 FROM tallyfeed.unit WHERE code = $1",
-	                   1, NULL, values, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warnx("could not look up %s: %s", under, tf_db_error(conn));
-		rc = CONSOLE_FAILED;
-	} else if (PQntuples(res) == 0) {
-		log_warnx("--under: no area or unit has code %s", under);
-		rc = CONSOLE_USAGE;
-	}
-	PQclear(res);
-	return rc;
+	log_warnx("%s", err);
+	return CONSOLE_FAILED;
 }
 
 static int
@@ -130,14 +117,12 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const levels[] = { "province", "prefecture", "county", "township", NULL };
 	const char *level = NULL, *under = NULL;
-	const char *values[2];
-	char sql[128];
 	table_format_t format = TABLE_TEXT;
 	PGresult *res = NULL;
-	int ch, rc = CONSOLE_FAILED;
-	int known = 0, list = 0;
+	query_status_t status;
+	char err[1024];
+	int ch, list = 0;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -155,7 +140,7 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 			}
 			break;
 		case 'o':
-			if (report->list_sql == NULL) {
+			if (!report->has_list) {
 				s_usage(stderr, report);
 				return CONSOLE_USAGE;
 			}
@@ -173,42 +158,15 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 		s_usage(stderr, report);
 		return CONSOLE_USAGE;
 	}
-	if (list) {
-		if (under != NULL && (rc = console_check_under(conn, under)) != CONSOLE_OK)
-			return rc;
-		res = PQexecParams(conn, report->list_sql, 1, NULL, &under, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			log_warnx("could not list: %s", tf_db_error(conn));
-			PQclear(res);
-			return CONSOLE_FAILED;
-		}
-		table_print(res, format == TABLE_TEXT ? report->list_headings : NULL, format);
-		PQclear(res);
-		return CONSOLE_OK;
-	}
-	for (const char *const *l = levels; *l != NULL; l++)
-		if (strcmp(level, *l) == 0)
-			known = 1;
-	if (!known) {
-		log_warnx("--level: \"%s\" is not province, prefecture, county or township", level);
-		return CONSOLE_USAGE;
-	}
-	if (under != NULL && (rc = console_check_under(conn, under)) != CONSOLE_OK)
-		goto out;
-	rc = CONSOLE_FAILED;
-	values[0] = level;
-	values[1] = under;
-	snprintf(sql, sizeof sql, "SELECT * FROM tallyfeed.%s($1, $2)", report->function);
-	res = PQexecParams(conn, sql, 2, NULL, values, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warnx("could not compute %s: %s", report->command, tf_db_error(conn));
-		goto out;
-	}
-	table_print(res, format == TABLE_TEXT ? report->headings : NULL, format);
-	rc = CONSOLE_OK;
-out:
+	if (list)
+		status = query_unit_list(conn, LIST_OUTSTANDING, under, &res, err, sizeof err);
+	else
+		status = query_area_report(conn, report->report, level, under, &res, err, sizeof err);
+	if (status == QUERY_OK)
+		table_print(res, format != TABLE_TEXT ? NULL
+		                 : list ? report->list_headings : report->headings, format);
 	PQclear(res);
-	return rc;
+	return console_status(status, err);
 }
 
 int

@@ -123,3 +123,22 @@ tf_config_int(zconfig_t *config, const char *root, const char *key, long dflt, l
 	}
 	return 0;
 }
+
+int
+tf_write_line_file(const char *path, const char *line)
+{
+	char tmp[4096];
+	FILE *fp;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fp = fopen(tmp, "w");
+	if (fp == NULL)
+		return -1;
+	fprintf(fp, "%s\n", line);
+	if (fclose(fp) != 0 || rename(tmp, path) != 0)
+		return -1;
+	return 0;
+}

@@ -42,6 +42,30 @@ tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errle
 	return conn;
 }
 
+int
+tf_db_read_only(PGconn *conn, const char *role, char *err, size_t errlen)
+{
+	char *quoted = PQescapeIdentifier(conn, role, strlen(role));
+	char sql[256];
+	PGresult *res;
+	int rc = 0;
+
+	if (quoted == NULL) {
+		snprintf(err, errlen, "could not quote role %s: %s", role, tf_db_error(conn));
+		return -1;
+	}
+	snprintf(sql, sizeof sql, "SET ROLE %s; SET default_transaction_read_only = on", quoted);
+	PQfreemem(quoted);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		snprintf(err, errlen, "could not read as role %s (%s); grant it to this login: "
+		         "GRANT %s TO %s", role, tf_db_error(conn), role, PQuser(conn));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
 const char *
 tf_db_error(PGconn *conn)
 {

@@ -12,6 +12,11 @@
 /* Connect using a conninfo string (may be "" to use the PG* environment).
  * Returns an open connection or NULL with the reason in err. */
 PGconn *tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errlen);
+/* The role every reading program (console, dashboard) works as. */
+#define TF_DB_READER_ROLE "tallyfeed_reader"
+/* Work as role from now on, with every transaction read-only: whatever
+ * the login may do, this session can only read.  0, or -1 with err. */
+int tf_db_read_only(PGconn *conn, const char *role, char *err, size_t errlen);
 /* The last libpq error of conn on one line (newlines folded). */
 const char *tf_db_error(PGconn *conn);
 /* Run a command that returns no rows; 0 or -1 (error logged with what). */

@@ -79,10 +79,10 @@ CREATE VIEW unit_heads AS
 SELECT p.unit_code, p.mass_committee,
        (SELECT e.candidate_id FROM elected_member e
         WHERE e.unit_code = p.unit_code AND e.committee = p.mass_committee
-          AND e.position_won = 'head' LIMIT 1) AS chair,
+          AND e.position_won = 'head' ORDER BY e.candidate_id LIMIT 1) AS chair,
        (SELECT e.candidate_id FROM elected_member e
         WHERE e.unit_code = p.unit_code AND e.committee = 'party_branch'
-          AND e.position_won = 'head' LIMIT 1) AS secretary
+          AND e.position_won = 'head' ORDER BY e.candidate_id LIMIT 1) AS secretary
 FROM unit_place p;
 
 -- The make-up of those elected, per area of a level and committee:
@@ -103,20 +103,37 @@ RETURNS TABLE (code text, name text, committee text,
 LANGUAGE sql STABLE
 SET search_path = tallyfeed, pg_catalog
 AS $$
+    -- Each CTE reads the elected members once: a correlated subquery per
+    -- unit (as unit_heads does) re-reads result_current every time and
+    -- took 2 s for the province.
     WITH placed AS (SELECT * FROM area_units(p_level, p_under)),
-    members AS (
-        SELECT pl.area_code, e.*,
-               EXISTS (SELECT 1 FROM elected_member o
-                       WHERE o.unit_code = e.unit_code AND o.candidate_id = e.candidate_id
-                         AND o.committee = 'party_branch') AS on_party_committee
+    elected AS MATERIALIZED (
+        SELECT pl.area_code, pl.mass_committee, e.*
         FROM placed pl JOIN elected_member e ON e.unit_code = pl.unit_code
     ),
+    party AS (
+        SELECT DISTINCT unit_code, candidate_id FROM elected WHERE committee = 'party_branch'
+    ),
+    members AS (
+        SELECT e.*, (p.candidate_id IS NOT NULL) AS on_party_committee
+        FROM elected e
+        LEFT JOIN party p ON p.unit_code = e.unit_code AND p.candidate_id = e.candidate_id
+    ),
+    unit_head AS (
+        SELECT unit_code,
+               min(candidate_id) FILTER (WHERE committee = mass_committee
+                                           AND position_won = 'head') AS chair,
+               min(candidate_id) FILTER (WHERE committee = 'party_branch'
+                                           AND position_won = 'head') AS secretary
+        FROM elected
+        GROUP BY unit_code
+    ),
     heads AS (
-        SELECT pl.area_code, h.mass_committee,
+        SELECT pl.area_code, pl.mass_committee,
                count(*) FILTER (WHERE h.chair IS NOT NULL AND h.secretary IS NOT NULL) AS both,
                count(*) FILTER (WHERE h.chair = h.secretary) AS same
-        FROM placed pl JOIN unit_heads h ON h.unit_code = pl.unit_code
-        GROUP BY pl.area_code, h.mass_committee
+        FROM placed pl JOIN unit_head h ON h.unit_code = pl.unit_code
+        GROUP BY pl.area_code, pl.mass_committee
     )
     SELECT m.area_code, a.name, m.committee,
            count(*),

@@ -1,0 +1,377 @@
+/*
+ * api: tallyfeed-web's JSON API and pages (see api.h).
+ */
+#include "api.h"
+#include "db.h"
+#include "enrolment.h"
+#include "log.h"
+#include "query.h"
+#include "web_assets.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define API_PREFIX "/api/v1/"
+#define JSON_TYPE "application/json; charset=utf-8"
+
+struct api {
+	char *conninfo;
+	char *certs;                    /* NULL: signatures are not checked */
+	PGconn *conn;                   /* used by the http thread only */
+	pthread_mutex_t lock;           /* guards enrolment (SIGHUP swaps it) */
+	tf_enrolment_t *enrolment;
+};
+
+api_t *
+api_new(const char *conninfo, const char *certs, char *err, size_t errlen)
+{
+	api_t *self = calloc(1, sizeof *self);
+
+	assert(conninfo != NULL);
+	if (self == NULL || (self->conninfo = strdup(conninfo)) == NULL
+	    || (certs != NULL && (self->certs = strdup(certs)) == NULL)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	pthread_mutex_init(&self->lock, NULL);
+	if (certs != NULL && (self->enrolment = tf_enrolment_load(certs, err, errlen)) == NULL) {
+		pthread_mutex_destroy(&self->lock);
+		goto fail;
+	}
+	return self;
+fail:
+	if (self != NULL) {
+		free(self->conninfo);
+		free(self->certs);
+		free(self);
+	}
+	return NULL;
+}
+
+void
+api_destroy(api_t **self_p)
+{
+	api_t *self;
+
+	assert(self_p != NULL);
+	if ((self = *self_p) == NULL)
+		return;
+	PQfinish(self->conn);
+	tf_enrolment_destroy(&self->enrolment);
+	pthread_mutex_destroy(&self->lock);
+	free(self->conninfo);
+	free(self->certs);
+	free(self);
+	*self_p = NULL;
+}
+
+int
+api_reload(api_t *self, char *err, size_t errlen)
+{
+	tf_enrolment_t *fresh, *old;
+
+	if (self->certs == NULL)
+		return 0;
+	if ((fresh = tf_enrolment_load(self->certs, err, errlen)) == NULL)
+		return -1;
+	pthread_mutex_lock(&self->lock);
+	old = self->enrolment;
+	self->enrolment = fresh;
+	pthread_mutex_unlock(&self->lock);
+	tf_enrolment_destroy(&old);
+	return 0;
+}
+
+/* The open read-only connection, connecting (again) if need be. */
+static PGconn *
+s_connection(api_t *self, char *err, size_t errlen)
+{
+	if (self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK)
+		return self->conn;
+	PQfinish(self->conn);
+	self->conn = tf_db_connect(self->conninfo, "tallyfeed-web", err, errlen);
+	if (self->conn != NULL && tf_db_read_only(self->conn, TF_DB_READER_ROLE, err, errlen) != 0) {
+		PQfinish(self->conn);
+		self->conn = NULL;
+	}
+	return self->conn;
+}
+
+int
+api_check_database(api_t *self, char *err, size_t errlen)
+{
+	return s_connection(self, err, errlen) != NULL ? 0 : -1;
+}
+
+/* Send body (taken) as JSON. */
+static void
+s_reply_json(tf_http_reply_t *reply, unsigned status, json_t *body)
+{
+	char *text = body != NULL ? json_dumps(body, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
+	                          : NULL;
+
+	json_decref(body);
+	if (text == NULL) {
+		tf_http_reply_text(reply, 500, JSON_TYPE, "{\"error\":\"out of memory\"}");
+		return;
+	}
+	reply->status = status;
+	reply->content_type = JSON_TYPE;
+	reply->body = text;
+	reply->length = strlen(text);
+	reply->body_static = false;
+}
+
+static void
+s_reply_error(tf_http_reply_t *reply, unsigned status, const char *why)
+{
+	s_reply_json(reply, status, json_pack("{s:s}", "error", why));
+}
+
+/* A query's failure as an HTTP status: the caller's mistake, or ours. */
+static void
+s_reply_failure(api_t *self, tf_http_reply_t *reply, query_status_t status, const char *err)
+{
+	switch (status) {
+	case QUERY_BAD_ARGUMENT:
+		s_reply_error(reply, 400, err);
+		return;
+	case QUERY_NOT_FOUND:
+		s_reply_error(reply, 404, err);
+		return;
+	case QUERY_OK:
+	case QUERY_FAILED:
+		break;
+	}
+	log_warnx("%s", err);
+	/* A lost connection is the database being away (503), anything else
+	 * a fault of ours (500). */
+	if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK)
+		s_reply_error(reply, 503, err);
+	else
+		s_reply_error(reply, 500, err);
+}
+
+static json_t *
+s_now(void)
+{
+	char text[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(text);
+}
+
+/* {"generated_at", "level", "under", "rows"} from res (cleared). */
+static json_t *
+s_rows_object(PGresult *res, const char *level, const char *under)
+{
+	json_t *rows = query_rows_json(res);
+
+	PQclear(res);
+	return json_pack("{s:o, s:s?, s:s?, s:o?}", "generated_at", s_now(), "level", level,
+	                 "under", under, "rows", rows);
+}
+
+static const struct {
+	const char *name;
+	query_report_t report;
+} s_reports[] = {
+	{ "totals", REPORT_TOTALS },
+	{ "progress", REPORT_PROGRESS },
+	{ "composition", REPORT_COMPOSITION },
+};
+
+static const struct {
+	const char *name;
+	query_list_t list;
+} s_lists[] = {
+	{ "outstanding", LIST_OUTSTANDING },
+	{ "runoffs", LIST_RUNOFFS },
+	{ "flags", LIST_FLAGS },
+	{ "units", LIST_UNITS },
+};
+
+/* The level below each level, for the drill-down. */
+static const char *
+s_child_level(const char *level)
+{
+	static const char *const order[] = { "province", "prefecture", "county", "township",
+		                             "unit", NULL };
+
+	for (int i = 0; order[i] != NULL && order[i + 1] != NULL; i++)
+		if (strcmp(level, order[i]) == 0)
+			return order[i + 1];
+	return NULL;
+}
+
+/* /api/v1/area/CODE and /api/v1/unit/CODE. */
+static void
+s_place(api_t *self, PGconn *conn, const char *code, int unit, tf_http_reply_t *reply)
+{
+	PGresult *path = NULL, *status_rows = NULL, *history = NULL;
+	json_t *body = NULL, *steps;
+	query_status_t status;
+	const char *level;
+	char err[1024];
+	int last;
+
+	status = query_area_path(conn, code, &path, err, sizeof err);
+	if (status != QUERY_OK)
+		goto fail;
+	last = PQntuples(path) - 1;
+	level = last >= 0 ? PQgetvalue(path, last, 3) : "";
+	if (last < 0 || (unit != 0) != (strcmp(level, "unit") == 0)) {
+		snprintf(err, sizeof err, "%s is %s, not %s (ask /api/v1/%s/%s)", code,
+		         unit ? "an area" : "a unit", unit ? "a unit" : "an area",
+		         unit ? "area" : "unit", code);
+		status = QUERY_NOT_FOUND;
+		goto fail;
+	}
+	steps = query_rows_json(path);
+	body = json_pack("{s:o, s:s, s:s, s:s, s:s?, s:o?}", "generated_at", s_now(),
+	                 "code", code, "name", PQgetvalue(path, last, 2), "level", level,
+	                 "children_level", s_child_level(level), "path", steps);
+	if (body == NULL)
+		goto oom;
+	if (unit) {
+		status = query_unit_list(conn, LIST_UNITS, code, &status_rows, err, sizeof err);
+		if (status != QUERY_OK)
+			goto fail;
+		pthread_mutex_lock(&self->lock);
+		status = query_unit_history(conn, code, self->enrolment, &history, err, sizeof err);
+		pthread_mutex_unlock(&self->lock);
+		if (status != QUERY_OK)
+			goto fail;
+		json_object_set_new(body, "signatures_checked", json_boolean(self->certs != NULL));
+		json_object_set_new(body, "committees", query_rows_json(status_rows));
+		json_object_set_new(body, "revisions", query_rows_json(history));
+	}
+	s_reply_json(reply, 200, body);
+	body = NULL;
+	goto out;
+oom:
+	s_reply_error(reply, 500, "out of memory");
+	goto out;
+fail:
+	s_reply_failure(self, reply, status, err);
+out:
+	json_decref(body);
+	PQclear(path);
+	PQclear(status_rows);
+	PQclear(history);
+}
+
+static void
+s_index(tf_http_reply_t *reply)
+{
+	s_reply_json(reply, 200, json_pack(
+	    "{s:s, s:[s,s,s,s,s,s,s,s,s]}",
+	    "api", "tallyfeed v1: every figure computed from the stored results when asked",
+	    "endpoints",
+	    "/api/v1/totals?level=province|prefecture|county|township[&under=CODE]",
+	    "/api/v1/progress?level=...[&under=CODE]",
+	    "/api/v1/composition?level=...[&under=CODE]",
+	    "/api/v1/outstanding[?under=CODE]",
+	    "/api/v1/runoffs[?under=CODE]",
+	    "/api/v1/flags[?under=CODE]",
+	    "/api/v1/units?under=CODE",
+	    "/api/v1/area/CODE",
+	    "/api/v1/unit/CODE"));
+}
+
+static void
+s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_reply_t *reply)
+{
+	const char *level = tf_http_arg(request, "level"), *under = tf_http_arg(request, "under");
+	const char *slash = strchr(what, '/');
+	size_t name_len = slash != NULL ? (size_t)(slash - what) : strlen(what);
+	PGresult *res = NULL;
+	PGconn *conn;
+	query_status_t status;
+	char err[1024];
+
+	if (*what == '\0') {
+		s_index(reply);
+		return;
+	}
+	if ((conn = s_connection(self, err, sizeof err)) == NULL) {
+		log_warnx("%s", err);
+		s_reply_error(reply, 503, err);
+		return;
+	}
+	if (slash != NULL && (strncmp(what, "area", name_len) == 0 && name_len == 4)) {
+		s_place(self, conn, slash + 1, 0, reply);
+		return;
+	}
+	if (slash != NULL && (strncmp(what, "unit", name_len) == 0 && name_len == 4)) {
+		s_place(self, conn, slash + 1, 1, reply);
+		return;
+	}
+	for (size_t i = 0; slash == NULL && i < sizeof s_reports / sizeof s_reports[0]; i++) {
+		if (strcmp(what, s_reports[i].name) != 0)
+			continue;
+		if (level == NULL) {
+			s_reply_error(reply, 400, "level is required: province, prefecture, county "
+			              "or township");
+			return;
+		}
+		status = query_area_report(conn, s_reports[i].report, level, under, &res, err,
+		                           sizeof err);
+		if (status != QUERY_OK)
+			s_reply_failure(self, reply, status, err);
+		else
+			s_reply_json(reply, 200, s_rows_object(res, level, under));
+		return;
+	}
+	for (size_t i = 0; slash == NULL && i < sizeof s_lists / sizeof s_lists[0]; i++) {
+		if (strcmp(what, s_lists[i].name) != 0)
+			continue;
+		/* Every unit of the province at once is not a page's question. */
+		if (s_lists[i].list == LIST_UNITS && under == NULL) {
+			s_reply_error(reply, 400, "units needs under=CODE (a township, county or "
+			              "prefecture)");
+			return;
+		}
+		status = query_unit_list(conn, s_lists[i].list, under, &res, err, sizeof err);
+		if (status != QUERY_OK)
+			s_reply_failure(self, reply, status, err);
+		else
+			s_reply_json(reply, 200, s_rows_object(res, NULL, under));
+		return;
+	}
+	s_reply_error(reply, 404, "no such endpoint (GET /api/v1/ lists them)");
+}
+
+void
+api_handle(void *arg, const tf_http_request_t *request, tf_http_reply_t *reply)
+{
+	api_t *self = arg;
+	const char *path = tf_http_path(request);
+
+	if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) == 0) {
+		s_api(self, path + strlen(API_PREFIX), request, reply);
+		return;
+	}
+	if (strcmp(path, "/api/v1") == 0) {
+		s_index(reply);
+		return;
+	}
+	if (strcmp(path, "/") == 0)
+		path = "/index.html";
+	for (const web_asset_t *asset = web_assets; asset->path != NULL; asset++)
+		if (strcmp(path, asset->path) == 0) {
+			tf_http_reply_static(reply, 200, asset->content_type, asset->data,
+			                     asset->length);
+			reply->cache_control = "no-cache";
+			return;
+		}
+	tf_http_reply_text(reply, 404, "text/plain; charset=utf-8", "not found\n");
+}

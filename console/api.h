@@ -1,0 +1,42 @@
+/*
+ * api: what tallyfeed-web answers.  The JSON API under /api/v1/ asks the
+ * questions of query.h as the read-only role; every other path is one of
+ * the dashboard's files (web_assets.h).
+ *
+ *   /api/v1/totals|progress|composition?level=L[&under=CODE]
+ *   /api/v1/outstanding|runoffs|flags|units[?under=CODE]
+ *   /api/v1/area/CODE      where an area sits, and the level below it
+ *   /api/v1/unit/CODE      a unit: where it sits, its state per committee,
+ *                          every revision of its results with its signature
+ *
+ * Lists come as {"generated_at", "level", "under", "rows": [...]}; errors
+ * as {"error": "why"} with 400 (bad argument), 404 (no such thing) or 503
+ * (the database does not answer).
+ */
+#ifndef TF_API_H
+#define TF_API_H
+
+#include "http.h"
+
+#include <stddef.h>
+
+typedef struct api api_t;
+
+/* conninfo: the database ("" = the PG* environment); certs: the agents'
+ * certificates to check signatures with, or NULL.  The database need not
+ * be up yet: each request connects if it is not connected.  NULL with err
+ * if the certificates cannot be read. */
+api_t *api_new(const char *conninfo, const char *certs, char *err, size_t errlen);
+void api_destroy(api_t **self_p);
+
+/* Read the certificate directory again; on failure the old ones stay.
+ * 0, or -1 with err. */
+int api_reload(api_t *self, char *err, size_t errlen);
+
+/* Is the database reachable now, as the read-only role?  0, or -1 with err. */
+int api_check_database(api_t *self, char *err, size_t errlen);
+
+/* The http handler (arg: the api_t). */
+tf_http_handler_fn api_handle;
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * tallyfeed-web: the provincial office's dashboard and JSON API over HTTP,
+ * reading the database as the read-only role.  Serves its pages from its
+ * own binary; fetches nothing from anywhere else.
+ */
+#include "api.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "signals.h"
+
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_LISTEN "127.0.0.1:7480"
+
+static void
+s_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: tallyfeed-web [-nv] [-f FILE] [-l ADDRESS:PORT] [-d CONNINFO] [-C CERT_DIR]\n"
+	    "                     [--address-file FILE]\n"
+	    "Serve the provincial office's dashboard (/) and its JSON API (/api/v1/),\n"
+	    "reading the database as the read-only role tallyfeed_reader.  Every figure\n"
+	    "is computed from the stored results when asked.  Runs in the foreground and\n"
+	    "logs to stderr; SIGTERM or SIGINT stops it, SIGHUP re-reads the certificate\n"
+	    "directory (the old certificates stay if the new are unsound).\n"
+	    "\n"
+	    "  -f FILE        configuration (ZPL), section \"web\": listen, database, certs\n"
+	    "                 (see deploy/examples/web.cfg)\n"
+	    "  -l ADDR:PORT   where to listen (default %s; port 0 takes a free one;\n"
+	    "                 \"*:PORT\" every address — put it behind a proxy with TLS)\n"
+	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment);\n"
+	    "                 the login must be a member of tallyfeed_reader\n"
+	    "  -C DIR         the agents' certificates: a unit's page then shows each\n"
+	    "                 signature checked (without: only that one is stored)\n"
+	    "  --address-file FILE  write the address served (http://HOST:PORT/) to FILE\n"
+	    "  -n             check the configuration and exit (0 if it is sound)\n"
+	    "  -v             log every request\n"
+	    "  -h, --help     this text\n"
+	    "\n"
+	    "Command-line options override the file.  Exit status: 0 after a clean\n"
+	    "shutdown or a sound check, 1 on a bad configuration or if it cannot listen,\n"
+	    "2 on bad arguments.\n", DEFAULT_LISTEN);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "address-file", required_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const keys[] = { "listen", "database", "certs", NULL };
+	const char *config_path = NULL, *listen = NULL, *conninfo = NULL, *certs = NULL;
+	const char *address_file = NULL;
+	zconfig_t *config = NULL;
+	api_t *api = NULL;
+	tf_http_t *http = NULL;
+	sigset_t block, old;
+	char err[1024], address[128];
+	int ch, check_only = 0, verbose = 0, rc = 1;
+
+	setlocale(LC_CTYPE, "C.UTF-8");
+	log_init("tallyfeed-web", 0);
+	while ((ch = getopt_long(argc, argv, "f:l:d:C:nvh", options, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			config_path = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'd':
+			conninfo = optarg;
+			break;
+		case 'C':
+			certs = optarg;
+			break;
+		case 'A':
+			address_file = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			s_usage(stdout);
+			return 0;
+		default:
+			s_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		s_usage(stderr);
+		return 2;
+	}
+	log_setverbose(verbose);
+	if (config_path != NULL) {
+		config = tf_config_load(config_path, "web", keys, err, sizeof err);
+		if (config == NULL) {
+			log_warnx("%s", err);
+			goto out;
+		}
+	}
+	if (listen == NULL)
+		listen = tf_config_str(config, "web", "listen", DEFAULT_LISTEN);
+	if (conninfo == NULL)
+		conninfo = tf_config_str(config, "web", "database", "");
+	if (certs == NULL)
+		certs = tf_config_str(config, "web", "certs", NULL);
+
+	api = api_new(conninfo, certs, err, sizeof err);
+	if (api == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		rc = 0;
+		goto out;
+	}
+	if (api_check_database(api, err, sizeof err) != 0)
+		log_warnx("%s (serving anyway: the API answers 503 until it is back)", err);
+
+	/* The server's thread is born with these signals blocked, so they
+	 * reach this thread, which waits for them in sigsuspend. */
+	tf_signals_install();
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	http = tf_http_new(listen, api_handle, api, err, sizeof err);
+	if (http == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	{
+		char host[100];
+		const char *colon = strrchr(listen, ':');
+		size_t hostlen = (size_t)(colon - listen);
+
+		snprintf(host, sizeof host, "%.*s", (int)(hostlen < sizeof host ? hostlen : 0), listen);
+		if (strcmp(host, "*") == 0 || host[0] == '\0')
+			snprintf(host, sizeof host, "127.0.0.1");
+		snprintf(address, sizeof address, "http://%s:%u/", host, tf_http_port(http));
+	}
+	log_info("serving the dashboard at %s%s", address,
+	         certs != NULL ? " (signatures checked)" : "");
+	if (address_file != NULL && tf_write_line_file(address_file, address) != 0) {
+		log_warn("could not write %s", address_file);
+		goto out;
+	}
+	while (!tf_stop_requested) {
+		sigsuspend(&old);
+		if (tf_reload_requested) {
+			tf_reload_requested = 0;
+			if (api_reload(api, err, sizeof err) != 0)
+				log_warnx("reload: %s; keeping the certificates in force", err);
+			else if (certs != NULL)
+				log_info("reload: certificates read again from %s", certs);
+		}
+	}
+	log_info("stopping");
+	rc = 0;
+out:
+	tf_http_destroy(&http);
+	api_destroy(&api);
+	zconfig_destroy(&config);
+	return rc;
+}
