@@ -117,14 +117,20 @@ main(int argc, char **argv)
 	if (certs == NULL)
 		certs = tf_config_str(config, "web", "certs", NULL);
 
-	api = api_new(conninfo, certs, err, sizeof err);
-	if (api == NULL) {
+	if (tf_http_check_listen(listen, err, sizeof err) != 0) {
 		log_warnx("%s", err);
 		goto out;
 	}
+	/* Like the collector's, -n checks the configuration, not the files
+	 * and the database it names. */
 	if (check_only) {
 		printf("configuration OK\n");
 		rc = 0;
+		goto out;
+	}
+	api = api_new(conninfo, certs, err, sizeof err);
+	if (api == NULL) {
+		log_warnx("%s", err);
 		goto out;
 	}
 	if (api_check_database(api, err, sizeof err) != 0)

@@ -97,6 +97,15 @@ s_parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *add
 	return 0;
 }
 
+int
+tf_http_check_listen(const char *listen, char *err, size_t errlen)
+{
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+
+	return s_parse_listen(listen, &addr, &addrlen, err, errlen);
+}
+
 static enum MHD_Result
 s_answer(void *arg, struct MHD_Connection *connection, const char *url, const char *method,
          const char *version, const char *upload_data, size_t *upload_data_size, void **state)

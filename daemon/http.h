@@ -35,6 +35,9 @@ typedef void tf_http_handler_fn(void *arg, const tf_http_request_t *request,
  * reason in err. */
 tf_http_t *tf_http_new(const char *listen, tf_http_handler_fn *handler, void *arg,
                        char *err, size_t errlen);
+/* Is listen an address tf_http_new can bind (by its form; nothing is
+ * bound)?  0, or -1 with why in err. */
+int tf_http_check_listen(const char *listen, char *err, size_t errlen);
 /* Stop serving (waits for the request in hand) and free. */
 void tf_http_destroy(tf_http_t **self_p);
 /* The port actually bound (useful after port 0). */
