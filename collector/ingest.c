@@ -23,12 +23,16 @@ typedef enum {
 } action_t;
 
 #define REFUSAL_LOG_EVERY_MS 60000      /* one log line per refused key per minute */
+#define CONNECTED_WINDOW_MS 90000       /* "connected": heard from within this (3 heartbeats) */
+#define VERDICTS 5                      /* Tallyfeed__Verdict values, 0..4 */
+#define REASONS_MAX 64                  /* Tallyfeed__Reason values counted */
 
 /* A token bucket per connection key. */
 typedef struct {
 	double tokens;
 	int64_t last_ms;
 	int64_t logged_ms;      /* when we last logged a refusal or a deferral */
+	int64_t seen_ms;        /* when we last heard from it, enrolled */
 	uint64_t deferred;      /* messages deferred since then */
 } bucket_t;
 
@@ -60,6 +64,16 @@ struct _ingest_t {
 	store_entry_t *entries; /* the results of a batch, for the store */
 	int count;
 	size_t bytes;           /* frames held by the batch */
+	feed_t *feed;           /* the live feed, or NULL */
+	tf_metrics_t *metrics;  /* or NULL */
+	struct {                /* NULL until ingest_set_outputs */
+		tf_metric_t *received, *heartbeats, *ignored, *published;
+		tf_metric_t *verdict[VERDICTS];
+		tf_metric_t *rejected[REASONS_MAX];
+		tf_metric_t *batch_size, *commit_seconds;
+		tf_metric_t *database_up, *queue_depth, *agents_connected;
+	} m;
+	int64_t counted_ms;     /* when agents_connected was last counted */
 };
 
 static void
@@ -300,6 +314,8 @@ s_receive(ingest_t *self)
 
 	if (msg == NULL)
 		return false;
+	if (self->m.received != NULL)
+		tf_metric_add(self->m.received, 1);
 	item->identity = zmsg_pop(msg);
 	item->raw = zmsg_pop(msg);
 	if (item->raw != NULL) {
@@ -308,6 +324,12 @@ s_receive(ingest_t *self)
 		const char *key = zframe_meta(item->raw, "User-Id");
 
 		item->sender = tf_enrolment_by_key(self->enrolment, key);
+		if (item->sender != NULL) {
+			bucket_t *b = s_bucket(self, key);
+
+			if (b != NULL)
+				b->seen_ms = zclock_mono();
+		}
 		if (item->sender == NULL) {
 			s_log_refusal(self, key ? key : "(none)", zframe_meta(item->raw, "Peer-Address"));
 			item->action = ACTION_IGNORE;
@@ -384,6 +406,7 @@ static int
 s_store_range(ingest_t *self, int from, int to)
 {
 	size_t n = 0;
+	int64_t began = zclock_usecs();
 
 	if (store_begin(self->store) != 0)
 		return -1;
@@ -418,7 +441,8 @@ s_store_range(ingest_t *self, int from, int to)
 			                      item->check.detail);
 			break;
 		case ACTION_HEARTBEAT:
-			rc = store_heartbeat(self->store, item->envelope, item->heartbeat);
+			rc = store_heartbeat(self->store, item->envelope, item->heartbeat,
+			                     item->author->township);
 			break;
 		case ACTION_REFUSE:
 		case ACTION_DEFER:
@@ -430,6 +454,10 @@ s_store_range(ingest_t *self, int from, int to)
 	}
 	if (store_commit(self->store) != 0)
 		return -1;
+	if (self->m.commit_seconds != NULL) {
+		tf_metric_observe(self->m.commit_seconds, (double)(zclock_usecs() - began) / 1e6);
+		tf_metric_observe(self->m.batch_size, (double)(to - from));
+	}
 	for (int i = from; i < to; i++)
 		self->items[i].stored = true;
 	return 0;
@@ -488,12 +516,56 @@ s_acknowledge(ingest_t *self, item_t *item)
 	zframe_send(&ack, self->router, 0);
 }
 
+/* Count an answered message, and put it on the live feed (results and
+ * refusals; heartbeats are in agent_status and `tallyfeed status`). */
+static void
+s_tell(ingest_t *self, const item_t *item)
+{
+	const tf_envelope_t *env = item->envelope;
+	bool refused = item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED
+	               || item->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED;
+	feed_item_t fi;
+
+	if (item->action == ACTION_HEARTBEAT) {
+		if (self->m.heartbeats != NULL)
+			tf_metric_add(self->m.heartbeats, 1);
+		return;
+	}
+	if (self->m.received != NULL) {
+		if ((unsigned)item->verdict < VERDICTS)
+			tf_metric_add(self->m.verdict[item->verdict], 1);
+		if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED
+		    && item->check.reason > 0 && item->check.reason < REASONS_MAX
+		    && self->m.rejected[item->check.reason] != NULL)
+			tf_metric_add(self->m.rejected[item->check.reason], 1);
+	}
+	if (self->feed == NULL)
+		return;
+	fi = (feed_item_t){
+		.verdict = item->verdict,
+		.reason = refused ? item->check.reason : 0,
+		.detail = refused ? item->check.detail : NULL,
+		.agent = env != NULL && env->agent_id != NULL ? env->agent_id
+		         : item->sender != NULL ? item->sender->name : NULL,
+		.township = item->sender != NULL && item->sender->township[0] != '\0'
+		            ? item->sender->township : NULL,
+		.report = item->report,
+		.message_id = env != NULL ? env->message_id.data : NULL,
+		.message_id_len = env != NULL ? env->message_id.len : 0,
+	};
+	feed_publish(self->feed, &fi);
+	if (self->m.published != NULL)
+		tf_metric_add(self->m.published, 1);
+}
+
 /* Write the batch, then acknowledge what was committed. */
 static void
 s_flush(ingest_t *self)
 {
 	if (self->count == 0)
 		return;
+	if (self->m.queue_depth != NULL)
+		tf_metric_set(self->m.queue_depth, self->count);
 	if (s_store_range(self, 0, self->count) != 0 && store_ready(self->store)) {
 		/* The database is up but refused the batch: find the message it
 		 * refuses by storing one at a time.  A message that still fails is
@@ -508,11 +580,108 @@ s_flush(ingest_t *self)
 		if (item->stored && item->action != ACTION_IGNORE) {
 			s_log_item(item);
 			s_acknowledge(self, item);
-		}
+			s_tell(self, item);
+		} else if (item->stored && self->m.ignored != NULL)
+			tf_metric_add(self->m.ignored, 1);
 		s_item_clear(item);
 	}
 	self->count = 0;
 	self->bytes = 0;
+	if (self->m.queue_depth != NULL)
+		tf_metric_set(self->m.queue_depth, 0);
+}
+
+int
+ingest_set_outputs(ingest_t *self, feed_t *feed, tf_metrics_t *metrics)
+{
+	static const double sizes[] = { 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000 };
+	static const double seconds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+		                          0.5, 1, 2.5, 5, 10 };
+	const ProtobufCEnumDescriptor *reasons = &tallyfeed__reason__descriptor;
+	char labels[96];
+
+	self->feed = feed;
+	self->metrics = metrics;
+	if (metrics == NULL)
+		return 0;
+	self->m.received = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_collector_messages_received_total",
+	    "Frames read from the ROUTER socket, before any check.", NULL, NULL, 0);
+	for (int v = 1; v < VERDICTS; v++) {
+		snprintf(labels, sizeof labels, "verdict=\"%s\"",
+		         feed_verdict_word((Tallyfeed__Verdict)v));
+		self->m.verdict[v] = tf_metrics_declare(metrics, TF_COUNTER,
+		    "tallyfeed_collector_messages_total",
+		    "Result messages answered, by verdict (after their transaction committed).",
+		    labels, NULL, 0);
+	}
+	for (unsigned i = 0; i < reasons->n_values; i++) {
+		int reason = reasons->values[i].value;
+
+		if (reason <= 0 || reason >= REASONS_MAX)
+			continue;
+		snprintf(labels, sizeof labels, "reason=\"%s\"", tf_reason_name(reason));
+		self->m.rejected[reason] = tf_metrics_declare(metrics, TF_COUNTER,
+		    "tallyfeed_collector_rejected_total",
+		    "Messages answered REJECTED, by reason (each also kept in quarantine).",
+		    labels, NULL, 0);
+	}
+	self->m.heartbeats = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_collector_heartbeats_total", "Agent heartbeats stored.", NULL, NULL, 0);
+	self->m.ignored = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_collector_ignored_total",
+	    "Messages on connections whose key is no longer enrolled: not answered, not stored.",
+	    NULL, NULL, 0);
+	self->m.published = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_collector_feed_published_total",
+	    "Summaries published on the live feed (a slow subscriber may miss some: it sees "
+	    "the gap in seq).", NULL, NULL, 0);
+	self->m.batch_size = tf_metrics_declare(metrics, TF_HISTOGRAM,
+	    "tallyfeed_collector_batch_messages", "Messages written per committed transaction.",
+	    NULL, sizes, sizeof sizes / sizeof sizes[0]);
+	self->m.commit_seconds = tf_metrics_declare(metrics, TF_HISTOGRAM,
+	    "tallyfeed_collector_commit_seconds",
+	    "Time to write and commit one batch (BEGIN to COMMIT).", NULL, seconds,
+	    sizeof seconds / sizeof seconds[0]);
+	self->m.database_up = tf_metrics_declare(metrics, TF_GAUGE,
+	    "tallyfeed_collector_database_up", "1 while PostgreSQL answers, else 0.",
+	    NULL, NULL, 0);
+	self->m.queue_depth = tf_metrics_declare(metrics, TF_GAUGE,
+	    "tallyfeed_collector_queue_depth",
+	    "Messages read and not yet acknowledged (the batch being written).", NULL, NULL, 0);
+	self->m.agents_connected = tf_metrics_declare(metrics, TF_GAUGE,
+	    "tallyfeed_collector_agents_connected",
+	    "Enrolled agents and importers heard from (message or heartbeat) in the last 90 s.",
+	    NULL, NULL, 0);
+	if (self->m.received == NULL || self->m.agents_connected == NULL)
+		return -1;
+	tf_metric_set(self->m.database_up, store_ready(self->store) ? 1 : 0);
+	return 0;
+}
+
+const tf_metric_t *
+ingest_database_up(const ingest_t *self)
+{
+	return self->m.database_up;
+}
+
+/* Refresh the gauges that are states, not events. */
+static void
+s_gauges(ingest_t *self)
+{
+	int64_t now = zclock_mono();
+	size_t connected = 0;
+
+	if (self->m.database_up == NULL)
+		return;
+	tf_metric_set(self->m.database_up, store_ready(self->store) ? 1 : 0);
+	if (now - self->counted_ms < 1000)
+		return;
+	self->counted_ms = now;
+	for (bucket_t *b = zhashx_first(self->buckets); b != NULL; b = zhashx_next(self->buckets))
+		if (b->seen_ms != 0 && now - b->seen_ms < CONNECTED_WINDOW_MS)
+			connected++;
+	tf_metric_set(self->m.agents_connected, (double)connected);
 }
 
 void
@@ -561,6 +730,9 @@ ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *r
 		int64_t deadline;
 
 		s_log_refused_connections(self);
+		s_gauges(self);
+		if (self->metrics != NULL)
+			tf_metrics_alive(self->metrics);
 		/* While the database is away, leave messages in the socket's queue
 		 * (bounded by its high-water mark): nothing is acknowledged, and
 		 * the agents keep their copies. */

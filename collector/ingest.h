@@ -20,6 +20,8 @@
 #include <signal.h>
 
 #include "enrolment.h"
+#include "feed.h"
+#include "metrics.h"
 #include "registry.h"
 #include "rules.h"
 #include "store.h"
@@ -41,6 +43,13 @@ void ingest_destroy(ingest_t **self_p);
 
 /* The certificates to judge connections by (borrowed; replace between runs). */
 void ingest_set_enrolment(ingest_t *self, const tf_enrolment_t *enrolment);
+
+/* Publish every answered result on feed, and count what happens in
+ * metrics (both borrowed; declared here: call once, before any scrape). */
+int ingest_set_outputs(ingest_t *self, feed_t *feed, tf_metrics_t *metrics);
+
+/* The gauge that says the database is up (for /readyz), after the above. */
+const tf_metric_t *ingest_database_up(const ingest_t *self);
 
 /* Log the failed handshakes a zmonitor of the ROUTER reports (borrowed). */
 void ingest_watch(ingest_t *self, zactor_t *monitor);

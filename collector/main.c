@@ -5,6 +5,9 @@
  */
 #include "config.h"
 #include "enrolment.h"
+#include "feed.h"
+#include "http.h"
+#include "metrics.h"
 #include "envelope.h"
 #include "identity.h"
 #include "ingest.h"
@@ -20,6 +23,8 @@
 #include <unistd.h>
 
 #define DEFAULT_ENDPOINT "tcp://*:7401"
+#define DEFAULT_FEED "tcp://127.0.0.1:7402"
+#define DEFAULT_METRICS "127.0.0.1:7403"
 
 static void
 s_usage(FILE *fp)
@@ -36,7 +41,7 @@ s_usage(FILE *fp)
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"collector\": endpoint, database,\n"
 	    "                 key, certs, chain, batch_max, batch_wait_ms, rate_per_s,\n"
-	    "                 rate_burst, and a \"rules\" subsection\n"
+	    "                 rate_burst, feed, metrics, and a \"rules\" subsection\n"
 	    "                 (see deploy/examples/collector.cfg)\n"
 	    "  -k KEY         this collector's secret certificate (collector/key), from\n"
 	    "                 `tallyfeed keygen --collector NAME`\n"
@@ -46,6 +51,12 @@ s_usage(FILE *fp)
 	    "                 free port from 49152, port ! a random free one)\n"
 	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment)\n"
 	    "  --endpoint-file FILE  write the bound endpoint to FILE once listening\n"
+	    "  --feed ENDPOINT  where to publish the live feed, a ZeroMQ PUB socket\n"
+	    "                 (collector/feed; default %s)\n"
+	    "  --feed-file FILE  write the feed's bound endpoint to FILE\n"
+	    "  --metrics ADDR:PORT  serve /metrics (Prometheus), /healthz and /readyz\n"
+	    "                 (collector/metrics; default %s; port 0: a free one)\n"
+	    "  --metrics-file FILE  write the metrics address (http://HOST:PORT/) to FILE\n"
 	    "  -n             check the configuration and exit (0 if it is sound)\n"
 	    "  -v             log every message (debug); -vv also every connection's\n"
 	    "                 CURVE key, admitted or not (zauth)\n"
@@ -53,7 +64,8 @@ s_usage(FILE *fp)
 	    "\n"
 	    "Command-line options override the file.  Exit status: 0 after a clean\n"
 	    "shutdown or a sound check, 1 on a bad configuration or an unreachable\n"
-	    "database at start, 2 on bad arguments.\n", DEFAULT_ENDPOINT);
+	    "database at start, 2 on bad arguments.\n", DEFAULT_ENDPOINT, DEFAULT_FEED,
+	    DEFAULT_METRICS);
 }
 
 /* SIGHUP: read the certificates again; keep the old ones if the new are
@@ -84,15 +96,24 @@ main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "endpoint-file", required_argument, NULL, 'E' },
+		{ "feed", required_argument, NULL, 'F' },
+		{ "feed-file", required_argument, NULL, 'G' },
+		{ "metrics", required_argument, NULL, 'M' },
+		{ "metrics-file", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const keys[] = {
 		"endpoint", "database", "batch_max", "batch_wait_ms", "key", "certs", "chain",
-		"rate_per_s", "rate_burst", "rules", NULL
+		"rate_per_s", "rate_burst", "rules", "feed", "metrics", NULL
 	};
 	const char *config_path = NULL, *endpoint = NULL, *conninfo = NULL;
 	const char *endpoint_file = NULL, *key_path = NULL, *certs_dir = NULL, *chain;
+	const char *feed_at = NULL, *feed_file = NULL, *metrics_listen = NULL;
+	const char *metrics_file = NULL;
+	feed_t *feed = NULL;
+	tf_metrics_t *metrics = NULL;
+	tf_http_t *http = NULL;
 	tf_identity_t *identity = NULL;
 	tf_enrolment_t *enrolment = NULL;
 	zactor_t *auth = NULL, *monitor = NULL;
@@ -121,6 +142,18 @@ main(int argc, char **argv)
 			break;
 		case 'E':
 			endpoint_file = optarg;
+			break;
+		case 'F':
+			feed_at = optarg;
+			break;
+		case 'G':
+			feed_file = optarg;
+			break;
+		case 'M':
+			metrics_listen = optarg;
+			break;
+		case 'N':
+			metrics_file = optarg;
 			break;
 		case 'k':
 			key_path = optarg;
@@ -159,6 +192,14 @@ main(int argc, char **argv)
 		endpoint = tf_config_str(config, "collector", "endpoint", DEFAULT_ENDPOINT);
 	if (conninfo == NULL)
 		conninfo = tf_config_str(config, "collector", "database", "");
+	if (feed_at == NULL)
+		feed_at = tf_config_str(config, "collector", "feed", DEFAULT_FEED);
+	if (metrics_listen == NULL)
+		metrics_listen = tf_config_str(config, "collector", "metrics", DEFAULT_METRICS);
+	if (tf_http_check_listen(metrics_listen, err, sizeof err) != 0) {
+		log_warnx("%s: metrics: %s", config_path ? config_path : "-M", err);
+		goto out;
+	}
 	if (tf_config_int(config, "collector", "batch_max", 1000, 1, 10000, &batch_max, err,
 	                  sizeof err) != 0
 	    || tf_config_int(config, "collector", "batch_wait_ms", 10, 0, 10000, &batch_wait,
@@ -268,6 +309,38 @@ main(int argc, char **argv)
 	if (ingest == NULL)
 		fatalx("out of memory");
 	ingest_set_enrolment(ingest, enrolment);
+	feed = feed_new(feed_at, registry, err, sizeof err);
+	if (feed == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	metrics = tf_metrics_new();
+	if (metrics == NULL || ingest_set_outputs(ingest, feed, metrics) != 0)
+		fatalx("out of memory");
+	http = tf_metrics_serve(metrics, metrics_listen, ingest_database_up(ingest),
+	                        "not ready: the database does not answer\n", err, sizeof err);
+	if (http == NULL) {
+		log_warnx("metrics: %s", err);
+		goto out;
+	}
+	log_info("live feed on %s; metrics on http://%.*s:%u/metrics", feed_endpoint(feed),
+	         (int)(strrchr(metrics_listen, ':') - metrics_listen), metrics_listen,
+	         tf_http_port(http));
+	if (feed_file != NULL && tf_write_line_file(feed_file, feed_endpoint(feed)) != 0) {
+		log_warn("could not write %s", feed_file);
+		goto out;
+	}
+	if (metrics_file != NULL) {
+		char address[128];
+
+		snprintf(address, sizeof address, "http://%.*s:%u/",
+		         (int)(strrchr(metrics_listen, ':') - metrics_listen), metrics_listen,
+		         tf_http_port(http));
+		if (tf_write_line_file(metrics_file, address) != 0) {
+			log_warn("could not write %s", metrics_file);
+			goto out;
+		}
+	}
 	/* Handshakes refused before any message: logged, so an outsider's
 	 * attempts leave a trace (zauth logs their keys too with -vv). */
 	monitor = zactor_new(zmonitor, router);
@@ -289,7 +362,10 @@ main(int argc, char **argv)
 	log_info("shutting down");
 	rc = 0;
 out:
+	tf_http_destroy(&http);
 	ingest_destroy(&ingest);
+	feed_destroy(&feed);
+	tf_metrics_destroy(&metrics);
 	zactor_destroy(&monitor);
 	zsock_destroy(&router);
 	zactor_destroy(&auth);

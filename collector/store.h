@@ -73,8 +73,9 @@ int store_results(store_t *self, store_entry_t *entries, size_t count);
  * quarantined before is not stored twice. */
 int store_quarantine(store_t *self, const tf_envelope_t *envelope, const uint8_t *raw,
                      size_t raw_len, int reason, const char *detail);
-/* Within a transaction: an agent's heartbeat. */
+/* Within a transaction: an agent's heartbeat, and the township its
+ * certificate names. */
 int store_heartbeat(store_t *self, const tf_envelope_t *envelope,
-                    const Tallyfeed__Heartbeat *heartbeat);
+                    const Tallyfeed__Heartbeat *heartbeat, const char *township);
 
 #endif

@@ -30,10 +30,14 @@ int console_status(query_status_t status, const char *err);
 /* Need no database: import talks to a collector, keygen writes files. */
 int console_import(zconfig_t *config, int argc, char **argv);
 int console_keygen(int argc, char **argv);
+/* feed listens to a collector; status reads the database (below). */
+int console_feed(zconfig_t *config, int argc, char **argv);
 /* verify needs the database and the certificates (console/certs). */
 int console_verify(PGconn *conn, zconfig_t *config, int argc, char **argv);
 /* unit reads console/certs too, to check each signature. */
 int console_unit(PGconn *conn, zconfig_t *config, int argc, char **argv);
+/* status reads console/silent_after_s. */
+int console_township_status(PGconn *conn, zconfig_t *config, int argc, char **argv);
 
 /* Output formats shared by the query commands. */
 typedef enum { TABLE_TEXT, TABLE_CSV, TABLE_JSON } table_format_t;

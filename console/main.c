@@ -38,6 +38,11 @@ s_usage(FILE *fp)
 	    "                               the current results the rules flagged (W checks)\n"
 	    "  import [-c ENDPOINT] [-k KEY] [-K CERT] BUNDLE\n"
 	    "                               send an agent's offline bundle to the collector\n"
+	    "  status [--county CODE] [--silent-after S] [--format ...]\n"
+	    "                               each township's agent: heartbeat, spool, results;\n"
+	    "                               silent ones first\n"
+	    "  feed [-c ENDPOINT] [--county CODE] [--rejected] [--count N]\n"
+	    "                               the collector's live feed, a line per answer\n"
 	    "  keygen --agent ID --township CODE --out DIR  (or --importer/--collector NAME)\n"
 	    "                               enrol: CURVE and Ed25519 keys in a certificate\n"
 	    "  verify [--certs DIR]         re-check every stored result against its signed\n"
@@ -47,6 +52,8 @@ s_usage(FILE *fp)
 	    "  -d CONNINFO   PostgreSQL connection string or URI (default: the PG* environment)\n"
 	    "  -f FILE       configuration file (ZPL), section \"console\": database\n"
 	    "                (CONNINFO); collector, key, collector_cert (for import);\n"
+	    "                feed (the collector's feed endpoint, for feed);\n"
+	    "                silent_after_s (for status)\n"
 	    "                certs (for verify)\n"
 	    "  -v            more logging\n"
 	    "  -h, --help    this text; `tallyfeed COMMAND --help` for a command's own\n"
@@ -65,7 +72,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const config_keys[] = {
-		"database", "collector", "key", "collector_cert", "certs", NULL
+		"database", "collector", "key", "collector_cert", "certs", "feed",
+		"silent_after_s", NULL
 	};
 	const char *conninfo = NULL, *config_path = NULL;
 	zconfig_t *config = NULL;
@@ -132,11 +140,17 @@ main(int argc, char **argv)
 	} else if (strcmp(argv[0], "import") == 0) {
 		rc = console_import(config, argc, argv);
 		goto out;
+	} else if (strcmp(argv[0], "feed") == 0) {
+		rc = console_feed(config, argc, argv);
+		goto out;
 	} else if (strcmp(argv[0], "keygen") == 0) {
 		rc = console_keygen(argc, argv);
 		goto out;
 	} else if (strcmp(argv[0], "verify") == 0) {
 		configured = console_verify;
+		skip = 0;
+	} else if (strcmp(argv[0], "status") == 0) {
+		configured = console_township_status;
 		skip = 0;
 	} else if (strcmp(argv[0], "unit") == 0) {
 		configured = console_unit;

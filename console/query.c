@@ -146,6 +146,36 @@ query_unit_list(PGconn *conn, query_list_t list, const char *under, PGresult **o
 }
 
 query_status_t
+query_township_status(PGconn *conn, const char *county, long silent_after_s, PGresult **out,
+                      char *err, size_t errlen)
+{
+	char silent[24], connected[24];
+	const char *params[3] = { county, silent, connected };
+	query_status_t status;
+
+	if (county != NULL && (status = query_check_code(conn, county, err, errlen)) != QUERY_OK)
+		return status;
+	snprintf(silent, sizeof silent, "%ld", silent_after_s);
+	snprintf(connected, sizeof connected, "%d", QUERY_CONNECTED_S);
+	return s_rows(conn,
+	    "SELECT township_code, township_name, agent_id, "
+	    "       CASE WHEN last_heartbeat IS NULL THEN 'never heard' "
+	    "            WHEN heartbeat_age_s > $2::bigint THEN 'SILENT' ELSE 'ok' END AS state, "
+	    "       coalesce(heartbeat_age_s <= $3::bigint, false) AS connected, "
+	    "       to_char(last_heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	    "           AS last_heartbeat, heartbeat_age_s, spool_depth, oldest_pending_age_s, "
+	    "       accepted, rejected, "
+	    "       to_char(last_result_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	    "           AS last_result_at "
+	    "FROM tallyfeed.township_status "
+	    "WHERE $1::text IS NULL OR $1 IN (county_code, township_code, "
+	    "                                 left(county_code, 4) || '00000000') "
+	    "ORDER BY (last_heartbeat IS NULL OR heartbeat_age_s > $2::bigint) DESC, "
+	    "         heartbeat_age_s DESC NULLS FIRST, township_code",
+	    3, params, "the townships' status", out, err, errlen);
+}
+
+query_status_t
 query_area_path(PGconn *conn, const char *code, PGresult **out, char *err, size_t errlen)
 {
 	query_status_t status = query_check_code(conn, code, err, errlen);
@@ -260,6 +290,12 @@ static bool
 s_integer(Oid type)
 {
 	return type == INT8OID || type == INT2OID || type == INT4OID;
+}
+
+int
+query_column_boolean(const PGresult *res, int col)
+{
+	return PQftype(res, col) == BOOLOID;
 }
 
 int

@@ -50,6 +50,12 @@ query_status_t query_area_report(PGconn *conn, query_report_t report, const char
 query_status_t query_unit_list(PGconn *conn, query_list_t list, const char *under,
                                PGresult **out, char *err, size_t errlen);
 
+/* Each township of county (NULL: all) with its agent's state, silent ones
+ * first: silent when no heartbeat for silent_after_s seconds, or never. */
+#define QUERY_CONNECTED_S 90    /* "connected": a heartbeat within this (3 default intervals) */
+query_status_t query_township_status(PGconn *conn, const char *county, long silent_after_s,
+                                     PGresult **out, char *err, size_t errlen);
+
 /* Where code (an area or a unit) sits: one row per level from the province
  * down to it (depth, code, name, level). */
 query_status_t query_area_path(PGconn *conn, const char *code, PGresult **out,
@@ -61,6 +67,8 @@ query_status_t query_unit_history(PGconn *conn, const char *code,
                                   const tf_enrolment_t *enrolment, PGresult **out,
                                   char *err, size_t errlen);
 
+/* Is column col of res a boolean? */
+int query_column_boolean(const PGresult *res, int col);
 /* Is column col of res a number (right-aligned in a table, a number in JSON)? */
 int query_column_numeric(const PGresult *res, int col);
 

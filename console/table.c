@@ -59,6 +59,17 @@ s_heading(PGresult *res, const char *const *headings, int col)
 	return headings != NULL ? headings[col] : PQfname(res, col);
 }
 
+/* A cell as a person reads it: "-" for nothing, 是/否 for a boolean. */
+static const char *
+s_cell(PGresult *res, int r, int c)
+{
+	if (PQgetisnull(res, r, c))
+		return "-";
+	if (query_column_boolean(res, c))
+		return PQgetvalue(res, r, c)[0] == 't' ? "是" : "否";
+	return PQgetvalue(res, r, c);
+}
+
 static void
 s_print_text(PGresult *res, const char *const *headings)
 {
@@ -70,15 +81,14 @@ s_print_text(PGresult *res, const char *const *headings)
 	for (int c = 0; c < cols; c++) {
 		width[c] = s_display_width(s_heading(res, headings, c));
 		for (int r = 0; r < rows; r++) {
-			size_t w = s_display_width(PQgetvalue(res, r, c));
+			size_t w = s_display_width(s_cell(res, r, c));
 			if (w > width[c])
 				width[c] = w;
 		}
 	}
 	for (int r = -1; r < rows; r++) {
 		for (int c = 0; c < cols; c++) {
-			const char *v = r < 0 ? s_heading(res, headings, c)
-			                      : (PQgetisnull(res, r, c) ? "-" : PQgetvalue(res, r, c));
+			const char *v = r < 0 ? s_heading(res, headings, c) : s_cell(res, r, c);
 			size_t pad = width[c] - s_display_width(v);
 			bool right = r >= 0 && query_column_numeric(res, c);
 

@@ -184,11 +184,12 @@ tf_http_new(const char *listen, tf_http_handler_fn *handler, void *arg, char *er
 	}
 	self->handler = handler;
 	self->arg = arg;
+	/* The logger first, or libmicrohttpd complains on its own. */
 	self->daemon = MHD_start_daemon(flags, 0, NULL, NULL, s_answer, self,
+	                                MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
 	                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX,
 	                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
-	                                MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
 	                                MHD_OPTION_END);
 	if (self->daemon == NULL) {
 		snprintf(err, errlen, "could not listen on %s (address in use, or not this host's?)",

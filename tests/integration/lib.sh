@@ -139,7 +139,10 @@ setup_db() {
 # collector on the same port must not find another test's collector there.
 start_collector() {
 	rm -f "$WORK/endpoint"
+	rm -f "$WORK/feed" "$WORK/metrics"
 	${TF_WRAP:-} "$COLLECTOR" -e 'tcp://127.0.0.1:!' --endpoint-file "$WORK/endpoint" \
+		--feed 'tcp://127.0.0.1:!' --feed-file "$WORK/feed" \
+		--metrics 127.0.0.1:0 --metrics-file "$WORK/metrics" \
 		-k "$KEYS/collector.cert_secret" -C "$CERTS" "$@" \
 		>>"$WORK/collector.log" 2>&1 &
 	COLLECTOR_PID=$!

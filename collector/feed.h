@@ -1,0 +1,58 @@
+/*
+ * feed: the collector's live feed.  After each batch commits, every result
+ * message it answered (accepted, duplicate, rejected or deferred) is
+ * published on a ZeroMQ PUB socket as a short summary, for `tallyfeed feed`
+ * and whoever else watches.
+ *
+ * Each publication is two frames:
+ *   topic  "<verdict> <county code>", e.g. "rejected 630121000000", so a
+ *          subscriber filters by verdict and county with plain prefixes;
+ *   body   one JSON object: seq, run, time, verdict, reason, detail, agent,
+ *          unit, unit_name, township, county, committee, round, revision,
+ *          message_id (absent fields are null).
+ *
+ * PUB drops what a slow or absent subscriber cannot take: a monitor must
+ * never slow ingestion.  Every publication carries the next seq of this
+ * run (run: the collector's start time), so a subscriber counts what it
+ * missed from the gaps.
+ */
+#ifndef TF_FEED_H
+#define TF_FEED_H
+
+#include <czmq.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "identity.h"
+#include "registry.h"
+#include "report.h"
+
+typedef struct _feed_t feed_t;
+
+/* One answered message, as the feed tells it.  Any pointer may be NULL. */
+typedef struct {
+	Tallyfeed__Verdict verdict;
+	int reason;                     /* for rejected and deferred; else 0 */
+	const char *detail;
+	const char *agent;              /* the envelope's agent, or the sender's name */
+	const char *township;           /* the sender's township, when no report */
+	const tf_report_t *report;
+	const uint8_t *message_id;
+	size_t message_id_len;
+} feed_item_t;
+
+/* Bind a PUB socket on endpoint ("tcp://127.0.0.1:*" and "!" as for the
+ * collector's); the registry names the units (borrowed).  NULL with err. */
+feed_t *feed_new(const char *endpoint, const tf_registry_t *registry, char *err, size_t errlen);
+void feed_destroy(feed_t **self_p);
+/* The endpoint actually bound. */
+const char *feed_endpoint(const feed_t *self);
+/* Publish one item; never blocks. */
+void feed_publish(feed_t *self, const feed_item_t *item);
+/* Items published since start. */
+uint64_t feed_published(const feed_t *self);
+
+/* The verdict's word in topics and bodies: "accepted", "duplicate", ... */
+const char *feed_verdict_word(Tallyfeed__Verdict verdict);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * feed: `tallyfeed feed` — the collector's live feed, one readable line per
+ * answered message, like `tail -f`.  Subscribes to the collector's PUB
+ * socket (collector/feed.h for the format) with the filters asked for, and
+ * counts what it missed from the gaps in the feed's sequence numbers: PUB
+ * drops for a reader too slow to keep up, and says nothing.
+ */
+#include "config.h"
+#include "console.h"
+#include "log.h"
+#include "registry.h"
+#include "signals.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_FEED "tcp://127.0.0.1:7402"
+#define FEED_BODY_MAX 16384             /* bytes in one summary */
+
+static void
+s_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: tallyfeed feed [-c ENDPOINT] [--county CODE] [--rejected] [--count N]\n"
+	    "                      [--format text|json]\n"
+	    "Print the collector's live feed: one line per result it answers\n"
+	    "(accepted, duplicate, rejected with the reason, deferred), as it answers\n"
+	    "it, until interrupted.  A reader too slow for the feed misses lines; it\n"
+	    "says how many (\"-- missed N\").\n"
+	    "  -c ENDPOINT    the collector's feed (console/feed; default %s)\n"
+	    "  --county CODE  only results of units in this county (12-digit code)\n"
+	    "  --rejected     only rejected messages\n"
+	    "  --count N      stop after N lines\n"
+	    "  --format F     text (default) or json (the feed's own JSON, a line each)\n",
+	    DEFAULT_FEED);
+}
+
+static const char *
+s_str(json_t *body, const char *key)
+{
+	const char *v = json_string_value(json_object_get(body, key));
+
+	return v != NULL ? v : "-";
+}
+
+/* One summary as a line for a person. */
+static void
+s_print(json_t *body)
+{
+	json_t *round = json_object_get(body, "round");
+	const char *verdict = s_str(body, "verdict");
+
+	printf("%s  %-9s  %s %s  %s", s_str(body, "time"), verdict, s_str(body, "unit"),
+	       s_str(body, "unit_name"), s_str(body, "committee"));
+	if (json_is_integer(round))
+		printf(" r%lld v%lld", (long long)json_integer_value(round),
+		       (long long)json_integer_value(json_object_get(body, "revision")));
+	printf("  agent %s", s_str(body, "agent"));
+	if (strcmp(verdict, "rejected") == 0 || strcmp(verdict, "deferred") == 0)
+		printf("  %s: %s", s_str(body, "reason"), s_str(body, "detail"));
+	putchar('\n');
+}
+
+int
+console_feed(zconfig_t *config, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "county", required_argument, NULL, 'C' },
+		{ "rejected", no_argument, NULL, 'r' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const verdicts[] = { "accepted", "duplicate", "rejected", "deferred" };
+	const char *endpoint = tf_config_str(config, "console", "feed", DEFAULT_FEED);
+	const char *county = NULL;
+	int rejected = 0, json = 0, ch, rc = CONSOLE_FAILED;
+	long count = 0, printed = 0;
+	long long run = -1, seq = 0, missed = 0;
+	zsock_t *sub = NULL;
+	zpoller_t *poller = NULL;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			endpoint = optarg;
+			break;
+		case 'C':
+			county = optarg;
+			break;
+		case 'r':
+			rejected = 1;
+			break;
+		case 'n':
+			if (tf_parse_long(optarg, 1, 1000000000, &count) != 0) {
+				log_warnx("--count: \"%s\" is not a whole number from 1", optarg);
+				return CONSOLE_USAGE;
+			}
+			break;
+		case 'F':
+			if (strcmp(optarg, "json") == 0)
+				json = 1;
+			else if (strcmp(optarg, "text") != 0) {
+				log_warnx("--format: \"%s\" is not text or json", optarg);
+				return CONSOLE_USAGE;
+			}
+			break;
+		case 'h':
+			s_usage(stdout);
+			return CONSOLE_OK;
+		default:
+			s_usage(stderr);
+			return CONSOLE_USAGE;
+		}
+	}
+	if (optind != argc) {
+		s_usage(stderr);
+		return CONSOLE_USAGE;
+	}
+	if (county != NULL && (!tf_code_valid(county) || strcmp(county + 6, "000000") != 0
+	                       || strcmp(county + 4, "00000000") == 0)) {
+		log_warnx("--county: \"%s\" is not a county's 12-digit code (like 630121000000)",
+		          county);
+		return CONSOLE_USAGE;
+	}
+	tf_signals_install();
+	sub = zsock_new(ZMQ_SUB);
+	if (sub == NULL || zsock_connect(sub, "%s", endpoint) != 0) {
+		log_warnx("could not connect to the feed at %s", endpoint);
+		goto out;
+	}
+	/* Topics are "<verdict> <county>": one prefix per verdict wanted. */
+	for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++) {
+		if (rejected && strcmp(verdicts[i], "rejected") != 0)
+			continue;
+		char topic[64];
+
+		snprintf(topic, sizeof topic, "%s %s", verdicts[i], county ? county : "");
+		zsock_set_subscribe(sub, topic);
+	}
+	if ((poller = zpoller_new(sub, NULL)) == NULL)
+		goto out;
+	log_debug("listening to the feed at %s", endpoint);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (!tf_stop_requested && (count == 0 || printed < count)) {
+		zmsg_t *msg;
+		char *topic = NULL, *text = NULL;
+		json_t *body;
+
+		/* Wake now and then to see SIGINT/SIGTERM. */
+		if (zpoller_wait(poller, 200) == NULL)
+			continue;
+		if ((msg = zmsg_recv(sub)) == NULL)
+			break;
+		topic = zmsg_popstr(msg);
+		text = zmsg_popstr(msg);
+		zmsg_destroy(&msg);
+		body = text != NULL && strlen(text) <= FEED_BODY_MAX ? json_loads(text, 0, NULL) : NULL;
+		if (body == NULL) {
+			log_warnx("a feed message that is not a summary (topic \"%.40s\")",
+			          topic ? topic : "");
+		} else {
+			long long r = json_integer_value(json_object_get(body, "run"));
+			long long s = json_integer_value(json_object_get(body, "seq"));
+
+			/* seq counts every summary of this run, filtered or not:
+			 * a gap is a drop only when we take everything. */
+			if (!rejected && county == NULL && r == run && s > seq + 1) {
+				missed += s - seq - 1;
+				printf("-- missed %lld (%lld in all): the reader was too slow\n",
+				       s - seq - 1, missed);
+			}
+			run = r;
+			seq = s;
+			if (json)
+				puts(text);
+			else
+				s_print(body);
+			printed++;
+			json_decref(body);
+		}
+		zstr_free(&topic);
+		zstr_free(&text);
+	}
+	rc = CONSOLE_OK;
+out:
+	zpoller_destroy(&poller);
+	zsock_destroy(&sub);
+	return rc;
+}
