@@ -26,6 +26,7 @@ typedef struct {
 	char key[48];
 	zframe_t *envelope;
 	int sends;
+	int64_t last_sent;      /* zclock_mono() of the latest send, for the round trip */
 	int64_t due;            /* zclock_mono() when to send again */
 	bool holds_key;         /* it is the one message in flight for its key */
 } flight_t;
@@ -38,7 +39,69 @@ typedef struct {
 	zhashx_t *busy_keys;    /* unit/committee in flight -> 1 */
 	int64_t started;
 	int64_t heartbeat_seq;
+	int64_t next_gauges;
+	struct {                /* all NULL without config->metrics */
+		tf_metric_t *sends, *retransmits, *heartbeats, *round_trip;
+		tf_metric_t *acks[5];
+		tf_metric_t *spool_depth, *oldest_pending, *in_flight;
+	} m;
 } forwarder_t;
+
+#define GAUGES_MS 1000          /* how often the spool gauges are read */
+
+static void
+s_declare_metrics(forwarder_t *self, tf_metrics_t *metrics)
+{
+	static const double seconds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+		                          10, 30, 60 };
+	static const char *const verdicts[] = { NULL, "accepted", "duplicate", "rejected",
+		                                "deferred" };
+	char labels[48];
+
+	if (metrics == NULL)
+		return;
+	self->m.sends = tf_metrics_declare(metrics, TF_COUNTER, "tallyfeed_agent_sends_total",
+	    "Messages sent to the collector for the first time.", NULL, NULL, 0);
+	self->m.retransmits = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_agent_retransmits_total",
+	    "Messages sent again (the same bytes) because their answer was overdue.", NULL, NULL, 0);
+	for (int v = 1; v <= 4; v++) {
+		snprintf(labels, sizeof labels, "verdict=\"%s\"", verdicts[v]);
+		self->m.acks[v] = tf_metrics_declare(metrics, TF_COUNTER, "tallyfeed_agent_acks_total",
+		    "Answers from the collector to messages in flight, by verdict.", labels, NULL, 0);
+	}
+	self->m.heartbeats = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_agent_heartbeats_sent_total", "Heartbeats sent.", NULL, NULL, 0);
+	self->m.round_trip = tf_metrics_declare(metrics, TF_HISTOGRAM,
+	    "tallyfeed_agent_round_trip_seconds",
+	    "From a message's latest send to the collector's answer (after its commit).", NULL,
+	    seconds, sizeof seconds / sizeof seconds[0]);
+	self->m.spool_depth = tf_metrics_declare(metrics, TF_GAUGE, "tallyfeed_agent_spool_depth",
+	    "Messages in the spool not yet answered (pending and in flight).", NULL, NULL, 0);
+	self->m.oldest_pending = tf_metrics_declare(metrics, TF_GAUGE,
+	    "tallyfeed_agent_oldest_pending_seconds",
+	    "Age of the oldest unanswered message in the spool (0 when none).", NULL, NULL, 0);
+	self->m.in_flight = tf_metrics_declare(metrics, TF_GAUGE, "tallyfeed_agent_in_flight",
+	    "Messages sent and awaiting their answer.", NULL, NULL, 0);
+}
+
+/* Refresh the gauges from the spool, once a second. */
+static void
+s_gauges(forwarder_t *self)
+{
+	spool_stats_t stats;
+	int64_t now = zclock_mono();
+
+	if (self->m.spool_depth == NULL || now < self->next_gauges)
+		return;
+	self->next_gauges = now + GAUGES_MS;
+	tf_metric_set(self->m.in_flight, (double)zhashx_size(self->flights));
+	if (spool_stats(self->spool, &stats) != 0)
+		return;
+	tf_metric_set(self->m.spool_depth, (double)(stats.pending + stats.in_flight));
+	tf_metric_set(self->m.oldest_pending, stats.oldest_pending_ms
+	              ? (double)(tf_now_ms() - stats.oldest_pending_ms) / 1000.0 : 0.0);
+}
 
 static void
 s_flight_destroy(void **item)
@@ -217,7 +280,10 @@ s_refill(forwarder_t *self)
 		f->envelope = msgs[i].envelope;
 		msgs[i].envelope = NULL;
 		f->sends = 1;
-		f->due = zclock_mono() + self->config->timeout_ms;
+		f->last_sent = zclock_mono();
+		f->due = f->last_sent + self->config->timeout_ms;
+		if (self->m.sends != NULL)
+			tf_metric_add(self->m.sends, 1);
 		zhashx_insert(self->flights, hex, f);
 		zhashx_update(self->busy_keys, f->key, (void *)1);
 		f->holds_key = true;
@@ -257,7 +323,10 @@ s_retransmit(forwarder_t *self)
 		if (wait > self->config->retry_max_ms)
 			wait = self->config->retry_max_ms;
 		f->due = now + wait;
+		f->last_sent = now;
 		f->sends++;
+		if (self->m.retransmits != NULL)
+			tf_metric_add(self->m.retransmits, 1);
 		log_debug("message %lld unanswered; sent again (%d sends)", (long long)f->sequence,
 		          f->sends);
 		if (nsent < sizeof sent / sizeof sent[0])
@@ -292,6 +361,11 @@ s_take_acks(forwarder_t *self)
 		}
 		tf_message_id_hex(ack->message_id.data, TF_MESSAGE_ID_LEN, hex);
 		f = zhashx_lookup(self->flights, hex);
+		if (f != NULL && self->m.round_trip != NULL && ack->verdict >= 1 && ack->verdict <= 4) {
+			tf_metric_add(self->m.acks[ack->verdict], 1);
+			tf_metric_observe(self->m.round_trip,
+			                  (double)(zclock_mono() - f->last_sent) / 1000.0);
+		}
 		if (f != NULL && ack->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED) {
 			/* Not stored: send it again when its doubled wait is up.  A
 			 * runoff whose round 1 is not stored lets the next message
@@ -362,8 +436,14 @@ s_heartbeat(forwarder_t *self)
 	frame = tf_envelope_build(self->config->agent_id, 0, id, now,
 	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base,
 	                          self->config->identity);
-	if (frame != NULL && zframe_send(&frame, self->dealer, ZFRAME_DONTWAIT) != 0)
-		zframe_destroy(&frame);
+	if (frame == NULL)
+		return;
+	if (zframe_send(&frame, self->dealer, ZFRAME_DONTWAIT) != 0) {
+		zframe_destroy(&frame);         /* not connected: the next one goes */
+		return;
+	}
+	if (self->m.heartbeats != NULL)
+		tf_metric_add(self->m.heartbeats, 1);
 }
 
 int
@@ -375,6 +455,7 @@ forwarder_run(spool_t *spool, const forwarder_config_t *config, volatile sig_ato
 	int rc = -1;
 
 	self.started = zclock_mono();
+	s_declare_metrics(&self, config->metrics);
 	self.flights = zhashx_new();
 	self.busy_keys = zhashx_new();
 	self.dealer = zsock_new(ZMQ_DEALER);
@@ -418,6 +499,9 @@ forwarder_run(spool_t *spool, const forwarder_config_t *config, volatile sig_ato
 			next_refill = now + REFILL_MS;
 		}
 		s_retransmit(&self);
+		s_gauges(&self);
+		if (config->metrics != NULL)
+			tf_metrics_alive(config->metrics);
 		if (now >= next_heartbeat) {
 			s_heartbeat(&self);
 			next_heartbeat = now + config->heartbeat_ms;

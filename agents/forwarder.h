@@ -16,6 +16,7 @@
 #include <signal.h>
 
 #include "identity.h"
+#include "metrics.h"
 #include "registry.h"
 #include "rules.h"
 #include "spool.h"
@@ -33,6 +34,7 @@ typedef struct {
 	int retry_max_ms;               /* cap of the doubling wait */
 	int heartbeat_ms;               /* between heartbeats */
 	tf_rules_config_t rules;
+	tf_metrics_t *metrics;          /* series declared by forwarder_run; may be NULL */
 } forwarder_config_t;
 
 /* Run until *stop is set.  Returns 0 on a clean stop, -1 if the socket or

@@ -10,6 +10,8 @@
 #include "config.h"
 #include "envelope.h"
 #include "forwarder.h"
+#include "http.h"
+#include "metrics.h"
 #include "log.h"
 #include "signals.h"
 #include "registry.h"
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #define DEFAULT_ENDPOINT "tcp://127.0.0.1:7401"
+#define DEFAULT_METRICS "127.0.0.1:7404"
 #define FILES_MAX 100000
 
 static void
@@ -50,7 +53,7 @@ s_usage(FILE *fp)
 	    "Options (override the configuration file):\n"
 	    "  -f FILE        configuration (ZPL), section \"agent\": key, collector_cert, id,\n"
 	    "                 township, collector, registry, spool, inbox, window, timeout_ms,\n"
-	    "                 retry_max_ms, heartbeat_ms, and a \"rules\" subsection\n"
+	    "                 retry_max_ms, heartbeat_ms, metrics, and a \"rules\" subsection\n"
 	    "                 (see deploy/examples/agent.cfg)\n"
 	    "  -s SPOOL       spool directory (required)\n"
 	    "  -k KEY         this agent's secret certificate, NAME.cert_secret from\n"
@@ -63,11 +66,49 @@ s_usage(FILE *fp)
 	    "                 queueing\n"
 	    "  -r DIR         registry to check unit codes against (deploy/registry/qinghai)\n"
 	    "  -c ENDPOINT    the collector (default %s)\n"
+	    "  -M ADDR:PORT   run: serve /metrics (Prometheus), /healthz and /readyz here\n"
+	    "                 (agent/metrics; default %s, skipped with a warning if that\n"
+	    "                 port is taken; port 0: a free one)\n"
+	    "  --metrics-file FILE  run: write the metrics address to FILE\n"
 	    "  -v             more logging\n"
 	    "  -h, --help     this text\n"
 	    "\n"
 	    "Exit status: 0 success; 1 a file was refused, rejected or unanswered, or the\n"
-	    "spool, registry or configuration failed; 2 bad arguments.\n", DEFAULT_ENDPOINT);
+	    "spool, registry or configuration failed; 2 bad arguments.\n", DEFAULT_ENDPOINT,
+	    DEFAULT_METRICS);
+}
+
+/* run: the metrics endpoint.  One configured (-M, agent/metrics) must
+ * come up; the default is skipped with a warning if its port is taken
+ * (several agents on one host), for forwarding results matters more. */
+static int
+s_serve_metrics(zconfig_t *config, const char *listen, const char *file,
+                tf_metrics_t **metrics, tf_http_t **http)
+{
+	const char *chosen = listen != NULL ? listen : tf_config_str(config, "agent", "metrics", NULL);
+	const char *where = chosen != NULL ? chosen : DEFAULT_METRICS;
+	char err[512], address[128];
+
+	*metrics = tf_metrics_new();
+	if (*metrics == NULL)
+		fatalx("out of memory");
+	*http = tf_metrics_serve(*metrics, where, NULL, NULL, err, sizeof err);
+	if (*http == NULL) {
+		if (chosen != NULL) {
+			log_warnx("metrics: %s", err);
+			return -1;
+		}
+		log_warnx("metrics: %s; running without them", err);
+		return 0;
+	}
+	snprintf(address, sizeof address, "http://%.*s:%u/", (int)(strrchr(where, ':') - where),
+	         where, tf_http_port(*http));
+	log_info("metrics on %smetrics", address);
+	if (file != NULL && tf_write_line_file(file, address) != 0) {
+		log_warn("could not write %s", file);
+		return -1;
+	}
+	return 0;
 }
 
 typedef struct {
@@ -251,15 +292,19 @@ int
 main(int argc, char **argv)
 {
 	static const struct option options[] = {
+		{ "metrics-file", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const keys[] = {
 		"id", "township", "collector", "registry", "spool", "inbox", "window", "timeout_ms",
-		"retry_max_ms", "heartbeat_ms", "key", "collector_cert", "rules", NULL
+		"retry_max_ms", "heartbeat_ms", "key", "collector_cert", "rules", "metrics", NULL
 	};
 	const char *config_path = NULL, *endpoint = NULL, *agent_id = NULL, *township = NULL;
 	const char *key_path = NULL, *collector_cert = NULL;
+	const char *metrics_listen = NULL, *metrics_file = NULL;
+	tf_metrics_t *metrics = NULL;
+	tf_http_t *http = NULL;
 	tf_identity_t *identity = NULL;
 	tf_peer_t collector;
 	const char *registry_dir = NULL, *spool_dir = NULL, *command;
@@ -272,7 +317,7 @@ main(int argc, char **argv)
 
 	memset(&agent, 0, sizeof agent);
 	log_init("tallyfeed-agent", 0);
-	while ((ch = getopt_long(argc, argv, "+f:c:i:t:r:s:k:K:vh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:c:i:t:r:s:k:K:M:vh", options, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			config_path = optarg;
@@ -294,6 +339,12 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			key_path = optarg;
+			break;
+		case 'M':
+			metrics_listen = optarg;
+			break;
+		case 'N':
+			metrics_file = optarg;
 			break;
 		case 'K':
 			collector_cert = optarg;
@@ -460,6 +511,9 @@ main(int argc, char **argv)
 			log_warnx("usage: run [--inbox DIR]");
 			goto out;
 		}
+		if (s_serve_metrics(config, metrics_listen, metrics_file, &metrics, &http) != 0)
+			goto out;
+		agent.fc.metrics = metrics;
 		rc = forwarder_run(spool, &agent.fc, &tf_stop_requested) == 0 ? 0 : 1;
 	} else if (strcmp(command, "submit") == 0)
 		rc = s_submit(&agent, spool, argc, argv);
@@ -468,6 +522,8 @@ main(int argc, char **argv)
 	else
 		rc = s_export(&agent, spool, argc, argv);
 out:
+	tf_http_destroy(&http);
+	tf_metrics_destroy(&metrics);
 	spool_close(&spool);
 	tf_identity_destroy(&identity);
 	tf_registry_destroy(&agent.registry);

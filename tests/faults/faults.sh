@@ -38,7 +38,7 @@ agent_pid=()
 launch_agent() {
 	local i=$1 t=${townships[$1]}
 	mkdir -p "$WORK/inbox-$t"
-	printf 'agent\n    id = "a%s"\n    township = "%s"\n    collector = "%s"\n    registry = "%s"\n    spool = "%s"\n    inbox = "%s"\n    key = "%s"\n    collector_cert = "%s"\n    timeout_ms = 300\n    retry_max_ms = 1500\n    heartbeat_ms = 1000\n' \
+	printf 'agent\n    id = "a%s"\n    township = "%s"\n    collector = "%s"\n    registry = "%s"\n    spool = "%s"\n    inbox = "%s"\n    key = "%s"\n    collector_cert = "%s"\n    timeout_ms = 300\n    retry_max_ms = 1500\n    heartbeat_ms = 1000\n    metrics = "127.0.0.1:0"\n' \
 		"$t" "$t" "$fixed_ep" "$REGISTRY" "$WORK/spool-$t" "$WORK/inbox-$t" \
 		"$KEYS/a$t.cert_secret" "$COLLECTOR_CERT" >"$WORK/a$t.cfg"
 	"$AGENT" -f "$WORK/a$t.cfg" run >>"$WORK/agent-$t.log" 2>&1 &

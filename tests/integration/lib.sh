@@ -160,7 +160,7 @@ start_collector() {
 # wait long after a fault.  EXTRA: more ZPL lines for the agent section.
 agent_config() {
 	enrol "$1" "$2"
-	printf 'agent\n    id = "%s"\n    township = "%s"\n    collector = "%s"\n    registry = "%s"\n    spool = "%s"\n    key = "%s"\n    collector_cert = "%s"\n    timeout_ms = 500\n    retry_max_ms = 2000\n    heartbeat_ms = 1000\n%s' \
+	printf 'agent\n    id = "%s"\n    township = "%s"\n    collector = "%s"\n    registry = "%s"\n    spool = "%s"\n    key = "%s"\n    collector_cert = "%s"\n    timeout_ms = 500\n    retry_max_ms = 2000\n    heartbeat_ms = 1000\n    metrics = "127.0.0.1:0"\n%s' \
 		"$1" "$2" "${EP:-tcp://127.0.0.1:1}" "$REGISTRY" "$WORK/spool-$1" \
 		"$KEYS/$1.cert_secret" "$COLLECTOR_CERT" "${3:-}" >"$WORK/$1.cfg"
 }
@@ -168,7 +168,9 @@ agent_config() {
 # start_agent NAME TOWNSHIP: a running agent (`run`) of that township.
 start_agent() {
 	agent_config "$1" "$2"
-	${TF_WRAP:-} "$AGENT" -f "$WORK/$1.cfg" run >>"$WORK/agent-$1.log" 2>&1 &
+	rm -f "$WORK/agent-metrics-$1"
+	${TF_WRAP:-} "$AGENT" -f "$WORK/$1.cfg" --metrics-file "$WORK/agent-metrics-$1" run \
+		>>"$WORK/agent-$1.log" 2>&1 &
 	AGENT_PIDS+=($!)
 }
 

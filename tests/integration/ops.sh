@@ -87,6 +87,26 @@ expect_eq "$(metric tallyfeed_collector_batch_messages_count)" "$commits" "a bat
 expect_eq "$(metric tallyfeed_collector_agents_connected)" 2 "agents connected: the agent and tf-send"
 expect_eq "$(metric tallyfeed_collector_queue_depth)" 0 "nothing waiting"
 
+say "the agent's metrics"
+AGENT_METRICS=$(cat "$WORK/agent-metrics-qiaotou")
+ametric() {
+	curl -s "${AGENT_METRICS}metrics" | awk -v k="$1" '$1 == k { print $2 }'
+}
+expect_eq "$(curl -s "${AGENT_METRICS}healthz")" ok "agent healthz"
+expect_eq "$(curl -s "${AGENT_METRICS}readyz")" ready "agent readyz"
+expect_eq "$(ametric tallyfeed_agent_sends_total)" 3 "agent: three sent"
+expect_eq "$(ametric 'tallyfeed_agent_acks_total{verdict="accepted"}')" 3 "agent: three accepted"
+expect_eq "$(ametric 'tallyfeed_agent_acks_total{verdict="rejected"}')" 0 "agent: none rejected"
+expect_eq "$(ametric tallyfeed_agent_retransmits_total)" 0 "agent: nothing sent twice"
+expect_eq "$(ametric tallyfeed_agent_round_trip_seconds_count)" 3 "agent: a round trip per answer"
+for _ in $(seq 30); do
+	[ "$(ametric tallyfeed_agent_spool_depth)" = 0 ] && break
+	sleep 0.1
+done
+expect_eq "$(ametric tallyfeed_agent_spool_depth)" 0 "agent: spool empty"
+expect_eq "$(ametric tallyfeed_agent_oldest_pending_seconds)" 0 "agent: nothing pending"
+[ "$(ametric tallyfeed_agent_heartbeats_sent_total)" -ge 1 ] || fail "agent: no heartbeat sent"
+
 say "status: every township of the county, silent ones first"
 TF_SEND_AS=tf-send "$SEND" "$EP" heartbeat tf-send 0 0 >/dev/null    # places tf-send in its township
 "$CONSOLE" status --county 630121000000 | sed -n 1,4p
