@@ -2,6 +2,7 @@
  * forwarder: the running agent's send loop and inbox (see forwarder.h).
  */
 #include "forwarder.h"
+#include "service.h"
 #include "envelope.h"
 #include "log.h"
 
@@ -33,7 +34,7 @@ typedef struct {
 
 typedef struct {
 	spool_t *spool;
-	const forwarder_config_t *config;
+	const forwarder_config_t *config;      /* the caller's; a reload rewrites it */
 	zsock_t *dealer;
 	zhashx_t *flights;      /* message id (hex) -> flight_t, owned */
 	zhashx_t *busy_keys;    /* unit/committee in flight -> 1 */
@@ -242,10 +243,12 @@ s_refill(forwarder_t *self)
 	int64_t *sent = NULL;
 	size_t nsent = 0;
 	int n, rc = 0;
-	size_t room = (size_t)self->config->window - zhashx_size(self->flights);
+	size_t room;
 
-	if (room == 0)
+	/* A reload may have narrowed the window below what is in flight. */
+	if (zhashx_size(self->flights) >= (size_t)self->config->window)
 		return 0;
+	room = (size_t)self->config->window - zhashx_size(self->flights);
 	/* Read a little past the window: some may be in flight already, or
 	 * wait behind an earlier message for the same unit. */
 	n = spool_unanswered(self->spool, 0, room + zhashx_size(self->flights) + 64, &msgs);
@@ -446,8 +449,72 @@ s_heartbeat(forwarder_t *self)
 		tf_metric_add(self->m.heartbeats, 1);
 }
 
+/* The DEALER to the collector, by the current settings. */
+static int
+s_connect(forwarder_t *self)
+{
+	const forwarder_config_t *config = self->config;
+
+	self->dealer = zsock_new(ZMQ_DEALER);
+	if (self->dealer == NULL)
+		return -1;
+	/* CURVE: the link is encrypted, and the collector admits this agent
+	 * only if its public key is enrolled. */
+	tf_identity_apply(config->identity, self->dealer);
+	zsock_set_curve_serverkey(self->dealer, config->collector_key);
+	/* IMMEDIATE: while the collector is away, a send fails at once rather
+	 * than piling up in ZeroMQ's queue; the spool is the queue. */
+	zsock_set_immediate(self->dealer, 1);
+	zsock_set_linger(self->dealer, 0);
+	zsock_set_maxmsgsize(self->dealer, TF_MESSAGE_MAX);
+	zsock_set_reconnect_ivl(self->dealer, 100);
+	zsock_set_reconnect_ivl_max(self->dealer, 5000);
+	if (zsock_connect(self->dealer, "%s", config->endpoint) != 0) {
+		log_warnx("could not connect to %s: %s", config->endpoint, zmq_strerror(zmq_errno()));
+		zsock_destroy(&self->dealer);
+		return -1;
+	}
+	return 0;
+}
+
+/* SIGHUP: new settings, or the old ones if the new are unsound. */
+static void
+s_reload(forwarder_t *self, forwarder_config_t *config, zpoller_t **poller)
+{
+	forwarder_config_t fresh = *config;
+	char err[1024];
+	bool relink;
+
+	tf_service_reloading();
+	if (config->reload == NULL || config->reload(config->reload_arg, &fresh, err, sizeof err) != 0) {
+		log_warnx("reload: %s; keeping the settings in force",
+		          config->reload == NULL ? "nothing to reload from" : err);
+		tf_service_ready("forwarding");
+		return;
+	}
+	relink = strcmp(fresh.endpoint, config->endpoint) != 0
+	         || strcmp(fresh.collector_key, config->collector_key) != 0;
+	*config = fresh;
+	if (relink) {
+		/* A new collector, or a new key for it: a new link.  What was in
+		 * flight goes again on it (the same bytes; a DUPLICATE at worst). */
+		zpoller_destroy(poller);
+		zsock_destroy(&self->dealer);
+		if (s_connect(self) != 0 || (*poller = zpoller_new(self->dealer, NULL)) == NULL)
+			fatalx("reload: could not connect to %s", config->endpoint);
+		for (flight_t *f = zhashx_first(self->flights); f != NULL;
+		     f = zhashx_next(self->flights))
+			f->due = 0;
+	}
+	log_info("reload: window %d, timeout %d ms, retry max %d ms, heartbeat %d ms, "
+	         "collector %s%s", config->window, config->timeout_ms, config->retry_max_ms,
+	         config->heartbeat_ms, config->endpoint, relink ? " (new link)" : "");
+	tf_service_ready("forwarding");
+}
+
 int
-forwarder_run(spool_t *spool, const forwarder_config_t *config, volatile sig_atomic_t *stop)
+forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t *stop,
+              volatile sig_atomic_t *reload)
 {
 	forwarder_t self = { .spool = spool, .config = config };
 	zpoller_t *poller = NULL;
@@ -458,36 +525,28 @@ forwarder_run(spool_t *spool, const forwarder_config_t *config, volatile sig_ato
 	s_declare_metrics(&self, config->metrics);
 	self.flights = zhashx_new();
 	self.busy_keys = zhashx_new();
-	self.dealer = zsock_new(ZMQ_DEALER);
-	if (self.flights == NULL || self.busy_keys == NULL || self.dealer == NULL)
+	if (self.flights == NULL || self.busy_keys == NULL)
 		goto out;
 	zhashx_set_destructor(self.flights, s_flight_destroy);
 	zhashx_set_duplicator(self.flights, NULL);
 	zhashx_set_destructor(self.busy_keys, NULL);
 	zhashx_set_duplicator(self.busy_keys, NULL);
-	/* IMMEDIATE: while the collector is away, a send fails at once rather
-	 * than piling up in ZeroMQ's queue; the spool is the queue. */
-	/* CURVE: the link is encrypted, and the collector admits this agent
-	 * only if its public key is enrolled. */
-	tf_identity_apply(config->identity, self.dealer);
-	zsock_set_curve_serverkey(self.dealer, config->collector_key);
-	zsock_set_immediate(self.dealer, 1);
-	zsock_set_linger(self.dealer, 0);
-	zsock_set_maxmsgsize(self.dealer, TF_MESSAGE_MAX);
-	zsock_set_reconnect_ivl(self.dealer, 100);
-	zsock_set_reconnect_ivl_max(self.dealer, 5000);
-	if (zsock_connect(self.dealer, "%s", config->endpoint) != 0) {
-		log_warnx("could not connect to %s: %s", config->endpoint, zmq_strerror(zmq_errno()));
+	if (s_connect(&self) != 0)
 		goto out;
-	}
 	poller = zpoller_new(self.dealer, NULL);
 	if (poller == NULL)
 		goto out;
 	log_info("agent %s forwarding to %s%s%s", config->agent_id, config->endpoint,
 	         config->inbox ? ", inbox " : "", config->inbox ? config->inbox : "");
+	tf_service_ready("forwarding");
 	while (!*stop) {
 		int64_t now = zclock_mono();
 
+		if (*reload) {
+			*reload = 0;
+			s_reload(&self, config, &poller);
+			next_heartbeat = 0;
+		}
 		if (config->inbox != NULL && now >= next_inbox) {
 			s_scan_inbox(&self);
 			next_inbox = now + INBOX_MS;
@@ -502,6 +561,7 @@ forwarder_run(spool_t *spool, const forwarder_config_t *config, volatile sig_ato
 		s_gauges(&self);
 		if (config->metrics != NULL)
 			tf_metrics_alive(config->metrics);
+		tf_service_alive();
 		if (now >= next_heartbeat) {
 			s_heartbeat(&self);
 			next_heartbeat = now + config->heartbeat_ms;
@@ -512,6 +572,7 @@ forwarder_run(spool_t *spool, const forwarder_config_t *config, volatile sig_ato
 			next_refill = 0;        /* room in the window: fill it now */
 		}
 	}
+	tf_service_stopping();
 	log_info("stopping; %zu messages in flight stay in the spool", zhashx_size(self.flights));
 	rc = 0;
 out:

@@ -21,7 +21,7 @@
 #include "rules.h"
 #include "spool.h"
 
-typedef struct {
+typedef struct forwarder_config {
 	const char *agent_id;
 	const tf_identity_t *identity;  /* signs every payload; CURVE keys for the link */
 	const char *collector_key;      /* the collector's CURVE public key (Z85) */
@@ -35,11 +35,18 @@ typedef struct {
 	int heartbeat_ms;               /* between heartbeats */
 	tf_rules_config_t rules;
 	tf_metrics_t *metrics;          /* series declared by forwarder_run; may be NULL */
+	/* SIGHUP: fill a copy of the settings anew (0), or say why not (-1, the
+	 * old ones stay).  NULL: nothing to reload. */
+	int (*reload)(void *arg, struct forwarder_config *fresh, char *err, size_t errlen);
+	void *reload_arg;
 } forwarder_config_t;
 
-/* Run until *stop is set.  Returns 0 on a clean stop, -1 if the socket or
- * the spool failed. */
-int forwarder_run(spool_t *spool, const forwarder_config_t *config, volatile sig_atomic_t *stop);
+/* Run until *stop is set; when *reload is set, take new settings from
+ * config->reload (a new collector endpoint or certificate reconnects; what
+ * is in flight is sent again on the new link).  Returns 0 on a clean stop,
+ * -1 if the socket or the spool failed. */
+int forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t *stop,
+                  volatile sig_atomic_t *reload);
 
 /* Check a result file and queue it.  Used by the inbox and by `submit`.
  * Returns 0 and fills *sequence (and *existed if it was queued before), or

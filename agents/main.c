@@ -70,6 +70,8 @@ s_usage(FILE *fp)
 	    "                 (agent/metrics; default %s, skipped with a warning if that\n"
 	    "                 port is taken; port 0: a free one)\n"
 	    "  --metrics-file FILE  run: write the metrics address to FILE\n"
+	    "  -n             check the configuration (as `run` reads it) and exit: 0 if\n"
+	    "                 it is sound\n"
 	    "  -v             more logging\n"
 	    "  -h, --help     this text\n"
 	    "\n"
@@ -115,7 +117,79 @@ typedef struct {
 	const char *spool_dir;
 	forwarder_config_t fc;
 	tf_registry_t *registry;
+	/* For SIGHUP: where the settings came from, and what a reload read
+	 * (kept to the end: the forwarder's settings point into them). */
+	const char *config_path, *endpoint_option, *collector_cert_option, *inbox_option;
+	zlist_t *retired_configs;       /* zconfig_t read by reloads */
+	zlist_t *retired_peers;         /* tf_peer_t (the collector's) read by reloads */
 } agent_t;
+
+/* The settings of the agent section that a reload may change: window,
+ * timeouts, heartbeat, inbox, rules.  0, or -1 with err. */
+static int
+s_settings(zconfig_t *config, forwarder_config_t *fc, char *err, size_t errlen)
+{
+	long window, timeout, retry_max, heartbeat;
+
+	if (tf_config_int(config, "agent", "window", 64, 1, 10000, &window, err, errlen) != 0
+	    || tf_config_int(config, "agent", "timeout_ms", 5000, 10, 3600000, &timeout, err,
+	                     errlen) != 0
+	    || tf_config_int(config, "agent", "retry_max_ms", 60000, 10, 86400000, &retry_max, err,
+	                     errlen) != 0
+	    || tf_config_int(config, "agent", "heartbeat_ms", 30000, 100, 86400000, &heartbeat, err,
+	                     errlen) != 0
+	    || tf_rules_config_load(&fc->rules, config, "agent", err, errlen) != 0)
+		return -1;
+	fc->window = (int)window;
+	fc->timeout_ms = (int)timeout;
+	fc->retry_max_ms = (int)retry_max;
+	fc->heartbeat_ms = (int)heartbeat;
+	fc->inbox = tf_config_str(config, "agent", "inbox", NULL);
+	return 0;
+}
+
+static const char *const s_config_keys[] = {
+	"id", "township", "collector", "registry", "spool", "inbox", "window", "timeout_ms",
+	"retry_max_ms", "heartbeat_ms", "key", "collector_cert", "rules", "metrics", NULL
+};
+
+/* SIGHUP, from the forwarder: read the configuration file and the
+ * collector's certificate again into fresh.  The agent's own key, id,
+ * township and spool stay as they are (a new key is a new agent: restart). */
+static int
+s_reload(void *arg, forwarder_config_t *fresh, char *err, size_t errlen)
+{
+	agent_t *agent = arg;
+	zconfig_t *config = NULL;
+	tf_peer_t *collector;
+	const char *cert;
+
+	if (agent->config_path != NULL) {
+		config = tf_config_load(agent->config_path, "agent", s_config_keys, err, errlen);
+		if (config == NULL)
+			return -1;
+		zlist_append(agent->retired_configs, config);
+		if (s_settings(config, fresh, err, errlen) != 0)
+			return -1;
+	}
+	if (agent->inbox_option != NULL)
+		fresh->inbox = agent->inbox_option;
+	fresh->endpoint = agent->endpoint_option != NULL ? agent->endpoint_option
+	                  : tf_config_str(config, "agent", "collector", fresh->endpoint);
+	cert = agent->collector_cert_option != NULL ? agent->collector_cert_option
+	       : tf_config_str(config, "agent", "collector_cert", NULL);
+	if (cert != NULL) {
+		if ((collector = calloc(1, sizeof *collector)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		zlist_append(agent->retired_peers, collector);
+		if (tf_peer_load(cert, collector, err, errlen) != 0)
+			return -1;
+		fresh->collector_key = collector->curve_public;
+	}
+	return 0;
+}
 
 static int
 s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
@@ -296,10 +370,6 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const keys[] = {
-		"id", "township", "collector", "registry", "spool", "inbox", "window", "timeout_ms",
-		"retry_max_ms", "heartbeat_ms", "key", "collector_cert", "rules", "metrics", NULL
-	};
 	const char *config_path = NULL, *endpoint = NULL, *agent_id = NULL, *township = NULL;
 	const char *key_path = NULL, *collector_cert = NULL;
 	const char *metrics_listen = NULL, *metrics_file = NULL;
@@ -312,12 +382,12 @@ main(int argc, char **argv)
 	spool_t *spool = NULL;
 	agent_t agent;
 	char err[1024];
-	long window, timeout, retry_max, heartbeat;
-	int ch, verbose = 0, rc = 2;
+	const char *endpoint_option, *cert_option;
+	int ch, verbose = 0, check_only = 0, rc = 2;
 
 	memset(&agent, 0, sizeof agent);
 	log_init("tallyfeed-agent", 0);
-	while ((ch = getopt_long(argc, argv, "+f:c:i:t:r:s:k:K:M:vh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:c:i:t:r:s:k:K:M:nvh", options, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			config_path = optarg;
@@ -343,6 +413,9 @@ main(int argc, char **argv)
 		case 'M':
 			metrics_listen = optarg;
 			break;
+		case 'n':
+			check_only = 1;
+			break;
 		case 'N':
 			metrics_file = optarg;
 			break;
@@ -361,6 +434,9 @@ main(int argc, char **argv)
 		}
 	}
 	log_setverbose(verbose);
+	/* -n checks the configuration as `run` would read it, and stops. */
+	if (check_only && optind >= argc)
+		argv[--optind] = (char *)"run";
 	if (optind >= argc) {
 		log_warnx("no command given (run, submit, status, export)");
 		s_usage(stderr);
@@ -372,8 +448,10 @@ main(int argc, char **argv)
 		log_warnx("unknown command \"%s\" (run, submit, status, export)", command);
 		return 2;
 	}
+	endpoint_option = endpoint;
+	cert_option = collector_cert;
 	if (config_path != NULL) {
-		config = tf_config_load(config_path, "agent", keys, err, sizeof err);
+		config = tf_config_load(config_path, "agent", s_config_keys, err, sizeof err);
 		if (config == NULL) {
 			log_warnx("%s", err);
 			rc = 1;
@@ -399,7 +477,7 @@ main(int argc, char **argv)
 			log_warnx("run needs the collector's certificate (-K or agent/collector_cert)");
 			goto out;
 		}
-		if (tf_peer_load(collector_cert, &collector, err, sizeof err) != 0) {
+		if (!check_only && tf_peer_load(collector_cert, &collector, err, sizeof err) != 0) {
 			log_warnx("%s", err);
 			rc = 1;
 			goto out;
@@ -410,7 +488,7 @@ main(int argc, char **argv)
 		log_warnx("a spool directory is required (-s or agent/spool)");
 		goto out;
 	}
-	if (key_path != NULL) {
+	if (key_path != NULL && !check_only) {
 		const tf_peer_t *me;
 
 		identity = tf_identity_load(key_path, err, sizeof err);
@@ -436,12 +514,14 @@ main(int argc, char **argv)
 		}
 		agent_id = me->name;
 		township = me->township;
-	} else if (strcmp(command, "run") == 0 || strcmp(command, "submit") == 0) {
+	} else if (key_path == NULL
+	           && (strcmp(command, "run") == 0 || strcmp(command, "submit") == 0)) {
 		log_warnx("%s needs this agent's key (-k or agent/key): the secret certificate "
 		          "from `tallyfeed keygen`", command);
 		goto out;
 	}
-	if (agent_id == NULL || !tf_agent_id_valid(agent_id)) {
+	if ((agent_id == NULL && !(check_only && key_path != NULL))
+	    || (agent_id != NULL && !tf_agent_id_valid(agent_id))) {
 		log_warnx("an agent id is required (-i or agent/id): printable ASCII, 1 to %d bytes",
 		          TF_AGENT_ID_MAX);
 		goto out;
@@ -450,18 +530,12 @@ main(int argc, char **argv)
 		log_warnx("township \"%s\" is not a 12-digit township code", township);
 		goto out;
 	}
-	if (tf_config_int(config, "agent", "window", 64, 1, 10000, &window, err, sizeof err) != 0
-	    || tf_config_int(config, "agent", "timeout_ms", 5000, 10, 3600000, &timeout, err,
-	                     sizeof err) != 0
-	    || tf_config_int(config, "agent", "retry_max_ms", 60000, 10, 86400000, &retry_max, err,
-	                     sizeof err) != 0
-	    || tf_config_int(config, "agent", "heartbeat_ms", 30000, 100, 86400000, &heartbeat, err,
-	                     sizeof err) != 0) {
-		log_warnx("%s", err);
+	if (s_settings(config, &agent.fc, err, sizeof err) != 0) {
+		log_warnx("%s: %s", config_path ? config_path : "configuration", err);
 		rc = 1;
 		goto out;
 	}
-	if (registry_dir != NULL) {
+	if (registry_dir != NULL && !check_only) {
 		agent.registry = tf_registry_new();
 		if (agent.registry == NULL)
 			fatalx("out of memory");
@@ -482,17 +556,17 @@ main(int argc, char **argv)
 	agent.fc.endpoint = endpoint;
 	agent.fc.township = township;
 	agent.fc.registry = agent.registry;
-	agent.fc.inbox = tf_config_str(config, "agent", "inbox", NULL);
-	agent.fc.window = (int)window;
-	agent.fc.timeout_ms = (int)timeout;
-	agent.fc.retry_max_ms = (int)retry_max;
-	agent.fc.heartbeat_ms = (int)heartbeat;
-	if (tf_rules_config_load(&agent.fc.rules, config, "agent", err, sizeof err) != 0) {
-		log_warnx("%s: %s", config_path ? config_path : "configuration", err);
-		rc = 1;
+	agent.config_path = config_path;
+	agent.endpoint_option = endpoint_option;
+	agent.collector_cert_option = cert_option;
+
+	if (check_only) {
+		/* Like the collector's, -n checks the configuration, not the
+		 * files it names (keys, certificates, spool). */
+		printf("configuration OK\n");
+		rc = 0;
 		goto out;
 	}
-
 	tf_signals_install();
 	zsys_set_logstream(stderr);
 
@@ -506,7 +580,7 @@ main(int argc, char **argv)
 	argv += optind;
 	if (strcmp(command, "run") == 0) {
 		if (argc == 3 && strcmp(argv[1], "--inbox") == 0)
-			agent.fc.inbox = argv[2];
+			agent.fc.inbox = agent.inbox_option = argv[2];
 		else if (argc != 1) {
 			log_warnx("usage: run [--inbox DIR]");
 			goto out;
@@ -514,7 +588,14 @@ main(int argc, char **argv)
 		if (s_serve_metrics(config, metrics_listen, metrics_file, &metrics, &http) != 0)
 			goto out;
 		agent.fc.metrics = metrics;
-		rc = forwarder_run(spool, &agent.fc, &tf_stop_requested) == 0 ? 0 : 1;
+		agent.fc.reload = s_reload;
+		agent.fc.reload_arg = &agent;
+		agent.retired_configs = zlist_new();
+		agent.retired_peers = zlist_new();
+		if (agent.retired_configs == NULL || agent.retired_peers == NULL)
+			fatalx("out of memory");
+		rc = forwarder_run(spool, &agent.fc, &tf_stop_requested, &tf_reload_requested) == 0
+		     ? 0 : 1;
 	} else if (strcmp(command, "submit") == 0)
 		rc = s_submit(&agent, spool, argc, argv);
 	else if (strcmp(command, "status") == 0)
@@ -522,6 +603,14 @@ main(int argc, char **argv)
 	else
 		rc = s_export(&agent, spool, argc, argv);
 out:
+	while (agent.retired_configs != NULL && zlist_size(agent.retired_configs) > 0) {
+		zconfig_t *old = zlist_pop(agent.retired_configs);
+		zconfig_destroy(&old);
+	}
+	while (agent.retired_peers != NULL && zlist_size(agent.retired_peers) > 0)
+		free(zlist_pop(agent.retired_peers));
+	zlist_destroy(&agent.retired_configs);
+	zlist_destroy(&agent.retired_peers);
 	tf_http_destroy(&http);
 	tf_metrics_destroy(&metrics);
 	spool_close(&spool);

@@ -2,6 +2,7 @@
  * ingest: batch, validate, store, commit, then acknowledge.
  */
 #include "ingest.h"
+#include "service.h"
 #include "envelope.h"
 #include "identity.h"
 #include "log.h"
@@ -733,6 +734,7 @@ ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *r
 		s_gauges(self);
 		if (self->metrics != NULL)
 			tf_metrics_alive(self->metrics);
+		tf_service_alive();
 		/* While the database is away, leave messages in the socket's queue
 		 * (bounded by its high-water mark): nothing is acknowledged, and
 		 * the agents keep their copies. */

@@ -8,6 +8,7 @@
 #include "feed.h"
 #include "http.h"
 #include "metrics.h"
+#include "service.h"
 #include "envelope.h"
 #include "identity.h"
 #include "ingest.h"
@@ -351,14 +352,18 @@ main(int argc, char **argv)
 	zstr_sendx(monitor, "START", NULL);
 	zsock_wait(monitor);
 	ingest_watch(ingest, monitor);
+	tf_service_ready("collecting");
 	while (!tf_stop_requested) {
 		ingest_run(ingest, &tf_stop_requested, &tf_reload_requested);
 		if (tf_reload_requested) {
 			tf_reload_requested = 0;
+			tf_service_reloading();
 			s_reload(&enrolment, auth, certs_dir);
 			ingest_set_enrolment(ingest, enrolment);
+			tf_service_ready("collecting");
 		}
 	}
+	tf_service_stopping();
 	log_info("shutting down");
 	rc = 0;
 out:

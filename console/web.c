@@ -7,6 +7,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "service.h"
 #include "signals.h"
 
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/select.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:7480"
 
@@ -137,7 +139,7 @@ main(int argc, char **argv)
 		log_warnx("%s (serving anyway: the API answers 503 until it is back)", err);
 
 	/* The server's thread is born with these signals blocked, so they
-	 * reach this thread, which waits for them in sigsuspend. */
+	 * reach this thread, which waits for them in pselect. */
 	tf_signals_install();
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -165,16 +167,24 @@ main(int argc, char **argv)
 		log_warn("could not write %s", address_file);
 		goto out;
 	}
+	tf_service_ready("serving");
 	while (!tf_stop_requested) {
-		sigsuspend(&old);
+		/* Wake for a signal, or every second for the watchdog. */
+		struct timespec second = { 1, 0 };
+
+		pselect(0, NULL, NULL, NULL, &second, &old);
+		tf_service_alive();
 		if (tf_reload_requested) {
 			tf_reload_requested = 0;
+			tf_service_reloading();
 			if (api_reload(api, err, sizeof err) != 0)
 				log_warnx("reload: %s; keeping the certificates in force", err);
 			else if (certs != NULL)
 				log_info("reload: certificates read again from %s", certs);
+			tf_service_ready("serving");
 		}
 	}
+	tf_service_stopping();
 	log_info("stopping");
 	rc = 0;
 out:

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Running as services: the units in deploy/systemd pass `systemd-analyze
+# verify`, and each daemon speaks systemd's notify protocol for real —
+# READY=1 once serving, WATCHDOG=1 while its loop turns (at half
+# WatchdogSec), RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 on
+# SIGTERM — heard on a NOTIFY_SOCKET this test listens on, as systemd would.
+. "$(dirname "$0")/lib.sh"
+
+say "systemd-analyze verify"
+mkdir -p "$WORK/units"
+for unit in "$TF_SRC"/deploy/systemd/*.service; do
+	# verify checks that ExecStart's program exists: point it at the build.
+	sed -e "s|/usr/local/bin/tallyfeed-collector|$COLLECTOR|g" \
+	    -e "s|/usr/local/bin/tallyfeed-agent|$AGENT|g" \
+	    -e "s|/usr/local/bin/tallyfeed-web|$TF_BIN/console/tallyfeed-web|g" \
+	    "$unit" >"$WORK/units/$(basename "$unit")"
+done
+out=$(systemd-analyze verify "$WORK"/units/*.service 2>&1) || fail "systemd-analyze verify: $out"
+[ -z "$out" ] || fail "systemd-analyze verify said: $out"
+for unit in "$WORK"/units/*.service; do
+	for want in Type=notify WatchdogSec= Restart=on-failure User=tallyfeed NoNewPrivileges=yes \
+	            ProtectSystem=strict PrivateTmp=yes ExecReload=; do
+		grep -q "^$want" "$unit" || fail "$(basename "$unit") has no $want"
+	done
+done
+grep -q '^StateDirectory=tallyfeed' "$WORK/units/tallyfeed-agent.service" || fail "agent: no StateDirectory"
+echo "ok: three units verified"
+
+# listen NAME: a NOTIFY_SOCKET at $WORK/NAME.sock, datagrams to $WORK/NAME.notes.
+listen() {
+	python3 - "$WORK/$1.sock" "$WORK/$1.notes" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "w", buffering=1) as out:
+    while True:
+        for line in s.recv(4096).decode().split("\n"):
+            if line:
+                print(line, file=out)
+PY
+	LISTENERS+=($!)
+	for _ in $(seq 50); do [ -S "$WORK/$1.sock" ] && return; sleep 0.1; done
+	fail "no notify socket for $1"
+}
+LISTENERS=()
+trap 'rc=$?; set +e; for p in "${LISTENERS[@]}"; do kill $p 2>/dev/null; done; (exit $rc); cleanup' EXIT
+# wait_note NAME TEXT [COUNT]: until NAME has said TEXT (COUNT times).
+wait_note() {
+	for _ in $(seq 100); do
+		[ "$(grep -cx "$2" "$WORK/$1.notes" 2>/dev/null || true)" -ge "${3:-1}" ] && return 0
+		sleep 0.1
+	done
+	fail "$1 did not say $2 ${3:-1} time(s): $(tr '\n' ' ' <"$WORK/$1.notes" 2>/dev/null)"
+}
+# check_daemon NAME PID: the whole conversation.
+check_daemon() {
+	wait_note "$1" READY=1
+	wait_note "$1" WATCHDOG=1 3         # WATCHDOG_USEC=400000: one every 0.2 s
+	kill -HUP "$2"
+	wait_note "$1" RELOADING=1
+	wait_note "$1" READY=1 2
+	kill -TERM "$2"
+	wait "$2" || fail "$1 exit status after SIGTERM"
+	wait_note "$1" STOPPING=1
+	grep -q '^STATUS=' "$WORK/$1.notes" || fail "$1 gave no STATUS"
+	echo "ok: $1: READY, WATCHDOG, RELOADING/READY on SIGHUP, STOPPING on SIGTERM"
+}
+
+setup_db
+say "the collector"
+listen collector
+NOTIFY_SOCKET=$WORK/collector.sock WATCHDOG_USEC=400000 start_collector
+check_daemon collector "$COLLECTOR_PID"
+COLLECTOR_PID=
+
+say "the agent"
+start_collector
+agent_config qiaotou 630121100000
+listen agent
+NOTIFY_SOCKET=$WORK/agent.sock WATCHDOG_USEC=400000 "$AGENT" -f "$WORK/qiaotou.cfg" run \
+	>>"$WORK/agent.log" 2>&1 &
+agent_pid=$!
+# The SIGHUP in check_daemon reads this new setting.
+sed -i 's/heartbeat_ms = 1000/heartbeat_ms = 2000/' "$WORK/qiaotou.cfg"
+check_daemon agent $agent_pid
+grep -q 'reload: window 64, timeout 500 ms, retry max 2000 ms, heartbeat 2000 ms' "$WORK/agent.log" \
+	&& echo "ok: agent: SIGHUP applied the new heartbeat" || fail "agent: the reload did not apply"
+
+say "an agent given a broken configuration on SIGHUP keeps the old one"
+rm -f "$WORK/agent.notes"
+"$AGENT" -f "$WORK/qiaotou.cfg" run >>"$WORK/agent2.log" 2>&1 &
+agent_pid=$!
+sleep 0.5
+printf '    windoww = 3\n' >>"$WORK/qiaotou.cfg"
+kill -HUP $agent_pid
+for _ in $(seq 50); do grep -q 'keeping the settings in force' "$WORK/agent2.log" && break; sleep 0.1; done
+grep -q 'unknown key "agent/windoww"; keeping the settings in force' "$WORK/agent2.log" \
+	&& echo "ok: agent: a misspelt key on reload is refused, the old settings kept" \
+	|| fail "agent: broken reload: $(tail -2 "$WORK/agent2.log")"
+out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 30 "$TF_SRC/deploy/examples/villagers.json" 2>&1 || true)
+case $out in
+*"unknown key"*) sed -i '/windoww/d' "$WORK/qiaotou.cfg"
+	out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 30 "$TF_SRC/deploy/examples/villagers.json") ;;
+esac
+expect_eq "$(echo "$out" | grep -c ': ACCEPTED$')" 1 "agent: still forwarding after the refused reload"
+kill -TERM $agent_pid; wait $agent_pid || fail "agent exit status"
+
+say "the dashboard"
+listen web
+NOTIFY_SOCKET=$WORK/web.sock WATCHDOG_USEC=400000 "$TF_BIN/console/tallyfeed-web" \
+	-l 127.0.0.1:0 >>"$WORK/web.log" 2>&1 &
+check_daemon web $!
+stop_collector
+finish
