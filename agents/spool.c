@@ -69,6 +69,37 @@ s_exec(spool_t *self, const char *sql)
 	return 0;
 }
 
+/* WAL mode, FULL sync, and the schema under BEGIN IMMEDIATE.  Two programs
+ * opening a new spool at the same instant (`run` and `submit`) contend
+ * for the switch to WAL, and SQLite does not always wait for that lock
+ * through the busy handler; one was seen failing "database is locked"
+ * under load.  So the whole sequence is tried again, within the busy
+ * timeout, while the answer is BUSY or LOCKED.  0, or -1 with *msg. */
+static int
+s_prepare(sqlite3 *db, char **msg)
+{
+	static const char *const steps[] = {
+		"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "BEGIN IMMEDIATE", s_schema,
+		"COMMIT"
+	};
+
+	for (int waited = 0;; waited += 10) {
+		int rc = SQLITE_OK;
+
+		for (size_t i = 0; i < sizeof steps / sizeof steps[0] && rc == SQLITE_OK; i++) {
+			sqlite3_free(*msg);
+			*msg = NULL;
+			rc = sqlite3_exec(db, steps[i], NULL, NULL, msg);
+		}
+		if (rc == SQLITE_OK)
+			return 0;
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited >= BUSY_TIMEOUT_MS)
+			return -1;
+		sqlite3_sleep(10);
+	}
+}
+
 spool_t *
 spool_open(const char *dir, char *err, size_t errlen)
 {
@@ -95,13 +126,9 @@ spool_open(const char *dir, char *err, size_t errlen)
 	 * is on disk, not just in the OS, before we say "queued".  The schema
 	 * (and the first sequence number it records) is written under BEGIN
 	 * IMMEDIATE: `run` and `submit` opening a new spool at the same
-	 * instant then wait for each other (busy timeout) instead of one
-	 * failing "database is locked" on a lock upgrade. */
-	if (sqlite3_exec(self->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-	                 &msg) != SQLITE_OK
-	    || sqlite3_exec(self->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK
-	    || sqlite3_exec(self->db, s_schema, NULL, NULL, &msg) != SQLITE_OK
-	    || sqlite3_exec(self->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+	 * instant then wait for each other instead of one failing "database
+	 * is locked" on a lock upgrade (s_prepare). */
+	if (s_prepare(self->db, &msg) != 0) {
 		snprintf(err, errlen, "spool %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		goto fail;
