@@ -20,6 +20,7 @@
 #define INBOX_MS 1000           /* how often the inbox is looked at */
 #define INBOX_FILES_MAX 1000    /* files taken in per look */
 #define ANSWERS_MAX 1024        /* acks recorded per spool transaction */
+#define HEARTBEAT_RETRY_MS 1000 /* after a heartbeat that could not be sent */
 
 /* A message in flight. */
 typedef struct {
@@ -417,7 +418,8 @@ s_take_acks(forwarder_t *self)
 	return 0;
 }
 
-static void
+/* Send a heartbeat; false if it could not go (not connected yet). */
+static bool
 s_heartbeat(forwarder_t *self)
 {
 	Tallyfeed__Heartbeat hb = TALLYFEED__HEARTBEAT__INIT;
@@ -427,7 +429,7 @@ s_heartbeat(forwarder_t *self)
 	int64_t now = tf_now_ms();
 
 	if (spool_stats(self->spool, &stats) != 0)
-		return;
+		return false;
 	hb.spool_depth = (uint32_t)(stats.pending + stats.in_flight);
 	hb.oldest_pending_age_s = stats.oldest_pending_ms
 	                          ? (uint32_t)((now - stats.oldest_pending_ms) / 1000) : 0;
@@ -440,13 +442,14 @@ s_heartbeat(forwarder_t *self)
 	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base,
 	                          self->config->identity);
 	if (frame == NULL)
-		return;
+		return false;
 	if (zframe_send(&frame, self->dealer, ZFRAME_DONTWAIT) != 0) {
-		zframe_destroy(&frame);         /* not connected: the next one goes */
-		return;
+		zframe_destroy(&frame);
+		return false;
 	}
 	if (self->m.heartbeats != NULL)
 		tf_metric_add(self->m.heartbeats, 1);
+	return true;
 }
 
 /* The DEALER to the collector, by the current settings. */
@@ -563,8 +566,10 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 			tf_metrics_alive(config->metrics);
 		tf_service_alive();
 		if (now >= next_heartbeat) {
-			s_heartbeat(&self);
-			next_heartbeat = now + config->heartbeat_ms;
+			/* Not connected yet (or again): try soon, so the county
+			 * sees the agent's state as soon as the link is up. */
+			next_heartbeat = now + (s_heartbeat(&self) ? config->heartbeat_ms
+			                                           : HEARTBEAT_RETRY_MS);
 		}
 		if (zpoller_wait(poller, TICK_MS) == self.dealer) {
 			if (s_take_acks(&self) != 0)

@@ -159,7 +159,8 @@ query_township_status(PGconn *conn, const char *county, long silent_after_s, PGr
 	snprintf(connected, sizeof connected, "%d", QUERY_CONNECTED_S);
 	return s_rows(conn,
 	    "SELECT township_code, township_name, agent_id, "
-	    "       CASE WHEN last_heartbeat IS NULL THEN 'never heard' "
+	    "       CASE WHEN last_heartbeat IS NULL AND accepted + rejected = 0 THEN 'never heard' "
+	    "            WHEN last_heartbeat IS NULL THEN 'no heartbeat' "
 	    "            WHEN heartbeat_age_s > $2::bigint THEN 'SILENT' ELSE 'ok' END AS state, "
 	    "       coalesce(heartbeat_age_s <= $3::bigint, false) AS connected, "
 	    "       to_char(last_heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
