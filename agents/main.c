@@ -169,8 +169,13 @@ s_reload(void *arg, forwarder_config_t *fresh, char *err, size_t errlen)
 		if (config == NULL)
 			return -1;
 		zlist_append(agent->retired_configs, config);
-		if (s_settings(config, fresh, err, errlen) != 0)
+		if (s_settings(config, fresh, err, errlen) != 0) {
+			char why[1024];
+
+			snprintf(why, sizeof why, "%s", err);
+			tf_config_where(config, why, err, errlen);
 			return -1;
+		}
 	}
 	if (agent->inbox_option != NULL)
 		fresh->inbox = agent->inbox_option;
@@ -531,7 +536,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (s_settings(config, &agent.fc, err, sizeof err) != 0) {
-		log_warnx("%s: %s", config_path ? config_path : "configuration", err);
+		char where[1400];
+
+		tf_config_where(config, err, where, sizeof where);
+		log_warnx("%s", where);
 		rc = 1;
 		goto out;
 	}

@@ -210,7 +210,10 @@ main(int argc, char **argv)
 	    || tf_config_int(config, "collector", "rate_burst", 200, 1, 1000000, &burst, err,
 	                     sizeof err) != 0
 	    || tf_rules_config_load(&ic.rules, config, "collector", err, sizeof err) != 0) {
-		log_warnx("%s: %s", config_path ? config_path : "configuration", err);
+		char where[1400];
+
+		tf_config_where(config, err, where, sizeof where);
+		log_warnx("%s", where);
 		goto out;
 	}
 	if (key_path == NULL)

@@ -10,6 +10,143 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The first line of text that is not ZPL (RFC 4), and why; 0 if none is
+ * found.  zconfig says which line only on stdout (CZMQ 4.2 zclock_log),
+ * not to its caller: this finds it again, for "FILE:LINE: why".  It only
+ * locates an error; zconfig remains the parser. */
+static unsigned
+s_bad_line(const char *text, const char **why)
+{
+	static const char namechars[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$-_@.&+/";
+	unsigned number = 0;
+	int level = -1;
+
+	for (const char *line = text; *line != '\0';) {
+		size_t len = strcspn(line, "\n"), indent = strspn(line, " "), n;
+		const char *p = line + indent, *end = line + len;
+
+		number++;
+		if (p < end && *p == '\t') {
+			*why = "a tab in the indent (indent with 4 spaces)";
+			return number;
+		}
+		if (p == end || *p == '#' || *p == '\r')
+			goto next;      /* blank or a comment */
+		if (indent % 4 != 0) {
+			*why = "indent is not a multiple of 4 spaces";
+			return number;
+		}
+		if ((int)(indent / 4) > level + 1) {
+			*why = "indented more than one level below the line above";
+			return number;
+		}
+		level = (int)(indent / 4);
+		n = strspn(p, namechars);
+		if (n == 0) {
+			*why = "expected a name";
+			return number;
+		}
+		p += n;
+		p += strspn(p, " ");
+		if (p < end && *p == '=') {
+			p++;
+			p += strspn(p, " ");
+			if (p < end && (*p == '"' || *p == '\'')) {
+				const char *close = memchr(p + 1, *p, (size_t)(end - p - 1));
+
+				if (close == NULL) {
+					*why = "a quoted value without its closing quote";
+					return number;
+				}
+				p = close + 1;
+			} else
+				p += strcspn(p, " #\r\n");
+			p += strspn(p, " ");
+		}
+		if (p < end && *p != '#' && *p != '\r') {
+			*why = "unexpected text after the name or value (quote a value with spaces)";
+			return number;
+		}
+next:
+		line = *end == '\n' ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* zconfig_str_load, naming the file's first bad line when it fails. */
+static zconfig_t *
+s_parse(const char *text, const char *path, char *err, size_t errlen)
+{
+	zconfig_t *config = zconfig_str_load(text);
+	const char *why = NULL;
+	unsigned line;
+
+	if (config != NULL) {
+		/* The root's name is the file's, for errors found later. */
+		zconfig_set_name(config, path);
+	} else if ((line = s_bad_line(text, &why)) > 0)
+		snprintf(err, errlen, "%s:%u: %s (ZPL, RFC 4)", path, line, why);
+	else
+		snprintf(err, errlen, "%s: not a valid ZPL file (see RFC 4: 4-space indents, "
+		         "name = value)", path);
+	return config;
+}
+
+unsigned
+tf_config_line(zconfig_t *config, const char *keypath)
+{
+	const char *file = config != NULL ? zconfig_name(config) : NULL;
+	char line[1024], *names[16] = { NULL }, path[512];
+	unsigned number = 0, found = 0;
+	FILE *fp;
+
+	if (file == NULL || (fp = fopen(file, "r")) == NULL)
+		return 0;
+	while (found == 0 && fgets(line, sizeof line, fp) != NULL) {
+		size_t indent = strspn(line, " "), depth = indent / 4, n;
+		char *name = line + indent;
+
+		number++;
+		n = strcspn(name, " =#\r\n");
+		if (n == 0 || depth >= sizeof names / sizeof names[0])
+			continue;       /* blank, a comment, or deeper than any key */
+		name[n] = '\0';
+		free(names[depth]);
+		names[depth] = strdup(name);
+		path[0] = '\0';
+		for (size_t d = 0; d <= depth && names[d] != NULL; d++)
+			snprintf(path + strlen(path), sizeof path - strlen(path), "%s%s", d ? "/" : "",
+			         names[d]);
+		if (strcmp(path, keypath) == 0)
+			found = number;
+	}
+	for (size_t d = 0; d < sizeof names / sizeof names[0]; d++)
+		free(names[d]);
+	fclose(fp);
+	return found;
+}
+
+void
+tf_config_where(zconfig_t *config, const char *why, char *out, size_t outlen)
+{
+	const char *file = config != NULL ? zconfig_name(config) : "configuration";
+	size_t n = strspn(why, "abcdefghijklmnopqrstuvwxyz0123456789_/");
+	char keypath[256];
+	unsigned line = 0;
+
+	/* Errors about a key begin with its path, "section/key: ...". */
+	if (n > 0 && n < sizeof keypath && why[n] == ':') {
+		memcpy(keypath, why, n);
+		keypath[n] = '\0';
+		line = tf_config_line(config, keypath);
+	}
+	if (line > 0)
+		snprintf(out, outlen, "%s:%u: %s", file, line, why);
+	else
+		snprintf(out, outlen, "%s: %s", file, why);
+}
+
 zconfig_t *
 tf_zpl_load(const char *path, size_t max, char *err, size_t errlen)
 {
@@ -33,10 +170,7 @@ tf_zpl_load(const char *path, size_t max, char *err, size_t errlen)
 		goto out;
 	}
 	text[len] = '\0';
-	config = zconfig_str_load(text);
-	if (config == NULL)
-		snprintf(err, errlen, "%s: not a valid ZPL file (see RFC 4: 4-space indents, "
-		         "name = value)", path);
+	config = s_parse(text, path, err, errlen);
 out:
 	free(text);
 	fclose(fp);
@@ -55,8 +189,9 @@ tf_config_load(const char *path, const char *root, const char *const *keys, char
 		return NULL;
 	for (section = zconfig_child(config); section != NULL; section = zconfig_next(section))
 		if (strcmp(zconfig_name(section), root) != 0) {
-			snprintf(err, errlen, "%s: unknown section \"%s\" (expected \"%s\")", path,
-			         zconfig_name(section), root);
+			snprintf(err, errlen, "%s:%u: unknown section \"%s\" (expected \"%s\")", path,
+			         tf_config_line(config, zconfig_name(section)), zconfig_name(section),
+			         root);
 			goto fail;
 		}
 	section = zconfig_locate(config, root);
@@ -70,8 +205,11 @@ tf_config_load(const char *path, const char *root, const char *const *keys, char
 			if (strcmp(zconfig_name(item), *k) == 0)
 				known = true;
 		if (!known) {
-			snprintf(err, errlen, "%s: unknown key \"%s/%s\"", path, root,
-			         zconfig_name(item));
+			char keypath[256];
+
+			snprintf(keypath, sizeof keypath, "%s/%s", root, zconfig_name(item));
+			snprintf(err, errlen, "%s:%u: unknown key \"%s\"", path,
+			         tf_config_line(config, keypath), keypath);
 			goto fail;
 		}
 	}

@@ -15,11 +15,19 @@
 zconfig_t *tf_config_load(const char *path, const char *root, const char *const *keys,
                           char *err, size_t errlen);
 /* Parse a ZPL file of at most max bytes.  NULL if it cannot be read, is
- * larger, or is not ZPL (why in err).  (zconfig_load itself leaks on a
+ * larger, or is not ZPL (why in err, as "PATH:LINE: why" for a bad line).
+ * The root's name is set to path.  (zconfig_load itself leaks on a
  * syntax error in CZMQ 4.2: the file is read here and parsed from memory.) */
 #define TF_CONFIG_FILE_MAX (1024 * 1024)  /* bytes in a configuration file */
 
 zconfig_t *tf_zpl_load(const char *path, size_t max, char *err, size_t errlen);
+
+/* The line of config's file (its root's name, set by tf_zpl_load) where
+ * keypath ("section/key", "section/rules/key") is set; 0 if not found. */
+unsigned tf_config_line(zconfig_t *config, const char *keypath);
+/* why as "FILE:LINE: why" when it begins with the path of a key set in the
+ * file ("section/key: ..."), else "FILE: why". */
+void tf_config_where(zconfig_t *config, const char *why, char *out, size_t outlen);
 
 /* root/key's value, or dflt when absent (config may be NULL). */
 const char *tf_config_str(zconfig_t *config, const char *root, const char *key,

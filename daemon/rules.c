@@ -236,7 +236,7 @@ tf_rules_config_load(tf_rules_config_t *config, zconfig_t *root, const char *sec
 			if (strcmp(name, s_keys[k].name) == 0)
 				break;
 		if (k == NKEYS) {
-			snprintf(err, errlen, "%s: unknown key \"%s\"", where, name);
+			snprintf(err, errlen, "%s/%s: unknown key", where, name);
 			return -1;
 		}
 		snprintf(path, sizeof path, "%s/%s", where, name);

@@ -70,6 +70,34 @@ printf 'x' >"$WORK/notdir"
 expect_eq "$(status "$AGENT" -s "$WORK/notdir/spool" -i x status)" 1 "agent with an unusable spool"
 expect_eq "$(status "$CONSOLE" -f "$TF_SRC/deploy/examples/console.cfg" totals --help)" 0 "console with its example config"
 WEB=$TF_BIN/console/tallyfeed-web
+say "-n: each shipped example config is accepted; a broken one is refused at its line"
+for pair in "collector:$COLLECTOR" "agent:$AGENT" "web:$WEB"; do
+	name=${pair%%:*} prog=${pair#*:}
+	ex="$TF_SRC/deploy/examples/$name.cfg"
+	expect_eq "$(status "$prog" -n -f "$ex")" 0 "$name -n accepts deploy/examples/$name.cfg"
+	# A misspelt key appended: its line is the file's last.
+	cp "$ex" "$WORK/$name-typo.cfg"
+	printf '    misspelt_key = 1\n' >>"$WORK/$name-typo.cfg"
+	line=$(wc -l <"$WORK/$name-typo.cfg")
+	expect_eq "$(status "$prog" -n -f "$WORK/$name-typo.cfg")" 1 "$name -n refuses a misspelt key"
+	grep -q "$name-typo.cfg:$line: unknown key \"$name/misspelt_key\"" "$WORK/out" \
+		|| fail "$name: no file:line for the misspelt key: $(cat "$WORK/out")"
+	# A line indented by a tab, after the section line.
+	cp "$ex" "$WORK/$name-tab.cfg"
+	line=$(grep -n "^$name\$" "$WORK/$name-tab.cfg" | cut -d: -f1)
+	sed -i "${line}a\\\tsome_key = 1" "$WORK/$name-tab.cfg"
+	expect_eq "$(status "$prog" -n -f "$WORK/$name-tab.cfg")" 1 "$name -n refuses a tab indent"
+	grep -q "$name-tab.cfg:$((line + 1)): a tab in the indent" "$WORK/out" \
+		|| fail "$name: no file:line for the tab: $(cat "$WORK/out")"
+done
+printf 'collector\n    batch_max = lots\n' >"$WORK/nan2.cfg"
+"$COLLECTOR" -n -f "$WORK/nan2.cfg" >"$WORK/out" 2>&1 || true
+grep -q 'nan2.cfg:2: collector/batch_max: "lots" is not a whole number' "$WORK/out" \
+	&& echo "ok: a bad number is named with its line" || fail "bad number: $(cat "$WORK/out")"
+printf 'collector\n    rules\n        mass_quorom = 1/2\n' >"$WORK/rules-typo.cfg"
+"$COLLECTOR" -n -f "$WORK/rules-typo.cfg" >"$WORK/out" 2>&1 || true
+grep -q 'rules-typo.cfg:3: collector/rules/mass_quorom: unknown key' "$WORK/out" \
+	&& echo "ok: a misspelt rule is named with its line" || fail "rules typo: $(cat "$WORK/out")"
 expect_eq "$(status "$WEB" -n -f "$TF_SRC/deploy/examples/web.cfg")" 0 "web -n on the example"
 printf 'web\n    listen = "localhost"\n' >"$WORK/web-bad.cfg"
 expect_eq "$(status "$WEB" -n -f "$WORK/web-bad.cfg")" 1 "web -n on a listen address without a port"
