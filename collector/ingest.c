@@ -143,6 +143,32 @@ ingest_destroy(ingest_t **self_p)
 	*self_p = NULL;
 }
 
+int
+ingest_set_config(ingest_t *self, const ingest_config_t *config)
+{
+	item_t *items;
+	store_entry_t *entries;
+
+	assert(self->count == 0 && config->batch_max > 0);
+	if (config->batch_max != self->config.batch_max) {
+		items = calloc((size_t)config->batch_max, sizeof *items);
+		entries = calloc((size_t)config->batch_max, sizeof *entries);
+		if (items == NULL || entries == NULL) {
+			free(items);
+			free(entries);
+			return -1;
+		}
+		for (int i = 0; i < self->config.batch_max; i++)
+			s_item_clear(&self->items[i]);
+		free(self->items);
+		free(self->entries);
+		self->items = items;
+		self->entries = entries;
+	}
+	self->config = *config;
+	return 0;
+}
+
 void
 ingest_set_enrolment(ingest_t *self, const tf_enrolment_t *enrolment)
 {

@@ -41,6 +41,10 @@ ingest_t *ingest_new(zsock_t *router, store_t *store, const tf_registry_t *regis
                      const ingest_config_t *config);
 void ingest_destroy(ingest_t **self_p);
 
+/* New settings, between runs (batch_max may change).  0, or -1 if out of
+ * memory (the old settings stay). */
+int ingest_set_config(ingest_t *self, const ingest_config_t *config);
+
 /* The certificates to judge connections by (borrowed; replace between runs). */
 void ingest_set_enrolment(ingest_t *self, const tf_enrolment_t *enrolment);
 

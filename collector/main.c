@@ -37,8 +37,9 @@ s_usage(FILE *fp)
 	    "and acknowledge each message after its transaction has committed.\n"
 	    "Runs in the foreground and logs to stderr; SIGTERM or SIGINT finishes\n"
 	    "the batch in hand, acknowledges it and exits.  SIGHUP re-reads the\n"
+	    "configuration file (batches, rate limits, rules) and the\n"
 	    "certificate directory (revoke an agent: remove its NAME.cert, send SIGHUP);\n"
-	    "if the new directory is unsound the old certificates stay in force.\n"
+	    "whatever is unsound in the new stays as it was.\n"
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"collector\": endpoint, database,\n"
 	    "                 key, certs, chain, batch_max, batch_wait_ms, rate_per_s,\n"
@@ -67,6 +68,58 @@ s_usage(FILE *fp)
 	    "shutdown or a sound check, 1 on a bad configuration or an unreachable\n"
 	    "database at start, 2 on bad arguments.\n", DEFAULT_ENDPOINT, DEFAULT_FEED,
 	    DEFAULT_METRICS);
+}
+
+/* The settings a reload may change: batches, rate limits, rules.  0, or
+ * -1 with err. */
+static int
+s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
+{
+	long batch_max, batch_wait, rate, burst;
+
+	if (tf_config_int(config, "collector", "batch_max", 1000, 1, 10000, &batch_max, err,
+	                  errlen) != 0
+	    || tf_config_int(config, "collector", "batch_wait_ms", 10, 0, 10000, &batch_wait,
+	                     err, errlen) != 0
+	    || tf_config_int(config, "collector", "rate_per_s", 20, 0, 1000000, &rate, err,
+	                     errlen) != 0
+	    || tf_config_int(config, "collector", "rate_burst", 200, 1, 1000000, &burst, err,
+	                     errlen) != 0
+	    || tf_rules_config_load(&ic->rules, config, "collector", err, errlen) != 0)
+		return -1;
+	ic->batch_max = (int)batch_max;
+	ic->batch_wait_ms = (int)batch_wait;
+	ic->rate_per_s = (double)rate;
+	ic->rate_burst = (double)burst;
+	return 0;
+}
+
+/* SIGHUP: the configuration file's settings again (endpoints, database,
+ * key and chain take a restart); keep the old ones if the file is unsound. */
+static void
+s_reload_settings(ingest_t *ingest, const char *config_path, const char *const *keys)
+{
+	char err[1024], where[1400];
+	zconfig_t *config;
+	ingest_config_t ic;
+
+	if (config_path == NULL)
+		return;
+	config = tf_config_load(config_path, "collector", keys, err, sizeof err);
+	if (config == NULL) {
+		log_warnx("reload: %s; keeping the settings in force", err);
+		return;
+	}
+	if (s_settings(config, &ic, err, sizeof err) != 0) {
+		tf_config_where(config, err, where, sizeof where);
+		log_warnx("reload: %s; keeping the settings in force", where);
+	} else if (ingest_set_config(ingest, &ic) != 0)
+		log_warnx("reload: out of memory; keeping the settings in force");
+	else
+		log_info("reload: batch_max %d, batch_wait_ms %d, rate %.0f/s burst %.0f, rules "
+		         "from %s", ic.batch_max, ic.batch_wait_ms, ic.rate_per_s, ic.rate_burst,
+		         config_path);
+	zconfig_destroy(&config);
 }
 
 /* SIGHUP: read the certificates again; keep the old ones if the new are
@@ -118,7 +171,6 @@ main(int argc, char **argv)
 	tf_identity_t *identity = NULL;
 	tf_enrolment_t *enrolment = NULL;
 	zactor_t *auth = NULL, *monitor = NULL;
-	long rate, burst;
 	zconfig_t *config = NULL;
 	zsock_t *router = NULL;
 	store_t *store = NULL;
@@ -126,7 +178,6 @@ main(int argc, char **argv)
 	ingest_t *ingest = NULL;
 	ingest_config_t ic;
 	char err[1024], *bound = NULL;
-	long batch_max, batch_wait;
 	int ch, check_only = 0, verbose = 0, rc = 1;
 
 	log_init("tallyfeed-collector", 0);
@@ -201,15 +252,7 @@ main(int argc, char **argv)
 		log_warnx("%s: metrics: %s", config_path ? config_path : "-M", err);
 		goto out;
 	}
-	if (tf_config_int(config, "collector", "batch_max", 1000, 1, 10000, &batch_max, err,
-	                  sizeof err) != 0
-	    || tf_config_int(config, "collector", "batch_wait_ms", 10, 0, 10000, &batch_wait,
-	                     err, sizeof err) != 0
-	    || tf_config_int(config, "collector", "rate_per_s", 20, 0, 1000000, &rate, err,
-	                     sizeof err) != 0
-	    || tf_config_int(config, "collector", "rate_burst", 200, 1, 1000000, &burst, err,
-	                     sizeof err) != 0
-	    || tf_rules_config_load(&ic.rules, config, "collector", err, sizeof err) != 0) {
+	if (s_settings(config, &ic, err, sizeof err) != 0) {
 		char where[1400];
 
 		tf_config_where(config, err, where, sizeof where);
@@ -287,7 +330,7 @@ main(int argc, char **argv)
 	 * batch's acks go out in one burst; room for several batches keeps an
 	 * honest agent's acks from being dropped (a dropped ack only costs a
 	 * resend and a DUPLICATE, but under load that is wasted work). */
-	zsock_set_sndhwm(router, (int)(batch_max * 4 > 1000 ? batch_max * 4 : 1000));
+	zsock_set_sndhwm(router, ic.batch_max * 4 > 1000 ? ic.batch_max * 4 : 1000);
 	zsock_set_linger(router, 1000);
 	if (zsock_bind(router, "%s", endpoint) < 0) {
 		log_warn("could not bind %s", endpoint);
@@ -305,10 +348,6 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	ic.batch_max = (int)batch_max;
-	ic.batch_wait_ms = (int)batch_wait;
-	ic.rate_per_s = (double)rate;
-	ic.rate_burst = (double)burst;
 	ingest = ingest_new(router, store, registry, &ic);
 	if (ingest == NULL)
 		fatalx("out of memory");
@@ -361,6 +400,7 @@ main(int argc, char **argv)
 		if (tf_reload_requested) {
 			tf_reload_requested = 0;
 			tf_service_reloading();
+			s_reload_settings(ingest, config_path, keys);
 			s_reload(&enrolment, auth, certs_dir);
 			ingest_set_enrolment(ingest, enrolment);
 			tf_service_ready("collecting");

@@ -93,8 +93,9 @@ s_parse(const char *text, const char *path, char *err, size_t errlen)
 	return config;
 }
 
-unsigned
-tf_config_line(zconfig_t *config, const char *keypath)
+/* The line of the nth (from 1) place keypath is set in config's file. */
+static unsigned
+s_line(zconfig_t *config, const char *keypath, unsigned nth)
 {
 	const char *file = config != NULL ? zconfig_name(config) : NULL;
 	char line[1024], *names[16] = { NULL }, path[512];
@@ -118,13 +119,19 @@ tf_config_line(zconfig_t *config, const char *keypath)
 		for (size_t d = 0; d <= depth && names[d] != NULL; d++)
 			snprintf(path + strlen(path), sizeof path - strlen(path), "%s%s", d ? "/" : "",
 			         names[d]);
-		if (strcmp(path, keypath) == 0)
+		if (strcmp(path, keypath) == 0 && --nth == 0)
 			found = number;
 	}
 	for (size_t d = 0; d < sizeof names / sizeof names[0]; d++)
 		free(names[d]);
 	fclose(fp);
 	return found;
+}
+
+unsigned
+tf_config_line(zconfig_t *config, const char *keypath)
+{
+	return s_line(config, keypath, 1);
 }
 
 void
@@ -201,6 +208,19 @@ tf_config_load(const char *path, const char *root, const char *const *keys, char
 	}
 	for (item = zconfig_child(section); item != NULL; item = zconfig_next(item)) {
 		bool known = false;
+
+		/* zconfig keeps both and answers with the first: refuse. */
+		for (zconfig_t *earlier = zconfig_child(section); earlier != item;
+		     earlier = zconfig_next(earlier))
+			if (strcmp(zconfig_name(earlier), zconfig_name(item)) == 0) {
+				char keypath[256];
+
+				snprintf(keypath, sizeof keypath, "%s/%s", root, zconfig_name(item));
+				snprintf(err, errlen, "%s:%u: \"%s\" given twice (first on line %u)",
+				         path, s_line(config, keypath, 2), keypath,
+				         s_line(config, keypath, 1));
+				goto fail;
+			}
 		for (const char *const *k = keys; *k != NULL; k++)
 			if (strcmp(zconfig_name(item), *k) == 0)
 				known = true;

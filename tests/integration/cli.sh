@@ -94,6 +94,10 @@ printf 'collector\n    batch_max = lots\n' >"$WORK/nan2.cfg"
 "$COLLECTOR" -n -f "$WORK/nan2.cfg" >"$WORK/out" 2>&1 || true
 grep -q 'nan2.cfg:2: collector/batch_max: "lots" is not a whole number' "$WORK/out" \
 	&& echo "ok: a bad number is named with its line" || fail "bad number: $(cat "$WORK/out")"
+printf 'collector\n    batch_max = 5\n    rate_per_s = 3\n    batch_max = 6\n' >"$WORK/twice.cfg"
+"$COLLECTOR" -n -f "$WORK/twice.cfg" >"$WORK/out" 2>&1 || true
+grep -q 'twice.cfg:4: "collector/batch_max" given twice (first on line 2)' "$WORK/out" \
+	&& echo "ok: a key given twice is refused at its second line" || fail "twice: $(cat "$WORK/out")"
 printf 'collector\n    rules\n        mass_quorom = 1/2\n' >"$WORK/rules-typo.cfg"
 "$COLLECTOR" -n -f "$WORK/rules-typo.cfg" >"$WORK/out" 2>&1 || true
 grep -q 'rules-typo.cfg:3: collector/rules/mass_quorom: unknown key' "$WORK/out" \

@@ -69,9 +69,26 @@ check_daemon() {
 setup_db
 say "the collector"
 listen collector
-NOTIFY_SOCKET=$WORK/collector.sock WATCHDOG_USEC=400000 start_collector
+printf 'collector\n    rate_per_s = 20\n    rules\n        mass_quorum = 1/2\n' >"$WORK/collector.cfg"
+NOTIFY_SOCKET=$WORK/collector.sock WATCHDOG_USEC=400000 start_collector -f "$WORK/collector.cfg"
+# The SIGHUP in check_daemon reads these.
+printf 'collector\n    rate_per_s = 5\n    batch_max = 50\n' >"$WORK/collector.cfg"
 check_daemon collector "$COLLECTOR_PID"
 COLLECTOR_PID=
+grep -q 'reload: batch_max 50, batch_wait_ms 10, rate 5/s burst 200' "$WORK/collector.log" \
+	&& echo "ok: collector: SIGHUP applied the new settings" || fail "collector: the reload did not apply"
+
+say "a collector given a broken configuration on SIGHUP keeps the old one"
+start_collector -f "$WORK/collector.cfg"
+sed -i 's/rate_per_s = 5/rate_per_s = fast/' "$WORK/collector.cfg"
+kill -HUP "$COLLECTOR_PID"
+for _ in $(seq 50); do grep -q 'keeping the settings in force' "$WORK/collector.log" && break; sleep 0.1; done
+grep -q 'collector.cfg:2: collector/rate_per_s: "fast" is not a whole number.*; keeping the settings in force' \
+	"$WORK/collector.log" && echo "ok: collector: a bad value on reload is refused, with its line" \
+	|| fail "collector: broken reload: $(tail -2 "$WORK/collector.log")"
+expect_eq "$(TF_SEND_AS=tf-send "$SEND" "$EP" report "$TF_SRC/deploy/examples/villagers.json" | cut -d' ' -f1)" \
+	ACCEPTED "collector: still collecting after the refused reload"
+stop_collector
 
 say "the agent"
 start_collector
@@ -97,10 +114,10 @@ for _ in $(seq 50); do grep -q 'keeping the settings in force' "$WORK/agent2.log
 grep -q 'unknown key "agent/windoww"; keeping the settings in force' "$WORK/agent2.log" \
 	&& echo "ok: agent: a misspelt key on reload is refused, the old settings kept" \
 	|| fail "agent: broken reload: $(tail -2 "$WORK/agent2.log")"
-out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 30 "$TF_SRC/deploy/examples/villagers.json" 2>&1 || true)
+out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 30 "$TF_SRC/deploy/examples/residents.json" 2>&1 || true)
 case $out in
 *"unknown key"*) sed -i '/windoww/d' "$WORK/qiaotou.cfg"
-	out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 30 "$TF_SRC/deploy/examples/villagers.json") ;;
+	out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 30 "$TF_SRC/deploy/examples/residents.json") ;;
 esac
 expect_eq "$(echo "$out" | grep -c ': ACCEPTED$')" 1 "agent: still forwarding after the refused reload"
 kill -TERM $agent_pid; wait $agent_pid || fail "agent exit status"
