@@ -70,6 +70,7 @@ s_usage(FILE *fp)
 	    "                 (agent/metrics; default %s, skipped with a warning if that\n"
 	    "                 port is taken; port 0: a free one)\n"
 	    "  --metrics-file FILE  run: write the metrics address to FILE\n"
+	    "  --syslog       log to syslog (facility daemon) instead of stderr\n"
 	    "  -n             check the configuration (as `run` reads it) and exit: 0 if\n"
 	    "                 it is sound\n"
 	    "  -v             more logging\n"
@@ -372,6 +373,7 @@ main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "metrics-file", required_argument, NULL, 'N' },
+		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -420,6 +422,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check_only = 1;
+			break;
+		case 'S':
+			log_to_syslog();
 			break;
 		case 'N':
 			metrics_file = optarg;

@@ -59,6 +59,7 @@ s_usage(FILE *fp)
 	    "  --metrics ADDR:PORT  serve /metrics (Prometheus), /healthz and /readyz\n"
 	    "                 (collector/metrics; default %s; port 0: a free one)\n"
 	    "  --metrics-file FILE  write the metrics address (http://HOST:PORT/) to FILE\n"
+	    "  --syslog       log to syslog (facility daemon) instead of stderr\n"
 	    "  -n             check the configuration and exit (0 if it is sound)\n"
 	    "  -v             log every message (debug); -vv also every connection's\n"
 	    "                 CURVE key, admitted or not (zauth)\n"
@@ -150,6 +151,7 @@ main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "endpoint-file", required_argument, NULL, 'E' },
+		{ "syslog", no_argument, NULL, 'S' },
 		{ "feed", required_argument, NULL, 'F' },
 		{ "feed-file", required_argument, NULL, 'G' },
 		{ "metrics", required_argument, NULL, 'M' },
@@ -191,6 +193,9 @@ main(int argc, char **argv)
 			break;
 		case 'd':
 			conninfo = optarg;
+			break;
+		case 'S':
+			log_to_syslog();
 			break;
 		case 'E':
 			endpoint_file = optarg;

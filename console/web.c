@@ -40,6 +40,7 @@ s_usage(FILE *fp)
 	    "  -C DIR         the agents' certificates: a unit's page then shows each\n"
 	    "                 signature checked (without: only that one is stored)\n"
 	    "  --address-file FILE  write the address served (http://HOST:PORT/) to FILE\n"
+	    "  --syslog       log to syslog (facility daemon) instead of stderr\n"
 	    "  -n             check the configuration and exit (0 if it is sound)\n"
 	    "  -v             log every request\n"
 	    "  -h, --help     this text\n"
@@ -54,6 +55,7 @@ main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "address-file", required_argument, NULL, 'A' },
+		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -82,6 +84,9 @@ main(int argc, char **argv)
 			break;
 		case 'C':
 			certs = optarg;
+			break;
+		case 'S':
+			log_to_syslog();
 			break;
 		case 'A':
 			address_file = optarg;

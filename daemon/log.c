@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 static const char *s_progname = "tallyfeed";
 static int s_verbose;
+static int s_syslog;            /* lines go to syslog, not stderr */
+static int s_journal = -1;      /* stderr is journald's: prefix each line's level */
 
 void
 log_init(const char *progname, int verbose)
@@ -24,12 +27,29 @@ log_setverbose(int verbose)
 	s_verbose = verbose;
 }
 
+void
+log_to_syslog(void)
+{
+	openlog(s_progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	s_syslog = 1;
+}
+
 static void
-s_vlog(const char *level, const char *fmt, va_list ap, const char *suffix)
+s_vlog(int priority, const char *level, const char *fmt, va_list ap, const char *suffix)
 {
 	char line[2048];
 
 	vsnprintf(line, sizeof line, fmt, ap);
+	if (s_syslog) {
+		syslog(priority, "%s: %s%s%s", level, line, suffix ? ": " : "", suffix ? suffix : "");
+		return;
+	}
+	/* Under systemd, stderr goes to journald, which reads "<N>" as the
+	 * line's priority (sd-daemon(3)). */
+	if (s_journal < 0)
+		s_journal = getenv("JOURNAL_STREAM") != NULL;
+	if (s_journal)
+		fprintf(stderr, "<%d>", priority);
 	if (suffix != NULL)
 		fprintf(stderr, "%s: %s: %s: %s\n", s_progname, level, line, suffix);
 	else
@@ -43,7 +63,7 @@ log_warn(const char *fmt, ...)
 	int saved = errno;
 
 	va_start(ap, fmt);
-	s_vlog("warning", fmt, ap, strerror(saved));
+	s_vlog(LOG_WARNING, "warning", fmt, ap, strerror(saved));
 	va_end(ap);
 	errno = saved;
 }
@@ -54,7 +74,7 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	s_vlog("warning", fmt, ap, NULL);
+	s_vlog(LOG_WARNING, "warning", fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -64,7 +84,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	s_vlog("info", fmt, ap, NULL);
+	s_vlog(LOG_INFO, "info", fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -76,7 +96,7 @@ log_debug(const char *fmt, ...)
 	if (s_verbose < 1)
 		return;
 	va_start(ap, fmt);
-	s_vlog("debug", fmt, ap, NULL);
+	s_vlog(LOG_DEBUG, "debug", fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -87,7 +107,7 @@ fatal(const char *fmt, ...)
 	int saved = errno;
 
 	va_start(ap, fmt);
-	s_vlog("fatal", fmt, ap, strerror(saved));
+	s_vlog(LOG_CRIT, "fatal", fmt, ap, strerror(saved));
 	va_end(ap);
 	exit(1);
 }
@@ -98,7 +118,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	s_vlog("fatal", fmt, ap, NULL);
+	s_vlog(LOG_CRIT, "fatal", fmt, ap, NULL);
 	va_end(ap);
 	exit(1);
 }

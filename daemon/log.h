@@ -1,7 +1,7 @@
 /*
  * log: one-line diagnostics for every tallyfeed program, in the OpenBSD
  * style.  Lines go to stderr (journald picks them up); each carries the
- * program name and a level.  log_warn() appends strerror(errno).
+ * program name and a level; or to syslog.  log_warn() appends strerror(errno).
  */
 #ifndef TF_LOG_H
 #define TF_LOG_H
@@ -12,6 +12,9 @@
 /* Set the program name and verbosity (0 = info and up, 1+ = debug too). */
 void log_init(const char *progname, int verbose);
 void log_setverbose(int verbose);
+/* From now on, to syslog (facility daemon) instead of stderr.  (On stderr
+ * under systemd each line carries its level for journald.) */
+void log_to_syslog(void);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -94,6 +94,14 @@ printf 'collector\n    batch_max = lots\n' >"$WORK/nan2.cfg"
 "$COLLECTOR" -n -f "$WORK/nan2.cfg" >"$WORK/out" 2>&1 || true
 grep -q 'nan2.cfg:2: collector/batch_max: "lots" is not a whole number' "$WORK/out" \
 	&& echo "ok: a bad number is named with its line" || fail "bad number: $(cat "$WORK/out")"
+say "logs: one line each with its level; --syslog sends them to syslog instead"
+out=$("$TF_BIN/console/tallyfeed-web" -l nowhere 2>&1 || true)
+expect_eq "$out" 'tallyfeed-web: warning: listen address "nowhere" is not ADDRESS:PORT' "a log line on stderr"
+out=$(JOURNAL_STREAM=8:9 "$TF_BIN/console/tallyfeed-web" -l nowhere 2>&1 || true)
+expect_eq "$out" '<4>tallyfeed-web: warning: listen address "nowhere" is not ADDRESS:PORT' \
+	"under journald, the level as <4>"
+expect_eq "$(status "$TF_BIN/console/tallyfeed-web" --syslog -l nowhere)" 1 "--syslog: still fails"
+expect_eq "$(cat "$WORK/out")" "" "--syslog: nothing on stderr"
 printf 'collector\n    batch_max = 5\n    rate_per_s = 3\n    batch_max = 6\n' >"$WORK/twice.cfg"
 "$COLLECTOR" -n -f "$WORK/twice.cfg" >"$WORK/out" 2>&1 || true
 grep -q 'twice.cfg:4: "collector/batch_max" given twice (first on line 2)' "$WORK/out" \
