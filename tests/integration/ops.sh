@@ -32,7 +32,11 @@ all_pid=$!
 rejected_pid=$!
 "$CONSOLE" feed -c "$FEED" --county 630102000000 >"$WORK/feed-other.txt" &
 other_pid=$!
+# A fourth that reads nothing at all (stopped): it must not hold anything up.
+"$CONSOLE" feed -c "$FEED" >/dev/null 2>&1 &
+stopped_pid=$!
 sleep 1         # a SUB hears only what is published after it joins
+kill -STOP $stopped_pid
 
 say "a township's three results through its agent, then two bad messages"
 start_agent qiaotou 630121100000
@@ -62,6 +66,8 @@ print(len(rows), sorted(r["reason"] for r in rows), {r["verdict"] for r in rows}
       {r["county"] for r in rows})' "$WORK/feed-rejected.txt")" \
 	"2 ['BALLOT_SUM', 'UNKNOWN_UNIT'] {'rejected'} {'630121000000'}" "feed --rejected: only the two"
 expect_eq "$(wc -l <"$WORK/feed-other.txt" | tr -d ' ')" 0 "feed --county: nothing of another county"
+
+kill -CONT $stopped_pid; kill -INT $stopped_pid; wait $stopped_pid || true
 
 say "the metrics counted the same"
 expect_eq "$(metric 'tallyfeed_collector_messages_total{verdict="accepted"}')" \
