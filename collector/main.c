@@ -254,7 +254,11 @@ main(int argc, char **argv)
 	if (metrics_listen == NULL)
 		metrics_listen = tf_config_str(config, "collector", "metrics", DEFAULT_METRICS);
 	if (tf_http_check_listen(metrics_listen, err, sizeof err) != 0) {
-		log_warnx("%s: metrics: %s", config_path ? config_path : "-M", err);
+		char why[1100], where[1400];
+
+		snprintf(why, sizeof why, "collector/metrics: %s", err);
+		tf_config_where(config, why, where, sizeof where);
+		log_warnx("%s", where);
 		goto out;
 	}
 	if (s_settings(config, &ic, err, sizeof err) != 0) {

@@ -117,6 +117,8 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	int listen_from_file = listen == NULL && tf_config_str(config, "web", "listen", NULL) != NULL;
+
 	if (listen == NULL)
 		listen = tf_config_str(config, "web", "listen", DEFAULT_LISTEN);
 	if (conninfo == NULL)
@@ -125,7 +127,12 @@ main(int argc, char **argv)
 		certs = tf_config_str(config, "web", "certs", NULL);
 
 	if (tf_http_check_listen(listen, err, sizeof err) != 0) {
-		log_warnx("%s", err);
+		char why[1100], where[1400];
+
+		/* From the file: name its line. */
+		snprintf(why, sizeof why, "web/listen: %s", err);
+		tf_config_where(config, why, where, sizeof where);
+		log_warnx("%s", listen_from_file ? where : err);
 		goto out;
 	}
 	/* Like the collector's, -n checks the configuration, not the files

@@ -113,6 +113,8 @@ grep -q 'rules-typo.cfg:3: collector/rules/mass_quorom: unknown key' "$WORK/out"
 expect_eq "$(status "$WEB" -n -f "$TF_SRC/deploy/examples/web.cfg")" 0 "web -n on the example"
 printf 'web\n    listen = "localhost"\n' >"$WORK/web-bad.cfg"
 expect_eq "$(status "$WEB" -n -f "$WORK/web-bad.cfg")" 1 "web -n on a listen address without a port"
+grep -q 'web-bad.cfg:2: web/listen: listen address "localhost" is not ADDRESS:PORT' "$WORK/out" \
+	|| fail "web: no file:line for the listen address: $(cat "$WORK/out")"
 printf 'web\n    listne = "127.0.0.1:1"\n' >"$WORK/web-typo.cfg"
 expect_eq "$(status "$WEB" -n -f "$WORK/web-typo.cfg")" 1 "web -n on a misspelt key"
 expect_eq "$(status "$WEB" extra)" 2 "web with a stray argument"
