@@ -12,14 +12,16 @@ FEED=$(cat "$WORK/feed")
 METRICS=$(cat "$WORK/metrics")
 say "collector feed $FEED, metrics $METRICS"
 
-# metric NAME{LABELS}: its value in a fresh scrape ("" if absent).
-metric() {
-	curl -s "${METRICS}metrics" | awk -v k="$1" '$1 == k { print $2 }'
-}
+# scrape: take the collector's metrics once; metric NAME{LABELS}: a value
+# of that scrape ("" if absent).  Figures compared with each other come
+# from one scrape: a heartbeat may commit between two.
+scrape() { curl -s "${METRICS}metrics" >"$WORK/scrape"; }
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/scrape"; }
 
 say "health"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${METRICS}healthz")" 200 "healthz"
 expect_eq "$(curl -s "${METRICS}readyz")" ready "readyz with the database up"
+scrape
 expect_eq "$(metric tallyfeed_collector_database_up)" 1 "database_up"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${METRICS}nothing")" 404 "unknown path"
 curl -s "${METRICS}metrics" | grep -q '^# TYPE tallyfeed_collector_commit_seconds histogram$' \
@@ -70,6 +72,7 @@ expect_eq "$(wc -l <"$WORK/feed-other.txt" | tr -d ' ')" 0 "feed --county: nothi
 kill -CONT $stopped_pid; kill -INT $stopped_pid; wait $stopped_pid || true
 
 say "the metrics counted the same"
+scrape
 expect_eq "$(metric 'tallyfeed_collector_messages_total{verdict="accepted"}')" \
 	"$(sql 'SELECT count(*) FROM tallyfeed.result')" "accepted = results stored"
 expect_eq "$(metric 'tallyfeed_collector_messages_total{verdict="rejected"}')" \
