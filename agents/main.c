@@ -541,10 +541,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (s_settings(config, &agent.fc, err, sizeof err) != 0) {
-		char where[1400];
-
-		tf_config_where(config, err, where, sizeof where);
-		log_warnx("%s", where);
+		tf_config_warn(config, "%s", err);
 		rc = 1;
 		goto out;
 	}

@@ -193,16 +193,15 @@ s_bucket(ingest_t *self, const char *key)
 	return b;
 }
 
-/* Take a token for this agent; false if it has none left. */
+/* Take a token from this agent's bucket b (NULL if out of memory: no
+ * limit); false if it has none left. */
 static bool
-s_rate_allows(ingest_t *self, const tf_peer_t *peer)
+s_rate_allows(ingest_t *self, const tf_peer_t *peer, bucket_t *b)
 {
-	bucket_t *b;
 	int64_t now = zclock_mono();
 
 	if (self->config.rate_per_s <= 0 || peer->role != TF_ROLE_AGENT)
 		return true;    /* importers carry a whole township's bundle at once */
-	b = s_bucket(self, peer->curve_public);
 	if (b == NULL)
 		return true;
 	b->tokens += (double)(now - b->last_ms) * self->config.rate_per_s / 1000.0;
@@ -349,20 +348,19 @@ s_receive(ingest_t *self)
 		/* zauth sets User-Id to the CURVE key it admitted.  Enrolment may
 		 * have changed since (SIGHUP): the key must be enrolled now. */
 		const char *key = zframe_meta(item->raw, "User-Id");
+		bucket_t *b;
 
 		item->sender = tf_enrolment_by_key(self->enrolment, key);
-		if (item->sender != NULL) {
-			bucket_t *b = s_bucket(self, key);
-
-			if (b != NULL)
-				b->seen_ms = zclock_mono();
-		}
 		if (item->sender == NULL) {
 			s_log_refusal(self, key ? key : "(none)", zframe_meta(item->raw, "Peer-Address"));
 			item->action = ACTION_IGNORE;
 			goto counted;
 		}
-		if (!s_rate_allows(self, item->sender)) {
+		/* One bucket per key: when it was last heard (agents_connected)
+		 * and its rate-limit tokens. */
+		if ((b = s_bucket(self, key)) != NULL)
+			b->seen_ms = zclock_mono();
+		if (!s_rate_allows(self, item->sender, b)) {
 			item->action = ACTION_DEFER;
 			item->verdict = TALLYFEED__VERDICT__VERDICT_DEFERRED;
 			item->check.reason = TALLYFEED__REASON__REASON_RATE_LIMITED;

@@ -254,18 +254,11 @@ main(int argc, char **argv)
 	if (metrics_listen == NULL)
 		metrics_listen = tf_config_str(config, "collector", "metrics", DEFAULT_METRICS);
 	if (tf_http_check_listen(metrics_listen, err, sizeof err) != 0) {
-		char why[1100], where[1400];
-
-		snprintf(why, sizeof why, "collector/metrics: %s", err);
-		tf_config_where(config, why, where, sizeof where);
-		log_warnx("%s", where);
+		tf_config_warn(config, "collector/metrics: %s", err);
 		goto out;
 	}
 	if (s_settings(config, &ic, err, sizeof err) != 0) {
-		char where[1400];
-
-		tf_config_where(config, err, where, sizeof where);
-		log_warnx("%s", where);
+		tf_config_warn(config, "%s", err);
 		goto out;
 	}
 	if (key_path == NULL)

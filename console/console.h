@@ -42,7 +42,7 @@ int console_township_status(PGconn *conn, zconfig_t *config, int argc, char **ar
 /* Output formats shared by the query commands. */
 typedef enum { TABLE_TEXT, TABLE_CSV, TABLE_JSON } table_format_t;
 
-/* "table", "csv", "json" -> format; -1 if none of them. */
+/* "table", "csv", "json" -> format; -1 if none of them (said in the log). */
 int table_format_parse(const char *word, table_format_t *out);
 /* Print a result set with the given column headings (NULL = column names)
  * to stdout.  Numeric columns are right-aligned in text form; widths follow

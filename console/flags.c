@@ -81,10 +81,8 @@ s_unit_list(PGconn *conn, int argc, char **argv, const unit_list_t *list)
 			under = optarg;
 			break;
 		case 'F':
-			if (table_format_parse(optarg, &format) != 0) {
-				log_warnx("--format: \"%s\" is not table, csv or json", optarg);
+			if (table_format_parse(optarg, &format) != 0)
 				return CONSOLE_USAGE;
-			}
 			break;
 		case 'h':
 			s_usage(stdout, list);

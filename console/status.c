@@ -74,10 +74,8 @@ console_township_status(PGconn *conn, zconfig_t *config, int argc, char **argv)
 			}
 			break;
 		case 'F':
-			if (table_format_parse(optarg, &format) != 0) {
-				log_warnx("--format: \"%s\" is not table, csv or json", optarg);
+			if (table_format_parse(optarg, &format) != 0)
 				return CONSOLE_USAGE;
-			}
 			break;
 		case 'h':
 			s_usage(stdout);

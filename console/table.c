@@ -3,6 +3,7 @@
  * for a program.
  */
 #include "console.h"
+#include "log.h"
 #include "query.h"
 
 #include <jansson.h>
@@ -21,8 +22,10 @@ table_format_parse(const char *word, table_format_t *out)
 		*out = TABLE_CSV;
 	else if (strcmp(word, "json") == 0)
 		*out = TABLE_JSON;
-	else
+	else {
+		log_warnx("--format: \"%s\" is not table, csv or json", word);
 		return -1;
+	}
 	return 0;
 }
 

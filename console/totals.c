@@ -134,10 +134,8 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 			under = optarg;
 			break;
 		case 'F':
-			if (table_format_parse(optarg, &format) != 0) {
-				log_warnx("--format: \"%s\" is not table, csv or json", optarg);
+			if (table_format_parse(optarg, &format) != 0)
 				return CONSOLE_USAGE;
-			}
 			break;
 		case 'o':
 			if (!report->has_list) {

@@ -58,10 +58,8 @@ console_unit(PGconn *conn, zconfig_t *config, int argc, char **argv)
 			certs = optarg;
 			break;
 		case 'F':
-			if (table_format_parse(optarg, &format) != 0) {
-				log_warnx("--format: \"%s\" is not table, csv or json", optarg);
+			if (table_format_parse(optarg, &format) != 0)
 				return CONSOLE_USAGE;
-			}
 			break;
 		case 'h':
 			s_usage(stdout);

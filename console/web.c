@@ -127,12 +127,10 @@ main(int argc, char **argv)
 		certs = tf_config_str(config, "web", "certs", NULL);
 
 	if (tf_http_check_listen(listen, err, sizeof err) != 0) {
-		char why[1100], where[1400];
-
-		/* From the file: name its line. */
-		snprintf(why, sizeof why, "web/listen: %s", err);
-		tf_config_where(config, why, where, sizeof where);
-		log_warnx("%s", listen_from_file ? where : err);
+		if (listen_from_file)
+			tf_config_warn(config, "web/listen: %s", err);   /* names its line */
+		else
+			log_warnx("%s", err);
 		goto out;
 	}
 	/* Like the collector's, -n checks the configuration, not the files

@@ -2,9 +2,11 @@
  * config: ZPL files through zconfig, with unknown keys refused.
  */
 #include "config.h"
+#include "log.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +154,19 @@ tf_config_where(zconfig_t *config, const char *why, char *out, size_t outlen)
 		snprintf(out, outlen, "%s:%u: %s", file, line, why);
 	else
 		snprintf(out, outlen, "%s: %s", file, why);
+}
+
+void
+tf_config_warn(zconfig_t *config, const char *fmt, ...)
+{
+	char why[1100], where[1400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	tf_config_where(config, why, where, sizeof where);
+	log_warnx("%s", where);
 }
 
 zconfig_t *

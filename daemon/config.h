@@ -29,6 +29,10 @@ unsigned tf_config_line(zconfig_t *config, const char *keypath);
  * file ("section/key: ..."), else "FILE: why". */
 void tf_config_where(zconfig_t *config, const char *why, char *out, size_t outlen);
 
+/* Log (warning) the configuration error the format makes, as
+ * tf_config_where puts it: "FILE:LINE: section/key: ...". */
+void tf_config_warn(zconfig_t *config, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* root/key's value, or dflt when absent (config may be NULL). */
 const char *tf_config_str(zconfig_t *config, const char *root, const char *key,
                           const char *dflt);

@@ -46,6 +46,15 @@ function show(value, kind) {
   return String(value);
 }
 
+/* A table with its heading row, and the body to fill; the caller appends
+ * rows to body. */
+function headedTable(attrs, headings) {
+  const body = h("tbody", {});
+  const table = h("table", attrs,
+    h("thead", {}, h("tr", {}, ...headings.map(x => h("th", {}, x)))), body);
+  return { table, body };
+}
+
 function share(part, whole) {
   return whole > 0 ? (100 * part / whole) : null;
 }
@@ -149,9 +158,7 @@ function drawGlance(area, totals, progress) {
 function drawChildren(area, totals, progress) {
   const head = ["代码", "名称", "应选单位", "已报", "应报", "进度", "未报", "参选率",
                 "有效选举", "无效选举", "待另行选举"];
-  const table = h("table", { id: "children", "data-level": area.children_level },
-    h("thead", {}, h("tr", {}, ...head.map(x => h("th", {}, x)))));
-  const body = h("tbody", {});
+  const { table, body } = headedTable({ id: "children", "data-level": area.children_level }, head);
   for (const t of totals.rows) {
     const reported = sum(progress.rows, t.code, "reported");
     const expected = sum(progress.rows, t.code, "expected");
@@ -168,7 +175,6 @@ function drawChildren(area, totals, progress) {
       fig("td", "totals", "invalid_elections", t.invalid_elections),
       fig("td", "totals", "runoffs_needed", t.runoffs_needed)));
   }
-  table.append(body);
   return h("section", {},
     h("h2", {}, `下辖${LEVEL_NAMES[area.children_level]}（${totals.rows.length}）`), table);
 }
@@ -177,9 +183,7 @@ function drawChildren(area, totals, progress) {
 function drawUnits(area, units) {
   const head = ["代码", "名称", "委员会", "已报", "登记", "参加", "参选率", "有效选举",
                 "应选", "已选", "待另行选举", "轮次", "修订", "最后接收", "提示"];
-  const table = h("table", { id: "children", "data-level": "unit" },
-    h("thead", {}, h("tr", {}, ...head.map(x => h("th", {}, x)))));
-  const body = h("tbody", {});
+  const { table, body } = headedTable({ id: "children", "data-level": "unit" }, head);
   for (const u of units.rows) {
     const opts = { committee: u.committee };
     body.append(h("tr", { "data-code": u.unit_code, "data-committee": u.committee,
@@ -200,7 +204,6 @@ function drawUnits(area, units) {
       h("td", {}, u.last_received_at ? u.last_received_at.slice(0, 19) : "—"),
       fig("td", "units", "warnings", u.warnings, Object.assign({ cls: "flag" }, opts))));
   }
-  table.append(body);
   return h("section", {}, h("h2", {}, `下辖村（社区）（${new Set(units.rows.map(u => u.unit_code)).size}）`),
            table);
 }
@@ -220,16 +223,14 @@ function drawComposition(area, composition) {
     ["reelected", "连任"], ["new_members", "新任"], ["one_shoulder", "一肩挑"],
     ["units_both_heads", "两正职均选出"], ["cross_serving", "交叉任职"]
   ];
-  const table = h("table", { id: "composition-table" },
-    h("thead", {}, h("tr", {}, h("th", {}, "委员会"), ...cols.map(c => h("th", {}, c[1])))));
-  const body = h("tbody", {});
+  const { table, body } = headedTable({ id: "composition-table" },
+                                     ["委员会", ...cols.map(c => c[1])]);
   for (const r of rows) {
     body.append(h("tr", { "data-committee": r.committee },
       h("td", {}, COMMITTEE_NAMES[r.committee] || r.committee),
       ...cols.map(c => fig("td", "composition", c[0], r[c[0]],
                            { committee: r.committee, code: area.code, cls: "num" }))));
   }
-  table.append(body);
   section.append(table);
   for (const r of rows) {
     const chart = h("div", { class: "chart", "data-committee": r.committee });
@@ -276,10 +277,9 @@ async function renderArea(code) {
 async function renderUnit(code) {
   const unit = await api(`unit/${code}`);
   const parts = [h("h2", {}, `${unit.name}（村/社区）`, " ", h("span", { class: "code" }, unit.code))];
-  const state = h("table", { id: "unit-committees" }, h("thead", {}, h("tr", {},
-    ...["委员会", "已报", "登记", "参加", "参选率", "有效选举", "应选", "已选", "待另行选举",
-        "轮次", "修订", "提示"].map(x => h("th", {}, x)))));
-  const sbody = h("tbody", {});
+  const { table: state, body: sbody } = headedTable({ id: "unit-committees" },
+    ["委员会", "已报", "登记", "参加", "参选率", "有效选举", "应选", "已选", "待另行选举",
+     "轮次", "修订", "提示"]);
   for (const c of unit.committees) {
     const o = { committee: c.committee };
     sbody.append(h("tr", { "data-committee": c.committee },
@@ -296,18 +296,15 @@ async function renderUnit(code) {
       fig("td", "unit", "revisions", c.revisions, o),
       fig("td", "unit", "warnings", c.warnings, Object.assign({ cls: "flag" }, o))));
   }
-  state.append(sbody);
   parts.push(state);
 
   parts.push(h("h2", {}, `修订记录（${unit.revisions.length}）`),
     h("p", {}, unit.signatures_checked
       ? "每份结果的签名都已用乡镇代理的证书核验。"
       : "签名已存储，但本服务未配置证书，未核验（tallyfeed-web -C DIR）。"));
-  const history = h("table", { id: "revisions" }, h("thead", {}, h("tr", {},
-    ...["委员会", "轮次", "修订", "计入", "发送者", "序号", "生成时间", "接收时间", "登记",
-        "参加", "有效票", "有效选举", "已选", "应选", "提示", "签名", "链·环节", "消息"]
-      .map(x => h("th", {}, x)))));
-  const hbody = h("tbody", {});
+  const { table: history, body: hbody } = headedTable({ id: "revisions" },
+    ["委员会", "轮次", "修订", "计入", "发送者", "序号", "生成时间", "接收时间", "登记",
+     "参加", "有效票", "有效选举", "已选", "应选", "提示", "签名", "链·环节", "消息"]);
   for (const r of unit.revisions) {
     const o = { committee: r.committee };
     const sigClass = r.signature === "verified" ? "sig-ok"
@@ -332,7 +329,6 @@ async function renderUnit(code) {
       h("td", { class: "code" }, `${r.chain} · ${r.link}`),
       h("td", { class: "code", title: r.message_id }, (r.message_id || "").slice(0, 12) + "…")));
   }
-  history.append(hbody);
   parts.push(history);
   return { path: unit.path, parts: parts };
 }
