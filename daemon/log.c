@@ -34,7 +34,7 @@ log_to_syslog(void)
 	s_syslog = 1;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 s_vlog(int priority, const char *level, const char *fmt, va_list ap, const char *suffix)
 {
 	char line[2048];
