@@ -52,7 +52,7 @@ s_usage(FILE *fp)
 	    "  -e ENDPOINT    ZeroMQ endpoint to bind (default %s; port * takes the first\n"
 	    "                 free port from 49152, port ! a random free one)\n"
 	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment)\n"
-	    "  --endpoint-file FILE  write the bound endpoint to FILE once listening\n"
+	    "  --endpoint-file FILE  write the bound endpoint to FILE once collecting\n"
 	    "  --feed ENDPOINT  where to publish the live feed, a ZeroMQ PUB socket\n"
 	    "                 (collector/feed; default %s)\n"
 	    "  --feed-file FILE  write the feed's bound endpoint to FILE\n"
@@ -345,10 +345,6 @@ main(int argc, char **argv)
 	         tf_registry_size(registry, TF_LEVEL_TOWNSHIP),
 	         tf_enrolment_count(enrolment, TF_ROLE_AGENT),
 	         tf_enrolment_count(enrolment, TF_ROLE_IMPORTER), chain);
-	if (endpoint_file != NULL && tf_write_line_file(endpoint_file, bound) != 0) {
-		log_warn("could not write %s", endpoint_file);
-		goto out;
-	}
 
 	ingest = ingest_new(router, store, registry, &ic);
 	if (ingest == NULL)
@@ -396,6 +392,12 @@ main(int argc, char **argv)
 	zstr_sendx(monitor, "START", NULL);
 	zsock_wait(monitor);
 	ingest_watch(ingest, monitor);
+	/* Written last: whoever waits for it finds the collector collecting,
+	 * its signal handling, feed and metrics all in place. */
+	if (endpoint_file != NULL && tf_write_line_file(endpoint_file, bound) != 0) {
+		log_warn("could not write %s", endpoint_file);
+		goto out;
+	}
 	tf_service_ready("collecting");
 	while (!tf_stop_requested) {
 		ingest_run(ingest, &tf_stop_requested, &tf_reload_requested);
