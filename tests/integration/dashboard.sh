@@ -23,7 +23,7 @@ held=$(echo "$towns" | sed -n 1p)
 revised=$(echo "$towns" | sed -n 2p)
 "$SIM" --registry "$REGISTRY" --under "$revised" --out "$WORK/sim2" --seed 5 --revision 2 --quiet
 for t in $towns; do echo "$t"; done |
-	xargs -P 4 -I T "$CONSOLE" keygen --agent aT --township T --out "$KEYS" >/dev/null
+	xargs -P 4 -I {} "$CONSOLE" keygen --agent a{} --township {} --out "$KEYS" >/dev/null
 cp "$KEYS"/a[0-9]*.cert "$CERTS/"
 start_collector
 {

@@ -15,7 +15,7 @@ setup_db
 "$SIM" --registry "$REGISTRY" --under "$under" --out "$WORK/sim" --seed 11 --quiet
 # One agent per township: 422 key pairs, made four at a time.
 for d in "$WORK/sim"/[0-9]*/; do basename "$d"; done |
-	xargs -P 4 -I T "$CONSOLE" keygen --agent aT --township T --out "$KEYS" >/dev/null
+	xargs -P 4 -I {} "$CONSOLE" keygen --agent a{} --township {} --out "$KEYS" >/dev/null
 cp "$KEYS"/a[0-9]*.cert "$CERTS/"
 say "simulated and enrolled ($SECONDS s)"
 start_collector
