@@ -3,13 +3,17 @@
  */
 #include "api.h"
 #include "db.h"
+#include "config.h"
 #include "enrolment.h"
+#include "livefeed.h"
 #include "log.h"
 #include "query.h"
+#include "registry.h"
 #include "web_assets.h"
 
 #include <assert.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 
 #define API_PREFIX "/api/v1/"
 #define JSON_TYPE "application/json; charset=utf-8"
+#define FEED_LIMIT_DEFAULT 100          /* summaries in one answer of /feed */
 
 struct api {
 	char *conninfo;
@@ -25,10 +30,11 @@ struct api {
 	PGconn *conn;                   /* used by the http thread only */
 	pthread_mutex_t lock;           /* guards enrolment (SIGHUP swaps it) */
 	tf_enrolment_t *enrolment;
+	livefeed_t *feed;               /* borrowed; NULL: no live feed */
 };
 
 api_t *
-api_new(const char *conninfo, const char *certs, char *err, size_t errlen)
+api_new(const char *conninfo, const char *certs, livefeed_t *feed, char *err, size_t errlen)
 {
 	api_t *self = calloc(1, sizeof *self);
 
@@ -39,6 +45,7 @@ api_new(const char *conninfo, const char *certs, char *err, size_t errlen)
 		goto fail;
 	}
 	pthread_mutex_init(&self->lock, NULL);
+	self->feed = feed;
 	if (certs != NULL && (self->enrolment = tf_enrolment_load(certs, err, errlen)) == NULL) {
 		pthread_mutex_destroy(&self->lock);
 		goto fail;
@@ -269,11 +276,54 @@ out:
 	PQclear(history);
 }
 
+/* /api/v1/feed: the latest summaries of the collectors' live feed, from
+ * this process's memory (no database). */
+static void
+s_feed(api_t *self, const tf_http_request_t *request, tf_http_reply_t *reply)
+{
+	const char *under = tf_http_arg(request, "under"), *verdict = tf_http_arg(request, "verdict");
+	const char *after_text = tf_http_arg(request, "after"), *limit_text = tf_http_arg(request, "limit");
+	long after = 0, limit = FEED_LIMIT_DEFAULT;
+	json_t *body, *feed;
+	char why[160];
+
+	if (under != NULL && !tf_code_valid(under)) {
+		snprintf(why, sizeof why, "under: \"%.40s\" is not a 12-digit division code", under);
+		s_reply_error(reply, 400, why);
+		return;
+	}
+	if (verdict != NULL && !livefeed_verdict_valid(verdict)) {
+		s_reply_error(reply, 400, "verdict: not accepted, duplicate, rejected or deferred");
+		return;
+	}
+	if (after_text != NULL && tf_parse_long(after_text, 0, LONG_MAX, &after) != 0) {
+		s_reply_error(reply, 400, "after: not a whole number from 0");
+		return;
+	}
+	if (limit_text != NULL && tf_parse_long(limit_text, 1, LIVEFEED_KEEP, &limit) != 0) {
+		snprintf(why, sizeof why, "limit: not a whole number from 1 to %d", LIVEFEED_KEEP);
+		s_reply_error(reply, 400, why);
+		return;
+	}
+	if (self->feed == NULL) {
+		s_reply_error(reply, 404, "this server listens to no live feed (tallyfeed-web --feed)");
+		return;
+	}
+	feed = livefeed_json(self->feed, (uint64_t)after, under, verdict, (size_t)limit);
+	body = json_pack("{s:o}", "generated_at", s_now());
+	if (feed == NULL || body == NULL || json_object_update(body, feed) != 0) {
+		json_decref(body);
+		body = NULL;
+	}
+	json_decref(feed);
+	s_reply_json(reply, 200, body);
+}
+
 static void
 s_index(tf_http_reply_t *reply)
 {
 	s_reply_json(reply, 200, json_pack(
-	    "{s:s, s:[s,s,s,s,s,s,s,s,s]}",
+	    "{s:s, s:[s,s,s,s,s,s,s,s,s,s]}",
 	    "api", "tallyfeed v1: every figure computed from the stored results when asked",
 	    "endpoints",
 	    "/api/v1/totals?level=province|prefecture|county|township[&under=CODE]",
@@ -284,7 +334,8 @@ s_index(tf_http_reply_t *reply)
 	    "/api/v1/flags[?under=CODE]",
 	    "/api/v1/units?under=CODE",
 	    "/api/v1/area/CODE",
-	    "/api/v1/unit/CODE"));
+	    "/api/v1/unit/CODE",
+	    "/api/v1/feed[?under=CODE][&verdict=V][&after=N][&limit=N]"));
 }
 
 static void
@@ -300,6 +351,10 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 
 	if (*what == '\0') {
 		s_index(reply);
+		return;
+	}
+	if (strcmp(what, "feed") == 0) {
+		s_feed(self, request, reply);
 		return;
 	}
 	if ((conn = s_connection(self, err, sizeof err)) == NULL) {

@@ -8,6 +8,9 @@
  *   /api/v1/area/CODE      where an area sits, and the level below it
  *   /api/v1/unit/CODE      a unit: where it sits, its state per committee,
  *                          every revision of its results with its signature
+ *   /api/v1/feed[?under=CODE&verdict=V&after=N&limit=N]
+ *                          the latest of the collectors' live feed, newest
+ *                          first (livefeed.h; from memory, not the database)
  *
  * Lists come as {"generated_at", "level", "under", "rows": [...]}; errors
  * as {"error": "why"} with 400 (bad argument), 404 (no such thing) or 503
@@ -17,16 +20,19 @@
 #define TF_API_H
 
 #include "http.h"
+#include "livefeed.h"
 
 #include <stddef.h>
 
 typedef struct api api_t;
 
 /* conninfo: the database ("" = the PG* environment); certs: the agents'
- * certificates to check signatures with, or NULL.  The database need not
- * be up yet: each request connects if it is not connected.  NULL with err
- * if the certificates cannot be read. */
-api_t *api_new(const char *conninfo, const char *certs, char *err, size_t errlen);
+ * certificates to check signatures with, or NULL; feed: the live feed to
+ * answer /api/v1/feed from (borrowed, outlives the api), or NULL.  The
+ * database need not be up yet: each request connects if it is not
+ * connected.  NULL with err if the certificates cannot be read. */
+api_t *api_new(const char *conninfo, const char *certs, livefeed_t *feed, char *err,
+               size_t errlen);
 void api_destroy(api_t **self_p);
 
 /* Read the certificate directory again; on failure the old ones stay.

@@ -6,6 +6,7 @@
 #include "api.h"
 #include "config.h"
 #include "http.h"
+#include "livefeed.h"
 #include "log.h"
 #include "service.h"
 #include "signals.h"
@@ -18,27 +19,31 @@
 #include <sys/select.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:7480"
+#define DEFAULT_FEED "tcp://127.0.0.1:7402"     /* the collector's default */
 
 static void
 s_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tallyfeed-web [-nv] [-f FILE] [-l ADDRESS:PORT] [-d CONNINFO] [-C CERT_DIR]\n"
-	    "                     [--address-file FILE]\n"
+	    "                     [-F ENDPOINT[,ENDPOINT...]] [--address-file FILE]\n"
 	    "Serve the provincial office's dashboard (/) and its JSON API (/api/v1/),\n"
 	    "reading the database as the read-only role tallyfeed_reader.  Every figure\n"
 	    "is computed from the stored results when asked.  Runs in the foreground and\n"
 	    "logs to stderr; SIGTERM or SIGINT stops it, SIGHUP re-reads the certificate\n"
 	    "directory (the old certificates stay if the new are unsound).\n"
 	    "\n"
-	    "  -f FILE        configuration (ZPL), section \"web\": listen, database, certs\n"
-	    "                 (see deploy/examples/web.cfg)\n"
+	    "  -f FILE        configuration (ZPL), section \"web\": listen, database, certs,\n"
+	    "                 feed (see deploy/examples/web.cfg)\n"
 	    "  -l ADDR:PORT   where to listen (default %s; port 0 takes a free one;\n"
 	    "                 \"*:PORT\" every address — put it behind a proxy with TLS)\n"
 	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment);\n"
 	    "                 the login must be a member of tallyfeed_reader\n"
 	    "  -C DIR         the agents' certificates: a unit's page then shows each\n"
 	    "                 signature checked (without: only that one is stored)\n"
+	    "  -F, --feed ENDPOINTS  the collectors' live feeds, comma-separated, shown\n"
+	    "                 on the dashboard and at /api/v1/feed (default %s;\n"
+	    "                 \"off\" for none)\n"
 	    "  --address-file FILE  write the address served (http://HOST:PORT/) to FILE\n"
 	    "  --syslog       log to syslog (facility daemon) instead of stderr\n"
 	    "  -n             check the configuration and exit (0 if it is sound)\n"
@@ -47,7 +52,7 @@ s_usage(FILE *fp)
 	    "\n"
 	    "Command-line options override the file.  Exit status: 0 after a clean\n"
 	    "shutdown or a sound check, 1 on a bad configuration or if it cannot listen,\n"
-	    "2 on bad arguments.\n", DEFAULT_LISTEN);
+	    "2 on bad arguments.\n", DEFAULT_LISTEN, DEFAULT_FEED);
 }
 
 int
@@ -55,15 +60,18 @@ main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "address-file", required_argument, NULL, 'A' },
+		{ "feed", required_argument, NULL, 'F' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const keys[] = { "listen", "database", "certs", NULL };
+	static const char *const keys[] = { "listen", "database", "certs", "feed", NULL };
 	const char *config_path = NULL, *listen = NULL, *conninfo = NULL, *certs = NULL;
+	const char *feed_endpoints = NULL;
 	const char *address_file = NULL;
 	zconfig_t *config = NULL;
 	api_t *api = NULL;
+	livefeed_t *feed = NULL;
 	tf_http_t *http = NULL;
 	sigset_t block, old;
 	char err[1024], address[128];
@@ -71,7 +79,7 @@ main(int argc, char **argv)
 
 	setlocale(LC_CTYPE, "C.UTF-8");
 	log_init("tallyfeed-web", 0);
-	while ((ch = getopt_long(argc, argv, "f:l:d:C:nvh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:l:d:C:F:nvh", options, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			config_path = optarg;
@@ -84,6 +92,9 @@ main(int argc, char **argv)
 			break;
 		case 'C':
 			certs = optarg;
+			break;
+		case 'F':
+			feed_endpoints = optarg;
 			break;
 		case 'S':
 			log_to_syslog();
@@ -125,10 +136,33 @@ main(int argc, char **argv)
 		conninfo = tf_config_str(config, "web", "database", "");
 	if (certs == NULL)
 		certs = tf_config_str(config, "web", "certs", NULL);
+	int feed_from_file = feed_endpoints == NULL
+	                     && tf_config_str(config, "web", "feed", NULL) != NULL;
+
+	if (feed_endpoints == NULL)
+		feed_endpoints = tf_config_str(config, "web", "feed", DEFAULT_FEED);
 
 	if (tf_http_check_listen(listen, err, sizeof err) != 0) {
 		if (listen_from_file)
 			tf_config_warn(config, "web/listen: %s", err);   /* names its line */
+		else
+			log_warnx("%s", err);
+		goto out;
+	}
+	/* The server's and the feed's threads are born with these signals
+	 * blocked, so they reach this thread, which waits for them in pselect. */
+	tf_signals_install();
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	/* Listening to a feed waits for no collector: a malformed endpoint
+	 * is the only way this fails, so -n checks it too. */
+	if (strcmp(feed_endpoints, "off") != 0
+	    && (feed = livefeed_new(feed_endpoints, err, sizeof err)) == NULL) {
+		if (feed_from_file)
+			tf_config_warn(config, "web/feed: %s", err);
 		else
 			log_warnx("%s", err);
 		goto out;
@@ -140,7 +174,7 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	api = api_new(conninfo, certs, err, sizeof err);
+	api = api_new(conninfo, certs, feed, err, sizeof err);
 	if (api == NULL) {
 		log_warnx("%s", err);
 		goto out;
@@ -148,14 +182,6 @@ main(int argc, char **argv)
 	if (api_check_database(api, err, sizeof err) != 0)
 		log_warnx("%s (serving anyway: the API answers 503 until it is back)", err);
 
-	/* The server's thread is born with these signals blocked, so they
-	 * reach this thread, which waits for them in pselect. */
-	tf_signals_install();
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
 	http = tf_http_new(listen, api_handle, api, err, sizeof err);
 	if (http == NULL) {
 		log_warnx("%s", err);
@@ -171,8 +197,9 @@ main(int argc, char **argv)
 			snprintf(host, sizeof host, "127.0.0.1");
 		snprintf(address, sizeof address, "http://%s:%u/", host, tf_http_port(http));
 	}
-	log_info("serving the dashboard at %s%s", address,
-	         certs != NULL ? " (signatures checked)" : "");
+	log_info("serving the dashboard at %s%s; live feed from %s", address,
+	         certs != NULL ? " (signatures checked)" : "",
+	         feed != NULL ? feed_endpoints : "nowhere");
 	if (address_file != NULL && tf_write_line_file(address_file, address) != 0) {
 		log_warn("could not write %s", address_file);
 		goto out;
@@ -200,6 +227,7 @@ main(int argc, char **argv)
 out:
 	tf_http_destroy(&http);
 	api_destroy(&api);
+	livefeed_destroy(&feed);
 	zconfig_destroy(&config);
 	return rc;
 }

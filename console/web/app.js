@@ -11,6 +11,8 @@
 "use strict";
 
 const REFRESH_SECONDS = 30;
+const FEED_SECONDS = 5;         /* the live feed is asked for more often */
+const FEED_ROWS = 20;
 
 const LEVEL_NAMES = {
   province: "省", prefecture: "市（州）", county: "县（市、区）",
@@ -18,6 +20,9 @@ const LEVEL_NAMES = {
 };
 const COMMITTEE_NAMES = {
   villagers: "村民委员会", residents: "居民委员会", party_branch: "党组织委员会"
+};
+const VERDICT_NAMES = {
+  accepted: "接收", duplicate: "重复", rejected: "拒收", deferred: "暂缓"
 };
 
 /* h("td", {class: "num"}, "12"): an element with attributes and children. */
@@ -256,12 +261,62 @@ function drawComposition(area, composition) {
   return section;
 }
 
+/* The collectors' live feed for this area: the latest answers, newest
+ * first.  Absent (null) when this server listens to no feed. */
+function drawFeed(code, feed) {
+  const section = h("section", { id: "feed", "data-code": code,
+                                 "data-received": feed ? feed.received : 0 },
+    h("h2", {}, "实时动态"));
+  if (!feed) {
+    section.append(h("p", {}, "本服务未接入采集端的实时动态（tallyfeed-web --feed）。"));
+    return section;
+  }
+  section.append(h("p", { class: "status" },
+    `本服务已收到 ${show(feed.received)} 条，遗漏 ${show(feed.missed)} 条；来自 `,
+    h("span", { class: "code" }, feed.sources.join("、")),
+    `；每 ${FEED_SECONDS} 秒更新，显示本区域最新 ${FEED_ROWS} 条。`));
+  if (feed.rows.length === 0) {
+    section.append(h("p", {}, "本区域尚无动态。"));
+    return section;
+  }
+  const { table, body } = headedTable({ id: "feed-table" },
+    ["时间", "结果", "村（社区）", "委员会", "轮次", "修订", "发送方", "原因"]);
+  for (const r of feed.rows) {
+    const unit = r.unit
+      ? h("a", { href: `#/unit/${r.unit}` }, fig("span", "feed", "unit_name", r.unit_name),
+          " ", fig("span", "feed", "unit", r.unit, { cls: "code" }))
+      : "—";
+    body.append(h("tr", { "data-n": r.n, "data-verdict": r.verdict, class: `v-${r.verdict}` },
+      h("td", {}, r.time ? new Date(r.time).toLocaleTimeString("zh-CN", { hour12: false }) : "—"),
+      h("td", { class: "verdict" }, VERDICT_NAMES[r.verdict] || r.verdict),
+      h("td", {}, unit),
+      h("td", {}, COMMITTEE_NAMES[r.committee] || "—"),
+      fig("td", "feed", "round", r.round),
+      fig("td", "feed", "revision", r.revision),
+      fig("td", "feed", "agent", r.agent),
+      h("td", {}, fig("span", "feed", "reason", r.reason), r.detail ? `：${r.detail}` : "")));
+  }
+  section.append(table);
+  return section;
+}
+
+/* The feed, or null when this server has none (404); other failures
+ * are the page's. */
+async function feedFor(code) {
+  const response = await fetch(`/api/v1/feed?under=${code}&limit=${FEED_ROWS}`,
+                               { cache: "no-store" });
+  if (response.status === 404) return null;
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
+  return body;
+}
+
 async function renderArea(code) {
   const area = await api(`area/${code}`);
   const q = `level=${area.level}&under=${code}`;
-  const [totals, progress, composition] = await Promise.all([
-    api(`totals?${q}`), api(`progress?${q}`), api(`composition?${q}`)]);
-  const parts = [drawGlance(area, totals, progress)];
+  const [totals, progress, composition, feed] = await Promise.all([
+    api(`totals?${q}`), api(`progress?${q}`), api(`composition?${q}`), feedFor(code)]);
+  const parts = [drawGlance(area, totals, progress), drawFeed(code, feed)];
   if (area.children_level === "unit") {
     parts.push(drawUnits(area, await api(`units?under=${code}`)));
   } else {
@@ -364,6 +419,28 @@ async function render() {
   document.body.dataset.ready = "1";
 }
 
+/* Between full refreshes, ask for the feed alone: new rows are drawn at
+ * once, and a newly accepted result refreshes the figures too. */
+async function pollFeed() {
+  const shown = document.getElementById("feed");
+  if (!shown || document.body.dataset.ready !== "1") return;
+  const code = shown.dataset.code;
+  let feed;
+  try {
+    feed = await feedFor(code);
+  } catch (e) {
+    return;   /* the next full refresh says what is wrong */
+  }
+  if (!feed || String(feed.received) === shown.dataset.received) return;
+  const seen = Number(shown.dataset.received);
+  if (feed.rows.some(r => r.n > seen && r.verdict === "accepted")) {
+    render();
+  } else if (document.getElementById("feed") === shown) {
+    shown.replaceWith(drawFeed(code, feed));
+  }
+}
+
 window.addEventListener("hashchange", render);
 setInterval(render, REFRESH_SECONDS * 1000);
+setInterval(pollFeed, FEED_SECONDS * 1000);
 render();

@@ -117,6 +117,14 @@ grep -q 'web-bad.cfg:2: web/listen: listen address "localhost" is not ADDRESS:PO
 	|| fail "web: no file:line for the listen address: $(cat "$WORK/out")"
 printf 'web\n    listne = "127.0.0.1:1"\n' >"$WORK/web-typo.cfg"
 expect_eq "$(status "$WEB" -n -f "$WORK/web-typo.cfg")" 1 "web -n on a misspelt key"
+printf 'web\n    listen = "127.0.0.1:1"\n    feed = "tcp://127.0.0.1:7402,,tcp://10.0.0.2:7402"\n' >"$WORK/web-feed.cfg"
+expect_eq "$(status "$WEB" -n -f "$WORK/web-feed.cfg")" 1 "web -n on a feed list with an empty endpoint"
+grep -q 'web-feed.cfg:3: web/feed: feed: an empty endpoint in' "$WORK/out" \
+	|| fail "web: no file:line for the feed: $(cat "$WORK/out")"
+expect_eq "$(status "$WEB" -n -F 'tcp://nowhere')" 1 "web -n on a feed endpoint without a port"
+grep -q 'feed: "tcp://nowhere" is no endpoint to connect to: Invalid argument' "$WORK/out" \
+	|| fail "web -F: $(cat "$WORK/out")"
+expect_eq "$(status "$WEB" -n -F off)" 0 "web -n with the feed off"
 expect_eq "$(status "$WEB" extra)" 2 "web with a stray argument"
 expect_eq "$(status "$WEB" -C "$WORK/no-such-dir" -l 127.0.0.1:0)" 1 "web with a certificate directory that is not there"
 

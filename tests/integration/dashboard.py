@@ -7,7 +7,8 @@ standard library is needed).
 
 Loads the dashboard, and on every page it visits holds each figure drawn
 from the API (each element tagged data-api/data-key) up against the API's
-own answer, formatted the way the page promises to format it.  Follows the
+own answer, formatted the way the page promises to format it, and the live
+feed's rows against /api/v1/feed (some page must show some).  Follows the
 drill-down province -> prefecture -> county -> township -> UNIT_CODE by
 clicking the links a person would click, and saves a screenshot of the
 province page and of the unit page (PNG, not committed).  Exits 1 on any
@@ -27,6 +28,7 @@ CHROMIUM = os.environ.get("TF_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("TF_CHROMEDRIVER", "/usr/bin/chromedriver")
 failures = 0
 checked = 0
+feed_rows = {}          # area code: live feed rows drawn on its page
 
 
 def fail(message):
@@ -118,6 +120,7 @@ class Browser:
                       committee: el.dataset.committee || null,
                       code: el.dataset.code || (row && row.dataset.code) || null,
                       message: row ? (row.dataset.messageId || null) : null,
+                      n: row && row.dataset.n ? Number(row.dataset.n) : null,
                       children: el.closest('#children') !== null,
                       text: el.textContent};
             });""")
@@ -166,11 +169,17 @@ def check_area(web, browser, code, level, child_level):
         children = {fn: api(f"{fn}?level={child_level}&under={code}")["rows"]
                     for fn in ("totals", "progress")}
         expected_rows = len(children["totals"])
+    feed = api(f"feed?under={code}&limit=20")
     figures = browser.figures()
     drawn_rows = browser.script("return document.querySelectorAll('#children tbody tr').length")
+    check_feed(code, browser, feed)
     if drawn_rows != expected_rows:
         fail(f"{code}: {drawn_rows} rows drawn below it, the API has {expected_rows}")
     for f in figures:
+        if f["api"] == "feed":
+            match = [r for r in feed["rows"] if r["n"] == f["n"]]
+            compare(code, f, match[0] if match else None)
+            continue
         rows = (children if f["children"] else own).get(f["api"])
         if rows is None:
             fail(f"{code}: unexpected figure source {f['api']}")
@@ -188,6 +197,24 @@ def check_area(web, browser, code, level, child_level):
                      and (f["committee"] is None or r.get("committee") == f["committee"])]
             compare(code, f, match[0] if len(match) == 1 else None)
     return len(figures)
+
+
+def check_feed(code, browser, feed):
+    """The live feed's rows on an area's page: the API's, in its order,
+    each with its verdict; the figures in them are compared with the rest."""
+    drawn = browser.script("""
+        const f = document.getElementById('feed');
+        return f === null ? null : {
+          received: Number(f.dataset.received),
+          rows: Array.from(f.querySelectorAll('tbody tr')).map(
+                  tr => [Number(tr.dataset.n), tr.dataset.verdict])};""")
+    if drawn is None:
+        fail(f"{code}: no live feed on the page")
+        return
+    want = [[r["n"], r["verdict"]] for r in feed["rows"]]
+    if drawn["rows"] != want or drawn["received"] != feed["received"]:
+        fail(f"{code}: the live feed shows {drawn}, the API has {want} of {feed['received']}")
+    feed_rows[code] = len(want)
 
 
 def check_unit(web, browser, code):
@@ -249,8 +276,10 @@ def main():
         browser.wait_for(f"#/area/{path[3]}")
     finally:
         browser.close()
+    if not any(feed_rows.values()):
+        fail("no page drew a row of the live feed")
     print(f"dashboard: {checked} figures compared with the API, {failures} differ; "
-          f"screenshots in {shots}")
+          f"live feed rows drawn per page {feed_rows}; screenshots in {shots}")
     return 1 if failures else 0
 
 

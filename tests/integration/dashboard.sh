@@ -5,6 +5,8 @@
 #  - each API answer equals the console's for the same question;
 #  - bad questions get 400/404/405 with a reason, as JSON;
 #  - it reads as the read-only role, and says so when the login may not;
+#  - it shows the collector's live feed: what tf-send sends afterwards is
+#    at /api/v1/feed and on the page, filtered by area and verdict;
 #  - headless Chromium loads the dashboard, every figure drawn equals the
 #    API's, the drill-down reaches one unit by clicking, and screenshots
 #    are saved (TF_ARTIFACTS, default the build directory).
@@ -37,7 +39,8 @@ expect_eq "$(echo "$out" | sed 's/.* unanswered=\([0-9]*\).*/\1/')" 0 "every res
 
 say "tallyfeed-web"
 "$WEB" -n -C "$CERTS" >/dev/null
-${TF_WEB_WRAP:-} "$WEB" -l 127.0.0.1:0 --address-file "$WORK/web-address" -C "$CERTS" -v \
+FEED=$(cat "$WORK/feed")
+${TF_WEB_WRAP:-} "$WEB" -l 127.0.0.1:0 --address-file "$WORK/web-address" -C "$CERTS" -F "$FEED" -v \
 	>>"$WORK/web.log" 2>&1 &
 WEB_PID=$!
 for _ in $(seq 1 300); do [ -s "$WORK/web-address" ] && break; sleep 0.1; done
@@ -141,17 +144,70 @@ case $page in
 *"http://"*|*"https://"*) fail "the page refers to another site" ;;
 esac
 
+say "the live feed: what the collector answers from now on"
+feed() {  # QUERY PYTHON-EXPRESSION-OF-d
+	get "api/v1/feed$1" | python3 -c "import json,sys; d = json.load(sys.stdin); print($2)"
+}
+# A SUB hears only what is published after it has joined: send the same
+# result until the web has heard it once (accepted, then duplicates).
+ex=$TF_SRC/deploy/examples
+probes=0
+for _ in $(seq 1 40); do
+	"$SEND" "$EP" report "$ex/villagers.json" >/dev/null
+	probes=$((probes + 1))
+	[ "$(feed "" 'd["received"]')" -gt 0 ] && break
+	sleep 0.25
+done
+[ "$(feed "" 'd["received"]')" -gt 0 ] || fail "the web heard nothing of the feed at $FEED in $probes sends"
+sed 's/"unit": "630121100201"/"unit": "630121100399"/' "$ex/villagers.json" >"$WORK/unknown.json"
+sed 's/"invalid": 11/"invalid": 12/' "$ex/villagers.json" >"$WORK/sum.json"
+expect_eq "$("$SEND" "$EP" report "$WORK/unknown.json" | cut -d' ' -f1,2)" "REJECTED UNKNOWN_UNIT" "send an unknown unit"
+expect_eq "$("$SEND" "$EP" report "$WORK/sum.json" | cut -d' ' -f1,2)" "REJECTED BALLOT_SUM" "send a bad ballot sum"
+# One PUB delivers in order: once the last is heard, all before it are.
+for _ in $(seq 1 50); do
+	[ "$(feed "?verdict=rejected" 'len(d["rows"])')" -ge 2 ] && break
+	sleep 0.1
+done
+n=$(feed "" 'd["received"]')
+heard=$((n - 2))        # the probes the web heard: the last ones
+expect_eq "$(feed "" 'd["received"], d["missed"], len(d["rows"]), d["sources"]')" \
+	"$n 0 $n ['$FEED']" "all heard, none missed, one row each, from the collector's feed"
+expect_eq "$(feed "?verdict=rejected" '[(r["reason"], r["unit"], r["unit_name"], r["agent"], r["county"]) for r in d["rows"]]')" \
+	"[('BALLOT_SUM', '630121100201', '元树尔村委会', 'tf-send', '630121000000'), ('UNKNOWN_UNIT', '630121100399', None, 'tf-send', '630121000000')]" \
+	"verdict=rejected: the two, newest first, with reasons"
+expect_eq "$(feed "?verdict=accepted" '[(r["unit"], r["committee"], r["round"], r["revision"]) for r in d["rows"]]')" \
+	"$(if [ "$heard" -eq "$probes" ]; then echo "[('630121100201', 'villagers', 1, 1)]"; else echo "[]"; fi)" \
+	"verdict=accepted: the first send, if the web heard it"
+expect_eq "$(feed "?verdict=duplicate" 'len(d["rows"])')" \
+	"$(if [ "$heard" -eq "$probes" ]; then echo $((heard - 1)); else echo "$heard"; fi)" \
+	"verdict=duplicate: the sends after it"
+expect_eq "$(feed "?after=$((n - 1))" '[r["n"] for r in d["rows"]]')" "[$n]" "after=N: only what is newer"
+expect_eq "$(feed "?limit=2" '[r["n"] for r in d["rows"]]')" "[$n, $((n - 1))]" "limit=2: the newest two"
+expect_eq "$(feed "?under=630121100000" 'len(d["rows"])')" "$n" "under=桥头镇: all of them"
+expect_eq "$(feed "?under=$under" 'len(d["rows"]), d["received"]')" "0 $n" "under=果洛州: none of them"
+check_error "api/v1/feed?verdict=maybe" 400 'not accepted, duplicate, rejected or deferred'
+check_error "api/v1/feed?under=63" 400 'is not a 12-digit division code'
+check_error "api/v1/feed?after=-1" 400 'after: not a whole number'
+check_error "api/v1/feed?limit=0" 400 'limit: not a whole number from 1 to 500'
+check_error "api/v1/feed?limit=501" 400 'limit: not a whole number from 1 to 500'
+expect_eq "$(grep -c "live feed from $FEED" "$WORK/web.log")" 1 "the web logs where its feed comes from"
+
 say "it reads as the read-only role"
 psql -X -q -c "CREATE ROLE $OUTSIDER LOGIN" >/dev/null
-"$WEB" -l 127.0.0.1:0 --address-file "$WORK/web2-address" -d "dbname=$PGDATABASE user=$OUTSIDER" \
+"$WEB" -l 127.0.0.1:0 --address-file "$WORK/web2-address" -d "dbname=$PGDATABASE user=$OUTSIDER" -F off \
 	>>"$WORK/web2.log" 2>&1 &
 WEB2_PID=$!
 for _ in $(seq 1 100); do [ -s "$WORK/web2-address" ] && break; sleep 0.1; done
 body=$(curl -s -w ' %{http_code}' "$(cat "$WORK/web2-address")api/v1/totals?level=province")
+feed_off=$(curl -s -w ' %{http_code}' "$(cat "$WORK/web2-address")api/v1/feed")
 kill $WEB2_PID; wait $WEB2_PID || true
 case $body in
 *"could not read as role tallyfeed_reader"*"GRANT tallyfeed_reader TO $OUTSIDER"*" 503") ;;
 *) fail "a login outside tallyfeed_reader: got '$body'" ;;
+esac
+case $feed_off in
+*"listens to no live feed"*" 404") ;;
+*) fail "-F off: /api/v1/feed answered '$feed_off'" ;;
 esac
 out=$(PGUSER=$OUTSIDER "$CONSOLE" totals --level province 2>&1 || true)
 case $out in
