@@ -142,5 +142,31 @@ print([r["state"] for r in json.load(sys.stdin)])')" "['ok', 'ok']" "not silent 
 expect_eq "$("$CONSOLE" status --county 63 2>&1 >/dev/null | grep -c 'not a 12-digit')" 1 "status: a bad code"
 expect_eq "$("$CONSOLE" feed --county 630121100000 2>&1 | grep -c "not a county's")" 1 "feed: a township is not a county"
 
+say "the database goes away: the collector is alive, not ready, until it is back"
+# Refuse new connections to the test's database and end the collector's;
+# a heartbeat makes it find out.
+psql -X -q -d postgres -c "ALTER DATABASE $TEST_DB ALLOW_CONNECTIONS false"
+psql -X -Atq -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	WHERE datname = '$TEST_DB' AND pid <> pg_backend_pid()" >/dev/null
+for _ in $(seq 1 50); do
+	TF_SEND_AS=tf-send "$SEND" "$EP" heartbeat tf-send 0 0 >/dev/null 2>&1 || true
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "${METRICS}readyz")" = 503 ] && break
+	sleep 0.2
+done
+expect_eq "$(curl -s -o "$WORK/readyz" -w '%{http_code}' "${METRICS}readyz")" 503 "readyz with the database away: 503"
+grep -q 'database' "$WORK/readyz" || fail "readyz gives no reason: $(cat "$WORK/readyz")"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${METRICS}healthz")" 200 "healthz with the database away: still alive"
+scrape
+expect_eq "$(metric tallyfeed_collector_database_up)" 0 "database_up with the database away"
+psql -X -q -d postgres -c "ALTER DATABASE $TEST_DB ALLOW_CONNECTIONS true"
+for _ in $(seq 1 200); do     # its reconnection backs off, up to 30 s
+	[ "$(curl -s "${METRICS}readyz")" = ready ] && break
+	sleep 0.25
+done
+expect_eq "$(curl -s "${METRICS}readyz")" ready "readyz once the database is back"
+scrape
+expect_eq "$(metric tallyfeed_collector_database_up)" 1 "database_up once the database is back"
+
 stop_collector && echo "ok: collector exited 0" || fail "collector exit status"
+
 finish
