@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "console.h"
+#include "feedseq.h"
 #include "log.h"
 #include "registry.h"
 #include "signals.h"
@@ -79,7 +80,7 @@ console_feed(zconfig_t *config, int argc, char **argv)
 	const char *county = NULL;
 	int rejected = 0, json = 0, ch, rc = CONSOLE_FAILED;
 	long count = 0, printed = 0;
-	long long run = -1, seq = 0, missed = 0;
+	tf_feedseq_t *seqs = NULL;
 	zsock_t *sub = NULL;
 	zpoller_t *poller = NULL;
 
@@ -128,6 +129,8 @@ console_feed(zconfig_t *config, int argc, char **argv)
 		return CONSOLE_USAGE;
 	}
 	tf_signals_install();
+	if ((seqs = tf_feedseq_new()) == NULL)
+		goto out;
 	sub = zsock_new(ZMQ_SUB);
 	if (sub == NULL || zsock_connect(sub, "%s", endpoint) != 0) {
 		log_warnx("could not connect to the feed at %s", endpoint);
@@ -164,18 +167,16 @@ console_feed(zconfig_t *config, int argc, char **argv)
 			log_warnx("a feed message that is not a summary (topic \"%.40s\")",
 			          topic ? topic : "");
 		} else {
-			long long r = json_integer_value(json_object_get(body, "run"));
-			long long s = json_integer_value(json_object_get(body, "seq"));
-
-			/* seq counts every summary of this run, filtered or not:
+			/* seq counts every summary of a run, filtered or not:
 			 * a gap is a drop only when we take everything. */
-			if (!rejected && county == NULL && r == run && s > seq + 1) {
-				missed += s - seq - 1;
-				printf("-- missed %lld (%lld in all): the reader was too slow\n",
-				       s - seq - 1, missed);
-			}
-			run = r;
-			seq = s;
+			uint64_t gap = tf_feedseq_note(seqs,
+			    json_integer_value(json_object_get(body, "run")),
+			    json_integer_value(json_object_get(body, "seq")));
+
+			if (gap > 0 && !rejected && county == NULL)
+				printf("-- missed %llu (%llu in all): the reader was too slow\n",
+				       (unsigned long long)gap,
+				       (unsigned long long)tf_feedseq_missed(seqs));
 			if (json)
 				puts(text);
 			else
@@ -190,5 +191,6 @@ console_feed(zconfig_t *config, int argc, char **argv)
 out:
 	zpoller_destroy(&poller);
 	zsock_destroy(&sub);
+	tf_feedseq_destroy(&seqs);
 	return rc;
 }

@@ -5,6 +5,7 @@
  * takes copies out of it.
  */
 #include "livefeed.h"
+#include "feedseq.h"
 #include "log.h"
 #include "registry.h"
 
@@ -16,26 +17,16 @@
 
 #define SUMMARY_MAX 16384               /* bytes in one summary */
 #define ENDPOINT_MAX 256                /* bytes in one endpoint */
-#define RUNS_MAX 128                    /* collector runs whose sequence we follow */
-
-/* Where one collector run's sequence stands: a run is one collector
- * process, named by its start time (the feed's "run"). */
-typedef struct {
-	int64_t run;
-	int64_t seq;
-	uint64_t heard;                 /* this process's n when last heard: LRU */
-} run_mark_t;
 
 struct livefeed {
 	zactor_t *actor;
 	zsock_t *sub;                   /* owned by the actor once it runs */
 	json_t *sources;                /* the endpoints, as a JSON array */
+	tf_feedseq_t *seqs;             /* the actor's alone */
 	pthread_mutex_t lock;           /* guards what follows */
 	json_t *ring[LIVEFEED_KEEP];    /* summary n sits at (n - 1) % KEEP */
 	uint64_t received;              /* summaries received; the newest's n */
 	uint64_t missed;                /* summaries PUB dropped for us */
-	run_mark_t runs[RUNS_MAX];      /* the actor's alone: not under lock */
-	size_t nruns;
 };
 
 static const char *const s_verdicts[] = { "accepted", "duplicate", "rejected", "deferred" };
@@ -47,30 +38,6 @@ livefeed_verdict_valid(const char *word)
 		if (strcmp(word, s_verdicts[i]) == 0)
 			return 1;
 	return 0;
-}
-
-/* How many of run's summaries went missing before seq: 0 the first time
- * a run is heard (we joined late; we did not lose them). */
-static uint64_t
-s_gap(livefeed_t *self, int64_t run, int64_t seq, uint64_t n)
-{
-	run_mark_t *mark = NULL, *oldest = &self->runs[0];
-	uint64_t gap = 0;
-
-	for (size_t i = 0; i < self->nruns; i++) {
-		if (self->runs[i].run == run)
-			mark = &self->runs[i];
-		if (self->runs[i].heard < oldest->heard)
-			oldest = &self->runs[i];
-	}
-	if (mark == NULL) {
-		mark = self->nruns < RUNS_MAX ? &self->runs[self->nruns++] : oldest;
-		mark->run = run;
-	} else if (seq > mark->seq + 1)
-		gap = (uint64_t)(seq - mark->seq - 1);
-	mark->seq = seq;
-	mark->heard = n;
-	return gap;
 }
 
 /* One message off the SUB socket into the ring. */
@@ -95,11 +62,12 @@ s_take(livefeed_t *self)
 		          topic != NULL ? topic : "");
 		goto out;
 	}
+	gap = tf_feedseq_note(self->seqs, json_integer_value(json_object_get(body, "run")),
+	                      json_integer_value(json_object_get(body, "seq")));
+	missed = tf_feedseq_missed(self->seqs);
 	pthread_mutex_lock(&self->lock);
 	n = self->received + 1;
-	gap = s_gap(self, json_integer_value(json_object_get(body, "run")),
-	            json_integer_value(json_object_get(body, "seq")), n);
-	missed = self->missed += gap;
+	self->missed = missed;
 	json_object_set_new(body, "n", json_integer((json_int_t)n));
 	old = self->ring[(n - 1) % LIVEFEED_KEEP];
 	self->ring[(n - 1) % LIVEFEED_KEEP] = body;
@@ -150,7 +118,7 @@ livefeed_new(const char *endpoints, char *err, size_t errlen)
 
 	assert(endpoints != NULL);
 	if (self == NULL || (list = strdup(endpoints)) == NULL
-	    || (self->sources = json_array()) == NULL
+	    || (self->sources = json_array()) == NULL || (self->seqs = tf_feedseq_new()) == NULL
 	    || (self->sub = zsock_new(ZMQ_SUB)) == NULL) {
 		snprintf(err, errlen, "feed: out of memory");
 		goto fail;
@@ -195,6 +163,7 @@ fail:
 	if (self != NULL) {
 		zsock_destroy(&self->sub);
 		json_decref(self->sources);
+		tf_feedseq_destroy(&self->seqs);
 		free(self);
 	}
 	return NULL;
@@ -213,6 +182,7 @@ livefeed_destroy(livefeed_t **self_p)
 	for (size_t i = 0; i < LIVEFEED_KEEP; i++)
 		json_decref(self->ring[i]);
 	json_decref(self->sources);
+	tf_feedseq_destroy(&self->seqs);
 	pthread_mutex_destroy(&self->lock);
 	free(self);
 	*self_p = NULL;

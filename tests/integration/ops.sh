@@ -71,6 +71,19 @@ expect_eq "$(wc -l <"$WORK/feed-other.txt" | tr -d ' ')" 0 "feed --county: nothi
 
 kill -CONT $stopped_pid; kill -INT $stopped_pid; wait $stopped_pid || true
 
+say "a reader told what it missed: a feed that drops 2 of 6 summaries on purpose"
+# (tf-feedpub: a collector's PUB drops only for a reader too slow to keep
+# up, which no test can arrange in bounded time.)  It waits for the four
+# subscriptions an unfiltered reader makes, then publishes seq 1 2 5 6.
+"$TF_BIN/tests/tools/tf-feedpub" "$WORK/feedpub" 4 777 1 2 5 6 &
+pub_pid=$!
+for _ in $(seq 100); do [ -s "$WORK/feedpub" ] && break; sleep 0.05; done
+"$CONSOLE" feed -c "$(cat "$WORK/feedpub")" --count 4 >"$WORK/feed-gap.txt"
+wait $pub_pid || fail "tf-feedpub exit status"
+expect_eq "$(grep -c '  accepted ' "$WORK/feed-gap.txt")" 4 "feed: the four it heard"
+expect_eq "$(grep -n 'missed' "$WORK/feed-gap.txt")" \
+	"3:-- missed 2 (2 in all): the reader was too slow" "feed: the gap named where it was, before seq 5"
+
 say "the metrics counted the same"
 scrape
 expect_eq "$(metric 'tallyfeed_collector_messages_total{verdict="accepted"}')" \
