@@ -9,7 +9,7 @@
 #include "log.h"
 #include "query.h"
 #include "registry.h"
-#include "web_assets.h"
+#include "embedded.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -421,7 +421,7 @@ api_handle(void *arg, const tf_http_request_t *request, tf_http_reply_t *reply)
 	}
 	if (strcmp(path, "/") == 0)
 		path = "/index.html";
-	for (const web_asset_t *asset = web_assets; asset->path != NULL; asset++)
+	for (const embedded_file_t *asset = web_assets; asset->path != NULL; asset++)
 		if (strcmp(path, asset->path) == 0) {
 			tf_http_reply_static(reply, 200, asset->content_type, asset->data,
 			                     asset->length);

@@ -1,7 +1,7 @@
 /*
  * api: what tallyfeed-web answers.  The JSON API under /api/v1/ asks the
  * questions of query.h as the read-only role; every other path is one of
- * the dashboard's files (web_assets.h).
+ * the dashboard's files (embedded.h).
  *
  *   /api/v1/totals|progress|composition?level=L[&under=CODE]
  *   /api/v1/outstanding|runoffs|flags|units[?under=CODE]

@@ -1,11 +1,14 @@
 /*
- * migrate: `tallyfeed db migrate` applies the numbered SQL files of
- * deploy/sql/ (NNNN_name.sql) that the database has not seen, in order,
- * each in its own transaction, and records each in
- * tallyfeed.schema_migration.  An advisory lock keeps two migrators apart.
+ * migrate: `tallyfeed db migrate` applies the numbered migrations
+ * (NNNN_name.sql) that the database has not seen, in order, each in its
+ * own transaction, and records each in tallyfeed.schema_migration.  An
+ * advisory lock keeps two migrators apart.  The migrations are those of
+ * deploy/sql/ compiled into the program (embedded.h), so an installed
+ * tallyfeed needs no source tree; --sql-dir reads them from a directory.
  */
 #include "console.h"
 #include "db.h"
+#include "embedded.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -45,10 +48,16 @@ s_migration_version(const char *name)
 	return atoi(name);
 }
 
+/* One migration: its file name, and its text once known. */
+typedef struct {
+	char *name;
+	const char *sql;                /* built in; NULL: read it from the directory */
+} migration_t;
+
 static int
 s_compare(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const migration_t *)a)->name, ((const migration_t *)b)->name);
 }
 
 static char *
@@ -98,20 +107,23 @@ s_applied(PGconn *conn, int version)
 	return applied;
 }
 
+/* Apply one migration: the built-in text, or dir/name's. */
 static int
-s_apply(PGconn *conn, const char *dir, const char *name, int version)
+s_apply(PGconn *conn, const char *dir, const migration_t *migration, int version)
 {
 	char path[4096], param[16];
-	const char *values[2] = { param, name };
-	char *sql = NULL;
+	const char *name = migration->name, *values[2] = { param, name };
+	const char *sql = migration->sql;
+	char *read = NULL;
 	PGresult *res = NULL;
 	int rc = -1;
 
-	snprintf(path, sizeof path, "%s/%s", dir, name);
 	snprintf(param, sizeof param, "%d", version);
-	sql = s_read_file(path);
-	if (sql == NULL)
-		goto out;
+	if (sql == NULL) {
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+		if ((sql = read = s_read_file(path)) == NULL)
+			goto out;
+	}
 	if (tf_db_exec(conn, "BEGIN", "begin") != 0)
 		goto out;
 	res = PQexec(conn, sql);
@@ -135,7 +147,7 @@ rollback:
 	tf_db_exec(conn, "ROLLBACK", "rollback");
 out:
 	PQclear(res);
-	free(sql);
+	free(read);
 	return rc;
 }
 
@@ -145,7 +157,9 @@ s_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: tallyfeed db migrate [--sql-dir DIR]\n"
 	    "Apply the numbered migrations (NNNN_name.sql) not yet applied, in order.\n"
-	    "  --sql-dir DIR   where the migrations are (default %s)\n", TF_SQL_DIR);
+	    "They are built into tallyfeed (deploy/sql/ when it was built), so the\n"
+	    "schema always matches the program.\n"
+	    "  --sql-dir DIR   apply those of DIR instead\n");
 }
 
 int
@@ -156,8 +170,8 @@ console_migrate(PGconn *conn, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dir = TF_SQL_DIR;
-	char *names[MIGRATIONS_MAX];
+	const char *dir = NULL, *from;
+	migration_t migrations[MIGRATIONS_MAX];
 	size_t count = 0;
 	struct dirent *entry;
 	DIR *dp = NULL;
@@ -181,55 +195,65 @@ console_migrate(PGconn *conn, int argc, char **argv)
 		s_usage(stderr);
 		return CONSOLE_USAGE;
 	}
-	dp = opendir(dir);
-	if (dp == NULL) {
+	from = dir != NULL ? dir : "the migrations built in";
+	if (dir != NULL && (dp = opendir(dir)) == NULL) {
 		log_warn("migrations directory %s", dir);
 		return CONSOLE_FAILED;
 	}
-	while ((entry = readdir(dp)) != NULL) {
-		if (entry->d_name[0] == '.' || strstr(entry->d_name, ".sql") == NULL)
-			continue;
-		if (s_migration_version(entry->d_name) < 0) {
-			log_warnx("%s/%s: not a migration name (NNNN_lowercase_name.sql)", dir,
-			          entry->d_name);
+	for (size_t i = 0;; i++) {
+		const char *name;
+
+		if (dp != NULL) {
+			if ((entry = readdir(dp)) == NULL)
+				break;
+			name = entry->d_name;
+			if (name[0] == '.' || strstr(name, ".sql") == NULL)
+				continue;
+		} else if ((name = sql_migrations[i].path) == NULL)
+			break;
+		if (s_migration_version(name) < 0) {
+			log_warnx("%s: %s: not a migration name (NNNN_lowercase_name.sql)", from, name);
 			goto out;
 		}
 		if (count == MIGRATIONS_MAX) {
-			log_warnx("%s: more than %d migrations", dir, MIGRATIONS_MAX);
+			log_warnx("%s: more than %d migrations", from, MIGRATIONS_MAX);
 			goto out;
 		}
-		names[count] = strdup(entry->d_name);
-		if (names[count] == NULL)
+		migrations[count].sql = dp != NULL ? NULL : (const char *)sql_migrations[i].data;
+		if ((migrations[count].name = strdup(name)) == NULL)
 			goto out;
 		count++;
 	}
-	qsort(names, count, sizeof names[0], s_compare);
+	qsort(migrations, count, sizeof migrations[0], s_compare);
 	for (size_t i = 1; i < count; i++)
-		if (s_migration_version(names[i]) == s_migration_version(names[i - 1])) {
-			log_warnx("%s: two migrations numbered %04d", dir, s_migration_version(names[i]));
+		if (s_migration_version(migrations[i].name)
+		    == s_migration_version(migrations[i - 1].name)) {
+			log_warnx("%s: two migrations numbered %04d", from,
+			          s_migration_version(migrations[i].name));
 			goto out;
 		}
 	if (tf_db_exec(conn, "SELECT pg_advisory_lock(x'" MIGRATE_LOCK_KEY "'::bigint)",
 	               "lock") != 0 || tf_db_exec(conn, s_bootstrap, "bootstrap") != 0)
 		goto out;
 	for (size_t i = 0; i < count; i++) {
-		int version = s_migration_version(names[i]);
+		int version = s_migration_version(migrations[i].name);
 		int done = s_applied(conn, version);
 
 		if (done < 0)
 			goto out;
 		if (done)
 			continue;
-		if (s_apply(conn, dir, names[i], version) != 0)
+		if (s_apply(conn, dir, &migrations[i], version) != 0)
 			goto out;
 		applied++;
 	}
 	printf("database is at migration %04d (%d applied now)\n",
-	       count ? s_migration_version(names[count - 1]) : 0, applied);
+	       count ? s_migration_version(migrations[count - 1].name) : 0, applied);
 	rc = CONSOLE_OK;
 out:
 	for (size_t i = 0; i < count; i++)
-		free(names[i]);
-	closedir(dp);
+		free(migrations[i].name);
+	if (dp != NULL)
+		closedir(dp);
 	return rc;
 }

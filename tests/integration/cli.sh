@@ -128,6 +128,27 @@ expect_eq "$(status "$WEB" -n -F off)" 0 "web -n with the feed off"
 expect_eq "$(status "$WEB" extra)" 2 "web with a stray argument"
 expect_eq "$(status "$WEB" -C "$WORK/no-such-dir" -l 127.0.0.1:0)" 1 "web with a certificate directory that is not there"
 
+say "migrations: built into tallyfeed, or read from --sql-dir"
+setup_db        # migrates with the built-in ones
+expect_eq "$(sql "SELECT string_agg(name, ' ' ORDER BY version) FROM tallyfeed.schema_migration")" \
+	"$(cd "$TF_SRC/deploy/sql" && echo *.sql)" "the built-in migrations are deploy/sql's, in order"
+expect_eq "$("$CONSOLE" db migrate)" "database is at migration $(ls "$TF_SRC/deploy/sql" | tail -1 | cut -c1-4) (0 applied now)" \
+	"migrating again applies nothing"
+mkdir -p "$WORK/sql"
+cp "$TF_SRC"/deploy/sql/*.sql "$WORK/sql/"
+printf 'CREATE TABLE tallyfeed.cli_probe (x int);\n' >"$WORK/sql/9000_cli_probe.sql"
+expect_eq "$("$CONSOLE" db migrate --sql-dir "$WORK/sql" | head -1)" "applied 9000_cli_probe.sql" \
+	"--sql-dir: a migration of the directory's own applied"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.cli_probe")" 0 "--sql-dir: its table is there"
+printf 'SELECT 1;\n' >"$WORK/sql/9000_again.sql"
+expect_eq "$(status "$CONSOLE" db migrate --sql-dir "$WORK/sql")" 1 "--sql-dir: two numbered alike"
+grep -q 'two migrations numbered 9000' "$WORK/out" || fail "two numbered alike: $(cat "$WORK/out")"
+rm "$WORK/sql/9000_again.sql"
+printf 'SELECT 1;\n' >"$WORK/sql/9001-Bad.sql"
+expect_eq "$(status "$CONSOLE" db migrate --sql-dir "$WORK/sql")" 1 "--sql-dir: a misnamed migration"
+grep -q '9001-Bad.sql: not a migration name' "$WORK/out" || fail "misnamed: $(cat "$WORK/out")"
+expect_eq "$(status "$CONSOLE" db migrate --sql-dir "$WORK/no-such-dir")" 1 "--sql-dir: no such directory"
+
 say "a result file with a mistake names the field"
 sed 's/"took_part": 1003/"took_part": -5/' "$TF_SRC/deploy/examples/villagers.json" >"$WORK/neg.json"
 expect_eq "$(status "$AGENT" -s "$WORK/s" -i x -k "$KEYS/x.cert_secret" submit "$WORK/neg.json")" 1 \
