@@ -132,6 +132,8 @@ console_feed(zconfig_t *config, int argc, char **argv)
 	if ((seqs = tf_feedseq_new()) == NULL)
 		goto out;
 	sub = zsock_new(ZMQ_SUB);
+	if (sub != NULL)        /* refuse a bigger message before it is read */
+		zsock_set_maxmsgsize(sub, FEED_BODY_MAX + 256);
 	if (sub == NULL || zsock_connect(sub, "%s", endpoint) != 0) {
 		log_warnx("could not connect to the feed at %s", endpoint);
 		goto out;
@@ -163,7 +165,9 @@ console_feed(zconfig_t *config, int argc, char **argv)
 		text = zmsg_popstr(msg);
 		zmsg_destroy(&msg);
 		body = text != NULL && strlen(text) <= FEED_BODY_MAX ? json_loads(text, 0, NULL) : NULL;
-		if (body == NULL) {
+		if (!json_is_object(body) || json_integer_value(json_object_get(body, "seq")) < 1
+		    || json_integer_value(json_object_get(body, "run")) < 1) {
+			json_decref(body);
 			log_warnx("a feed message that is not a summary (topic \"%.40s\")",
 			          topic ? topic : "");
 		} else {

@@ -56,8 +56,8 @@ s_take(livefeed_t *self)
 	zmsg_destroy(&msg);
 	if (text != NULL && strlen(text) <= SUMMARY_MAX)
 		body = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(body) || !json_is_integer(json_object_get(body, "seq"))
-	    || !json_is_integer(json_object_get(body, "run"))) {
+	if (!json_is_object(body) || json_integer_value(json_object_get(body, "seq")) < 1
+	    || json_integer_value(json_object_get(body, "run")) < 1) {
 		log_warnx("feed: a message that is not a summary (topic \"%.40s\"): ignored",
 		          topic != NULL ? topic : "");
 		goto out;
@@ -90,6 +90,8 @@ s_actor(zsock_t *pipe, void *arg)
 	livefeed_t *self = arg;
 	zpoller_t *poller = zpoller_new(pipe, self->sub, NULL);
 
+	if (poller == NULL)
+		log_warnx("feed: out of memory; the live feed is not listened to");
 	zsock_signal(pipe, 0);
 	while (poller != NULL) {
 		void *which = zpoller_wait(poller, -1);
@@ -126,6 +128,8 @@ livefeed_new(const char *endpoints, char *err, size_t errlen)
 	pthread_mutex_init(&self->lock, NULL);
 	zsock_set_subscribe(self->sub, "");
 	zsock_set_linger(self->sub, 0);
+	/* Refuse a bigger message before it is read (the peer is dropped). */
+	zsock_set_maxmsgsize(self->sub, SUMMARY_MAX + 256);
 	for (next = list; (endpoint = strsep(&next, ",")) != NULL;) {
 		endpoint += strspn(endpoint, " \t");
 		endpoint[strcspn(endpoint, " \t")] = '\0';
@@ -220,6 +224,7 @@ livefeed_json(livefeed_t *self, uint64_t after, const char *under, const char *v
 	json_t *rows = json_array();
 	size_t prefix = under != NULL ? s_significant(under) : 0;
 	uint64_t received, missed, oldest;
+	int more = 0;
 
 	assert(under == NULL || tf_code_valid(under));
 	if (rows == NULL)
@@ -228,7 +233,7 @@ livefeed_json(livefeed_t *self, uint64_t after, const char *under, const char *v
 	received = self->received;
 	missed = self->missed;
 	oldest = received > LIVEFEED_KEEP ? received - LIVEFEED_KEEP : 0;
-	for (uint64_t n = received; n > after && n > oldest && json_array_size(rows) < limit; n--) {
+	for (uint64_t n = received; n > after && n > oldest; n--) {
 		json_t *row = self->ring[(n - 1) % LIVEFEED_KEEP];
 		const char *word = json_string_value(json_object_get(row, "verdict"));
 
@@ -236,11 +241,17 @@ livefeed_json(livefeed_t *self, uint64_t after, const char *under, const char *v
 			continue;
 		if (verdict != NULL && (word == NULL || strcmp(word, verdict) != 0))
 			continue;
+		if (json_array_size(rows) == limit) {
+			more = 1;
+			break;
+		}
 		/* A copy: the ring's own may be replaced once we let go. */
 		json_array_append_new(rows, json_deep_copy(row));
 	}
 	pthread_mutex_unlock(&self->lock);
-	return json_pack("{s:O, s:I, s:I, s:o}", "sources", self->sources,
-	                 "received", (json_int_t)received, "missed", (json_int_t)missed,
-	                 "rows", rows);
+	return json_pack("{s:O, s:I, s:I, s:I, s:b, s:o}", "sources", self->sources,
+	                 "received", (json_int_t)received,
+	                 "missed", (json_int_t)(missed > INT64_MAX ? INT64_MAX : missed),
+	                 "oldest", (json_int_t)(received > oldest ? oldest + 1 : 0),
+	                 "more", more, "rows", rows);
 }

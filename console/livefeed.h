@@ -31,9 +31,12 @@ void livefeed_destroy(livefeed_t **self_p);
 /* The summaries numbered above after, newest first, at most limit, of
  * units under the area under (a 12-digit code, or NULL for all) and with
  * the verdict verdict (or NULL for all), as
- * {"sources", "received", "missed", "rows": [...]}: received is the
- * newest summary's number, and each row is the collector's summary with
- * "n", its number here.  NULL if out of memory. */
+ * {"sources", "received", "missed", "oldest", "more", "rows": [...]}:
+ * received is the newest summary's number, oldest the oldest still kept
+ * (0: none), more whether limit cut matching rows off, and each row is the
+ * collector's summary with "n", its number here.  A poller that asks with
+ * after = the received it saw, and sees more, or an oldest beyond it, has
+ * not been shown everything.  NULL if out of memory. */
 json_t *livefeed_json(livefeed_t *self, uint64_t after, const char *under,
                       const char *verdict, size_t limit);
 

@@ -49,11 +49,13 @@ tf_feedseq_note(tf_feedseq_t *self, int64_t run, int64_t seq)
 	if (mark == NULL) {
 		mark = self->nruns < TF_FEEDSEQ_RUNS ? &self->runs[self->nruns++] : oldest;
 		mark->run = run;
-	} else if (seq > mark->seq + 1)
-		gap = (uint64_t)(seq - mark->seq - 1);
+	} else if (seq > mark->seq)
+		/* In unsigned arithmetic: seq comes off the network, and the
+		 * difference of two int64_t may not fit one. */
+		gap = (uint64_t)seq - (uint64_t)mark->seq - 1;
 	mark->seq = seq;
 	mark->heard = ++self->notes;
-	self->missed += gap;
+	self->missed = gap > UINT64_MAX - self->missed ? UINT64_MAX : self->missed + gap;
 	return gap;
 }
 

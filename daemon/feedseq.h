@@ -28,7 +28,7 @@ void tf_feedseq_destroy(tf_feedseq_t **self_p);
  * with the same start time, and is taken as a new start). */
 uint64_t tf_feedseq_note(tf_feedseq_t *self, int64_t run, int64_t seq);
 
-/* Everything missed so far. */
+/* Everything missed so far (at most UINT64_MAX: it does not wrap). */
 uint64_t tf_feedseq_missed(const tf_feedseq_t *self);
 
 #endif

@@ -264,11 +264,18 @@ function drawComposition(area, composition) {
 /* The collectors' live feed for this area: the latest answers, newest
  * first.  Absent (null) when this server listens to no feed. */
 function drawFeed(code, feed) {
+  const ok = feed && !feed.error;
   const section = h("section", { id: "feed", "data-code": code,
-                                 "data-received": feed ? feed.received : 0 },
+                                 "data-received": ok ? feed.received : 0,
+                                 "data-newest": ok && feed.rows.length ? feed.rows[0].n : 0 },
     h("h2", {}, "实时动态"));
   if (!feed) {
     section.append(h("p", {}, "本服务未接入采集端的实时动态（tallyfeed-web --feed）。"));
+    return section;
+  }
+  if (feed.error) {
+    /* The feed is a monitor: its failure never stops the figures. */
+    section.append(h("p", { class: "status error" }, `实时动态暂不可用：${feed.error}`));
     return section;
   }
   section.append(h("p", { class: "status" },
@@ -300,15 +307,23 @@ function drawFeed(code, feed) {
   return section;
 }
 
-/* The feed, or null when this server has none (404); other failures
- * are the page's. */
+/* The feed; null when this server has none (404); {error} when it
+ * cannot be had now. */
 async function feedFor(code) {
-  const response = await fetch(`/api/v1/feed?under=${code}&limit=${FEED_ROWS}`,
-                               { cache: "no-store" });
-  if (response.status === 404) return null;
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
-  return body;
+  try {
+    const response = await fetch(`/api/v1/feed?under=${code}&limit=${FEED_ROWS}`,
+                                 { cache: "no-store" });
+    if (response.status === 404) return null;
+    let body;
+    try {
+      body = await response.json();
+    } catch (e) {
+      return { error: `HTTP ${response.status}` };
+    }
+    return response.ok ? body : { error: body.error || `HTTP ${response.status}` };
+  } catch (e) {
+    return { error: e.message };
+  }
 }
 
 async function renderArea(code) {
@@ -389,11 +404,13 @@ async function renderUnit(code) {
 }
 
 let provinceCode = null;
+let renders = 0;                /* the newest render() started */
 
 async function render() {
   const status = document.getElementById("status");
   const page = document.getElementById("page");
   const route = location.hash.replace(/^#\/?/, "").split("/");
+  const mine = ++renders;
   document.body.dataset.ready = "0";
   try {
     let view;
@@ -405,6 +422,7 @@ async function render() {
       if (provinceCode === null) provinceCode = (await api("totals?level=province")).rows[0].code;
       view = await renderArea(provinceCode);
     }
+    if (mine !== renders) return;    /* a newer one started (a click, a timer): it draws */
     drawPath(view.path);
     page.replaceChildren(...view.parts);
     status.className = "status";
@@ -412,6 +430,7 @@ async function render() {
                          `，每 ${REFRESH_SECONDS} 秒自动刷新`;
     document.body.dataset.route = location.hash || "#/";
   } catch (e) {
+    if (mine !== renders) return;
     /* Keep the figures already shown; say why they are not fresh. */
     status.className = "status error";
     status.textContent = `读取失败：${e.message}（将自动重试）`;
@@ -425,17 +444,20 @@ async function pollFeed() {
   const shown = document.getElementById("feed");
   if (!shown || document.body.dataset.ready !== "1") return;
   const code = shown.dataset.code;
-  let feed;
-  try {
-    feed = await feedFor(code);
-  } catch (e) {
-    return;   /* the next full refresh says what is wrong */
+  const hash = location.hash;
+  const feed = await feedFor(code);
+  /* Gone meanwhile (another page, a full refresh), or nothing new here. */
+  if (location.hash !== hash || document.getElementById("feed") !== shown) return;
+  if (!feed || feed.error) {
+    if (feed) shown.replaceWith(drawFeed(code, feed));
+    return;
   }
-  if (!feed || String(feed.received) === shown.dataset.received) return;
-  const seen = Number(shown.dataset.received);
+  const seen = Number(shown.dataset.newest);
+  const newest = feed.rows.length ? feed.rows[0].n : 0;
+  if (newest === seen && shown.querySelector(".error") === null) return;
   if (feed.rows.some(r => r.n > seen && r.verdict === "accepted")) {
     render();
-  } else if (document.getElementById("feed") === shown) {
+  } else {
     shown.replaceWith(drawFeed(code, feed));
   }
 }

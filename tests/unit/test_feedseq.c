@@ -89,6 +89,24 @@ test_the_run_heard_longest_ago_is_forgotten(void **state)
 	tf_feedseq_destroy(&seqs);
 }
 
+static void
+test_huge_sequence_numbers_neither_overflow_nor_wrap(void **state)
+{
+	tf_feedseq_t *seqs = tf_feedseq_new();
+
+	(void)state;
+	/* seq comes off the network: the extremes of int64_t. */
+	assert_int_equal(tf_feedseq_note(seqs, 9, INT64_MAX - 1), 0);
+	assert_int_equal(tf_feedseq_note(seqs, 9, INT64_MAX), 0);
+	assert_int_equal(tf_feedseq_note(seqs, 10, INT64_MIN), 0);
+	assert_true(tf_feedseq_note(seqs, 10, INT64_MAX) == UINT64_MAX - 1);
+	assert_true(tf_feedseq_missed(seqs) == UINT64_MAX - 1);
+	assert_int_equal(tf_feedseq_note(seqs, 11, 1), 0);
+	assert_int_equal(tf_feedseq_note(seqs, 11, 4), 2);
+	assert_true(tf_feedseq_missed(seqs) == UINT64_MAX);    /* held there */
+	tf_feedseq_destroy(&seqs);
+}
+
 int
 main(void)
 {
@@ -98,6 +116,7 @@ main(void)
 		cmocka_unit_test(test_joining_late_is_no_gap),
 		cmocka_unit_test(test_runs_are_followed_apart),
 		cmocka_unit_test(test_the_run_heard_longest_ago_is_forgotten),
+		cmocka_unit_test(test_huge_sequence_numbers_neither_overflow_nor_wrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

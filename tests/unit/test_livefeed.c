@@ -174,6 +174,14 @@ test_filters_by_area_verdict_and_position(void **state)
 	body = livefeed_json(f->feed, (uint64_t)before + 2, NULL, NULL, 100);
 	assert_int_equal(json_array_size(json_object_get(body, "rows")), 2);
 	json_decref(body);
+	body = livefeed_json(f->feed, 0, "632600000000", NULL, 2);            /* cut short */
+	assert_int_equal(json_array_size(json_object_get(body, "rows")), 2);
+	assert_true(json_is_true(json_object_get(body, "more")));
+	json_decref(body);
+	body = livefeed_json(f->feed, 0, "632600000000", NULL, 3);            /* just enough */
+	assert_true(json_is_false(json_object_get(body, "more")));
+	assert_int_equal(json_integer_value(json_object_get(body, "oldest")), 1);
+	json_decref(body);
 	body = livefeed_json(f->feed, 0, "630000000000", "deferred", 1);
 	rows = json_object_get(body, "rows");
 	assert_int_equal(json_array_size(rows), 1);
@@ -202,6 +210,9 @@ test_keeps_only_the_newest(void **state)
 	                     json_array_get(rows, LIVEFEED_KEEP - 1), "n")),
 	                 before + sent - LIVEFEED_KEEP + 1);
 	assert_int_equal(json_integer_value(json_object_get(body, "missed")), 0);
+	assert_int_equal(json_integer_value(json_object_get(body, "oldest")),
+	                 before + sent - LIVEFEED_KEEP + 1);
+	assert_true(json_is_false(json_object_get(body, "more")));
 	json_decref(body);
 }
 
@@ -213,6 +224,8 @@ test_a_message_that_is_no_summary_is_not_kept(void **state)
 
 	zstr_sendx(f->pub, "accepted 630121000000", "not json", NULL);
 	zstr_sendx(f->pub, "accepted 630121000000", "{\"run\": 1}", NULL);
+	zstr_sendx(f->pub, "accepted 630121000000", "{\"run\": 1000, \"seq\": -5}", NULL);
+	zstr_sendx(f->pub, "accepted 630121000000", "[1, 2]", NULL);
 	s_publish(f, f->seq + 1, "accepted", "630121100201", NULL);
 	s_wait_received(f, before + 1);
 }
