@@ -1,7 +1,9 @@
 /*
  * console: the `tallyfeed` command's subcommands.  Each takes its own
- * arguments (after the subcommand words) and an open database connection,
- * and returns the process exit status.
+ * arguments (after the subcommand words) and the database, which it
+ * connects to only once its arguments are sound (so a mistake in them is
+ * said as such even when the database is away), and returns the process
+ * exit status.
  */
 #ifndef TF_CONSOLE_H
 #define TF_CONSOLE_H
@@ -18,13 +20,19 @@ enum {
 	CONSOLE_USAGE = 2       /* bad arguments */
 };
 
-int console_migrate(PGconn *conn, int argc, char **argv);
-int console_registry_load(PGconn *conn, int argc, char **argv);
-int console_totals(PGconn *conn, int argc, char **argv);
-int console_flags(PGconn *conn, int argc, char **argv);
-int console_composition(PGconn *conn, int argc, char **argv);
-int console_progress(PGconn *conn, int argc, char **argv);
-int console_runoffs(PGconn *conn, int argc, char **argv);
+/* The database of a command: connected on first use, as the read-only
+ * role unless the command writes (main.c). */
+typedef struct console_db console_db_t;
+/* The connection, opened now if need be; NULL once why is logged. */
+PGconn *console_db_conn(console_db_t *db);
+
+int console_migrate(console_db_t *db, int argc, char **argv);
+int console_registry_load(console_db_t *db, int argc, char **argv);
+int console_totals(console_db_t *db, int argc, char **argv);
+int console_flags(console_db_t *db, int argc, char **argv);
+int console_composition(console_db_t *db, int argc, char **argv);
+int console_progress(console_db_t *db, int argc, char **argv);
+int console_runoffs(console_db_t *db, int argc, char **argv);
 /* The exit status for a query's outcome; err is logged unless it is OK. */
 int console_status(query_status_t status, const char *err);
 /* Need no database: import talks to a collector, keygen writes files. */
@@ -33,11 +41,11 @@ int console_keygen(int argc, char **argv);
 /* feed listens to a collector; status reads the database (below). */
 int console_feed(zconfig_t *config, int argc, char **argv);
 /* verify needs the database and the certificates (console/certs). */
-int console_verify(PGconn *conn, zconfig_t *config, int argc, char **argv);
+int console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv);
 /* unit reads console/certs too, to check each signature. */
-int console_unit(PGconn *conn, zconfig_t *config, int argc, char **argv);
+int console_unit(console_db_t *db, zconfig_t *config, int argc, char **argv);
 /* status reads console/silent_after_s. */
-int console_township_status(PGconn *conn, zconfig_t *config, int argc, char **argv);
+int console_township_status(console_db_t *db, zconfig_t *config, int argc, char **argv);
 
 /* Output formats shared by the query commands. */
 typedef enum { TABLE_TEXT, TABLE_CSV, TABLE_JSON } table_format_t;

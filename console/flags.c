@@ -59,7 +59,7 @@ s_usage(FILE *fp, const unit_list_t *list)
 }
 
 static int
-s_unit_list(PGconn *conn, int argc, char **argv, const unit_list_t *list)
+s_unit_list(console_db_t *db, int argc, char **argv, const unit_list_t *list)
 {
 	static const struct option options[] = {
 		{ "under", required_argument, NULL, 'u' },
@@ -69,6 +69,7 @@ s_unit_list(PGconn *conn, int argc, char **argv, const unit_list_t *list)
 	};
 	const char *under = NULL;
 	table_format_t format = TABLE_TEXT;
+	PGconn *conn;
 	PGresult *res = NULL;
 	query_status_t status;
 	char err[1024];
@@ -96,6 +97,12 @@ s_unit_list(PGconn *conn, int argc, char **argv, const unit_list_t *list)
 		s_usage(stderr, list);
 		return CONSOLE_USAGE;
 	}
+	if (query_check_form(NULL, under, err, sizeof err) != QUERY_OK) {
+		log_warnx("%s", err);
+		return CONSOLE_USAGE;
+	}
+	if ((conn = console_db_conn(db)) == NULL)
+		return CONSOLE_FAILED;
 	status = query_unit_list(conn, list->list, under, &res, err, sizeof err);
 	if (status == QUERY_OK)
 		table_print(res, format == TABLE_TEXT ? list->headings : NULL, format);
@@ -104,13 +111,13 @@ s_unit_list(PGconn *conn, int argc, char **argv, const unit_list_t *list)
 }
 
 int
-console_flags(PGconn *conn, int argc, char **argv)
+console_flags(console_db_t *db, int argc, char **argv)
 {
-	return s_unit_list(conn, argc, argv, &s_flags);
+	return s_unit_list(db, argc, argv, &s_flags);
 }
 
 int
-console_runoffs(PGconn *conn, int argc, char **argv)
+console_runoffs(console_db_t *db, int argc, char **argv)
 {
-	return s_unit_list(conn, argc, argv, &s_runoffs);
+	return s_unit_list(db, argc, argv, &s_runoffs);
 }

@@ -64,6 +64,33 @@ s_usage(FILE *fp)
 	    "Exit status: 0 done, 1 failed (database, data), 2 bad arguments.\n");
 }
 
+struct console_db {
+	const char *conninfo;
+	bool reads;                     /* as the read-only role */
+	PGconn *conn;
+};
+
+PGconn *
+console_db_conn(console_db_t *db)
+{
+	char err[1024];
+
+	if (db->conn != NULL)
+		return db->conn;
+	db->conn = tf_db_connect(db->conninfo != NULL ? db->conninfo : "", "tallyfeed", err,
+	                         sizeof err);
+	if (db->conn == NULL) {
+		log_warnx("%s", err);
+		return NULL;
+	}
+	if (db->reads && tf_db_read_only(db->conn, TF_DB_READER_ROLE, err, sizeof err) != 0) {
+		log_warnx("%s", err);
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	return db->conn;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -77,7 +104,7 @@ main(int argc, char **argv)
 	};
 	const char *conninfo = NULL, *config_path = NULL;
 	zconfig_t *config = NULL;
-	PGconn *conn = NULL;
+	console_db_t db = { NULL, true, NULL };
 	char err[1024];
 	int ch, verbose = 0, rc = CONSOLE_USAGE;
 
@@ -122,9 +149,9 @@ main(int argc, char **argv)
 
 	/* Which command?  Check the words before connecting, so a typo is a
 	 * usage error even when the database is away. */
-	int (*command)(PGconn *, int, char **) = NULL;
+	int (*command)(console_db_t *, int, char **) = NULL;
 	/* Commands that also read the configuration (for console/certs). */
-	int (*configured)(PGconn *, zconfig_t *, int, char **) = NULL;
+	int (*configured)(console_db_t *, zconfig_t *, int, char **) = NULL;
 	int skip = 1;
 	/* Commands that only read work as the read-only role. */
 	int reads = 1;
@@ -177,27 +204,12 @@ main(int argc, char **argv)
 	}
 	argc -= skip;
 	argv += skip;
-	/* A command's --help needs no database. */
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			rc = configured ? configured(NULL, config, argc, argv) : command(NULL, argc, argv);
-			goto out;
-		}
-
-	conn = tf_db_connect(conninfo != NULL ? conninfo : "", "tallyfeed", err, sizeof err);
-	if (conn == NULL) {
-		log_warnx("%s", err);
-		rc = CONSOLE_FAILED;
-		goto out;
-	}
-	if (reads && tf_db_read_only(conn, TF_DB_READER_ROLE, err, sizeof err) != 0) {
-		log_warnx("%s", err);
-		rc = CONSOLE_FAILED;
-		goto out;
-	}
-	rc = configured ? configured(conn, config, argc, argv) : command(conn, argc, argv);
+	/* The command connects once its arguments are sound. */
+	db.conninfo = conninfo;
+	db.reads = reads;
+	rc = configured ? configured(&db, config, argc, argv) : command(&db, argc, argv);
 out:
-	PQfinish(conn);
+	PQfinish(db.conn);
 	zconfig_destroy(&config);
 	return rc;
 }

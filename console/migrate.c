@@ -163,7 +163,7 @@ s_usage(FILE *fp)
 }
 
 int
-console_migrate(PGconn *conn, int argc, char **argv)
+console_migrate(console_db_t *db, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "sql-dir", required_argument, NULL, 'd' },
@@ -171,6 +171,7 @@ console_migrate(PGconn *conn, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL, *from;
+	PGconn *conn;
 	migration_t migrations[MIGRATIONS_MAX];
 	size_t count = 0;
 	struct dirent *entry;
@@ -232,6 +233,8 @@ console_migrate(PGconn *conn, int argc, char **argv)
 			          s_migration_version(migrations[i].name));
 			goto out;
 		}
+	if ((conn = console_db_conn(db)) == NULL)
+		goto out;
 	if (tf_db_exec(conn, "SELECT pg_advisory_lock(x'" MIGRATE_LOCK_KEY "'::bigint)",
 	               "lock") != 0 || tf_db_exec(conn, s_bootstrap, "bootstrap") != 0)
 		goto out;

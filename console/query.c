@@ -93,15 +93,28 @@ s_rows(PGconn *conn, const char *sql, int nparams, const char *const *params,
 }
 
 query_status_t
+query_check_form(const char *level, const char *code, char *err, size_t errlen)
+{
+	if (level != NULL && query_level_valid(level) != 0) {
+		snprintf(err, errlen, "level \"%.40s\" is not province, prefecture, county or township",
+		         level);
+		return QUERY_BAD_ARGUMENT;
+	}
+	if (code != NULL && !tf_code_valid(code)) {
+		snprintf(err, errlen, "\"%.40s\" is not a 12-digit division code", code);
+		return QUERY_BAD_ARGUMENT;
+	}
+	return QUERY_OK;
+}
+
+query_status_t
 query_check_code(PGconn *conn, const char *code, char *err, size_t errlen)
 {
 	PGresult *res = NULL;
 	query_status_t status;
 
-	if (!tf_code_valid(code)) {
-		snprintf(err, errlen, "\"%.40s\" is not a 12-digit division code", code);
-		return QUERY_BAD_ARGUMENT;
-	}
+	if ((status = query_check_form(NULL, code, err, errlen)) != QUERY_OK)
+		return status;
 	status = s_rows(conn, "SELECT 1 FROM tallyfeed.area WHERE code = $1 "
 	                "UNION ALL SELECT 1 FROM tallyfeed.unit WHERE code = $1",
 	                1, &code, "the registry", &res, err, errlen);
@@ -122,11 +135,12 @@ query_area_report(PGconn *conn, query_report_t report, const char *level, const 
 	query_status_t status;
 
 	assert(report <= REPORT_COMPOSITION);
-	if (level == NULL || query_level_valid(level) != 0) {
-		snprintf(err, errlen, "level \"%.40s\" is not province, prefecture, county or township",
-		         level != NULL ? level : "");
+	if (level == NULL) {
+		snprintf(err, errlen, "a level is needed: province, prefecture, county or township");
 		return QUERY_BAD_ARGUMENT;
 	}
+	if ((status = query_check_form(level, NULL, err, errlen)) != QUERY_OK)
+		return status;
 	if (under != NULL && (status = query_check_code(conn, under, err, errlen)) != QUERY_OK)
 		return status;
 	snprintf(sql, sizeof sql, "SELECT * FROM tallyfeed.%s($1, $2)", s_report_function[report]);

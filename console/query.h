@@ -41,6 +41,10 @@ int query_level_valid(const char *level);
 /* Does an area or unit have this code?  QUERY_OK, QUERY_BAD_ARGUMENT (not
  * 12 digits), QUERY_NOT_FOUND or QUERY_FAILED, with why in err. */
 query_status_t query_check_code(PGconn *conn, const char *code, char *err, size_t errlen);
+/* The form of a question's arguments, before any database is asked: level
+ * (or NULL) one of the levels, code (or NULL) 12 digits.  QUERY_OK, or
+ * QUERY_BAD_ARGUMENT with why in err. */
+query_status_t query_check_form(const char *level, const char *code, char *err, size_t errlen);
 
 /* The report per area of level, only inside under (may be NULL). */
 query_status_t query_area_report(PGconn *conn, query_report_t report, const char *level,

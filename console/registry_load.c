@@ -73,13 +73,14 @@ s_usage(FILE *fp)
 }
 
 int
-console_registry_load(PGconn *conn, int argc, char **argv)
+console_registry_load(console_db_t *db, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	tf_registry_t *registry = NULL;
+	PGconn *conn;
 	char err[1024];
 	const char *province_values[1];
 	PGresult *res = NULL;
@@ -105,6 +106,8 @@ console_registry_load(PGconn *conn, int argc, char **argv)
 		log_warnx("registry not loaded: %s", err);
 		goto out;
 	}
+	if ((conn = console_db_conn(db)) == NULL)
+		goto out;
 	province_values[0] = tf_registry_province(registry);
 	res = PQexecParams(conn, "SELECT name FROM tallyfeed.province WHERE code = $1", 1, NULL,
 	                   province_values, NULL, NULL, 0);

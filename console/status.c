@@ -38,7 +38,7 @@ s_usage(FILE *fp)
 }
 
 int
-console_township_status(PGconn *conn, zconfig_t *config, int argc, char **argv)
+console_township_status(console_db_t *db, zconfig_t *config, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "county", required_argument, NULL, 'c' },
@@ -49,6 +49,7 @@ console_township_status(PGconn *conn, zconfig_t *config, int argc, char **argv)
 	};
 	const char *county = NULL;
 	table_format_t format = TABLE_TEXT;
+	PGconn *conn;
 	PGresult *res = NULL;
 	query_status_t status;
 	long silent;
@@ -89,6 +90,12 @@ console_township_status(PGconn *conn, zconfig_t *config, int argc, char **argv)
 		s_usage(stderr);
 		return CONSOLE_USAGE;
 	}
+	if (query_check_form(NULL, county, err, sizeof err) != QUERY_OK) {
+		log_warnx("%s", err);
+		return CONSOLE_USAGE;
+	}
+	if ((conn = console_db_conn(db)) == NULL)
+		return CONSOLE_FAILED;
 	status = query_township_status(conn, county, silent, &res, err, sizeof err);
 	if (status == QUERY_OK)
 		table_print(res, format == TABLE_TEXT ? s_headings : NULL, format);

@@ -107,7 +107,7 @@ console_status(query_status_t status, const char *err)
 }
 
 static int
-s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
+s_area_report(console_db_t *db, int argc, char **argv, const area_report_t *report)
 {
 	static const struct option options[] = {
 		{ "level", required_argument, NULL, 'l' },
@@ -119,6 +119,7 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 	};
 	const char *level = NULL, *under = NULL;
 	table_format_t format = TABLE_TEXT;
+	PGconn *conn;
 	PGresult *res = NULL;
 	query_status_t status;
 	char err[1024];
@@ -156,6 +157,12 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 		s_usage(stderr, report);
 		return CONSOLE_USAGE;
 	}
+	if (query_check_form(list ? NULL : level, under, err, sizeof err) != QUERY_OK) {
+		log_warnx("%s", err);
+		return CONSOLE_USAGE;
+	}
+	if ((conn = console_db_conn(db)) == NULL)
+		return CONSOLE_FAILED;
 	if (list)
 		status = query_unit_list(conn, LIST_OUTSTANDING, under, &res, err, sizeof err);
 	else
@@ -168,19 +175,19 @@ s_area_report(PGconn *conn, int argc, char **argv, const area_report_t *report)
 }
 
 int
-console_totals(PGconn *conn, int argc, char **argv)
+console_totals(console_db_t *db, int argc, char **argv)
 {
-	return s_area_report(conn, argc, argv, &s_totals);
+	return s_area_report(db, argc, argv, &s_totals);
 }
 
 int
-console_progress(PGconn *conn, int argc, char **argv)
+console_progress(console_db_t *db, int argc, char **argv)
 {
-	return s_area_report(conn, argc, argv, &s_progress);
+	return s_area_report(db, argc, argv, &s_progress);
 }
 
 int
-console_composition(PGconn *conn, int argc, char **argv)
+console_composition(console_db_t *db, int argc, char **argv)
 {
-	return s_area_report(conn, argc, argv, &s_composition);
+	return s_area_report(db, argc, argv, &s_composition);
 }

@@ -33,7 +33,7 @@ s_usage(FILE *fp)
 }
 
 int
-console_unit(PGconn *conn, zconfig_t *config, int argc, char **argv)
+console_unit(console_db_t *db, zconfig_t *config, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "certs", required_argument, NULL, 'c' },
@@ -44,6 +44,7 @@ console_unit(PGconn *conn, zconfig_t *config, int argc, char **argv)
 	const char *certs = tf_config_str(config, "console", "certs", NULL), *code;
 	table_format_t format = TABLE_TEXT;
 	tf_enrolment_t *enrolment = NULL;
+	PGconn *conn;
 	PGresult *res = NULL;
 	query_status_t status;
 	char err[1024];
@@ -74,8 +75,16 @@ console_unit(PGconn *conn, zconfig_t *config, int argc, char **argv)
 		return CONSOLE_USAGE;
 	}
 	code = argv[optind];
+	if (query_check_form(NULL, code, err, sizeof err) != QUERY_OK) {
+		log_warnx("%s", err);
+		return CONSOLE_USAGE;
+	}
 	if (certs != NULL && (enrolment = tf_enrolment_load(certs, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
+		return CONSOLE_FAILED;
+	}
+	if ((conn = console_db_conn(db)) == NULL) {
+		tf_enrolment_destroy(&enrolment);
 		return CONSOLE_FAILED;
 	}
 	status = query_unit_history(conn, code, enrolment, &res, err, sizeof err);

@@ -436,7 +436,7 @@ s_check_quarantine(verify_t *v)
 }
 
 int
-console_verify(PGconn *conn, zconfig_t *config, int argc, char **argv)
+console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "certs", required_argument, NULL, 'c' },
@@ -445,6 +445,7 @@ console_verify(PGconn *conn, zconfig_t *config, int argc, char **argv)
 	};
 	const char *certs = tf_config_str(config, "console", "certs", NULL);
 	tf_enrolment_t *enrolment = NULL;
+	PGconn *conn;
 	verify_t v = { 0 };
 	PGresult *chains = NULL;
 	char err[1024];
@@ -473,6 +474,10 @@ console_verify(PGconn *conn, zconfig_t *config, int argc, char **argv)
 	enrolment = tf_enrolment_load(certs, err, sizeof err);
 	if (enrolment == NULL) {
 		log_warnx("verify: %s", err);
+		return CONSOLE_FAILED;
+	}
+	if ((conn = console_db_conn(db)) == NULL) {
+		tf_enrolment_destroy(&enrolment);
 		return CONSOLE_FAILED;
 	}
 	v.conn = conn;

@@ -18,6 +18,20 @@ expect_eq "$(status "$CONSOLE" frobnicate)" 2 "tallyfeed with an unknown command
 expect_eq "$(status "$CONSOLE" totals --level parish)" 2 "totals with a bad level"
 grep -q 'not province, prefecture, county or township' "$WORK/out" || fail "bad level message"
 expect_eq "$(status "$CONSOLE" totals --level county --under 63)" 2 "totals with a bad code"
+# A mistake in the arguments is said as such even with the database away:
+# the console connects only once they are sound.
+away=(-d "host=$WORK/no-database-here")
+expect_eq "$(status "$CONSOLE" "${away[@]}" totals --level parish)" 2 "database away: a bad level is still a usage error"
+grep -q 'not province, prefecture, county or township' "$WORK/out" || fail "database away, bad level: $(cat "$WORK/out")"
+expect_eq "$(status "$CONSOLE" "${away[@]}" progress --level county --under 63)" 2 "database away: a bad code"
+grep -q '"63" is not a 12-digit division code' "$WORK/out" || fail "database away, bad code: $(cat "$WORK/out")"
+expect_eq "$(status "$CONSOLE" "${away[@]}" flags --frobnicate)" 2 "database away: an unknown option"
+expect_eq "$(status "$CONSOLE" "${away[@]}" unit 63012110020)" 2 "database away: a unit code one digit short"
+expect_eq "$(status "$CONSOLE" "${away[@]}" status --county 6301)" 2 "database away: status with a bad county"
+expect_eq "$(status "$CONSOLE" "${away[@]}" registry load "$WORK/no-registry")" 1 "database away: a registry that is not there"
+grep -q 'registry not loaded' "$WORK/out" || fail "database away, no registry: $(cat "$WORK/out")"
+expect_eq "$(status "$CONSOLE" "${away[@]}" totals --level county)" 1 "database away: sound arguments, then the connection fails"
+grep -q 'could not connect to database' "$WORK/out" || fail "database away: $(cat "$WORK/out")"
 expect_eq "$(status "$AGENT" -s "$WORK/s" -i x submit)" 2 "agent submit with no files"
 expect_eq "$(status "$AGENT" -s "$WORK/s" submit "$TF_SRC/deploy/examples/villagers.json")" 2 "agent with no id"
 expect_eq "$(status "$AGENT" -i x submit "$TF_SRC/deploy/examples/villagers.json")" 2 "agent with no spool"
