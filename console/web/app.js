@@ -60,6 +60,13 @@ function headedTable(attrs, headings) {
   return { table, body };
 }
 
+/* "2026-11-25 08:37:07.41+00" as "11-25 08:37:07": the month and day
+ * matter (a runoff may come days later), the year and fraction do not;
+ * the whole stays in the cell's title. */
+function shortTime(stamp) {
+  return stamp ? stamp.replace("T", " ").slice(5, 19) : "—";
+}
+
 function share(part, whole) {
   return whole > 0 ? (100 * part / whole) : null;
 }
@@ -373,21 +380,22 @@ async function renderUnit(code) {
       ? "每份结果的签名都已用乡镇代理的证书核验。"
       : "签名已存储，但本服务未配置证书，未核验（tallyfeed-web -C DIR）。"));
   const { table: history, body: hbody } = headedTable({ id: "revisions" },
-    ["委员会", "轮次", "修订", "计入", "发送者", "序号", "生成时间", "接收时间", "登记",
-     "参加", "有效票", "有效选举", "已选", "应选", "提示", "签名", "链·环节", "消息"]);
+    ["委员会", "轮次", "修订", "计入", "发送者", "签名", "生成时间", "接收时间", "登记",
+     "参加", "有效票", "有效选举", "已选", "应选", "提示", "序号", "链·环节", "消息"]);
   for (const r of unit.revisions) {
     const o = { committee: r.committee };
     const sigClass = r.signature === "verified" ? "sig-ok"
                    : /FAILS|not decode|no certificate/.test(r.signature || "") ? "sig-bad" : null;
     hbody.append(h("tr", { "data-message-id": r.message_id, class: r.counts ? null : "old" },
-      h("td", {}, COMMITTEE_NAMES[r.committee] || r.committee),
+      h("td", { class: "nowrap" }, COMMITTEE_NAMES[r.committee] || r.committee),
       fig("td", "unit.revisions", "round", r.round, o),
       fig("td", "unit.revisions", "revision", r.revision, o),
       fig("td", "unit.revisions", "counts", r.counts, o),
       fig("td", "unit.revisions", "agent_id", r.agent_id, o),
-      fig("td", "unit.revisions", "sequence", r.sequence, Object.assign({ kind: "id", cls: "num" }, o)),
-      h("td", {}, (r.created_at || "").slice(0, 19)),
-      h("td", {}, (r.received_at || "").slice(0, 19)),
+      /* Who sent it and whether the signature holds, before the figures. */
+      fig("td", "unit.revisions", "signature", r.signature, Object.assign({ cls: sigClass }, o)),
+      h("td", { class: "nowrap", title: r.created_at }, shortTime(r.created_at)),
+      h("td", { class: "nowrap", title: r.received_at }, shortTime(r.received_at)),
       fig("td", "unit.revisions", "registered", r.registered, o),
       fig("td", "unit.revisions", "took_part", r.took_part, o),
       fig("td", "unit.revisions", "ballots_valid", r.ballots_valid, o),
@@ -395,11 +403,12 @@ async function renderUnit(code) {
       fig("td", "unit.revisions", "seats_filled", r.seats_filled, o),
       fig("td", "unit.revisions", "seats_total", r.seats_total, o),
       fig("td", "unit.revisions", "warnings", r.warnings, Object.assign({ cls: "flag" }, o)),
-      fig("td", "unit.revisions", "signature", r.signature, Object.assign({ cls: sigClass }, o)),
+      fig("td", "unit.revisions", "sequence", r.sequence, Object.assign({ kind: "id", cls: "num" }, o)),
       h("td", { class: "code" }, `${r.chain} · ${r.link}`),
-      h("td", { class: "code", title: r.message_id }, (r.message_id || "").slice(0, 12) + "…")));
+      h("td", { class: "code", title: r.message_id }, (r.message_id || "").slice(0, 8) + "…")));
   }
-  parts.push(history);
+  /* Eighteen columns: on a narrow screen the table scrolls, not the page. */
+  parts.push(h("div", { class: "scroll" }, history));
   return { path: unit.path, parts: parts };
 }
 
