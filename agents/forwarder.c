@@ -56,8 +56,6 @@ s_declare_metrics(forwarder_t *self, tf_metrics_t *metrics)
 {
 	static const double seconds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 		                          10, 30, 60 };
-	static const char *const verdicts[] = { NULL, "accepted", "duplicate", "rejected",
-		                                "deferred" };
 	char labels[48];
 
 	if (metrics == NULL)
@@ -67,8 +65,8 @@ s_declare_metrics(forwarder_t *self, tf_metrics_t *metrics)
 	self->m.retransmits = tf_metrics_declare(metrics, TF_COUNTER,
 	    "tallyfeed_agent_retransmits_total",
 	    "Messages sent again (the same bytes) because their answer was overdue.", NULL, NULL, 0);
-	for (int v = 1; v <= 4; v++) {
-		snprintf(labels, sizeof labels, "verdict=\"%s\"", verdicts[v]);
+	for (int v = TF_VERDICT_FIRST; v <= TF_VERDICT_LAST; v++) {
+		snprintf(labels, sizeof labels, "verdict=\"%s\"", tf_verdict_word((Tallyfeed__Verdict)v));
 		self->m.acks[v] = tf_metrics_declare(metrics, TF_COUNTER, "tallyfeed_agent_acks_total",
 		    "Answers from the collector to messages in flight, by verdict.", labels, NULL, 0);
 	}

@@ -2,6 +2,7 @@
  * feed: the collector's live feed on a PUB socket (see feed.h).
  */
 #include "feed.h"
+#include "envelope.h"
 #include "log.h"
 #include "rules.h"
 
@@ -73,23 +74,6 @@ feed_published(const feed_t *self)
 	return self->seq;
 }
 
-const char *
-feed_verdict_word(Tallyfeed__Verdict verdict)
-{
-	switch (verdict) {
-	case TALLYFEED__VERDICT__VERDICT_ACCEPTED:
-		return "accepted";
-	case TALLYFEED__VERDICT__VERDICT_DUPLICATE:
-		return "duplicate";
-	case TALLYFEED__VERDICT__VERDICT_REJECTED:
-		return "rejected";
-	case TALLYFEED__VERDICT__VERDICT_DEFERRED:
-		return "deferred";
-	default:
-		return "unspecified";
-	}
-}
-
 /* The county a code sits in: its first six digits. */
 static void
 s_county(const char *code, char out[TF_CODE_LEN + 1])
@@ -108,7 +92,7 @@ feed_publish(feed_t *self, const feed_item_t *item)
 	const tf_area_t *unit = NULL;
 	char county[TF_CODE_LEN + 1], id[2 * TF_MESSAGE_ID_LEN + 1] = "";
 	char when[32], township[TF_CODE_LEN + 1] = "";
-	const char *word = feed_verdict_word(item->verdict);
+	const char *word = tf_verdict_word(item->verdict);
 	struct tm tm;
 	time_t now = time(NULL);
 	json_t *body;

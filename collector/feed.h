@@ -52,7 +52,4 @@ void feed_publish(feed_t *self, const feed_item_t *item);
 /* Items published since start. */
 uint64_t feed_published(const feed_t *self);
 
-/* The verdict's word in topics and bodies: "accepted", "duplicate", ... */
-const char *feed_verdict_word(Tallyfeed__Verdict verdict);
-
 #endif

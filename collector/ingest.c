@@ -634,7 +634,7 @@ ingest_set_outputs(ingest_t *self, feed_t *feed, tf_metrics_t *metrics)
 	    "Frames read from the ROUTER socket, before any check.", NULL, NULL, 0);
 	for (int v = 1; v < VERDICTS; v++) {
 		snprintf(labels, sizeof labels, "verdict=\"%s\"",
-		         feed_verdict_word((Tallyfeed__Verdict)v));
+		         tf_verdict_word((Tallyfeed__Verdict)v));
 		self->m.verdict[v] = tf_metrics_declare(metrics, TF_COUNTER,
 		    "tallyfeed_collector_messages_total",
 		    "Result messages answered, by verdict (after their transaction committed).",

@@ -10,6 +10,7 @@
 #include "query.h"
 #include "registry.h"
 #include "embedded.h"
+#include "envelope.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -292,7 +293,7 @@ s_feed(api_t *self, const tf_http_request_t *request, tf_http_reply_t *reply)
 		s_reply_error(reply, 400, why);
 		return;
 	}
-	if (verdict != NULL && !livefeed_verdict_valid(verdict)) {
+	if (verdict != NULL && tf_verdict_of_word(verdict) == TALLYFEED__VERDICT__VERDICT_UNSPECIFIED) {
 		s_reply_error(reply, 400, "verdict: not accepted, duplicate, rejected or deferred");
 		return;
 	}

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "console.h"
+#include "envelope.h"
 #include "feedseq.h"
 #include "log.h"
 #include "registry.h"
@@ -75,7 +76,6 @@ console_feed(zconfig_t *config, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const verdicts[] = { "accepted", "duplicate", "rejected", "deferred" };
 	const char *endpoint = tf_config_str(config, "console", "feed", DEFAULT_FEED);
 	const char *county = NULL;
 	int rejected = 0, json = 0, ch, rc = CONSOLE_FAILED;
@@ -139,12 +139,13 @@ console_feed(zconfig_t *config, int argc, char **argv)
 		goto out;
 	}
 	/* Topics are "<verdict> <county>": one prefix per verdict wanted. */
-	for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++) {
-		if (rejected && strcmp(verdicts[i], "rejected") != 0)
-			continue;
+	for (int v = TF_VERDICT_FIRST; v <= TF_VERDICT_LAST; v++) {
 		char topic[64];
 
-		snprintf(topic, sizeof topic, "%s %s", verdicts[i], county ? county : "");
+		if (rejected && v != TALLYFEED__VERDICT__VERDICT_REJECTED)
+			continue;
+		snprintf(topic, sizeof topic, "%s %s", tf_verdict_word((Tallyfeed__Verdict)v),
+		         county ? county : "");
 		zsock_set_subscribe(sub, topic);
 	}
 	if ((poller = zpoller_new(sub, NULL)) == NULL)

@@ -29,17 +29,6 @@ struct livefeed {
 	uint64_t missed;                /* summaries PUB dropped for us */
 };
 
-static const char *const s_verdicts[] = { "accepted", "duplicate", "rejected", "deferred" };
-
-int
-livefeed_verdict_valid(const char *word)
-{
-	for (size_t i = 0; i < sizeof s_verdicts / sizeof s_verdicts[0]; i++)
-		if (strcmp(word, s_verdicts[i]) == 0)
-			return 1;
-	return 0;
-}
-
 /* One message off the SUB socket into the ring. */
 static void
 s_take(livefeed_t *self)
@@ -192,19 +181,6 @@ livefeed_destroy(livefeed_t **self_p)
 	*self_p = NULL;
 }
 
-/* Digits of code that name its area: 63 for the province 630000000000,
- * 6326 for a prefecture, 632621 a county, 632621101 a township. */
-static size_t
-s_significant(const char *code)
-{
-	static const size_t cuts[] = { 2, 4, 6, 9 };
-
-	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++)
-		if (strspn(code + cuts[i], "0") == TF_CODE_LEN - cuts[i])
-			return cuts[i];
-	return TF_CODE_LEN;
-}
-
 /* Is the summary of a unit (or, for a message refused before its unit
  * was known, of a sender's township) under the area of prefix? */
 static int
@@ -222,7 +198,7 @@ livefeed_json(livefeed_t *self, uint64_t after, const char *under, const char *v
               size_t limit)
 {
 	json_t *rows = json_array();
-	size_t prefix = under != NULL ? s_significant(under) : 0;
+	size_t prefix = under != NULL ? tf_code_prefix_len(under) : 0;
 	uint64_t received, missed, oldest;
 	int more = 0;
 

@@ -40,7 +40,4 @@ void livefeed_destroy(livefeed_t **self_p);
 json_t *livefeed_json(livefeed_t *self, uint64_t after, const char *under,
                       const char *verdict, size_t limit);
 
-/* Is word one of the verdicts the feed carries? */
-int livefeed_verdict_valid(const char *word);
-
 #endif

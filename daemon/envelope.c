@@ -214,3 +214,29 @@ tf_verdict_name(Tallyfeed__Verdict verdict)
 		return "UNSPECIFIED";
 	}
 }
+
+const char *
+tf_verdict_word(Tallyfeed__Verdict verdict)
+{
+	switch (verdict) {
+	case TALLYFEED__VERDICT__VERDICT_ACCEPTED:
+		return "accepted";
+	case TALLYFEED__VERDICT__VERDICT_DUPLICATE:
+		return "duplicate";
+	case TALLYFEED__VERDICT__VERDICT_REJECTED:
+		return "rejected";
+	case TALLYFEED__VERDICT__VERDICT_DEFERRED:
+		return "deferred";
+	default:
+		return "unspecified";
+	}
+}
+
+Tallyfeed__Verdict
+tf_verdict_of_word(const char *word)
+{
+	for (int v = TF_VERDICT_FIRST; v <= TF_VERDICT_LAST; v++)
+		if (strcmp(word, tf_verdict_word((Tallyfeed__Verdict)v)) == 0)
+			return (Tallyfeed__Verdict)v;
+	return TALLYFEED__VERDICT__VERDICT_UNSPECIFIED;
+}

@@ -60,6 +60,14 @@ tf_ack_t *tf_ack_decode(const uint8_t *data, size_t len);
 void tf_ack_destroy(tf_ack_t **ack_p);
 /* "ACCEPTED", "DUPLICATE", "REJECTED", "DEFERRED". */
 const char *tf_verdict_name(Tallyfeed__Verdict verdict);
+/* The same in lower case, as the live feed's topics and bodies and the
+ * metrics' labels carry it: "accepted", ... ("unspecified" for others). */
+const char *tf_verdict_word(Tallyfeed__Verdict verdict);
+/* The verdict a word names, or TALLYFEED__VERDICT__VERDICT_UNSPECIFIED. */
+Tallyfeed__Verdict tf_verdict_of_word(const char *word);
+/* The verdicts a result message can get, for walking them all. */
+#define TF_VERDICT_FIRST TALLYFEED__VERDICT__VERDICT_ACCEPTED
+#define TF_VERDICT_LAST TALLYFEED__VERDICT__VERDICT_DEFERRED
 
 /* Milliseconds since the epoch, wall clock. */
 int64_t tf_now_ms(void);

@@ -156,6 +156,18 @@ s_zero_tail(const char *code, tf_level_t level)
 	return true;
 }
 
+size_t
+tf_code_prefix_len(const char *code)
+{
+	assert(tf_code_valid(code));
+	if (strspn(code + 2, "0") == TF_CODE_LEN - 2)
+		return 2;                       /* the province */
+	for (int level = 0; level < TF_LEVEL_COUNT; level++)
+		if (s_zero_tail(code, (tf_level_t)level))
+			return s_prefix_len[level];
+	return TF_CODE_LEN;                     /* not reached: a unit's tail is empty */
+}
+
 int
 tf_registry_add(tf_registry_t *self, tf_level_t level, const char *code,
                 const char *name, const char *parent, const char *urban_rural,

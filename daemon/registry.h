@@ -48,6 +48,10 @@ tf_unit_kind_t tf_unit_kind_of(const char *code);
 const char *tf_unit_kind_name(tf_unit_kind_t kind);
 /* True if code is exactly 12 ASCII digits. */
 bool tf_code_valid(const char *code);
+/* How many leading digits of a valid code name its area, the rest being
+ * zeros: 2 for the province (630000000000), 4 a prefecture, 6 a county,
+ * 9 a township, 12 a unit.  A code shares them with everything inside it. */
+size_t tf_code_prefix_len(const char *code);
 
 /* Empty registry; caller owns it. */
 tf_registry_t *tf_registry_new(void);

@@ -90,15 +90,17 @@ function bar(done, total, big) {
            inner, h("span", { class: "text" }, `${pct.toFixed(1)}%`));
 }
 
+/* The API's answer; a failure throws an Error carrying the HTTP status. */
 async function api(path) {
   const response = await fetch("/api/v1/" + path, { cache: "no-store" });
+  const failed = (why) => Object.assign(new Error(why), { status: response.status });
   let body;
   try {
     body = await response.json();
   } catch (e) {
-    throw new Error(`${path}: HTTP ${response.status}`);
+    throw failed(`${path}: HTTP ${response.status}`);
   }
-  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
+  if (!response.ok) throw failed(body.error || `HTTP ${response.status}`);
   return body;
 }
 
@@ -315,22 +317,10 @@ function drawFeed(code, feed) {
 }
 
 /* The feed; null when this server has none (404); {error} when it
- * cannot be had now. */
-async function feedFor(code) {
-  try {
-    const response = await fetch(`/api/v1/feed?under=${code}&limit=${FEED_ROWS}`,
-                                 { cache: "no-store" });
-    if (response.status === 404) return null;
-    let body;
-    try {
-      body = await response.json();
-    } catch (e) {
-      return { error: `HTTP ${response.status}` };
-    }
-    return response.ok ? body : { error: body.error || `HTTP ${response.status}` };
-  } catch (e) {
-    return { error: e.message };
-  }
+ * cannot be had now (a monitor's failure never stops the page). */
+function feedFor(code) {
+  return api(`feed?under=${code}&limit=${FEED_ROWS}`)
+    .catch(e => e.status === 404 ? null : { error: e.message });
 }
 
 async function renderArea(code) {

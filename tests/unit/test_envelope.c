@@ -326,6 +326,14 @@ test_verdict_names(void **state)
 	assert_string_equal(tf_verdict_name(TALLYFEED__VERDICT__VERDICT_REJECTED), "REJECTED");
 	assert_string_equal(tf_verdict_name(TALLYFEED__VERDICT__VERDICT_UNSPECIFIED), "UNSPECIFIED");
 	assert_string_equal(tf_verdict_name((Tallyfeed__Verdict)9), "UNSPECIFIED");
+	/* The feed's and the metrics' words, and back. */
+	for (int v = TF_VERDICT_FIRST; v <= TF_VERDICT_LAST; v++)
+		assert_int_equal(tf_verdict_of_word(tf_verdict_word((Tallyfeed__Verdict)v)), v);
+	assert_string_equal(tf_verdict_word(TALLYFEED__VERDICT__VERDICT_DEFERRED), "deferred");
+	assert_string_equal(tf_verdict_word((Tallyfeed__Verdict)9), "unspecified");
+	assert_int_equal(tf_verdict_of_word("unspecified"), TALLYFEED__VERDICT__VERDICT_UNSPECIFIED);
+	assert_int_equal(tf_verdict_of_word("ACCEPTED"), TALLYFEED__VERDICT__VERDICT_UNSPECIFIED);
+	assert_int_equal(tf_verdict_of_word(""), TALLYFEED__VERDICT__VERDICT_UNSPECIFIED);
 }
 
 /* ---- decode rejections ---- */

@@ -46,6 +46,19 @@ s_free_qinghai(void **state)
 /* ---- the shipped Qinghai registry ---- */
 
 static void
+test_code_prefix_len_names_the_area(void **state)
+{
+	(void)state;
+	assert_int_equal(tf_code_prefix_len("630000000000"), 2);     /* 青海省 */
+	assert_int_equal(tf_code_prefix_len("632600000000"), 4);     /* 果洛州 */
+	assert_int_equal(tf_code_prefix_len("632621000000"), 6);     /* 玛沁县 */
+	assert_int_equal(tf_code_prefix_len("632621101000"), 9);     /* 拉加镇 */
+	assert_int_equal(tf_code_prefix_len("632621101001"), 12);    /* a unit */
+	assert_int_equal(tf_code_prefix_len("630121100201"), 12);
+	assert_int_equal(tf_code_prefix_len("630100000000"), 4);     /* 西宁市 */
+}
+
+static void
 test_qinghai_level_counts(void **state)
 {
 	const tf_registry_t *reg = *state;
@@ -757,6 +770,7 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest qinghai[] = {
+		cmocka_unit_test(test_code_prefix_len_names_the_area),
 		cmocka_unit_test(test_qinghai_level_counts),
 		cmocka_unit_test(test_qinghai_unit_kinds),
 		cmocka_unit_test(test_qinghai_per_prefecture),
