@@ -6,6 +6,8 @@
 #    127.0.0.2 are each answered within 1 s while they trickle, one address
 #    holds at most TF_HTTP_PER_ADDRESS of them, and the server closes every
 #    one within its header deadline (TF_HTTP_HEADER_DEADLINE_S, 5 s);
+#  - while one request waits on a locked table, others are answered within
+#    1 s (a pool of threads, a database connection each);
 #  - a GET with a body gets 400; a Host that names neither the server nor
 #    one of --host gets 421;
 #  - a database error's body carries none of libpq's text (it goes to the
@@ -68,6 +70,41 @@ done <<<"$out"
 [ "$(grep -c '^trickle ' <<<"$out")" -eq 2 ] || fail "not every target reported"
 grep -q 'debug: http: closed 127.0.0.1.s connection: its headers not in within 5 s' "$WORK/web.log" ||
 	fail "the web does not log why it closed a slow connection"
+
+say "a query held up by a lock holds up only its own request"
+# wait_for WHAT COMMAND...: until COMMAND succeeds, at most 10 s.
+wait_for() {
+	local what=$1
+	shift
+	for _ in $(seq 1 100); do "$@" && return 0; sleep 0.1; done
+	fail "$what: not within 10 s"
+	return 1
+}
+unit=630121100201
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${URL}api/v1/unit/$unit")" 200 "unit page, unlocked"
+mkfifo "$WORK/lock.sql"
+psql -X -q -v ON_ERROR_STOP=1 <"$WORK/lock.sql" >"$WORK/lock.out" 2>&1 &
+LOCK_PID=$!
+exec 7>"$WORK/lock.sql"
+echo "BEGIN; LOCK TABLE tallyfeed.message IN ACCESS EXCLUSIVE MODE;" >&7
+locked() { [ "$(sql "SELECT count(*) FROM pg_locks WHERE relation = 'tallyfeed.message'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1 ]; }
+wait_for "the lock taken" locked
+curl -s --max-time 60 -o "$WORK/slow.body" -w '%{http_code}' "${URL}api/v1/unit/$unit" >"$WORK/slow.status" &
+SLOW_PID=$!
+waiting() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tallyfeed-web' AND wait_event_type = 'Lock'")" -ge 1 ]; }
+wait_for "the unit page waiting on the lock" waiting
+for q in "api/v1/totals?level=province" "api/v1/area/630121000000" "api/v1/"; do
+	read -r st secs < <(curl -s --max-time 10 --interface 127.0.0.2 -o /dev/null -w '%{http_code} %{time_total}\n' "$URL$q")
+	expect_eq "$st" 200 "$q while another request waits on the database"
+	expect_eq "$(python3 -c "import sys; print(float(sys.argv[1]) < 1.0)" "$secs")" True \
+		"$q answered within 1 s while another waits ($secs s)"
+done
+[ -s "$WORK/slow.status" ] && fail "the unit page did not wait for the lock"
+echo "COMMIT;" >&7
+exec 7>&-
+wait "$LOCK_PID" || fail "the locking session: $(cat "$WORK/lock.out")"
+wait "$SLOW_PID" || true
+expect_eq "$(cat "$WORK/slow.status")" 200 "the unit page, once the lock is gone"
 
 say "a GET with a body, a Host not ours"
 code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
