@@ -563,6 +563,10 @@ tf_http_start(const char *listen, const tf_http_options_t *options, tf_http_hand
 	self->handler = handler;
 	self->arg = arg;
 	s_note_address(self, &addr);
+	/* Known before the first request can come (port 0 is known only once
+	 * bound, but then no client knows it either). */
+	self->port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
+	                                              : ((struct sockaddr_in *)&addr)->sin_port);
 	if (options != NULL && options->hosts != NULL) {
 		self->check_host = true;
 		for (size_t i = 0; options->hosts[i] != NULL; i++) {
@@ -610,8 +614,10 @@ tf_http_start(const char *listen, const tf_http_options_t *options, tf_http_hand
 		tf_http_destroy(&self);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	self->port = info != NULL ? info->port : 0;
+	if (self->port == 0) {
+		info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
+		self->port = info != NULL ? info->port : 0;
+	}
 	return self;
 }
 
