@@ -5,7 +5,8 @@
 # \u{202e} -- one line, nothing a terminal acts on:
 #  - `tallyfeed feed` (text and json) printing a feed whose rejection
 #    carries them (tf-feedpub TF_FEEDPUB_TEXT, standing in for a collector);
-#  - the collector's log quoting a configuration value that holds them.
+#  - the collector's log quoting a configuration value that holds them;
+#  - `tallyfeed-agent status` printing a rejection's detail that does.
 . "$(dirname "$0")/lib.sh"
 
 FEEDPUB=$TF_BIN/tests/tools/tf-feedpub
@@ -50,4 +51,19 @@ expect_eq "$rc" 1 "-n refuses the value"
 expect_eq "$(wc -l <"$WORK/n.log")" 1 "one line"
 expect_eq "$(raw_controls "$WORK/n.log")" 0 "no raw control or direction character in the log"
 grep -qF '"1\x1b[2J\x07 \\q\u{202e}" is not 0 or 1' "$WORK/n.log" || fail "the value is not escaped as expected"
+say "tallyfeed-agent status prints the collector's detail escaped"
+# The spool as a collector's rejection would leave it, its detail hostile
+# (no collector of ours sends one: its validator refuses such text first).
+agent_config teller 630121100000
+agent -f "$WORK/teller.cfg" submit "$TF_SRC/deploy/examples/villagers.json" >/dev/null
+spool_db=$(find "$WORK/spool-teller" -name '*.db' -type f 2>/dev/null | head -1)
+[ -f "$WORK/spool-teller" ] && spool_db=$WORK/spool-teller
+[ -n "$spool_db" ] || fail "no spool database under $WORK/spool-teller"
+sqlite3 "$spool_db" "UPDATE message SET state = 3, reason = 'BALLOT_SUM', detail = 'forged' || char(10) || 'pending 0' || char(27) || '[2J' || char(8238) || 'x'"
+agent -f "$WORK/teller.cfg" status --all >"$WORK/status.txt" || true
+cat "$WORK/status.txt"
+expect_eq "$(raw_controls "$WORK/status.txt")" 0 "status: no raw control or direction character"
+grep -qF 'BALLOT_SUM: forged\npending 0\x1b[2J\u{202e}x' "$WORK/status.txt" ||
+	fail "status: the detail is not escaped as expected"
+expect_eq "$(grep -c '^pending ' "$WORK/status.txt")" 1 "status: no forged line"
 finish
