@@ -13,6 +13,7 @@
 #  - a database error's body carries none of libpq's text (it goes to the
 #    log).
 # The whole of 127.0.0.0/8 is loopback on Linux: the probes bind 127.0.0.2.
+# TF_WEB_WRAP runs tallyfeed-web under a tool (valgrind, say).
 . "$(dirname "$0")/lib.sh"
 
 WEB=$TF_BIN/console/tallyfeed-web
@@ -29,7 +30,7 @@ start_web() {
 	local name=$1
 	shift
 	rm -f "$WORK/$name-address"
-	"$WEB" -l 127.0.0.1:0 --address-file "$WORK/$name-address" -F off -v "$@" \
+	${TF_WEB_WRAP:-} "$WEB" -l 127.0.0.1:0 --address-file "$WORK/$name-address" -F off -v "$@" \
 		>>"$WORK/$name.log" 2>&1 &
 	WEB_PIDS+=($!)
 	for _ in $(seq 1 300); do [ -s "$WORK/$name-address" ] && return 0; sleep 0.1; done
