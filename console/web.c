@@ -36,7 +36,8 @@ s_usage(FILE *fp)
 	    "directory (the old certificates stay if the new are unsound).\n"
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"web\": listen, database, certs,\n"
-	    "                 feed, host (see deploy/examples/web.cfg)\n"
+	    "                 feed, host, connections_per_address (see\n"
+	    "                 deploy/examples/web.cfg)\n"
 	    "  -l ADDR:PORT   where to listen (default %s; port 0 takes a free one;\n"
 	    "                 \"*:PORT\" every address — put it behind a proxy with TLS)\n"
 	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment);\n"
@@ -73,7 +74,8 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const keys[] = { "listen", "database", "certs", "feed", "host", NULL };
+	static const char *const keys[] = { "listen", "database", "certs", "feed", "host",
+		                            "connections_per_address", NULL };
 	const char *config_path = NULL, *listen = NULL, *conninfo = NULL, *certs = NULL;
 	const char *feed_endpoints = NULL, *host_names = NULL;
 	char **hosts = NULL;
@@ -166,6 +168,14 @@ main(int argc, char **argv)
 			log_warnx("--host: %s", err);
 		goto out;
 	}
+	long per_address = TF_HTTP_PER_ADDRESS;
+
+	/* Behind a proxy every browser comes from the proxy's address. */
+	if (tf_config_int(config, "web", "connections_per_address", TF_HTTP_PER_ADDRESS, 1,
+	                  TF_HTTP_CONNECTIONS_MAX, &per_address, err, sizeof err) != 0) {
+		tf_config_warn(config, "%s", err);
+		goto out;
+	}
 	if (tf_http_check_listen(listen, err, sizeof err) != 0) {
 		if (listen_from_file)
 			tf_config_warn(config, "web/listen: %s", err);   /* names its line */
@@ -206,7 +216,8 @@ main(int argc, char **argv)
 	if (api_check_database(api, err, sizeof err) != 0)
 		log_warnx("%s (serving anyway: the API answers 503 until it is back)", err);
 
-	http = tf_http_start(listen, &(tf_http_options_t){ .hosts = (const char *const *)hosts },
+	http = tf_http_start(listen, &(tf_http_options_t){ .hosts = (const char *const *)hosts,
+	                                                   .per_address = (unsigned)per_address },
 	                     api_handle, api, err, sizeof err);
 	if (http == NULL) {
 		log_warnx("%s", err);

@@ -31,7 +31,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define HTTP_CONNECTIONS_MAX 256        /* at once, every client together */
 #define HTTP_IDLE_TIMEOUT_S 10          /* an idle connection is closed after */
 #define HTTP_LISTEN_MAX 300             /* bytes in ADDRESS:PORT */
 #define HTTP_HOST_MAX 256               /* bytes in a Host header or a name */
@@ -548,7 +547,7 @@ tf_http_start(const char *listen, const tf_http_options_t *options, tf_http_hand
 	pthread_condattr_t cattr;
 	sigset_t all, old;
 	tf_http_t *self;
-	unsigned port;
+	unsigned port, per_address = TF_HTTP_PER_ADDRESS;
 
 	assert(listen != NULL && handler != NULL);
 	if (s_parse_listen(listen, &addr, &addrlen, err, errlen) != 0)
@@ -583,6 +582,13 @@ tf_http_start(const char *listen, const tf_http_options_t *options, tf_http_hand
 			self->nhosts = i + 1;
 		}
 	}
+	if (options != NULL && options->per_address > TF_HTTP_CONNECTIONS_MAX) {
+		snprintf(err, errlen, "at most %d connections per address", TF_HTTP_CONNECTIONS_MAX);
+		free(self);
+		return NULL;
+	}
+	if (options != NULL && options->per_address != 0)
+		per_address = options->per_address;
 	pthread_mutex_init(&self->lock, NULL);
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
@@ -598,9 +604,8 @@ tf_http_start(const char *listen, const tf_http_options_t *options, tf_http_hand
 	                                MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
 	                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	                                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)TF_HTTP_THREADS,
-	                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX,
-	                                MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	                                (unsigned)TF_HTTP_PER_ADDRESS,
+	                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)TF_HTTP_CONNECTIONS_MAX,
+	                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
 	                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 	                                MHD_OPTION_NOTIFY_CONNECTION, s_notify_connection, self,
 	                                MHD_OPTION_NOTIFY_COMPLETED, s_request_done, self,

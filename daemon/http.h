@@ -12,7 +12,8 @@
  *    TF_HTTP_REQUEST_DEADLINE_S, however slowly the bytes trickle (an
  *    idle timeout alone is defeated by one byte a second);
  *  - one client address holds at most TF_HTTP_PER_ADDRESS connections
- *    (more are closed as they come), and all together HTTP_CONNECTIONS_MAX.
+ *    (more are closed as they come), and all together
+ *    TF_HTTP_CONNECTIONS_MAX.
  * Only GET and HEAD are served; one with a body (Content-Length or
  * Transfer-Encoding) is refused with 400.  With tf_http_options_t.hosts,
  * the Host header must name this server (its address and port, or
@@ -49,12 +50,16 @@ typedef void tf_http_handler_fn(void *arg, const tf_http_request_t *request,
 #define TF_HTTP_PER_ADDRESS 16          /* connections one client address may hold */
 #define TF_HTTP_THREADS 4               /* serving threads */
 #define TF_HTTP_HOSTS_MAX 16            /* names in tf_http_options_t.hosts */
+#define TF_HTTP_CONNECTIONS_MAX 256     /* at once, every client together */
 
 typedef struct {
 	/* Check the Host header: NULL (no check), or a NULL-terminated list
 	 * of names the server also answers to besides its own address: "NAME"
 	 * (any port) or "NAME:PORT".  An empty list checks it too. */
 	const char *const *hosts;
+	/* Connections one client address may hold (0: TF_HTTP_PER_ADDRESS).
+	 * Behind a proxy every client has the proxy's address. */
+	unsigned per_address;
 } tf_http_options_t;
 
 /* Listen on ADDRESS:PORT ("127.0.0.1:8080", "[::1]:8080", "*:8080"; port 0

@@ -8,6 +8,7 @@
 #    one within its header deadline (TF_HTTP_HEADER_DEADLINE_S, 5 s);
 #  - while one request waits on a locked table, others are answered within
 #    1 s (a pool of threads, a database connection each);
+#  - web/connections_per_address raises the cap (behind a proxy);
 #  - a GET with a body gets 400; a Host that names neither the server nor
 #    one of --host gets 421;
 #  - a database error's body carries none of libpq's text (it goes to the
@@ -71,6 +72,15 @@ done <<<"$out"
 [ "$(grep -c '^trickle ' <<<"$out")" -eq 2 ] || fail "not every target reported"
 grep -q 'debug: http: closed 127.0.0.1.s connection: its headers not in within 5 s' "$WORK/web.log" ||
 	fail "the web does not log why it closed a slow connection"
+
+say "web/connections_per_address: room for a proxy"
+printf 'web\n    connections_per_address = 40\n' >"$WORK/proxied.cfg"
+start_web proxied -f "$WORK/proxied.cfg"
+out=$(python3 "$TRICKLE" --target "$(hostport "$(cat "$WORK/proxied-address")")" --count 60 \
+	--from 127.0.0.1 --wait 30)
+echo "$out"
+expect_eq "$(echo "$out" | sed -n 's/.* held=\([0-9]*\) closed=\([0-9]*\) .*/\1 \2/p')" "40 60" \
+	"connections_per_address = 40: 40 of 60 held from one address, all closed in the end"
 
 say "a query held up by a lock holds up only its own request"
 # wait_for WHAT COMMAND...: until COMMAND succeeds, at most 10 s.
