@@ -16,6 +16,7 @@
 #include "signals.h"
 #include "registry.h"
 #include "spool.h"
+#include "utf8.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -250,6 +251,7 @@ s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 	for (int i = 0; i < nfiles; i++) {
 		spool_state_t state = SPOOL_PENDING;
 		char reason[64] = "", detail[TF_DETAIL_MAX] = "";
+		char shown[TF_TEXT_ESCAPED_MAX(TF_DETAIL_MAX)];    /* the collector's words, escaped */
 
 		if (sequences[i] == 0)
 			continue;
@@ -265,10 +267,14 @@ s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 			printf("%s: ACCEPTED\n", argv[optind + i]);
 			break;
 		case SPOOL_DUPLICATE:
-			printf("%s: DUPLICATE: %s\n", argv[optind + i], detail);
+			tf_text_escape(shown, sizeof shown, detail, strlen(detail));
+			printf("%s: DUPLICATE: %s\n", argv[optind + i], shown);
 			break;
 		case SPOOL_REJECTED:
-			printf("%s: REJECTED: %s: %s\n", argv[optind + i], reason, detail);
+			tf_text_escape(shown, sizeof shown, reason, strlen(reason));
+			printf("%s: REJECTED: %s", argv[optind + i], shown);
+			tf_text_escape(shown, sizeof shown, detail, strlen(detail));
+			printf(": %s\n", shown);
 			bad++;
 			break;
 		case SPOOL_PENDING:
@@ -289,13 +295,22 @@ s_print_row(void *arg, int64_t sequence, const char *source, const char *key,
             spool_state_t state, int attempts, int64_t created_ms, const char *reason,
             const char *detail)
 {
+	/* The file's name and the collector's words, escaped for the terminal. */
+	char *k = tf_text_escape_dup(key), *s = tf_text_escape_dup(source);
+	char *r = tf_text_escape_dup(reason != NULL ? reason : "?");
+	char *d = tf_text_escape_dup(detail != NULL ? detail : "");
+
 	(void)arg;
 	(void)created_ms;
 	printf("%6lld  %-9s  %3d sends  %s  %s", (long long)sequence, spool_state_name(state),
-	       attempts, key, source);
+	       attempts, k != NULL ? k : "?", s != NULL ? s : "?");
 	if (state == SPOOL_REJECTED)
-		printf("  %s: %s", reason ? reason : "?", detail ? detail : "");
+		printf("  %s: %s", r != NULL ? r : "?", d != NULL ? d : "?");
 	putchar('\n');
+	free(k);
+	free(s);
+	free(r);
+	free(d);
 }
 
 static void

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,19 +26,83 @@
 #define JSON_TYPE "application/json; charset=utf-8"
 #define FEED_LIMIT_DEFAULT 100          /* summaries in one answer of /feed */
 
+/* The certificates in force, shared by the requests that use them: a
+ * request holds a reference for as long as it checks signatures, so a
+ * SIGHUP swaps them without waiting for a query. */
+typedef struct {
+	tf_enrolment_t *enrolment;
+	unsigned refs;
+} s_certs_t;
+
 struct api {
 	char *conninfo;
 	char *certs;                    /* NULL: signatures are not checked */
-	PGconn *conn;                   /* used by the http thread only */
-	pthread_mutex_t lock;           /* guards enrolment (SIGHUP swaps it) */
-	tf_enrolment_t *enrolment;
+	/* Each serving thread has its own read-only connection (a PGconn may
+	 * not be used by two threads at once, and one shared behind a lock
+	 * would make every request wait for the slowest query). */
+	pthread_key_t conn_key;
+	pthread_mutex_t lock;           /* guards current (SIGHUP swaps it) */
+	s_certs_t *current;
 	livefeed_t *feed;               /* borrowed; NULL: no live feed */
 };
+
+/* A serving thread's connection, closed when the thread ends. */
+static void
+s_conn_free(void *conn)
+{
+	PQfinish(conn);
+}
+
+static s_certs_t *
+s_certs_new(tf_enrolment_t *enrolment)
+{
+	s_certs_t *certs = calloc(1, sizeof *certs);
+
+	if (certs == NULL) {
+		tf_enrolment_destroy(&enrolment);
+		return NULL;
+	}
+	certs->enrolment = enrolment;
+	certs->refs = 1;
+	return certs;
+}
+
+static void
+s_certs_release(api_t *self, s_certs_t **certs_p)
+{
+	s_certs_t *certs = *certs_p;
+	bool last;
+
+	if (certs == NULL)
+		return;
+	pthread_mutex_lock(&self->lock);
+	last = --certs->refs == 0;
+	pthread_mutex_unlock(&self->lock);
+	if (last) {
+		tf_enrolment_destroy(&certs->enrolment);
+		free(certs);
+	}
+	*certs_p = NULL;
+}
+
+/* The certificates in force (a reference: s_certs_release it). */
+static s_certs_t *
+s_certs_take(api_t *self)
+{
+	s_certs_t *certs;
+
+	pthread_mutex_lock(&self->lock);
+	if ((certs = self->current) != NULL)
+		certs->refs++;
+	pthread_mutex_unlock(&self->lock);
+	return certs;
+}
 
 api_t *
 api_new(const char *conninfo, const char *certs, livefeed_t *feed, char *err, size_t errlen)
 {
 	api_t *self = calloc(1, sizeof *self);
+	tf_enrolment_t *enrolment;
 
 	assert(conninfo != NULL);
 	if (self == NULL || (self->conninfo = strdup(conninfo)) == NULL
@@ -45,15 +110,27 @@ api_new(const char *conninfo, const char *certs, livefeed_t *feed, char *err, si
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	pthread_mutex_init(&self->lock, NULL);
 	self->feed = feed;
-	if (certs != NULL && (self->enrolment = tf_enrolment_load(certs, err, errlen)) == NULL) {
-		pthread_mutex_destroy(&self->lock);
+	if (certs != NULL) {
+		if ((enrolment = tf_enrolment_load(certs, err, errlen)) == NULL)
+			goto fail;
+		if ((self->current = s_certs_new(enrolment)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	if (pthread_key_create(&self->conn_key, s_conn_free) != 0) {
+		snprintf(err, errlen, "out of memory (thread key)");
 		goto fail;
 	}
+	pthread_mutex_init(&self->lock, NULL);
 	return self;
 fail:
 	if (self != NULL) {
+		if (self->current != NULL) {
+			tf_enrolment_destroy(&self->current->enrolment);
+			free(self->current);
+		}
 		free(self->conninfo);
 		free(self->certs);
 		free(self);
@@ -69,8 +146,11 @@ api_destroy(api_t **self_p)
 	assert(self_p != NULL);
 	if ((self = *self_p) == NULL)
 		return;
-	PQfinish(self->conn);
-	tf_enrolment_destroy(&self->enrolment);
+	/* The serving threads have ended (the server is stopped first), and
+	 * their connections with them; this thread's, if any, goes here. */
+	PQfinish(pthread_getspecific(self->conn_key));
+	pthread_key_delete(self->conn_key);
+	s_certs_release(self, &self->current);
 	pthread_mutex_destroy(&self->lock);
 	free(self->conninfo);
 	free(self->certs);
@@ -81,39 +161,74 @@ api_destroy(api_t **self_p)
 int
 api_reload(api_t *self, char *err, size_t errlen)
 {
-	tf_enrolment_t *fresh, *old;
+	tf_enrolment_t *enrolment;
+	s_certs_t *fresh, *old;
 
 	if (self->certs == NULL)
 		return 0;
-	if ((fresh = tf_enrolment_load(self->certs, err, errlen)) == NULL)
+	if ((enrolment = tf_enrolment_load(self->certs, err, errlen)) == NULL)
 		return -1;
+	if ((fresh = s_certs_new(enrolment)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	pthread_mutex_lock(&self->lock);
-	old = self->enrolment;
-	self->enrolment = fresh;
+	old = self->current;
+	self->current = fresh;
 	pthread_mutex_unlock(&self->lock);
-	tf_enrolment_destroy(&old);
+	s_certs_release(self, &old);
 	return 0;
 }
 
-/* The open read-only connection, connecting (again) if need be. */
+/* A read-only connection as the reader role: the connection, or NULL with
+ * the whole reason (libpq's words too: for the log) in err and a short
+ * one for the client in why. */
 static PGconn *
-s_connection(api_t *self, char *err, size_t errlen)
+s_connect(api_t *self, char *err, size_t errlen, char *why, size_t whylen)
 {
-	if (self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK)
-		return self->conn;
-	PQfinish(self->conn);
-	self->conn = tf_db_connect(self->conninfo, "tallyfeed-web", err, errlen);
-	if (self->conn != NULL && tf_db_read_only(self->conn, TF_DB_READER_ROLE, err, errlen) != 0) {
-		PQfinish(self->conn);
-		self->conn = NULL;
+	PGconn *conn = tf_db_connect(self->conninfo, "tallyfeed-web", err, errlen);
+
+	if (conn == NULL) {
+		snprintf(why, whylen, "the database does not answer");
+		return NULL;
 	}
-	return self->conn;
+	if (tf_db_read_only(conn, TF_DB_READER_ROLE, err, errlen) != 0) {
+		/* Our words, and the login's name from our own configuration. */
+		snprintf(why, whylen, "could not read as role %s; grant it to this login: "
+		         "GRANT %s TO %s", TF_DB_READER_ROLE, TF_DB_READER_ROLE, PQuser(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+/* This thread's open read-only connection, connecting (again) if need be. */
+static PGconn *
+s_connection(api_t *self, char *err, size_t errlen, char *why, size_t whylen)
+{
+	PGconn *conn = pthread_getspecific(self->conn_key);
+
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+		return conn;
+	PQfinish(conn);
+	conn = s_connect(self, err, errlen, why, whylen);
+	if (pthread_setspecific(self->conn_key, conn) != 0) {
+		PQfinish(conn);
+		snprintf(err, errlen, "out of memory (thread key)");
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	return conn;
 }
 
 int
 api_check_database(api_t *self, char *err, size_t errlen)
 {
-	return s_connection(self, err, errlen) != NULL ? 0 : -1;
+	char why[256];
+	PGconn *conn = s_connect(self, err, errlen, why, sizeof why);
+
+	PQfinish(conn);
+	return conn != NULL ? 0 : -1;
 }
 
 /* Send body (taken) as JSON. */
@@ -141,9 +256,11 @@ s_reply_error(tf_http_reply_t *reply, unsigned status, const char *why)
 	s_reply_json(reply, status, json_pack("{s:s}", "error", why));
 }
 
-/* A query's failure as an HTTP status: the caller's mistake, or ours. */
+/* A query's failure as an HTTP status: the caller's mistake, or ours.  The
+ * database's own words go to the log, never to the client (they name
+ * tables, roles and hosts). */
 static void
-s_reply_failure(api_t *self, tf_http_reply_t *reply, query_status_t status, const char *err)
+s_reply_failure(PGconn *conn, tf_http_reply_t *reply, query_status_t status, const char *err)
 {
 	switch (status) {
 	case QUERY_BAD_ARGUMENT:
@@ -159,10 +276,11 @@ s_reply_failure(api_t *self, tf_http_reply_t *reply, query_status_t status, cons
 	log_warnx("%s", err);
 	/* A lost connection is the database being away (503), anything else
 	 * a fault of ours (500). */
-	if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK)
-		s_reply_error(reply, 503, err);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+		s_reply_error(reply, 503, "the database does not answer");
 	else
-		s_reply_error(reply, 500, err);
+		s_reply_error(reply, 500, "the database could not answer this question "
+		              "(the server's log says why)");
 }
 
 static json_t *
@@ -225,6 +343,7 @@ static void
 s_place(api_t *self, PGconn *conn, const char *code, int unit, tf_http_reply_t *reply)
 {
 	PGresult *path = NULL, *status_rows = NULL, *history = NULL;
+	s_certs_t *certs = NULL;
 	json_t *body = NULL, *steps;
 	query_status_t status;
 	const char *level;
@@ -253,9 +372,10 @@ s_place(api_t *self, PGconn *conn, const char *code, int unit, tf_http_reply_t *
 		status = query_unit_list(conn, LIST_UNITS, code, &status_rows, err, sizeof err);
 		if (status != QUERY_OK)
 			goto fail;
-		pthread_mutex_lock(&self->lock);
-		status = query_unit_history(conn, code, self->enrolment, &history, err, sizeof err);
-		pthread_mutex_unlock(&self->lock);
+		certs = s_certs_take(self);
+		status = query_unit_history(conn, code, certs != NULL ? certs->enrolment : NULL,
+		                            &history, err, sizeof err);
+		s_certs_release(self, &certs);
 		if (status != QUERY_OK)
 			goto fail;
 		json_object_set_new(body, "signatures_checked", json_boolean(self->certs != NULL));
@@ -269,7 +389,7 @@ oom:
 	s_reply_error(reply, 500, "out of memory");
 	goto out;
 fail:
-	s_reply_failure(self, reply, status, err);
+	s_reply_failure(conn, reply, status, err);
 out:
 	json_decref(body);
 	PQclear(path);
@@ -348,7 +468,7 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 	PGresult *res = NULL;
 	PGconn *conn;
 	query_status_t status;
-	char err[1024];
+	char err[1024], why[256];
 
 	if (*what == '\0') {
 		s_index(reply);
@@ -358,9 +478,9 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 		s_feed(self, request, reply);
 		return;
 	}
-	if ((conn = s_connection(self, err, sizeof err)) == NULL) {
+	if ((conn = s_connection(self, err, sizeof err, why, sizeof why)) == NULL) {
 		log_warnx("%s", err);
-		s_reply_error(reply, 503, err);
+		s_reply_error(reply, 503, why);
 		return;
 	}
 	if (slash != NULL && (strncmp(what, "area", name_len) == 0 && name_len == 4)) {
@@ -382,7 +502,7 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 		status = query_area_report(conn, s_reports[i].report, level, under, &res, err,
 		                           sizeof err);
 		if (status != QUERY_OK)
-			s_reply_failure(self, reply, status, err);
+			s_reply_failure(conn, reply, status, err);
 		else
 			s_reply_json(reply, 200, s_rows_object(res, level, under));
 		return;
@@ -398,7 +518,7 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 		}
 		status = query_unit_list(conn, s_lists[i].list, under, &res, err, sizeof err);
 		if (status != QUERY_OK)
-			s_reply_failure(self, reply, status, err);
+			s_reply_failure(conn, reply, status, err);
 		else
 			s_reply_json(reply, 200, s_rows_object(res, NULL, under));
 		return;

@@ -13,8 +13,11 @@
  *                          first (livefeed.h; from memory, not the database)
  *
  * Lists come as {"generated_at", "level", "under", "rows": [...]}; errors
- * as {"error": "why"} with 400 (bad argument), 404 (no such thing) or 503
- * (the database does not answer).
+ * as {"error": "why"} with 400 (bad argument), 404 (no such thing), 500
+ * (the database refused the question) or 503 (the database does not
+ * answer); the database's own words go to the log, never to the client.
+ * Requests are served by several threads at once, each with its own
+ * database connection.
  */
 #ifndef TF_API_H
 #define TF_API_H
@@ -29,8 +32,8 @@ typedef struct api api_t;
 /* conninfo: the database ("" = the PG* environment); certs: the agents'
  * certificates to check signatures with, or NULL; feed: the live feed to
  * answer /api/v1/feed from (borrowed, outlives the api), or NULL.  The
- * database need not be up yet: each request connects if it is not
- * connected.  NULL with err if the certificates cannot be read. */
+ * database need not be up yet: each serving thread connects when it is
+ * not connected.  NULL with err if the certificates cannot be read. */
 api_t *api_new(const char *conninfo, const char *certs, livefeed_t *feed, char *err,
                size_t errlen);
 void api_destroy(api_t **self_p);

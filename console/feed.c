@@ -12,10 +12,12 @@
 #include "log.h"
 #include "registry.h"
 #include "signals.h"
+#include "utf8.h"
 
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_FEED "tcp://127.0.0.1:7402"
@@ -35,16 +37,24 @@ s_usage(FILE *fp)
 	    "  --county CODE  only results of units in this county (12-digit code)\n"
 	    "  --rejected     only rejected messages\n"
 	    "  --count N      stop after N lines\n"
-	    "  --format F     text (default) or json (the feed's own JSON, a line each)\n",
+	    "  --format F     text (default) or json (the feed's own JSON, a line each,\n"
+	    "                 ASCII only)\n"
+	    "Text from agents (unit names, details) is printed with control and\n"
+	    "direction characters escaped (\\n, \\xHH, \\u{XXXX}).\n",
 	    DEFAULT_FEED);
 }
 
+/* A field of the summary, escaped for the terminal (tf_text_escape: the
+ * text came from an agent, through the collector), into buf. */
 static const char *
-s_str(json_t *body, const char *key)
+s_str(json_t *body, const char *key, char *buf, size_t size)
 {
-	const char *v = json_string_value(json_object_get(body, key));
+	json_t *v = json_object_get(body, key);
 
-	return v != NULL ? v : "-";
+	if (!json_is_string(v))
+		return "-";
+	tf_text_escape(buf, size, json_string_value(v), json_string_length(v));
+	return buf;
 }
 
 /* One summary as a line for a person. */
@@ -52,17 +62,37 @@ static void
 s_print(json_t *body)
 {
 	json_t *round = json_object_get(body, "round");
-	const char *verdict = s_str(body, "verdict");
+	char verdict[64], a[TF_TEXT_ESCAPED_MAX(256)], b[TF_TEXT_ESCAPED_MAX(256)];
+	char c[TF_TEXT_ESCAPED_MAX(256)], detail[TF_TEXT_ESCAPED_MAX(FEED_BODY_MAX)];
 
-	printf("%s  %-9s  %s %s  %s", s_str(body, "time"), verdict, s_str(body, "unit"),
-	       s_str(body, "unit_name"), s_str(body, "committee"));
+	s_str(body, "verdict", verdict, sizeof verdict);
+	printf("%s  %-9s", s_str(body, "time", a, sizeof a), verdict);
+	printf("  %s", s_str(body, "unit", a, sizeof a));
+	printf(" %s  %s", s_str(body, "unit_name", b, sizeof b), s_str(body, "committee", c, sizeof c));
 	if (json_is_integer(round))
 		printf(" r%lld v%lld", (long long)json_integer_value(round),
 		       (long long)json_integer_value(json_object_get(body, "revision")));
-	printf("  agent %s", s_str(body, "agent"));
+	printf("  agent %s", s_str(body, "agent", a, sizeof a));
 	if (strcmp(verdict, "rejected") == 0 || strcmp(verdict, "deferred") == 0)
-		printf("  %s: %s", s_str(body, "reason"), s_str(body, "detail"));
+		printf("  %s: %s", s_str(body, "reason", a, sizeof a),
+		       s_str(body, "detail", detail, sizeof detail));
 	putchar('\n');
+}
+
+/* The summary as one line of JSON: re-encoded, with every character
+ * outside ASCII as \uXXXX, so neither a line break between its tokens nor
+ * a bidi override inside a string reaches the terminal. */
+static void
+s_print_json(json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+
+	if (text == NULL) {
+		log_warnx("out of memory");
+		return;
+	}
+	puts(text);
+	free(text);
 }
 
 int
@@ -183,7 +213,7 @@ console_feed(zconfig_t *config, int argc, char **argv)
 				       (unsigned long long)gap,
 				       (unsigned long long)tf_feedseq_missed(seqs));
 			if (json)
-				puts(text);
+				s_print_json(body);
 			else
 				s_print(body);
 			printed++;

@@ -15,6 +15,7 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
 
@@ -26,7 +27,8 @@ s_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tallyfeed-web [-nv] [-f FILE] [-l ADDRESS:PORT] [-d CONNINFO] [-C CERT_DIR]\n"
-	    "                     [-F ENDPOINT[,ENDPOINT...]] [--address-file FILE]\n"
+	    "                     [-F ENDPOINT[,ENDPOINT...]] [--host NAME[,NAME...]]\n"
+	    "                     [--address-file FILE]\n"
 	    "Serve the provincial office's dashboard (/) and its JSON API (/api/v1/),\n"
 	    "reading the database as the read-only role tallyfeed_reader.  Every figure\n"
 	    "is computed from the stored results when asked.  Runs in the foreground and\n"
@@ -34,7 +36,8 @@ s_usage(FILE *fp)
 	    "directory (the old certificates stay if the new are unsound).\n"
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"web\": listen, database, certs,\n"
-	    "                 feed (see deploy/examples/web.cfg)\n"
+	    "                 feed, host, connections_per_address (see\n"
+	    "                 deploy/examples/web.cfg)\n"
 	    "  -l ADDR:PORT   where to listen (default %s; port 0 takes a free one;\n"
 	    "                 \"*:PORT\" every address — put it behind a proxy with TLS)\n"
 	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment);\n"
@@ -44,6 +47,11 @@ s_usage(FILE *fp)
 	    "  -F, --feed ENDPOINTS  the collectors' live feeds, comma-separated, shown\n"
 	    "                 on the dashboard and at /api/v1/feed (default %s;\n"
 	    "                 \"off\" for none)\n"
+	    "  --host NAMES   the names (NAME or NAME:PORT, comma-separated) it answers to\n"
+	    "                 besides its own address and port (and localhost:PORT on a\n"
+	    "                 loopback address): a request whose Host header is none of\n"
+	    "                 them gets 421 (DNS rebinding).  Behind a proxy, the name\n"
+	    "                 the browser uses\n"
 	    "  --address-file FILE  write the address served (http://HOST:PORT/) to FILE\n"
 	    "  --syslog       log to syslog (facility daemon) instead of stderr\n"
 	    "  -n             check the configuration and exit (0 if it is sound)\n"
@@ -61,13 +69,16 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "address-file", required_argument, NULL, 'A' },
 		{ "feed", required_argument, NULL, 'F' },
+		{ "host", required_argument, NULL, 'H' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const keys[] = { "listen", "database", "certs", "feed", NULL };
+	static const char *const keys[] = { "listen", "database", "certs", "feed", "host",
+		                            "connections_per_address", NULL };
 	const char *config_path = NULL, *listen = NULL, *conninfo = NULL, *certs = NULL;
-	const char *feed_endpoints = NULL;
+	const char *feed_endpoints = NULL, *host_names = NULL;
+	char **hosts = NULL;
 	const char *address_file = NULL;
 	zconfig_t *config = NULL;
 	api_t *api = NULL;
@@ -101,6 +112,9 @@ main(int argc, char **argv)
 			break;
 		case 'A':
 			address_file = optarg;
+			break;
+		case 'H':
+			host_names = optarg;
 			break;
 		case 'n':
 			check_only = 1;
@@ -142,6 +156,26 @@ main(int argc, char **argv)
 	if (feed_endpoints == NULL)
 		feed_endpoints = tf_config_str(config, "web", "feed", DEFAULT_FEED);
 
+	int host_from_file = host_names == NULL
+	                     && tf_config_str(config, "web", "host", NULL) != NULL;
+
+	if (host_names == NULL)
+		host_names = tf_config_str(config, "web", "host", "");
+	if ((hosts = tf_http_parse_hosts(host_names, err, sizeof err)) == NULL) {
+		if (host_from_file)
+			tf_config_warn(config, "web/host: %s", err);
+		else
+			log_warnx("--host: %s", err);
+		goto out;
+	}
+	long per_address = TF_HTTP_PER_ADDRESS;
+
+	/* Behind a proxy every browser comes from the proxy's address. */
+	if (tf_config_int(config, "web", "connections_per_address", TF_HTTP_PER_ADDRESS, 1,
+	                  TF_HTTP_CONNECTIONS_MAX, &per_address, err, sizeof err) != 0) {
+		tf_config_warn(config, "%s", err);
+		goto out;
+	}
 	if (tf_http_check_listen(listen, err, sizeof err) != 0) {
 		if (listen_from_file)
 			tf_config_warn(config, "web/listen: %s", err);   /* names its line */
@@ -182,7 +216,9 @@ main(int argc, char **argv)
 	if (api_check_database(api, err, sizeof err) != 0)
 		log_warnx("%s (serving anyway: the API answers 503 until it is back)", err);
 
-	http = tf_http_new(listen, api_handle, api, err, sizeof err);
+	http = tf_http_start(listen, &(tf_http_options_t){ .hosts = (const char *const *)hosts,
+	                                                   .per_address = (unsigned)per_address },
+	                     api_handle, api, err, sizeof err);
 	if (http == NULL) {
 		log_warnx("%s", err);
 		goto out;
@@ -229,5 +265,6 @@ out:
 	api_destroy(&api);
 	livefeed_destroy(&feed);
 	zconfig_destroy(&config);
+	free(hosts);
 	return rc;
 }

@@ -69,7 +69,7 @@ tf_db_read_only(PGconn *conn, const char *role, char *err, size_t errlen)
 const char *
 tf_db_error(PGconn *conn)
 {
-	static char line[1024];
+	static _Thread_local char line[1024];   /* tallyfeed-web: one per serving thread */
 	char *p;
 
 	snprintf(line, sizeof line, "%s", PQerrorMessage(conn));

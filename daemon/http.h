@@ -1,11 +1,26 @@
 /*
  * http: a small HTTP server for tallyfeed's read-only pages (the dashboard
- * and its JSON API now; metrics and health later), on libmicrohttpd.
+ * and its JSON API, the daemons' metrics and health), on libmicrohttpd.
  *
- * One thread of libmicrohttpd's own serves every request in turn, so a
- * handler may use one database connection without locks.  Only GET and
- * HEAD are served; anything with a body is refused.  Every reply carries
- * the same protective headers (no sniffing, a same-origin content policy).
+ * A small pool of libmicrohttpd's threads serves the requests, so one slow
+ * handler (a long query) holds up only the connections of its thread: a
+ * handler runs in several threads at once, and one that needs a database
+ * connection keeps one per thread.  No client can hold the server:
+ *  - a request's headers must arrive within TF_HTTP_HEADER_DEADLINE_S of
+ *    its start (the connection, or the end of the request before it on
+ *    the same connection), and the whole exchange must end within
+ *    TF_HTTP_REQUEST_DEADLINE_S, however slowly the bytes trickle (an
+ *    idle timeout alone is defeated by one byte a second);
+ *  - one client address holds at most TF_HTTP_PER_ADDRESS connections
+ *    (more are closed as they come), and all together
+ *    TF_HTTP_CONNECTIONS_MAX.
+ * Only GET and HEAD are served; one with a body (Content-Length or
+ * Transfer-Encoding) is refused with 400.  With tf_http_options_t.hosts,
+ * the Host header must name this server (its address and port, or
+ * localhost on a loopback address; any address literal when listening on
+ * every address) or one of the hosts given, or the request is refused with
+ * 421 (a DNS-rebinding page cannot read it).  Every reply carries the same
+ * protective headers (no sniffing, a same-origin content policy).
  */
 #ifndef TF_HTTP_H
 #define TF_HTTP_H
@@ -30,11 +45,36 @@ typedef struct {
 typedef void tf_http_handler_fn(void *arg, const tf_http_request_t *request,
                                 tf_http_reply_t *reply);
 
+#define TF_HTTP_HEADER_DEADLINE_S 5     /* a request's headers, from its start */
+#define TF_HTTP_REQUEST_DEADLINE_S 30   /* the whole request, reply sent */
+#define TF_HTTP_PER_ADDRESS 16          /* connections one client address may hold */
+#define TF_HTTP_THREADS 4               /* serving threads */
+#define TF_HTTP_HOSTS_MAX 16            /* names in tf_http_options_t.hosts */
+#define TF_HTTP_CONNECTIONS_MAX 256     /* at once, every client together */
+
+typedef struct {
+	/* Check the Host header: NULL (no check), or a NULL-terminated list
+	 * of names the server also answers to besides its own address: "NAME"
+	 * (any port) or "NAME:PORT".  An empty list checks it too. */
+	const char *const *hosts;
+	/* Connections one client address may hold (0: TF_HTTP_PER_ADDRESS).
+	 * Behind a proxy every client has the proxy's address. */
+	unsigned per_address;
+} tf_http_options_t;
+
 /* Listen on ADDRESS:PORT ("127.0.0.1:8080", "[::1]:8080", "*:8080"; port 0
  * takes a free one) and serve every request with handler.  NULL with the
  * reason in err. */
 tf_http_t *tf_http_new(const char *listen, tf_http_handler_fn *handler, void *arg,
                        char *err, size_t errlen);
+/* The same with options (NULL: as tf_http_new). */
+tf_http_t *tf_http_start(const char *listen, const tf_http_options_t *options,
+                         tf_http_handler_fn *handler, void *arg, char *err, size_t errlen);
+/* text as the list tf_http_options_t.hosts takes: comma-separated names,
+ * NAME or NAME:PORT (DNS names or address literals, at most
+ * TF_HTTP_HOSTS_MAX).  One block, names and all (the caller frees it with
+ * free()), or NULL with why in err. */
+char **tf_http_parse_hosts(const char *text, char *err, size_t errlen);
 /* Is listen an address tf_http_new can bind (by its form; nothing is
  * bound)?  0, or -1 with why in err. */
 int tf_http_check_listen(const char *listen, char *err, size_t errlen);

@@ -1,7 +1,12 @@
 /*
- * log: one-line diagnostics to stderr, with level and program name.
+ * log: one-line diagnostics to stderr, with level and program name.  Every
+ * line is escaped whole (tf_text_escape): what a message quotes from the
+ * network or a file (a rejection's detail, an agent id, a unit name, a
+ * file name) can neither end the line and forge the next one nor send a
+ * terminal its control sequences.
  */
 #include "log.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -37,9 +42,13 @@ log_to_syslog(void)
 static void __attribute__((format(printf, 3, 0)))
 s_vlog(int priority, const char *level, const char *fmt, va_list ap, const char *suffix)
 {
-	char line[2048];
+	char raw[2048], line[TF_TEXT_ESCAPED_MAX(sizeof raw)];
+	int n;
 
-	vsnprintf(line, sizeof line, fmt, ap);
+	n = vsnprintf(raw, sizeof raw, fmt, ap);
+	if (n < 0)
+		n = 0;
+	tf_text_escape(line, sizeof line, raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1);
 	if (s_syslog) {
 		syslog(priority, "%s: %s%s%s", level, line, suffix ? ": " : "", suffix ? suffix : "");
 		return;

@@ -13,6 +13,8 @@
  * have arrived -- `tallyfeed feed` makes one per verdict, 4 in all -- so
  * nothing is published before the reader listens, then publishes one
  * accepted summary of unit 630121100201 per SEQ, in run RUN, and exits 0.
+ * With TF_FEEDPUB_TEXT set, each is a rejection instead, whose unit name
+ * and detail are that text (what a reader must print escaped).
  */
 #include "config.h"
 
@@ -65,6 +67,8 @@ main(int argc, char **argv)
 			heard++;
 		zframe_destroy(&frame);
 	}
+	const char *odd = getenv("TF_FEEDPUB_TEXT");
+
 	for (int i = 4; i < argc; i++) {
 		json_t *body;
 		char *text;
@@ -73,17 +77,19 @@ main(int argc, char **argv)
 			fprintf(stderr, "tf-feedpub: \"%s\" is not a sequence number\n", argv[i]);
 			goto out;
 		}
-		body = json_pack("{s:I, s:I, s:s, s:s, s:n, s:n, s:s, s:s, s:s, s:s, s:s, s:s,"
+		body = json_pack("{s:I, s:I, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:s, s:s, s:s,"
 		                 " s:i, s:i, s:s}",
 		                 "seq", (json_int_t)seq, "run", (json_int_t)run,
-		                 "time", "2026-11-25T08:00:00Z", "verdict", "accepted",
-		                 "reason", "detail", "agent", "qiaotou", "unit", "630121100201",
-		                 "unit_name", "元树尔村委会", "township", "630121100000",
+		                 "time", "2026-11-25T08:00:00Z", "verdict", odd ? "rejected" : "accepted",
+		                 "reason", odd ? "UNKNOWN_UNIT" : NULL, "detail", odd, "agent", "qiaotou",
+		                 "unit", "630121100201",
+		                 "unit_name", odd ? odd : "元树尔村委会", "township", "630121100000",
 		                 "county", "630121000000", "committee", "villagers",
 		                 "round", 1, "revision", (int)seq, "message_id", "00");
 		text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 		json_decref(body);
-		if (text == NULL || zstr_sendx(pub, "accepted 630121000000", text, NULL) != 0) {
+		if (text == NULL || zstr_sendx(pub, odd ? "rejected 630121000000"
+		                                        : "accepted 630121000000", text, NULL) != 0) {
 			free(text);
 			fprintf(stderr, "tf-feedpub: could not publish\n");
 			goto out;

@@ -1,10 +1,14 @@
 /*
  * test_utf8: tf_utf8_valid, the strict validator every name from outside
- * passes through (RFC 3629 and Unicode table 3-7, no control characters).
+ * passes through (RFC 3629 and Unicode table 3-7, no control characters),
+ * and tf_text_escape, what every text from outside goes through before a
+ * log line or a terminal.
  */
 #include "testutil.h"
 
 #include "utf8.h"
+
+#include <stdlib.h>
 
 /* Valid for exactly its bytes (sizeof - 1, so embedded NULs count). */
 #define VALID(lit) tf_utf8_valid((lit), sizeof(lit) - 1)
@@ -127,6 +131,125 @@ test_chinese_and_tibetan_accepted(void **state)
 	assert_true(VALID("\xf0\xa0\x80\x80"));      /* U+20000, CJK extension B */
 }
 
+/* tf_text_escape of a literal (its bytes, NULs too), as a new string. */
+static char *
+s_escape(const char *src, size_t len)
+{
+	static char out[512];
+
+	tf_text_escape(out, sizeof out, src, len);
+	return out;
+}
+#define ESCAPED(lit) s_escape((lit), sizeof(lit) - 1)
+
+static void
+test_escape_keeps_text(void **state)
+{
+	(void)state;
+	assert_string_equal(ESCAPED("Qinghai 63, West Street: ok"), "Qinghai 63, West Street: ok");
+	assert_string_equal(ESCAPED("元树尔村委会"), "元树尔村委会");
+	assert_string_equal(ESCAPED("\xc2\xa0" "nbsp"), "\xc2\xa0" "nbsp");     /* U+00A0 */
+	assert_string_equal(ESCAPED("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");   /* U+1F600 */
+	assert_string_equal(ESCAPED(""), "");
+}
+
+/* No line can be forged: every C0 control and DEL is escaped. */
+static void
+test_escape_c0_and_del(void **state)
+{
+	char in[2], out[16];
+
+	(void)state;
+	assert_string_equal(ESCAPED("a\nb\rc\td"), "a\\nb\\rc\\td");
+	assert_string_equal(ESCAPED("fake\ntallyfeed-collector: info: stored"),
+	                    "fake\\ntallyfeed-collector: info: stored");
+	assert_string_equal(ESCAPED("\x1b[2J\x1b]0;title\x07"), "\\x1b[2J\\x1b]0;title\\x07");
+	assert_string_equal(ESCAPED("nul\0inside"), "nul\\x00inside");
+	assert_string_equal(ESCAPED("del\x7f"), "del\\x7f");
+	for (int c = 0; c < 0x20; c++) {
+		in[0] = (char)c;
+		in[1] = 'x';
+		tf_text_escape(out, sizeof out, in, 2);
+		assert_int_equal(out[0], '\\');
+		for (const char *p = out; *p != '\0'; p++)
+			assert_true(*p >= 0x20 && *p < 0x7f);
+	}
+}
+
+static void
+test_escape_backslash_reads_back_one_way(void **state)
+{
+	(void)state;
+	/* A literal backslash-n is not an escaped newline. */
+	assert_string_equal(ESCAPED("a\\nb"), "a\\\\nb");
+}
+
+/* C1 controls, the separators and the bidi controls: each as \u{XXXX}. */
+static void
+test_escape_hidden_code_points(void **state)
+{
+	(void)state;
+	assert_string_equal(ESCAPED("a\xc2\x85" "b"), "a\\u{0085}b");      /* NEL */
+	assert_string_equal(ESCAPED("\xc2\x80\xc2\x9f"), "\\u{0080}\\u{009f}");
+	assert_string_equal(ESCAPED("\xe2\x80\xa8\xe2\x80\xa9"), "\\u{2028}\\u{2029}");
+	assert_string_equal(ESCAPED("\xe2\x80\xaa\xe2\x80\xae"), "\\u{202a}\\u{202e}");
+	assert_string_equal(ESCAPED("\xe2\x81\xa6\xe2\x81\xa9"), "\\u{2066}\\u{2069}");
+	/* Their neighbours are text. */
+	assert_string_equal(ESCAPED("\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa"),
+	                    "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa");
+	/* "evil\u202Etxt.exe" cannot turn round on screen. */
+	assert_string_equal(ESCAPED("evil\xe2\x80\xaetxt.exe"), "evil\\u{202e}txt.exe");
+}
+
+static void
+test_escape_ill_formed_bytes(void **state)
+{
+	(void)state;
+	assert_string_equal(ESCAPED("\xff"), "\\xff");
+	assert_string_equal(ESCAPED("\xc0\x8a"), "\\xc0\\x8a");          /* overlong newline */
+	assert_string_equal(ESCAPED("\xed\xa0\x80"), "\\xed\\xa0\\x80");  /* a surrogate */
+	assert_string_equal(ESCAPED("cut\xe5\x85"), "cut\\xe5\\x85");      /* truncated */
+	assert_true(tf_utf8_valid(ESCAPED("\xff\xfe\n\xc2\x85"), strlen(ESCAPED("\xff\xfe\n\xc2\x85"))));
+}
+
+/* Cut to fit, between characters and escapes, and always terminated. */
+static void
+test_escape_bounded(void **state)
+{
+	char out[8];
+	size_t n;
+
+	(void)state;
+	n = tf_text_escape(out, sizeof out, "abc\ndef", 8);
+	assert_string_equal(out, "abc\\nde");
+	assert_int_equal(n, 7);
+	n = tf_text_escape(out, sizeof out, "abcdef\n", 8);
+	assert_string_equal(out, "abcdef");            /* not half of "\\n" */
+	assert_int_equal(n, 6);
+	n = tf_text_escape(out, sizeof out, "ab元树", strlen("ab元树"));
+	assert_string_equal(out, "ab元");               /* not half of 树 */
+	n = tf_text_escape(out, 1, "abc", 3);
+	assert_string_equal(out, "");
+	assert_int_equal(n, 0);
+}
+
+/* TF_TEXT_ESCAPED_MAX holds the worst case whole. */
+static void
+test_escape_dup_whole(void **state)
+{
+	char worst[64];
+	char *out;
+
+	(void)state;
+	memset(worst, 0x01, sizeof worst - 1);
+	worst[sizeof worst - 1] = '\0';
+	out = tf_text_escape_dup(worst);
+	assert_non_null(out);
+	assert_int_equal(strlen(out), 4 * (sizeof worst - 1));
+	free(out);
+	assert_null(tf_text_escape_dup(NULL));
+}
+
 int
 main(void)
 {
@@ -139,6 +262,13 @@ main(void)
 		cmocka_unit_test(test_above_max_rejected),
 		cmocka_unit_test(test_truncated_and_stray_rejected),
 		cmocka_unit_test(test_chinese_and_tibetan_accepted),
+		cmocka_unit_test(test_escape_keeps_text),
+		cmocka_unit_test(test_escape_c0_and_del),
+		cmocka_unit_test(test_escape_backslash_reads_back_one_way),
+		cmocka_unit_test(test_escape_hidden_code_points),
+		cmocka_unit_test(test_escape_ill_formed_bytes),
+		cmocka_unit_test(test_escape_bounded),
+		cmocka_unit_test(test_escape_dup_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
