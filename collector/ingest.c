@@ -61,6 +61,7 @@ typedef struct {
 	Tallyfeed__Verdict verdict;
 	size_t entry;           /* its index in the batch's store entries */
 	bool stored;            /* written in the current transaction */
+	bool cut;               /* kept short: its sender is over its quarantine budget */
 } item_t;
 
 struct _ingest_t {
@@ -285,7 +286,7 @@ s_byte_rate_allows(ingest_t *self, const tf_peer_t *peer, bucket_t *b, size_t by
  * sender's quarantine budget lasts, else its first bytes (counted, and
  * logged once a minute per sender). */
 static size_t
-s_quarantine_keep(ingest_t *self, const item_t *item, size_t len)
+s_quarantine_keep(ingest_t *self, item_t *item, size_t len)
 {
 	bucket_t *b = item->bucket;
 	int64_t now = zclock_mono();
@@ -300,6 +301,7 @@ s_quarantine_keep(ingest_t *self, const item_t *item, size_t len)
 	b->quarantine_last_ms = now;
 	if (b->quarantine_tokens >= (double)len)
 		return len;
+	item->cut = true;
 	b->cut++;
 	if (self->m.quarantine_cut != NULL)
 		tf_metric_add(self->m.quarantine_cut, 1);
@@ -630,6 +632,10 @@ s_log_item(const item_t *item)
 	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED)
 		log_info("deferred message %s from agent %.64s: %s: %s", id, agent,
 		         tf_reason_name(item->check.reason), item->check.detail);
+	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED && item->cut)
+		/* Its sender's once-a-minute line says it in bulk. */
+		log_debug("rejected message %s from agent %.64s: %s: %s (kept short)", id, agent,
+		          tf_reason_name(item->check.reason), item->check.detail);
 	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
 		log_info("rejected message %s from agent %.64s: %s: %s", id, agent,
 		         tf_reason_name(item->check.reason), item->check.detail);
