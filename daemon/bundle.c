@@ -88,11 +88,43 @@ out:
 }
 
 tf_bundle_t *
+tf_bundle_decode(const uint8_t *bytes, size_t len, char *err, size_t errlen)
+{
+	tf_budget_t *budget = NULL;
+	tf_bundle_t *bundle = NULL;
+
+	if (len > TF_BUNDLE_MAX) {
+		snprintf(err, errlen, "%zu bytes, over the %d MiB a bundle may hold", len,
+		         TF_BUNDLE_MAX / (1024 * 1024));
+		return NULL;
+	}
+	budget = tf_budget_new(TF_BUNDLE_DECODE_MAX(len), NULL);
+	if (budget == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	bundle = tallyfeed__bundle__unpack(tf_budget_allocator(budget), len, bytes);
+	if (bundle == NULL && tf_budget_exceeded(budget))
+		snprintf(err, errlen, "decoded, it would take more than %zu bytes of memory "
+		         "(unknown fields, empty envelopes?); not a bundle an agent wrote",
+		         tf_budget_limit(budget));
+	else if (bundle == NULL)
+		snprintf(err, errlen, "not a tallyfeed bundle");
+	else if (bundle->format_version != TF_BUNDLE_VERSION) {
+		snprintf(err, errlen, "bundle format %u, this program reads %d",
+		         bundle->format_version, TF_BUNDLE_VERSION);
+		tf_bundle_destroy(&bundle);
+	}
+	tf_budget_destroy(&budget);
+	return bundle;
+}
+
+tf_bundle_t *
 tf_bundle_read(const char *path, char *err, size_t errlen)
 {
 	tf_bundle_t *bundle = NULL;
-	tf_budget_t *budget = NULL;
 	uint8_t *bytes = NULL;
+	char why[256];
 	size_t len = 0;
 	struct stat st;
 	int fd;
@@ -141,25 +173,10 @@ tf_bundle_read(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: changed while read", path);
 		goto out;
 	}
-	budget = tf_budget_new(TF_BUNDLE_DECODE_MAX(len), NULL);
-	if (budget == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	bundle = tallyfeed__bundle__unpack(tf_budget_allocator(budget), len, bytes);
-	if (bundle == NULL && tf_budget_exceeded(budget))
-		snprintf(err, errlen, "%s: decoded, it would take more than %zu bytes of memory "
-		         "(unknown fields, empty envelopes?); not a bundle an agent wrote", path,
-		         tf_budget_limit(budget));
-	else if (bundle == NULL)
-		snprintf(err, errlen, "%s: not a tallyfeed bundle", path);
-	else if (bundle->format_version != TF_BUNDLE_VERSION) {
-		snprintf(err, errlen, "%s: bundle format %u, this program reads %d", path,
-		         bundle->format_version, TF_BUNDLE_VERSION);
-		tf_bundle_destroy(&bundle);
-	}
+	bundle = tf_bundle_decode(bytes, len, why, sizeof why);
+	if (bundle == NULL)
+		snprintf(err, errlen, "%s: %s", path, why);
 out:
-	tf_budget_destroy(&budget);
 	free(bytes);
 	close(fd);
 	return bundle;

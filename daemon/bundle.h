@@ -30,6 +30,9 @@ int tf_bundle_write(const char *path, const char *agent_id, zlist_t *frames, cha
  * symlink, not a regular file, over TF_BUNDLE_MAX, or over its decode
  * budget are each said as such. */
 tf_bundle_t *tf_bundle_read(const char *path, char *err, size_t errlen);
+/* Decode a bundle's bytes within TF_BUNDLE_DECODE_MAX(len) (what
+ * tf_bundle_read does once it has read the file), or NULL with err. */
+tf_bundle_t *tf_bundle_decode(const uint8_t *bytes, size_t len, char *err, size_t errlen);
 void tf_bundle_destroy(tf_bundle_t **bundle_p);
 
 #endif

@@ -131,6 +131,30 @@ n=$(sql "SELECT count(*) FROM tallyfeed.quarantine")
 "$CONSOLE" import -c "$EP" -k "$KEYS/importer.cert_secret" -K "$COLLECTOR_CERT" "$WORK/one.bundle" >/dev/null || true
 expect_eq "$(sql "SELECT count(*) FROM tallyfeed.quarantine")" "$n" "the same bad frame again adds no row"
 
+say "a byte rate: 1 MiB at once, then 1 byte a second, for agents and importers alike"
+printf 'collector\n    rate_per_s = 0\n    byte_rate_per_s = 1\n    byte_burst = 1048576\n    quarantine_bytes_per_hour = %s\n' \
+	"$budget" >"$WORK/collector.cfg"
+reload_collector
+"$BAD" --flood 8 candidates "$EP" "$KEYS/flooder.cert_secret" "$COLLECTOR_CERT" >"$WORK/flood3.log" 2>&1 \
+	|| fail "tf-bad --flood 8 candidates"
+cat "$WORK/flood3.log"
+expect_eq "$(awk '/^flood REJECTED DECODE_TOO_LARGE/ { print $4 }' "$WORK/flood3.log")" 4 "the first 4 frames (1 MiB) judged"
+expect_eq "$(awk '/^flood DEFERRED RATE_LIMITED/ { print $4 }' "$WORK/flood3.log")" 4 "the next 4 deferred"
+"$BAD" --flood-bundle 8 candidates "$WORK/eight.bundle" "$KEYS/flooder.cert_secret"
+set +e
+"$CONSOLE" import -t 3 -c "$EP" -k "$KEYS/importer.cert_secret" -K "$COLLECTOR_CERT" \
+	"$WORK/eight.bundle" >"$WORK/import3.log" 2>&1
+import_rc=$?
+set -e
+cat "$WORK/import3.log"
+expect_eq "$import_rc" 1 "import past its byte rate ends at its deadline, non-zero"
+expect_eq "$(grep -c 'REJECTED: DECODE_TOO_LARGE' "$WORK/import3.log")" 4 "import: the first 4 judged"
+expect_eq "$(grep -c '^message [5-8] (sequence [0-9]*): no answer$' "$WORK/import3.log")" 4 \
+	"import names the 4 deferred to the end as unanswered, with their sequence"
+printf 'collector\n    rate_per_s = 0\n    byte_rate_per_s = 0\n    quarantine_bytes_per_hour = %s\n' \
+	"$budget" >"$WORK/collector.cfg"
+reload_collector
+
 say "verify accepts rows kept short (their SHA-256 is in the chain)"
 "$CONSOLE" verify --certs "$CERTS" >"$WORK/verify.log" 2>&1 && echo "ok: verify clean" \
 	|| { tail -5 "$WORK/verify.log"; fail "verify found something"; }
