@@ -140,6 +140,12 @@ typedef struct {
 	uint8_t *payload;               /* owned */
 } draft_t;
 
+/* Kinds of flood frame (see the banner), also cases of the corpus. */
+typedef enum { FLOOD_UNKNOWN, FLOOD_CANDIDATES, FLOOD_REPEATED, FLOOD_NOID, FLOOD_BAD,
+	       FLOOD_MIXED } flood_t;
+
+static zframe_t *s_flood_frame(ctx_t *ctx, flood_t kind, int i);
+
 /* ---- reports ---- */
 
 static void
@@ -543,6 +549,11 @@ c_oversize_frame(ctx_t *ctx)
 	}
 	return msg;
 }
+
+/* As costly to decode as 256 KiB can be: refused for what decoding takes. */
+static zmsg_t *c_unknown_fields_flood(ctx_t *ctx) { return s_msg(s_flood_frame(ctx, FLOOD_UNKNOWN, ctx->number)); }
+static zmsg_t *c_empty_candidates_flood(ctx_t *ctx) { return s_msg(s_flood_frame(ctx, FLOOD_CANDIDATES, ctx->number)); }
+static zmsg_t *c_empty_seats_flood(ctx_t *ctx) { return s_msg(s_flood_frame(ctx, FLOOD_REPEATED, ctx->number)); }
 
 static zmsg_t *
 c_wrong_wire_type(ctx_t *ctx)
@@ -1550,6 +1561,13 @@ static const bad_case_t s_cases[] = {
 	    "a sound envelope followed by a second frame in the same ZeroMQ message"),
 	BAD(oversize_frame, MESSAGE_TOO_LARGE,
 	    "a signed report with a big unknown field, 256 KiB + 1 byte in all"),
+	BAD(unknown_fields_flood, DECODE_TOO_LARGE,
+	    "a sound report in an envelope padded to 256 KiB with 2-byte unknown fields "
+	    "(field 15, varint 0): some 8 MiB once decoded"),
+	BAD(empty_candidates_flood, DECODE_TOO_LARGE,
+	    "a signed report followed by 256 KiB of empty candidates (3 bytes each)"),
+	BAD(empty_seats_flood, DECODE_TOO_LARGE,
+	    "a signed report followed by 256 KiB of empty seats entries (2 bytes each)"),
 	BAD(wrong_wire_type, MALFORMED_ENVELOPE,
 	    "message_id (bytes, field 4) sent as a varint"),
 	BAD(sequence_over_int64, MALFORMED_ENVELOPE,
@@ -1865,9 +1883,6 @@ s_burst(ctx_t *ctx, int n, const char *dir)
 }
 
 /* ---- floods ---- */
-
-typedef enum { FLOOD_UNKNOWN, FLOOD_CANDIDATES, FLOOD_REPEATED, FLOOD_NOID, FLOOD_BAD,
-	       FLOOD_MIXED } flood_t;
 
 static const char *const s_flood_names[] = { "unknown", "candidates", "repeated", "noid",
 	                                     "bad", "mixed" };
