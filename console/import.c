@@ -38,6 +38,42 @@ s_usage(FILE *fp)
 	    "  -t SECONDS    give up on what is unanswered after this long (default 300)\n");
 }
 
+/* The matchable items together, in windows; then each other one on a
+ * connection of its own, so that whatever answers there answers it.  0, or
+ * -1 if the endpoint could not be used. */
+static int
+s_deliver(const char *endpoint, const sender_config_t *sc, sender_item_t *items,
+          const bool *alone, size_t count)
+{
+	sender_item_t *together = calloc(count + 1, sizeof *together);
+	sender_config_t one = *sc;
+	size_t n = 0;
+	int rc = -1;
+
+	if (together == NULL) {
+		log_warnx("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (!alone[i])
+			together[n++] = items[i];
+	if (sender_deliver(endpoint, sc, together, n) != 0)
+		goto out;
+	n = 0;
+	for (size_t i = 0; i < count; i++)
+		if (!alone[i])
+			items[i] = together[n++];
+	one.window = 1;
+	one.any_answer = true;
+	for (size_t i = 0; i < count && zclock_mono() < sc->deadline; i++)
+		if (alone[i] && sender_deliver(endpoint, &one, &items[i], 1) != 0)
+			goto out;
+	rc = 0;
+out:
+	free(together);
+	return rc;
+}
+
 int
 console_import(zconfig_t *config, int argc, char **argv)
 {
@@ -146,35 +182,8 @@ console_import(zconfig_t *config, int argc, char **argv)
 		tf_envelope_destroy(&env);
 	}
 	sc.deadline = zclock_mono() + deadline_s * 1000;
-	{
-		/* The matchable ones together, in windows; then each other one on
-		 * a connection of its own, so whatever answers there answers it. */
-		size_t n = 0;
-		sender_item_t *together = calloc(bundle->n_envelopes + 1, sizeof *together);
-		sender_config_t one = sc;
-
-		if (together == NULL) {
-			log_warnx("out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < bundle->n_envelopes; i++)
-			if (!alone[i])
-				together[n++] = items[i];
-		if (sender_deliver(endpoint, &sc, together, n) != 0) {
-			free(together);
-			goto out;
-		}
-		n = 0;
-		for (size_t i = 0; i < bundle->n_envelopes; i++)
-			if (!alone[i])
-				items[i] = together[n++];
-		free(together);
-		one.window = 1;
-		one.any_answer = true;
-		for (size_t i = 0; i < bundle->n_envelopes && zclock_mono() < sc.deadline; i++)
-			if (alone[i] && sender_deliver(endpoint, &one, &items[i], 1) != 0)
-				goto out;
-	}
+	if (s_deliver(endpoint, &sc, items, alone, bundle->n_envelopes) != 0)
+		goto out;
 	for (size_t i = 0; i < bundle->n_envelopes; i++) {
 		if (!items[i].answered) {
 			unanswered++;
