@@ -283,14 +283,12 @@ s_byte_rate_allows(ingest_t *self, const tf_peer_t *peer, bucket_t *b, size_t by
 }
 
 /* How much of a refused frame of len bytes to keep: all of it while its
- * sender's quarantine budget lasts, else its first bytes (counted, and
- * logged once a minute per sender). */
+ * sender's quarantine budget lasts, else its first bytes. */
 static size_t
 s_quarantine_keep(ingest_t *self, item_t *item, size_t len)
 {
 	bucket_t *b = item->bucket;
 	int64_t now = zclock_mono();
-	size_t head = len < INGEST_QUARANTINE_HEAD ? len : INGEST_QUARANTINE_HEAD;
 
 	if (self->config.quarantine_per_hour <= 0 || b == NULL)
 		return len;
@@ -299,12 +297,23 @@ s_quarantine_keep(ingest_t *self, item_t *item, size_t len)
 	if (b->quarantine_tokens > self->config.quarantine_per_hour)
 		b->quarantine_tokens = self->config.quarantine_per_hour;
 	b->quarantine_last_ms = now;
-	if (b->quarantine_tokens >= (double)len)
+	/* A frame no longer than what a short row keeps costs nothing. */
+	if (b->quarantine_tokens >= (double)len || len <= INGEST_QUARANTINE_HEAD)
 		return len;
 	item->cut = true;
-	b->cut++;
+	return INGEST_QUARANTINE_HEAD;
+}
+
+/* A row kept short: counted, and logged once a minute per sender. */
+static void
+s_tell_cut(ingest_t *self, const item_t *item)
+{
+	bucket_t *b = item->bucket;
+	int64_t now = zclock_mono();
+
 	if (self->m.quarantine_cut != NULL)
 		tf_metric_add(self->m.quarantine_cut, 1);
+	b->cut++;
 	if (b->quarantine_logged_ms == 0 || now - b->quarantine_logged_ms >= REFUSAL_LOG_EVERY_MS) {
 		log_warnx("%s is over its quarantine budget (%.0f bytes an hour): %llu refused "
 		          "message(s) kept as their SHA-256, size, reason and first %d bytes",
@@ -314,7 +323,6 @@ s_quarantine_keep(ingest_t *self, item_t *item, size_t len)
 		b->quarantine_logged_ms = now;
 		b->cut = 0;
 	}
-	return head;
 }
 
 /* Keep a refused item in quarantine, within its sender's budget. */
@@ -329,9 +337,11 @@ s_store_quarantine(ingest_t *self, item_t *item)
 	                     item->check.reason, item->check.detail, &written) != 0)
 		return -1;
 	/* Only new bytes kept whole cost budget: a copy is not kept at all. */
-	if (written && keep == len && item->bucket != NULL
+	if (written && keep == len && len > INGEST_QUARANTINE_HEAD && item->bucket != NULL
 	    && self->config.quarantine_per_hour > 0)
 		item->bucket->quarantine_tokens -= (double)len;
+	if (written && item->cut)
+		s_tell_cut(self, item);
 	if (written && self->m.quarantine_kept != NULL)
 		tf_metric_add(self->m.quarantine_kept, (double)keep);
 	return 0;

@@ -142,7 +142,7 @@ expect_eq "$(awk '/^flood REJECTED DECODE_TOO_LARGE/ { print $4 }' "$WORK/flood3
 expect_eq "$(awk '/^flood DEFERRED RATE_LIMITED/ { print $4 }' "$WORK/flood3.log")" 4 "the next 4 deferred"
 "$BAD" --flood-bundle 8 candidates "$WORK/eight.bundle" "$KEYS/flooder.cert_secret"
 set +e
-"$CONSOLE" import -t 3 -c "$EP" -k "$KEYS/importer.cert_secret" -K "$COLLECTOR_CERT" \
+"$CONSOLE" import -t 15 -c "$EP" -k "$KEYS/importer.cert_secret" -K "$COLLECTOR_CERT" \
 	"$WORK/eight.bundle" >"$WORK/import3.log" 2>&1
 import_rc=$?
 set -e
