@@ -166,7 +166,10 @@ tf_bundle_read(const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			goto out;
 		}
-		if (n == 0 || (len += (size_t)n) > (size_t)st.st_size)
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > (size_t)st.st_size)
 			break;
 	}
 	if (len != (size_t)st.st_size) {

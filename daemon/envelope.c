@@ -136,7 +136,9 @@ tf_envelope_decode_within(const uint8_t *data, size_t len, tf_budget_t *budget,
 	if (len > TF_MESSAGE_MAX)
 		return s_fail(why, TALLYFEED__REASON__REASON_MESSAGE_TOO_LARGE,
 		              "frame larger than the 256 KiB ceiling", NULL, NULL);
-	if (budget == NULL && (budget = own = tf_budget_new(TF_DECODE_MAX, NULL)) == NULL)
+	if (budget == NULL)
+		budget = own = tf_budget_new(TF_DECODE_MAX, NULL);
+	if (budget == NULL)
 		return s_fail(why, TALLYFEED__REASON__REASON_DECODE_TOO_LARGE, "out of memory",
 		              NULL, NULL);
 	env = tallyfeed__envelope__unpack(tf_budget_allocator(budget), len, data);
@@ -216,7 +218,9 @@ s_payload(const ProtobufCMessageDescriptor *descriptor, const tf_envelope_t *env
 	snprintf(why->detail, sizeof why->detail, "%s", s_over_budget);
 	if (env->payload.len > TF_MESSAGE_MAX)
 		return NULL;
-	if (budget == NULL && (budget = own = tf_budget_new(TF_DECODE_MAX, NULL)) == NULL)
+	if (budget == NULL)
+		budget = own = tf_budget_new(TF_DECODE_MAX, NULL);
+	if (budget == NULL)
 		return NULL;
 	m = protobuf_c_message_unpack(descriptor, tf_budget_allocator(budget), env->payload.len,
 	                              env->payload.data);
@@ -251,7 +255,10 @@ tf_ack_decode(const uint8_t *data, size_t len)
 	tf_budget_t *budget;
 	tf_ack_t *ack;
 
-	if (len > TF_MESSAGE_MAX || (budget = tf_budget_new(TF_DECODE_MAX, NULL)) == NULL)
+	if (len > TF_MESSAGE_MAX)
+		return NULL;
+	budget = tf_budget_new(TF_DECODE_MAX, NULL);
+	if (budget == NULL)
 		return NULL;
 	ack = tallyfeed__ack__unpack(tf_budget_allocator(budget), len, data);
 	tf_budget_destroy(&budget);
