@@ -12,7 +12,9 @@
 #include <string.h>
 
 #define POLL_MS 200             /* how often an idle loop looks at the stop flag */
-#define BATCH_BYTES_MAX (64 * 1024 * 1024)  /* a batch stops growing past this many bytes */
+/* The worst one message can add to a batch: a frame as large as ZeroMQ
+ * lets through (collector/main.c) and its decode. */
+#define MESSAGE_MEMORY_MAX (tf_budget_cost(4 * TF_MESSAGE_MAX) + 256 + TF_DECODE_MAX)
 
 typedef enum {
 	ACTION_RESULT,          /* store the report */
@@ -28,13 +30,20 @@ typedef enum {
 #define VERDICTS 5                      /* Tallyfeed__Verdict values, 0..4 */
 #define REASONS_MAX 64                  /* Tallyfeed__Reason values counted */
 
-/* A token bucket per connection key. */
+/* Token buckets per connection key: messages, bytes, and bytes of
+ * quarantine kept whole. */
 typedef struct {
 	double tokens;
 	int64_t last_ms;
 	int64_t logged_ms;      /* when we last logged a refusal or a deferral */
 	int64_t seen_ms;        /* when we last heard from it, enrolled */
 	uint64_t deferred;      /* messages deferred since then */
+	double byte_tokens;
+	int64_t byte_last_ms;
+	double quarantine_tokens;
+	int64_t quarantine_last_ms;
+	int64_t quarantine_logged_ms;   /* when we last logged its quarantine cut short */
+	uint64_t cut;           /* messages kept short since then */
 } bucket_t;
 
 /* One message of a batch, from arrival to its Ack. */
@@ -43,6 +52,7 @@ typedef struct {
 	zframe_t *raw;          /* the frame as received */
 	const tf_peer_t *sender;        /* whose CURVE key the connection used */
 	const tf_peer_t *author;        /* whose signature the payload must carry */
+	bucket_t *bucket;       /* the sender's, or NULL */
 	tf_envelope_t *envelope;        /* NULL if it did not decode */
 	tf_report_t *report;
 	Tallyfeed__Heartbeat *heartbeat;
@@ -51,6 +61,7 @@ typedef struct {
 	Tallyfeed__Verdict verdict;
 	size_t entry;           /* its index in the batch's store entries */
 	bool stored;            /* written in the current transaction */
+	bool cut;               /* kept short: its sender is over its quarantine budget */
 } item_t;
 
 struct _ingest_t {
@@ -64,7 +75,8 @@ struct _ingest_t {
 	item_t *items;
 	store_entry_t *entries; /* the results of a batch, for the store */
 	int count;
-	size_t bytes;           /* frames held by the batch */
+	tf_budget_t *batch_budget;      /* frames held by the batch, and their decodes */
+	tf_budget_t *message_budget;    /* one message's decode, within the batch's */
 	feed_t *feed;           /* the live feed, or NULL */
 	tf_metrics_t *metrics;  /* or NULL */
 	struct {                /* NULL until ingest_set_outputs */
@@ -73,6 +85,7 @@ struct _ingest_t {
 		tf_metric_t *rejected[REASONS_MAX];
 		tf_metric_t *batch_size, *commit_seconds;
 		tf_metric_t *database_up, *queue_depth, *agents_connected;
+		tf_metric_t *quarantine_cut, *quarantine_kept;
 	} m;
 	int64_t counted_ms;     /* when agents_connected was last counted */
 };
@@ -98,10 +111,16 @@ ingest_new(zsock_t *router, store_t *store, const tf_registry_t *registry,
 	self->items = calloc((size_t)config->batch_max, sizeof *self->items);
 	self->entries = calloc((size_t)config->batch_max, sizeof *self->entries);
 	self->buckets = zhashx_new();
-	if (self->items == NULL || self->entries == NULL || self->buckets == NULL) {
+	self->batch_budget = tf_budget_new(INGEST_BATCH_MEMORY_MAX, NULL);
+	if (self->batch_budget != NULL)
+		self->message_budget = tf_budget_new(TF_DECODE_MAX, self->batch_budget);
+	if (self->items == NULL || self->entries == NULL || self->buckets == NULL
+	    || self->message_budget == NULL) {
 		free(self->items);
 		free(self->entries);
 		zhashx_destroy(&self->buckets);
+		tf_budget_destroy(&self->message_budget);
+		tf_budget_destroy(&self->batch_budget);
 		free(self);
 		return NULL;
 	}
@@ -139,6 +158,8 @@ ingest_destroy(ingest_t **self_p)
 	free(self->items);
 	free(self->entries);
 	zhashx_destroy(&self->buckets);
+	tf_budget_destroy(&self->message_budget);
+	tf_budget_destroy(&self->batch_budget);
 	free(self);
 	*self_p = NULL;
 }
@@ -188,6 +209,10 @@ s_bucket(ingest_t *self, const char *key)
 			return NULL;
 		b->tokens = self->config.rate_burst;
 		b->last_ms = zclock_mono();
+		b->byte_tokens = self->config.byte_burst;
+		b->byte_last_ms = b->last_ms;
+		b->quarantine_tokens = self->config.quarantine_per_hour;
+		b->quarantine_last_ms = b->last_ms;
 		zhashx_insert(self->buckets, key, b);
 	}
 	return b;
@@ -221,6 +246,105 @@ s_rate_allows(ingest_t *self, const tf_peer_t *peer, bucket_t *b)
 		b->deferred = 0;
 	}
 	return false;
+}
+
+/* Take bytes from the sender's byte bucket b (NULL: no limit); false if
+ * it has not that many.  Agents and importers alike: a bundle goes in at
+ * the pace of the link it would have had.  A frame larger than the burst
+ * goes once the bucket is full. */
+static bool
+s_byte_rate_allows(ingest_t *self, const tf_peer_t *peer, bucket_t *b, size_t bytes)
+{
+	int64_t now = zclock_mono();
+	double need = (double)bytes;
+
+	if (self->config.byte_rate_per_s <= 0 || b == NULL)
+		return true;
+	b->byte_tokens += (double)(now - b->byte_last_ms) * self->config.byte_rate_per_s / 1000.0;
+	if (b->byte_tokens > self->config.byte_burst)
+		b->byte_tokens = self->config.byte_burst;
+	b->byte_last_ms = now;
+	if (need > self->config.byte_burst)
+		need = self->config.byte_burst;
+	if (b->byte_tokens >= need) {
+		b->byte_tokens -= need;
+		return true;
+	}
+	b->deferred++;
+	if (now - b->logged_ms >= REFUSAL_LOG_EVERY_MS) {
+		log_warnx("%s %s is over its byte rate limit (%.0f bytes/s, burst %.0f): %llu "
+		          "message(s) deferred", peer->role == TF_ROLE_AGENT ? "agent" : "importer",
+		          peer->name, self->config.byte_rate_per_s, self->config.byte_burst,
+		          (unsigned long long)b->deferred);
+		b->logged_ms = now;
+		b->deferred = 0;
+	}
+	return false;
+}
+
+/* How much of a refused frame of len bytes to keep: all of it while its
+ * sender's quarantine budget lasts, else its first bytes. */
+static size_t
+s_quarantine_keep(ingest_t *self, item_t *item, size_t len)
+{
+	bucket_t *b = item->bucket;
+	int64_t now = zclock_mono();
+
+	if (self->config.quarantine_per_hour <= 0 || b == NULL)
+		return len;
+	b->quarantine_tokens += (double)(now - b->quarantine_last_ms)
+	                        * self->config.quarantine_per_hour / 3600000.0;
+	if (b->quarantine_tokens > self->config.quarantine_per_hour)
+		b->quarantine_tokens = self->config.quarantine_per_hour;
+	b->quarantine_last_ms = now;
+	/* A frame no longer than what a short row keeps costs nothing. */
+	if (b->quarantine_tokens >= (double)len || len <= INGEST_QUARANTINE_HEAD)
+		return len;
+	item->cut = true;
+	return INGEST_QUARANTINE_HEAD;
+}
+
+/* A row kept short: counted, and logged once a minute per sender. */
+static void
+s_tell_cut(ingest_t *self, const item_t *item)
+{
+	bucket_t *b = item->bucket;
+	int64_t now = zclock_mono();
+
+	if (self->m.quarantine_cut != NULL)
+		tf_metric_add(self->m.quarantine_cut, 1);
+	b->cut++;
+	if (b->quarantine_logged_ms == 0 || now - b->quarantine_logged_ms >= REFUSAL_LOG_EVERY_MS) {
+		log_warnx("%s is over its quarantine budget (%.0f bytes an hour): %llu refused "
+		          "message(s) kept as their SHA-256, size, reason and first %d bytes",
+		          item->sender != NULL ? item->sender->name : "?",
+		          self->config.quarantine_per_hour, (unsigned long long)b->cut,
+		          INGEST_QUARANTINE_HEAD);
+		b->quarantine_logged_ms = now;
+		b->cut = 0;
+	}
+}
+
+/* Keep a refused item in quarantine, within its sender's budget. */
+static int
+s_store_quarantine(ingest_t *self, item_t *item)
+{
+	size_t len = zframe_size(item->raw);
+	size_t keep = s_quarantine_keep(self, item, len);
+	bool written = false;
+
+	if (store_quarantine(self->store, item->envelope, zframe_data(item->raw), len, keep,
+	                     item->check.reason, item->check.detail, &written) != 0)
+		return -1;
+	/* Only new bytes kept whole cost budget: a copy is not kept at all. */
+	if (written && keep == len && len > INGEST_QUARANTINE_HEAD && item->bucket != NULL
+	    && self->config.quarantine_per_hour > 0)
+		item->bucket->quarantine_tokens -= (double)len;
+	if (written && item->cut)
+		s_tell_cut(self, item);
+	if (written && self->m.quarantine_kept != NULL)
+		tf_metric_add(self->m.quarantine_kept, (double)keep);
+	return 0;
 }
 
 /* Log a refused connection key, at most once a minute per key. */
@@ -267,8 +391,8 @@ s_judge(ingest_t *self, item_t *item)
 {
 	tf_envelope_t *env;
 
-	env = tf_envelope_decode(zframe_data(item->raw), zframe_size(item->raw), &item->check,
-	                         &item->envelope);
+	env = tf_envelope_decode_within(zframe_data(item->raw), zframe_size(item->raw),
+	                                self->message_budget, &item->check, &item->envelope);
 	if (env == NULL) {
 		s_quarantine(item, item->check.reason, item->check.detail);
 		return;
@@ -304,9 +428,10 @@ s_judge(ingest_t *self, item_t *item)
 		return;
 	}
 	if (env->payload_type == TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT) {
-		item->heartbeat = tallyfeed__heartbeat__unpack(NULL, env->payload.len,
-		                                               env->payload.data);
-		if (item->heartbeat == NULL || !s_heartbeat_sound(item->heartbeat))
+		item->heartbeat = tf_envelope_heartbeat(env, self->message_budget, &item->check);
+		if (item->heartbeat == NULL)
+			s_quarantine(item, item->check.reason, item->check.detail);
+		else if (!s_heartbeat_sound(item->heartbeat))
 			s_quarantine(item, TALLYFEED__REASON__REASON_MALFORMED_PAYLOAD,
 			             "payload is not a sound Heartbeat");
 		else {
@@ -315,10 +440,9 @@ s_judge(ingest_t *self, item_t *item)
 		}
 		return;
 	}
-	item->report = tf_report_unpack(env->payload.data, env->payload.len);
+	item->report = tf_envelope_report(env, self->message_budget, &item->check);
 	if (item->report == NULL) {
-		s_quarantine(item, TALLYFEED__REASON__REASON_MALFORMED_PAYLOAD,
-		             "payload is not a ResultReport");
+		s_quarantine(item, item->check.reason, item->check.detail);
 		return;
 	}
 	/* The agent's certificate names the only township it speaks for. */
@@ -344,6 +468,12 @@ s_receive(ingest_t *self)
 		tf_metric_add(self->m.received, 1);
 	item->identity = zmsg_pop(msg);
 	item->raw = zmsg_pop(msg);
+	/* What the frames take, charged to the batch (ingest_run leaves room
+	 * for the worst a message can bring, so this always fits). */
+	tf_budget_reset(self->message_budget);
+	tf_budget_charge(self->batch_budget,
+	                 (item->identity != NULL ? tf_budget_cost(zframe_size(item->identity)) : 0)
+	                 + (item->raw != NULL ? tf_budget_cost(zframe_size(item->raw)) : 0));
 	if (item->raw != NULL) {
 		/* zauth sets User-Id to the CURVE key it admitted.  Enrolment may
 		 * have changed since (SIGHUP): the key must be enrolled now. */
@@ -360,16 +490,24 @@ s_receive(ingest_t *self)
 		 * and its rate-limit tokens. */
 		if ((b = s_bucket(self, key)) != NULL)
 			b->seen_ms = zclock_mono();
-		if (!s_rate_allows(self, item->sender, b)) {
+		item->bucket = b;
+		if (!s_rate_allows(self, item->sender, b)
+		    || !s_byte_rate_allows(self, item->sender, b, zframe_size(item->raw))) {
+			tf_check_t why;
+			tf_envelope_t *env;
+
 			item->action = ACTION_DEFER;
 			item->verdict = TALLYFEED__VERDICT__VERDICT_DEFERRED;
 			item->check.reason = TALLYFEED__REASON__REASON_RATE_LIMITED;
 			snprintf(item->check.detail, sizeof item->check.detail,
-			         "over the limit of %.0f messages a second; send it again later",
-			         self->config.rate_per_s);
-			/* The message id, to answer by; nothing else is looked at. */
-			item->envelope = tallyfeed__envelope__unpack(NULL, zframe_size(item->raw),
-			                                             zframe_data(item->raw));
+			         "over the limit of %.0f messages or %.0f bytes a second; send it "
+			         "again later", self->config.rate_per_s, self->config.byte_rate_per_s);
+			/* The message id, to answer by; nothing else is looked at,
+			 * and the decode is bounded like any other. */
+			env = tf_envelope_decode_within(zframe_data(item->raw), zframe_size(item->raw),
+			                                self->message_budget, &why, &item->envelope);
+			if (env != NULL)
+				item->envelope = env;
 			goto counted;
 		}
 	}
@@ -384,7 +522,6 @@ s_receive(ingest_t *self)
 		s_judge(self, item);
 counted:
 	zmsg_destroy(&msg);
-	self->bytes += zframe_size(item->raw);
 	self->count++;
 	return true;
 }
@@ -456,14 +593,10 @@ s_store_range(ingest_t *self, int from, int to)
 		case ACTION_RESULT:
 			rc = s_result_verdict(item, self->entries[item->entry].outcome);
 			if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
-				rc = store_quarantine(self->store, item->envelope, zframe_data(item->raw),
-				                      zframe_size(item->raw), item->check.reason,
-				                      item->check.detail);
+				rc = s_store_quarantine(self, item);
 			break;
 		case ACTION_QUARANTINE:
-			rc = store_quarantine(self->store, item->envelope, zframe_data(item->raw),
-			                      zframe_size(item->raw), item->check.reason,
-			                      item->check.detail);
+			rc = s_store_quarantine(self, item);
 			break;
 		case ACTION_HEARTBEAT:
 			rc = store_heartbeat(self->store, item->envelope, item->heartbeat,
@@ -509,6 +642,10 @@ s_log_item(const item_t *item)
 	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED)
 		log_info("deferred message %s from agent %.64s: %s: %s", id, agent,
 		         tf_reason_name(item->check.reason), item->check.detail);
+	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED && item->cut)
+		/* Its sender's once-a-minute line says it in bulk. */
+		log_debug("rejected message %s from agent %.64s: %s: %s (kept short)", id, agent,
+		          tf_reason_name(item->check.reason), item->check.detail);
 	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
 		log_info("rejected message %s from agent %.64s: %s: %s", id, agent,
 		         tf_reason_name(item->check.reason), item->check.detail);
@@ -611,7 +748,8 @@ s_flush(ingest_t *self)
 		s_item_clear(item);
 	}
 	self->count = 0;
-	self->bytes = 0;
+	tf_budget_reset(self->message_budget);
+	tf_budget_reset(self->batch_budget);
 	if (self->m.queue_depth != NULL)
 		tf_metric_set(self->m.queue_depth, 0);
 }
@@ -678,7 +816,16 @@ ingest_set_outputs(ingest_t *self, feed_t *feed, tf_metrics_t *metrics)
 	    "tallyfeed_collector_agents_connected",
 	    "Enrolled agents and importers heard from (message or heartbeat) in the last 90 s.",
 	    NULL, NULL, 0);
-	if (self->m.received == NULL || self->m.agents_connected == NULL)
+	self->m.quarantine_cut = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_collector_quarantine_cut_total",
+	    "Refused messages kept as their SHA-256, size, reason and first bytes only: their "
+	    "sender was over its quarantine budget (quarantine_bytes_per_hour).", NULL, NULL, 0);
+	self->m.quarantine_kept = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_collector_quarantine_bytes_total",
+	    "Bytes of refused frames written to the quarantine (identical bytes are kept once).",
+	    NULL, NULL, 0);
+	if (self->m.received == NULL || self->m.agents_connected == NULL
+	    || self->m.quarantine_cut == NULL || self->m.quarantine_kept == NULL)
 		return -1;
 	tf_metric_set(self->m.database_up, store_ready(self->store) ? 1 : 0);
 	return 0;
@@ -769,9 +916,10 @@ ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *r
 		if (zpoller_wait(poller, POLL_MS) == NULL)
 			continue;
 		deadline = zclock_mono() + self->config.batch_wait_ms;
-		/* Bounded in count and in bytes: at most batch_max frames, and no
-		 * more once BATCH_BYTES_MAX is passed. */
-		while (self->count < self->config.batch_max && self->bytes < BATCH_BYTES_MAX) {
+		/* Bounded in count and in memory: at most batch_max frames, and
+		 * room left for the worst the next can bring. */
+		while (self->count < self->config.batch_max
+		       && tf_budget_left(self->batch_budget) >= MESSAGE_MEMORY_MAX) {
 			if (s_receive(self))
 				continue;
 			if (*stop || zclock_mono() >= deadline)

@@ -8,10 +8,16 @@
  * Trust, in the order it is checked: the connection's CURVE key (already
  * admitted by ZAP) must still be enrolled, or the message is ignored and
  * the refusal logged (a revoked agent); the agent must be under its rate
- * limit, or the message is DEFERRED (nothing stored; the agent sends it
- * again); the envelope's agent id must be the certificate's, or it is
+ * limits (messages and bytes a second), or the message is DEFERRED
+ * (nothing stored; the agent sends it again); the envelope's agent id must be the certificate's, or it is
  * refused AGENT_MISMATCH and not stored; then the Ed25519 signature, the
  * township and the election rules, whose failures are quarantined.
+ *
+ * Memory: every decode runs within a budget (daemon/budget.h) of
+ * TF_DECODE_MAX per message and INGEST_BATCH_MEMORY_MAX per batch; a
+ * message over it is quarantined DECODE_TOO_LARGE.  The quarantine keeps
+ * identical bytes once, and each sender's refused frames whole only up to
+ * quarantine_per_hour bytes (logged once a minute past it).
  */
 #ifndef TF_INGEST_H
 #define TF_INGEST_H
@@ -32,7 +38,21 @@ typedef struct {
 	tf_rules_config_t rules;
 	double rate_per_s;      /* messages per second per agent (0: no limit) */
 	double rate_burst;      /* messages an agent may send at once */
+	double byte_rate_per_s; /* bytes of frames per second per sender, agents and
+	                           importers alike (0: no limit) */
+	double byte_burst;      /* bytes a sender may send at once */
+	double quarantine_per_hour;     /* bytes of refused frames kept whole per sender
+	                                   per hour; past it only their SHA-256, size,
+	                                   reason and first bytes */
 } ingest_config_t;
+
+/* The first bytes of a refused frame kept past its sender's quarantine
+ * budget. */
+#define INGEST_QUARANTINE_HEAD 256
+/* Memory one batch may hold: its frames as received and what decoding them
+ * took.  A batch stops growing while less than a message's worst case (a
+ * 1 MiB frame, TF_DECODE_MAX decoded) is left. */
+#define INGEST_BATCH_MEMORY_MAX (32 * 1024 * 1024)
 
 typedef struct _ingest_t ingest_t;
 

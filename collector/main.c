@@ -43,8 +43,9 @@ s_usage(FILE *fp)
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"collector\": endpoint, database,\n"
 	    "                 key, certs, chain, batch_max, batch_wait_ms, rate_per_s,\n"
-	    "                 rate_burst, feed, metrics, and a \"rules\" subsection\n"
-	    "                 (see deploy/examples/collector.cfg)\n"
+	    "                 rate_burst, byte_rate_per_s, byte_burst,\n"
+	    "                 quarantine_bytes_per_hour, feed, metrics, and a \"rules\"\n"
+	    "                 subsection (see deploy/examples/collector.cfg)\n"
 	    "  -k KEY         this collector's secret certificate (collector/key), from\n"
 	    "                 `tallyfeed keygen --collector NAME`\n"
 	    "  -C DIR         the enrolled agents' and importers' certificates\n"
@@ -76,7 +77,7 @@ s_usage(FILE *fp)
 static int
 s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
 {
-	long batch_max, batch_wait, rate, burst;
+	long batch_max, batch_wait, rate, burst, byte_rate, byte_burst, quarantine;
 
 	if (tf_config_int(config, "collector", "batch_max", 1000, 1, 10000, &batch_max, err,
 	                  errlen) != 0
@@ -86,12 +87,21 @@ s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
 	                     errlen) != 0
 	    || tf_config_int(config, "collector", "rate_burst", 200, 1, 1000000, &burst, err,
 	                     errlen) != 0
+	    || tf_config_int(config, "collector", "byte_rate_per_s", 1048576, 0, 1073741824,
+	                     &byte_rate, err, errlen) != 0
+	    || tf_config_int(config, "collector", "byte_burst", 4194304, 1048576, 1073741824,
+	                     &byte_burst, err, errlen) != 0
+	    || tf_config_int(config, "collector", "quarantine_bytes_per_hour", 16777216, 0,
+	                     1099511627776L, &quarantine, err, errlen) != 0
 	    || tf_rules_config_load(&ic->rules, config, "collector", err, errlen) != 0)
 		return -1;
 	ic->batch_max = (int)batch_max;
 	ic->batch_wait_ms = (int)batch_wait;
 	ic->rate_per_s = (double)rate;
 	ic->rate_burst = (double)burst;
+	ic->byte_rate_per_s = (double)byte_rate;
+	ic->byte_burst = (double)byte_burst;
+	ic->quarantine_per_hour = (double)quarantine;
 	return 0;
 }
 
@@ -117,9 +127,10 @@ s_reload_settings(ingest_t *ingest, const char *config_path, const char *const *
 	} else if (ingest_set_config(ingest, &ic) != 0)
 		log_warnx("reload: out of memory; keeping the settings in force");
 	else
-		log_info("reload: batch_max %d, batch_wait_ms %d, rate %.0f/s burst %.0f, rules "
-		         "from %s", ic.batch_max, ic.batch_wait_ms, ic.rate_per_s, ic.rate_burst,
-		         config_path);
+		log_info("reload: batch_max %d, batch_wait_ms %d, rate %.0f/s burst %.0f, %.0f "
+		         "bytes/s burst %.0f, quarantine %.0f bytes/h, rules from %s", ic.batch_max,
+		         ic.batch_wait_ms, ic.rate_per_s, ic.rate_burst, ic.byte_rate_per_s,
+		         ic.byte_burst, ic.quarantine_per_hour, config_path);
 	zconfig_destroy(&config);
 }
 
@@ -146,6 +157,8 @@ s_reload(tf_enrolment_t **enrolment, zactor_t *auth, const char *certs_dir)
 	         tf_enrolment_count(fresh, TF_ROLE_AGENT), tf_enrolment_count(fresh, TF_ROLE_IMPORTER));
 }
 
+#define RCVHWM 32               /* frames queued per connection (see main) */
+
 int
 main(int argc, char **argv)
 {
@@ -161,7 +174,8 @@ main(int argc, char **argv)
 	};
 	static const char *const keys[] = {
 		"endpoint", "database", "batch_max", "batch_wait_ms", "key", "certs", "chain",
-		"rate_per_s", "rate_burst", "rules", "feed", "metrics", NULL
+		"rate_per_s", "rate_burst", "rules", "feed", "metrics", "byte_rate_per_s",
+		"byte_burst", "quarantine_bytes_per_hour", NULL
 	};
 	const char *config_path = NULL, *endpoint = NULL, *conninfo = NULL;
 	const char *endpoint_file = NULL, *key_path = NULL, *certs_dir = NULL, *chain;
@@ -333,6 +347,10 @@ main(int argc, char **argv)
 	 * honest agent's acks from being dropped (a dropped ack only costs a
 	 * resend and a DUPLICATE, but under load that is wasted work). */
 	zsock_set_sndhwm(router, ic.batch_max * 4 > 1000 ? ic.batch_max * 4 : 1000);
+	/* What ZeroMQ holds for one connection before it stops reading its
+	 * socket: at most this many frames (each up to 1 MiB) waiting for us;
+	 * the rest waits in the sender's queue and TCP, not in our memory. */
+	zsock_set_rcvhwm(router, RCVHWM);
 	zsock_set_linger(router, 1000);
 	if (zsock_bind(router, "%s", endpoint) < 0) {
 		log_warn("could not bind %s", endpoint);

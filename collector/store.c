@@ -46,9 +46,12 @@ static const struct {
 	  "$5::integer[], $6::text[], $7::bigint[], $8::text[], $9::integer[], $10::integer[], "
 	  "$11::integer[], $12::integer[], $13::integer[], $14::integer[])" },
 	{ "quarantine",
+	  /* Identical bytes are kept once, whatever their message id says. */
 	  "INSERT INTO tallyfeed.quarantine (message_id, agent_id, sequence, reason, reason_name, "
-	  "detail, raw, raw_sha256, received_at, chain, link, row_hash) "
-	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+	  "detail, raw, raw_sha256, received_at, chain, link, row_hash, raw_size) "
+	  "SELECT $1::bytea, $2::text, $3::bigint, $4::smallint, $5::text, $6::text, $7::bytea, "
+	  "$8::bytea, $9::timestamptz, $10::text, $11::bigint, $12::bytea, $13::bigint "
+	  "WHERE NOT EXISTS (SELECT 1 FROM tallyfeed.quarantine WHERE raw_sha256 = $8::bytea) "
 	  "ON CONFLICT (message_id) DO NOTHING RETURNING 1" },
 	{ "chain_head",
 	  "INSERT INTO tallyfeed.chain_head (chain, link, row_hash) VALUES ($1, $2, $3) "
@@ -731,11 +734,11 @@ store_results(store_t *self, store_entry_t *entries, size_t count)
 
 int
 store_quarantine(store_t *self, const tf_envelope_t *env, const uint8_t *raw, size_t raw_len,
-                 int reason, const char *detail)
+                 size_t keep, int reason, const char *detail, bool *written)
 {
-	char sequence[24], reason_text[12], received[64], link_text[24];
-	const char *values[12];
-	int lengths[12] = { 0 };
+	char sequence[24], reason_text[12], received[64], link_text[24], size_text[24];
+	const char *values[13];
+	int lengths[13] = { 0 };
 	char agent[TF_AGENT_ID_MAX * 4 + 1] = "";
 	char safe_detail[TF_DETAIL_MAX];
 	uint8_t digest[TF_HASH_LEN], hash[TF_HASH_LEN];
@@ -769,7 +772,11 @@ store_quarantine(store_t *self, const tf_envelope_t *env, const uint8_t *raw, si
 	values[3] = reason_text;
 	values[4] = tf_reason_name(reason);
 	values[5] = safe_detail;
-	s_bytea(raw, raw_len, &values[6], &lengths[6]);
+	assert(keep <= raw_len);
+	if (written != NULL)
+		*written = false;
+	/* The SHA-256 is of the whole frame, whatever of it is kept. */
+	s_bytea(raw, keep, &values[6], &lengths[6]);
 	crypto_hash_sha256(digest, raw, raw_len);
 	s_bytea(digest, sizeof digest, &values[7], &lengths[7]);
 	s_timestamp(received_ms, received);
@@ -779,12 +786,18 @@ store_quarantine(store_t *self, const tf_envelope_t *env, const uint8_t *raw, si
 	snprintf(link_text, sizeof link_text, "%lld", (long long)link);
 	values[10] = link_text;
 	s_bytea(hash, sizeof hash, &values[11], &lengths[11]);
-	res = s_exec(self, "quarantine", 12, values, lengths, PGRES_TUPLES_OK);
+	snprintf(size_text, sizeof size_text, "%zu", raw_len);
+	values[12] = size_text;
+	res = s_exec(self, "quarantine", 13, values, lengths, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
-	/* No row: this message id is quarantined already, and the link unused. */
-	if (PQntuples(res) == 1)
+	/* No row: this message id, or these very bytes, are quarantined
+	 * already, and the link unused. */
+	if (PQntuples(res) == 1) {
 		s_chain_advance(self, link, hash);
+		if (written != NULL)
+			*written = true;
+	}
 	PQclear(res);
 	return 0;
 }

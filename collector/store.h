@@ -68,11 +68,15 @@ void store_rollback(store_t *self);
  * photos and figures seen at other units, and COPYs the rest into message,
  * result and candidate.  -1 on a database error (the transaction is lost). */
 int store_results(store_t *self, store_entry_t *entries, size_t count);
-/* Within a transaction: a refused message, kept with its raw bytes.
- * envelope may be NULL when the frame could not be decoded.  A message id
- * quarantined before is not stored twice. */
+/* Within a transaction: a refused message, kept with the first keep bytes
+ * of its raw_len (all of them, or fewer past its sender's quarantine
+ * budget), its size and the SHA-256 of them all.  envelope may be NULL
+ * when the frame could not be decoded.  A message id, or bytes, quarantined
+ * before are not stored twice.  *written (if not NULL) says whether a row
+ * was added. */
 int store_quarantine(store_t *self, const tf_envelope_t *envelope, const uint8_t *raw,
-                     size_t raw_len, int reason, const char *detail);
+                     size_t raw_len, size_t keep, int reason, const char *detail,
+                     bool *written);
 /* Within a transaction: an agent's heartbeat, and the township its
  * certificate names. */
 int store_heartbeat(store_t *self, const tf_envelope_t *envelope,

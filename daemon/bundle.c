@@ -2,6 +2,7 @@
  * bundle: offline bundles of envelopes (see bundle.h).
  */
 #include "bundle.h"
+#include "budget.h"
 #include "envelope.h"
 
 #include <assert.h>
@@ -87,46 +88,100 @@ out:
 }
 
 tf_bundle_t *
+tf_bundle_decode(const uint8_t *bytes, size_t len, char *err, size_t errlen)
+{
+	tf_budget_t *budget = NULL;
+	tf_bundle_t *bundle = NULL;
+
+	if (len > TF_BUNDLE_MAX) {
+		snprintf(err, errlen, "%zu bytes, over the %d MiB a bundle may hold", len,
+		         TF_BUNDLE_MAX / (1024 * 1024));
+		return NULL;
+	}
+	budget = tf_budget_new(TF_BUNDLE_DECODE_MAX(len), NULL);
+	if (budget == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	bundle = tallyfeed__bundle__unpack(tf_budget_allocator(budget), len, bytes);
+	if (bundle == NULL && tf_budget_exceeded(budget))
+		snprintf(err, errlen, "decoded, it would take more than %zu bytes of memory "
+		         "(unknown fields, empty envelopes?); not a bundle an agent wrote",
+		         tf_budget_limit(budget));
+	else if (bundle == NULL)
+		snprintf(err, errlen, "not a tallyfeed bundle");
+	else if (bundle->format_version != TF_BUNDLE_VERSION) {
+		snprintf(err, errlen, "bundle format %u, this program reads %d",
+		         bundle->format_version, TF_BUNDLE_VERSION);
+		tf_bundle_destroy(&bundle);
+	}
+	tf_budget_destroy(&budget);
+	return bundle;
+}
+
+tf_bundle_t *
 tf_bundle_read(const char *path, char *err, size_t errlen)
 {
 	tf_bundle_t *bundle = NULL;
 	uint8_t *bytes = NULL;
-	size_t len;
+	char why[256];
+	size_t len = 0;
 	struct stat st;
-	FILE *fp = fopen(path, "rb");
+	int fd;
 
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	/* Not through a symlink, not blocking on a FIFO; then what the open
+	 * descriptor is, before a byte is read or allocated for. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+		         errno == ELOOP ? "a symbolic link; give the bundle itself" : strerror(errno));
 		return NULL;
 	}
-	/* Room for the file as it is (one byte more, to see it did not grow),
-	 * never more than the ceiling: a small bundle costs little memory. */
-	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > TF_BUNDLE_MAX) {
-		snprintf(err, errlen, "%s: not a regular file, or over the %d-byte ceiling", path,
-		         TF_BUNDLE_MAX);
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if (st.st_size > TF_BUNDLE_MAX) {
+		snprintf(err, errlen, "%s: %lld bytes, over the %d MiB a bundle may hold; split it "
+		         "(export fewer messages at a time)", path, (long long)st.st_size,
+		         TF_BUNDLE_MAX / (1024 * 1024));
+		goto out;
+	}
+	/* Room for the file as it is, one byte more to see it did not grow. */
 	bytes = malloc((size_t)st.st_size + 1);
 	if (bytes == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	len = fread(bytes, 1, (size_t)st.st_size + 1, fp);
-	if (ferror(fp) || len != (size_t)st.st_size) {
-		snprintf(err, errlen, "%s: unreadable, or changed while read", path);
+	for (;;) {
+		ssize_t n = read(fd, bytes + len, (size_t)st.st_size + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > (size_t)st.st_size)
+			break;
+	}
+	if (len != (size_t)st.st_size) {
+		snprintf(err, errlen, "%s: changed while read", path);
 		goto out;
 	}
-	bundle = tallyfeed__bundle__unpack(NULL, len, bytes);
+	bundle = tf_bundle_decode(bytes, len, why, sizeof why);
 	if (bundle == NULL)
-		snprintf(err, errlen, "%s: not a tallyfeed bundle", path);
-	else if (bundle->format_version != TF_BUNDLE_VERSION) {
-		snprintf(err, errlen, "%s: bundle format %u, this program reads %d", path,
-		         bundle->format_version, TF_BUNDLE_VERSION);
-		tf_bundle_destroy(&bundle);
-	}
+		snprintf(err, errlen, "%s: %s", path, why);
 out:
 	free(bytes);
-	fclose(fp);
+	close(fd);
 	return bundle;
 }
 

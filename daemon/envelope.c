@@ -110,19 +110,43 @@ s_fail(tf_check_t *why, int reason, const char *detail, tf_envelope_t *env,
 	return NULL;
 }
 
+static const char s_over_budget[] =
+	"decoded, it would take more than the 1 MiB a message may (unknown fields, empty "
+	"repeated elements?)";
+
 tf_envelope_t *
 tf_envelope_decode(const uint8_t *data, size_t len, tf_check_t *why, tf_envelope_t **partial)
 {
+	return tf_envelope_decode_within(data, len, NULL, why, partial);
+}
+
+tf_envelope_t *
+tf_envelope_decode_within(const uint8_t *data, size_t len, tf_budget_t *budget,
+                          tf_check_t *why, tf_envelope_t **partial)
+{
+	tf_budget_t *own = NULL;
 	tf_envelope_t *env;
+	bool over;
 
 	assert(why != NULL);
 	memset(why, 0, sizeof *why);
 	if (partial != NULL)
 		*partial = NULL;
+	/* The size before anything is allocated for the frame. */
 	if (len > TF_MESSAGE_MAX)
 		return s_fail(why, TALLYFEED__REASON__REASON_MESSAGE_TOO_LARGE,
 		              "frame larger than the 256 KiB ceiling", NULL, NULL);
-	env = tallyfeed__envelope__unpack(NULL, len, data);
+	if (budget == NULL)
+		budget = own = tf_budget_new(TF_DECODE_MAX, NULL);
+	if (budget == NULL)
+		return s_fail(why, TALLYFEED__REASON__REASON_DECODE_TOO_LARGE, "out of memory",
+		              NULL, NULL);
+	env = tallyfeed__envelope__unpack(tf_budget_allocator(budget), len, data);
+	over = tf_budget_exceeded(budget);
+	tf_budget_destroy(&own);
+	if (env == NULL && over)
+		return s_fail(why, TALLYFEED__REASON__REASON_DECODE_TOO_LARGE, s_over_budget,
+		              NULL, NULL);
 	if (env == NULL)
 		return s_fail(why, TALLYFEED__REASON__REASON_MALFORMED_ENVELOPE,
 		              "frame is not a tallyfeed Envelope", NULL, NULL);
@@ -181,12 +205,64 @@ tf_ack_build(const uint8_t *message_id, size_t id_len, uint64_t sequence,
 	return s_pack(&ack.base);
 }
 
+/* Unpack a payload within budget (or one of TF_DECODE_MAX); NULL with why. */
+static ProtobufCMessage *
+s_payload(const ProtobufCMessageDescriptor *descriptor, const tf_envelope_t *env,
+          tf_budget_t *budget, tf_check_t *why, const char *malformed)
+{
+	tf_budget_t *own = NULL;
+	ProtobufCMessage *m = NULL;
+
+	assert(env != NULL && why != NULL);
+	why->reason = TALLYFEED__REASON__REASON_DECODE_TOO_LARGE;
+	snprintf(why->detail, sizeof why->detail, "%s", s_over_budget);
+	if (env->payload.len > TF_MESSAGE_MAX)
+		return NULL;
+	if (budget == NULL)
+		budget = own = tf_budget_new(TF_DECODE_MAX, NULL);
+	if (budget == NULL)
+		return NULL;
+	m = protobuf_c_message_unpack(descriptor, tf_budget_allocator(budget), env->payload.len,
+	                              env->payload.data);
+	if (m == NULL && !tf_budget_exceeded(budget)) {
+		why->reason = TALLYFEED__REASON__REASON_MALFORMED_PAYLOAD;
+		snprintf(why->detail, sizeof why->detail, "%s", malformed);
+	} else if (m != NULL) {
+		why->reason = 0;
+		why->detail[0] = '\0';
+	}
+	tf_budget_destroy(&own);
+	return m;
+}
+
+tf_report_t *
+tf_envelope_report(const tf_envelope_t *env, tf_budget_t *budget, tf_check_t *why)
+{
+	return (tf_report_t *)s_payload(&tallyfeed__result_report__descriptor, env, budget, why,
+	                                "payload is not a ResultReport");
+}
+
+Tallyfeed__Heartbeat *
+tf_envelope_heartbeat(const tf_envelope_t *env, tf_budget_t *budget, tf_check_t *why)
+{
+	return (Tallyfeed__Heartbeat *)s_payload(&tallyfeed__heartbeat__descriptor, env, budget,
+	                                         why, "payload is not a sound Heartbeat");
+}
+
 tf_ack_t *
 tf_ack_decode(const uint8_t *data, size_t len)
 {
+	tf_budget_t *budget;
+	tf_ack_t *ack;
+
 	if (len > TF_MESSAGE_MAX)
 		return NULL;
-	return tallyfeed__ack__unpack(NULL, len, data);
+	budget = tf_budget_new(TF_DECODE_MAX, NULL);
+	if (budget == NULL)
+		return NULL;
+	ack = tallyfeed__ack__unpack(tf_budget_allocator(budget), len, data);
+	tf_budget_destroy(&budget);
+	return ack;
 }
 
 void

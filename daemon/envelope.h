@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "budget.h"
+#include "report.h"
 #include "rules.h"
 #include "tallyfeed.pb-c.h"
 
@@ -19,6 +21,10 @@
 #define TF_MESSAGE_ID_LEN 16
 #define TF_AGENT_ID_MAX 64
 #define TF_MESSAGE_MAX (256 * 1024)   /* bytes in one frame on the wire */
+/* Heap one message's decode may take, envelope and payload together (as
+ * malloc's chunks, see budget.h): a sound message takes a few KiB, a 256 KiB
+ * frame of unknown fields or empty repeated elements tens of MiB. */
+#define TF_DECODE_MAX (1024 * 1024)
 #define TF_CREATED_MIN_MS 946684800000LL   /* 2000-01-01: creation times before are refused */
 #define TF_CREATED_MAX_MS 4102444800000LL  /* 2100-01-01: and from here on */
 
@@ -50,12 +56,26 @@ zframe_t *tf_envelope_build(const char *agent_id, uint64_t sequence,
  * envelope so the caller can still answer its message id. */
 tf_envelope_t *tf_envelope_decode(const uint8_t *data, size_t len, tf_check_t *why,
                                   tf_envelope_t **partial);
+/* The same within budget (which the caller resets between messages): past
+ * it the envelope is refused with REASON_DECODE_TOO_LARGE.  budget NULL:
+ * a budget of TF_DECODE_MAX of its own.  tf_envelope_decode is this with
+ * NULL. */
+tf_envelope_t *tf_envelope_decode_within(const uint8_t *data, size_t len, tf_budget_t *budget,
+                                         tf_check_t *why, tf_envelope_t **partial);
+/* The envelope's payload as a ResultReport or a Heartbeat, within budget
+ * (NULL: TF_DECODE_MAX of its own); NULL with the reason in why:
+ * MALFORMED_PAYLOAD, or DECODE_TOO_LARGE past the budget.  Owned: free
+ * with tf_report_destroy, tallyfeed__heartbeat__free_unpacked(hb, NULL). */
+tf_report_t *tf_envelope_report(const tf_envelope_t *env, tf_budget_t *budget, tf_check_t *why);
+Tallyfeed__Heartbeat *tf_envelope_heartbeat(const tf_envelope_t *env, tf_budget_t *budget,
+                                            tf_check_t *why);
 void tf_envelope_destroy(tf_envelope_t **envelope_p);
 
 /* Build an Ack frame.  message_id may be NULL (when it could not be read). */
 zframe_t *tf_ack_build(const uint8_t *message_id, size_t id_len, uint64_t sequence,
                        Tallyfeed__Verdict verdict, int reason, const char *detail);
-/* Decode an Ack; NULL if malformed.  Free with tf_ack_destroy. */
+/* Decode an Ack (within TF_DECODE_MAX); NULL if malformed or over.  Free
+ * with tf_ack_destroy. */
 tf_ack_t *tf_ack_decode(const uint8_t *data, size_t len);
 void tf_ack_destroy(tf_ack_t **ack_p);
 /* "ACCEPTED", "DUPLICATE", "REJECTED", "DEFERRED". */

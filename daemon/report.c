@@ -2,6 +2,7 @@
  * report: result files (JSON) to and from ResultReport, strictly.
  */
 #include "report.h"
+#include "envelope.h"
 #include "utf8.h"
 
 #include <assert.h>
@@ -452,7 +453,14 @@ out:
 tf_report_t *
 tf_report_unpack(const uint8_t *data, size_t len)
 {
-	return tallyfeed__result_report__unpack(NULL, len, data);
+	/* Bounded like the collector's own decode (envelope.h). */
+	tf_budget_t *budget = tf_budget_new(TF_DECODE_MAX, NULL);
+	tf_report_t *r = NULL;
+
+	if (budget != NULL && len <= TF_MESSAGE_MAX)
+		r = tallyfeed__result_report__unpack(tf_budget_allocator(budget), len, data);
+	tf_budget_destroy(&budget);
+	return r;
 }
 
 void

@@ -30,7 +30,7 @@ s_send(zsock_t *dealer, sender_item_t *item, flight_t *flight, const sender_conf
  * an earlier send of a message already answered). */
 static void
 s_take_ack(zframe_t *frame, sender_item_t *items, const flight_t *flights, size_t count,
-           size_t *answered)
+           size_t *answered, bool any)
 {
 	tf_ack_t *ack = tf_ack_decode(zframe_data(frame), zframe_size(frame));
 
@@ -41,8 +41,12 @@ s_take_ack(zframe_t *frame, sender_item_t *items, const flight_t *flights, size_
 	for (size_t i = 0; i < count; i++) {
 		sender_item_t *item = &items[i];
 		/* sends == 0: not sent yet, or given up and already counted. */
-		if (item->answered || flights[i].sends == 0 || ack->message_id.len != TF_MESSAGE_ID_LEN
-		    || memcmp(ack->message_id.data, item->message_id, TF_MESSAGE_ID_LEN) != 0)
+		if (item->answered || flights[i].sends == 0)
+			continue;
+		/* Alone on its connection, it is what the collector answered. */
+		if (!(any && count == 1)
+		    && (ack->message_id.len != TF_MESSAGE_ID_LEN
+		        || memcmp(ack->message_id.data, item->message_id, TF_MESSAGE_ID_LEN) != 0))
 			continue;
 		if (ack->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED)
 			break;          /* not looked at: it goes again when due */
@@ -91,6 +95,11 @@ sender_deliver(const char *endpoint, const sender_config_t *config, sender_item_
 	while (answered + given_up < count) {
 		int64_t now = zclock_mono(), wait = 1000;
 
+		if (config->deadline != 0 && now >= config->deadline)
+			break;          /* what is unanswered is said so by the caller */
+		if (config->deadline != 0 && config->deadline - now < wait)
+			wait = config->deadline - now;
+
 		/* Fill the window. */
 		while (in_flight < config->window && next < count) {
 			if (s_send(dealer, &items[next], &flights[next], config) != 0) {
@@ -125,7 +134,8 @@ sender_deliver(const char *endpoint, const sender_config_t *config, sender_item_
 			zframe_t *frame;
 			while ((frame = zframe_recv_nowait(dealer)) != NULL) {
 				size_t before = answered;
-				s_take_ack(frame, items, flights, count, &answered);
+				s_take_ack(frame, items, flights, count, &answered,
+				           config->any_answer);
 				zframe_destroy(&frame);
 				if (answered > before)
 					in_flight--;

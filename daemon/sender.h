@@ -21,6 +21,10 @@ typedef struct {
 	int retries;            /* sends after the first before giving up */
 	const tf_identity_t *identity;  /* our CURVE keys (NULL: a plain-text link) */
 	const char *server_key; /* the collector's CURVE public key (Z85), with identity */
+	int64_t deadline;       /* zclock_mono() past which what is unanswered stays so
+	                           (0: none) */
+	bool any_answer;        /* one item: any Ack on its connection answers it, whatever
+	                           message id it names (an envelope without a sound one) */
 } sender_config_t;
 
 /* One message to deliver and, after sender_deliver, its answer. */

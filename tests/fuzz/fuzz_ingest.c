@@ -310,20 +310,18 @@ s_read_ack(const uint8_t *data, size_t len)
 }
 
 /* The console's import (console/import.c): the bundle as tf_bundle_read
- * returns it, then every envelope in it goes to the collector.
- * tf_bundle_read itself is not called: it reads through a 512 MiB buffer,
- * which under ASan costs most of a second per input.  What it does past
- * reading the file, decode and refuse another format, is done here. */
+ * returns it (tf_bundle_decode, within its budget, is what it does past
+ * reading the file), then every envelope in it goes to the collector. */
 static void
 s_import(const uint8_t *data, size_t len)
 {
-	tf_bundle_t *bundle = tallyfeed__bundle__unpack(NULL, len, data);
+	char err[256];
+	tf_bundle_t *bundle = tf_bundle_decode(data, len, err, sizeof err);
 
 	if (bundle == NULL)
 		return;
-	if (bundle->format_version == TF_BUNDLE_VERSION)
-		for (size_t i = 0; i < bundle->n_envelopes; i++)
-			s_judge(bundle->envelopes[i].data, bundle->envelopes[i].len);
+	for (size_t i = 0; i < bundle->n_envelopes; i++)
+		s_judge(bundle->envelopes[i].data, bundle->envelopes[i].len);
 	tf_bundle_destroy(&bundle);
 }
 

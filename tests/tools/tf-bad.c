@@ -18,6 +18,21 @@
  *                                      N sound reports back to back (the
  *                                      rate limit), each frame saved as
  *                                      DIR/burst-I.bin to send again
+ *   tf-bad --flood N KIND ENDPOINT KEY SERVER_CERT
+ *                                      N frames of KIND, each distinct, 32
+ *                                      in flight; prints one line per
+ *                                      verdict and reason with its count
+ *   tf-bad --flood-bundle N KIND FILE KEY
+ *                                      the same N frames as a bundle of
+ *                                      KEY's agent, for `tallyfeed import`
+ *
+ * Flood kinds, each as costly to decode as a frame can be:
+ *   unknown     a 256 KiB envelope of 2-byte unknown fields (field 15)
+ *   candidates  a signed report of 256 KiB of empty candidates
+ *   repeated    a signed report of 256 KiB of empty seats entries
+ *   noid        a sound report in an envelope without a message id
+ *   bad         a sound report, about 1 KiB, whose signature is zeros
+ *   mixed       unknown, candidates, repeated and noid in turn
  *
  * Prints "ok NAME VERDICT REASON" or "FAIL NAME expected ... got ..." per
  * case; exits 1 if any case failed.
@@ -27,6 +42,7 @@
  * one a collector wrongly accepts stores a row of its own and cannot make
  * a later case fail for the wrong reason.
  */
+#include "bundle.h"
 #include "envelope.h"
 #include "identity.h"
 #include "report.h"
@@ -123,6 +139,12 @@ typedef struct {
 	uint8_t sig[TF_SIGNATURE_LEN];
 	uint8_t *payload;               /* owned */
 } draft_t;
+
+/* Kinds of flood frame (see the banner), also cases of the corpus. */
+typedef enum { FLOOD_UNKNOWN, FLOOD_CANDIDATES, FLOOD_REPEATED, FLOOD_NOID, FLOOD_BAD,
+	       FLOOD_MIXED } flood_t;
+
+static zframe_t *s_flood_frame(ctx_t *ctx, flood_t kind, int i);
 
 /* ---- reports ---- */
 
@@ -527,6 +549,11 @@ c_oversize_frame(ctx_t *ctx)
 	}
 	return msg;
 }
+
+/* As costly to decode as 256 KiB can be: refused for what decoding takes. */
+static zmsg_t *c_unknown_fields_flood(ctx_t *ctx) { return s_msg(s_flood_frame(ctx, FLOOD_UNKNOWN, ctx->number)); }
+static zmsg_t *c_empty_candidates_flood(ctx_t *ctx) { return s_msg(s_flood_frame(ctx, FLOOD_CANDIDATES, ctx->number)); }
+static zmsg_t *c_empty_seats_flood(ctx_t *ctx) { return s_msg(s_flood_frame(ctx, FLOOD_REPEATED, ctx->number)); }
 
 static zmsg_t *
 c_wrong_wire_type(ctx_t *ctx)
@@ -1534,6 +1561,13 @@ static const bad_case_t s_cases[] = {
 	    "a sound envelope followed by a second frame in the same ZeroMQ message"),
 	BAD(oversize_frame, MESSAGE_TOO_LARGE,
 	    "a signed report with a big unknown field, 256 KiB + 1 byte in all"),
+	BAD(unknown_fields_flood, DECODE_TOO_LARGE,
+	    "a sound report in an envelope padded to 256 KiB with 2-byte unknown fields "
+	    "(field 15, varint 0): some 8 MiB once decoded"),
+	BAD(empty_candidates_flood, DECODE_TOO_LARGE,
+	    "a signed report followed by 256 KiB of empty candidates (3 bytes each)"),
+	BAD(empty_seats_flood, DECODE_TOO_LARGE,
+	    "a signed report followed by 256 KiB of empty seats entries (2 bytes each)"),
 	BAD(wrong_wire_type, MALFORMED_ENVELOPE,
 	    "message_id (bytes, field 4) sent as a varint"),
 	BAD(sequence_over_int64, MALFORMED_ENVELOPE,
@@ -1848,12 +1882,238 @@ s_burst(ctx_t *ctx, int n, const char *dir)
 	return answered == n ? 0 : -1;
 }
 
+/* ---- floods ---- */
+
+static const char *const s_flood_names[] = { "unknown", "candidates", "repeated", "noid",
+	                                     "bad", "mixed" };
+
+#define FLOOD_WINDOW 32
+
+/* A sound report's bytes followed by copies of unit until the envelope
+ * around them would reach TF_MESSAGE_MAX. */
+static uint8_t *
+s_payload_padded(ctx_t *ctx, const uint8_t *unit, size_t unit_len, size_t *len)
+{
+	size_t base;
+	uint8_t *sound = s_pack(&s_villagers_of(ctx, UNIT, 1)->r.base, &base), *all;
+	size_t room = TF_MESSAGE_MAX - 512;   /* the envelope's own fields */
+
+	if (sound == NULL)
+		return NULL;
+	all = malloc(room);
+	if (all != NULL) {
+		memcpy(all, sound, base);
+		*len = base;
+		while (*len + unit_len <= room) {
+			memcpy(all + *len, unit, unit_len);
+			*len += unit_len;
+		}
+	}
+	free(sound);
+	return all;
+}
+
+/* Frame i of a flood of this kind. */
+static zframe_t *
+s_flood_frame(ctx_t *ctx, flood_t kind, int i)
+{
+	static const uint8_t empty_candidate[] = { 0x82, 0x01, 0x00 };  /* field 16, length 0 */
+	static const uint8_t empty_seats[] = { 0x7a, 0x00 };            /* field 15, length 0 */
+	static const uint8_t unknown[] = { 0x78, 0x00 };                /* field 15, varint 0 */
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	zframe_t *frame;
+	draft_t d;
+
+	if (kind == FLOOD_MIXED)
+		kind = (flood_t)(i % 4);
+	ctx->number = i;
+	switch (kind) {
+	case FLOOD_CANDIDATES:
+	case FLOOD_REPEATED:
+		bytes = kind == FLOOD_CANDIDATES
+		        ? s_payload_padded(ctx, empty_candidate, sizeof empty_candidate, &len)
+		        : s_payload_padded(ctx, empty_seats, sizeof empty_seats, &len);
+		if (bytes == NULL || s_draft_bytes(ctx, &d, T_REPORT, bytes, len) != 0) {
+			free(bytes);
+			return NULL;
+		}
+		free(bytes);
+		return s_draft_frame(ctx, &d);
+	case FLOOD_NOID:
+	case FLOOD_BAD:
+	case FLOOD_UNKNOWN:
+		if (s_draft(ctx, &d, T_REPORT, &s_villagers(ctx)->r.base) != 0)
+			return NULL;
+		if (kind == FLOOD_NOID)
+			d.env.message_id.len = 0;
+		if (kind == FLOOD_BAD)
+			memset(d.sig, 0, sizeof d.sig);
+		frame = s_draft_frame(ctx, &d);
+		if (kind != FLOOD_UNKNOWN || frame == NULL)
+			return frame;
+		bytes = malloc(TF_MESSAGE_MAX);
+		if (bytes == NULL) {
+			zframe_destroy(&frame);
+			return NULL;
+		}
+		for (len = 0; len + sizeof unknown <= TF_MESSAGE_MAX - zframe_size(frame);)
+			for (size_t k = 0; k < sizeof unknown; k++)
+				bytes[len++] = unknown[k];
+		frame = s_frame_append(&frame, bytes, len);
+		free(bytes);
+		return frame;
+	case FLOOD_MIXED:
+		break;
+	}
+	return NULL;
+}
+
+static int
+s_flood_kind(const char *word, flood_t *kind)
+{
+	for (size_t k = 0; k < sizeof s_flood_names / sizeof s_flood_names[0]; k++)
+		if (strcmp(word, s_flood_names[k]) == 0) {
+			*kind = (flood_t)k;
+			return 0;
+		}
+	fprintf(stderr, "tf-bad: no flood kind %s\n", word);
+	return -1;
+}
+
+/* Send n frames, FLOOD_WINDOW in flight, and count the answers (any Ack
+ * answers one: some of these frames have no message id to match by). */
+static int
+s_flood(ctx_t *ctx, int n, flood_t kind)
+{
+	zhashx_t *counts = zhashx_new();
+	int sent = 0, answered = 0;
+
+	if (counts == NULL)
+		return -1;
+	while (answered < n) {
+		tf_ack_t *ack;
+		char key[128];
+
+		while (sent < n && sent - answered < FLOOD_WINDOW) {
+			zframe_t *frame = s_flood_frame(ctx, kind, sent);
+
+			if (frame == NULL || zframe_send(&frame, ctx->dealer, 0) != 0) {
+				zframe_destroy(&frame);
+				fprintf(stderr, "tf-bad: could not build or send frame %d\n", sent);
+				zhashx_destroy(&counts);
+				return -1;
+			}
+			sent++;
+		}
+		ack = s_await(ctx, NULL, 0);
+		if (ack == NULL)
+			break;
+		snprintf(key, sizeof key, "%s %s", tf_verdict_name(ack->verdict),
+		         tf_reason_name(ack->reason));
+		zhashx_update(counts, key, (void *)((uintptr_t)zhashx_lookup(counts, key) + 1));
+		answered++;
+		tf_ack_destroy(&ack);
+	}
+	for (void *c = zhashx_first(counts); c != NULL; c = zhashx_next(counts))
+		printf("flood %s %zu\n", (const char *)zhashx_cursor(counts), (size_t)(uintptr_t)c);
+	printf("flood: sent=%d answered=%d\n", sent, answered);
+	zhashx_destroy(&counts);
+	return answered == n ? 0 : -1;
+}
+
+/* The same frames as a bundle file. */
+static int
+s_flood_bundle(ctx_t *ctx, int n, flood_t kind, const char *path)
+{
+	zlist_t *frames = zlist_new();
+	char err[1024];
+	int rc = -1;
+
+	if (frames == NULL)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		zframe_t *frame = s_flood_frame(ctx, kind, i);
+
+		if (frame == NULL)
+			goto out;
+		zlist_append(frames, frame);
+	}
+	if (tf_bundle_write(path, tf_identity_peer(ctx->me)->name, frames, err, sizeof err) != 0) {
+		fprintf(stderr, "tf-bad: %s\n", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	for (zframe_t *f = zlist_first(frames); f != NULL; f = zlist_next(frames))
+		zframe_destroy(&f);
+	zlist_destroy(&frames);
+	return rc;
+}
+
 static void
 s_usage(void)
 {
 	fprintf(stderr, "usage: tf-bad --list\n"
 	                "       tf-bad [--record FILE] ENDPOINT KEY SERVER_CERT [OTHER_KEY]\n"
-	                "       tf-bad --burst N DIR ENDPOINT KEY SERVER_CERT\n");
+	                "       tf-bad --burst N DIR ENDPOINT KEY SERVER_CERT\n"
+	                "       tf-bad --flood N KIND ENDPOINT KEY SERVER_CERT\n"
+	                "       tf-bad --flood-bundle N KIND FILE KEY\n");
+}
+
+/* --flood and --flood-bundle. */
+static int
+s_flood_main(int argc, char **argv)
+{
+	bool bundle = strcmp(argv[1], "--flood-bundle") == 0;
+	ctx_t *ctx;
+	tf_peer_t server;
+	flood_t kind;
+	char err[1024];
+	int n, rc = 1;
+
+	if (argc != (bundle ? 6 : 7)) {
+		s_usage();
+		return 2;
+	}
+	n = atoi(argv[2]);
+	if (n < 1 || n > 1000000 || s_flood_kind(argv[3], &kind) != 0) {
+		s_usage();
+		return 2;
+	}
+	ctx = calloc(1, sizeof *ctx);
+	if (ctx == NULL)
+		return 1;
+	ctx->next_sequence = (uint64_t)zclock_usecs();
+	ctx->me = tf_identity_load(argv[5], err, sizeof err);
+	if (ctx->me == NULL) {
+		fprintf(stderr, "tf-bad: %s\n", err);
+		goto out;
+	}
+	if (bundle) {
+		rc = s_flood_bundle(ctx, n, kind, argv[4]) == 0 ? 0 : 1;
+		goto out;
+	}
+	if (tf_peer_load(argv[6], &server, err, sizeof err) != 0) {
+		fprintf(stderr, "tf-bad: %s\n", err);
+		goto out;
+	}
+	ctx->dealer = zsock_new(ZMQ_DEALER);
+	if (ctx->dealer == NULL)
+		goto out;
+	tf_identity_apply(ctx->me, ctx->dealer);
+	zsock_set_curve_serverkey(ctx->dealer, server.curve_public);
+	zsock_set_linger(ctx->dealer, 0);
+	if (zsock_connect(ctx->dealer, "%s", argv[4]) != 0) {
+		fprintf(stderr, "tf-bad: cannot connect to %s\n", argv[4]);
+		goto out;
+	}
+	rc = s_flood(ctx, n, kind) == 0 ? 0 : 1;
+out:
+	zsock_destroy(&ctx->dealer);
+	tf_identity_destroy(&ctx->me);
+	free(ctx);
+	return rc;
 }
 
 int
@@ -1871,6 +2131,8 @@ main(int argc, char **argv)
 		s_list();
 		return 0;
 	}
+	if (argc > 1 && (strcmp(argv[1], "--flood") == 0 || strcmp(argv[1], "--flood-bundle") == 0))
+		return s_flood_main(argc, argv);
 	if (argc > 3 && strcmp(argv[1], "--record") == 0) {
 		record_path = argv[2];
 		argi = 3;

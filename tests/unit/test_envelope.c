@@ -1,7 +1,10 @@
 /*
  * test_envelope: the wire codec.  An envelope built for a report decodes to
  * the same fields and the same report; acks round-trip; every decode
- * rejection carries its own reason code; message ids do not repeat.
+ * rejection carries its own reason code; message ids do not repeat.  Every
+ * decode is bounded by what it takes (budget): unknown fields and empty
+ * repeated elements past TF_DECODE_MAX are DECODE_TOO_LARGE; a bundle over
+ * its ceiling, a symlink or a FIFO is refused before it is read.
  */
 #include "testutil.h"
 
@@ -9,6 +12,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "budget.h"
+#include "bundle.h"
 #include "envelope.h"
 #include "report.h"
 #include "utf8.h"
@@ -596,6 +605,206 @@ test_now_ms(void **state)
 	assert_true(now >= wall - 2000 && now <= wall + 2000);
 }
 
+
+/* ---- decoded-size budgets ---- */
+
+static void
+test_budget_counts_and_refuses(void **state)
+{
+	tf_budget_t *batch = tf_budget_new(1000, NULL);
+	tf_budget_t *msg = tf_budget_new(600, batch);
+	ProtobufCAllocator *a;
+	void *p, *q;
+
+	(void)state;
+	assert_non_null(msg);
+	assert_int_equal(tf_budget_cost(0), 32);
+	assert_int_equal(tf_budget_cost(24), 32);
+	assert_int_equal(tf_budget_cost(25), 48);
+	assert_int_equal(tf_budget_cost(1000), 1008);
+	a = tf_budget_allocator(msg);
+	p = a->alloc(a->allocator_data, 400);           /* 416 of 600 */
+	assert_non_null(p);
+	assert_int_equal(tf_budget_used(msg), 416);
+	assert_int_equal(tf_budget_used(batch), 416);
+	assert_null(a->alloc(a->allocator_data, 200));  /* 416 + 208 > 600 */
+	assert_true(tf_budget_exceeded(msg));
+	assert_false(tf_budget_exceeded(batch));
+	assert_int_equal(tf_budget_used(msg), 416);     /* nothing charged for a refusal */
+	a->free(a->allocator_data, p);
+	/* A new message: its own count again, the batch's goes on. */
+	tf_budget_reset(msg);
+	assert_false(tf_budget_exceeded(msg));
+	q = a->alloc(a->allocator_data, 500);           /* 512: the message fits, */
+	assert_non_null(q);
+	free(q);                                        /* (freed like any malloc) */
+	assert_int_equal(tf_budget_used(batch), 928);
+	tf_budget_reset(msg);
+	assert_int_equal(tf_budget_left(msg), 72);      /* the batch has 72 left */
+	assert_null(a->alloc(a->allocator_data, 100));  /* ... so the batch refuses */
+	assert_true(tf_budget_exceeded(batch));
+	assert_false(tf_budget_charge(batch, 73));
+	assert_true(tf_budget_charge(batch, 72));
+	assert_int_equal(tf_budget_left(batch), 0);
+	tf_budget_destroy(&msg);
+	tf_budget_destroy(&batch);
+	assert_null(batch);
+	tf_budget_destroy(&batch);                      /* safe on NULL */
+}
+
+/* n copies of unit after prefix, in one buffer of TF_MESSAGE_MAX at most. */
+static uint8_t *
+s_padded(const uint8_t *prefix, size_t prefix_len, const uint8_t *unit, size_t unit_len,
+         size_t room, size_t *len)
+{
+	uint8_t *buf = malloc(room);
+
+	assert_non_null(buf);
+	memcpy(buf, prefix, prefix_len);
+	*len = prefix_len;
+	while (*len + unit_len <= room) {
+		memcpy(buf + *len, unit, unit_len);
+		*len += unit_len;
+	}
+	return buf;
+}
+
+/* 256 KiB of 2-byte unknown fields would take about 8 MiB decoded: refused
+ * with its own reason, where a few unknown fields are kept and ignored. */
+static void
+test_envelope_unknown_fields_over_budget(void **state)
+{
+	static const uint8_t unknown[] = { 0x78, 0x00 };        /* field 15, varint 0 */
+	uint8_t id[TF_MESSAGE_ID_LEN], hb[] = { 0x08, 0x01 }, *sound, *buf;
+	tf_envelope_t env, *got, *partial = (tf_envelope_t *)1;
+	tf_budget_t *budget = tf_budget_new(TF_DECODE_MAX, NULL);
+	size_t sound_len, len;
+	tf_check_t why;
+
+	(void)state;
+	s_envelope_init(&env, id, hb, sizeof hb);
+	sound = s_pack(&env.base, &sound_len);
+	buf = s_padded(sound, sound_len, unknown, sizeof unknown, sound_len + 64, &len);
+	got = tf_envelope_decode(buf, len, &why, NULL);
+	assert_non_null(got);
+	assert_int_equal(got->sequence, 7);
+	tf_envelope_destroy(&got);
+	free(buf);
+
+	buf = s_padded(sound, sound_len, unknown, sizeof unknown, TF_MESSAGE_MAX, &len);
+	assert_true(len > TF_MESSAGE_MAX - 2);
+	assert_null(tf_envelope_decode(buf, len, &why, &partial));
+	assert_int_equal(why.reason, TALLYFEED__REASON__REASON_DECODE_TOO_LARGE);
+	assert_null(partial);   /* nothing decoded to answer by */
+	/* Within a budget of the caller's: it says it was exceeded, and had
+	 * charged no more than its limit. */
+	assert_null(tf_envelope_decode_within(buf, len, budget, &why, NULL));
+	assert_int_equal(why.reason, TALLYFEED__REASON__REASON_DECODE_TOO_LARGE);
+	assert_true(tf_budget_exceeded(budget));
+	assert_true(tf_budget_used(budget) <= TF_DECODE_MAX);
+	/* The Ack decoder has the same ceiling. */
+	assert_null(tf_ack_decode(buf, len));
+	free(buf);
+	free(sound);
+	tf_budget_destroy(&budget);
+}
+
+/* A payload of empty candidates or empty seats entries: the envelope is
+ * sound, the payload over the budget (DECODE_TOO_LARGE, not MALFORMED). */
+static void
+test_payload_repeated_over_budget(void **state)
+{
+	static const uint8_t empty_candidate[] = { 0x82, 0x01, 0x00 };  /* field 16, length 0 */
+	static const uint8_t empty_seats[] = { 0x7a, 0x00 };            /* field 15, length 0 */
+	const uint8_t *units[] = { empty_candidate, empty_seats };
+	size_t unit_lens[] = { sizeof empty_candidate, sizeof empty_seats };
+	uint8_t id[TF_MESSAGE_ID_LEN], *sound, *payload, *buf;
+	size_t sound_len, payload_len, len;
+	tf_envelope_t env, *got;
+	tf_report_t *r;
+	tf_check_t why;
+
+	(void)state;
+	sound = s_pack(&s_report()->base, &sound_len);
+	for (int k = 0; k < 2; k++) {
+		tf_budget_t *budget = tf_budget_new(TF_DECODE_MAX, NULL);
+
+		payload = s_padded(sound, sound_len, units[k], unit_lens[k], TF_MESSAGE_MAX - 256,
+		                   &payload_len);
+		s_envelope_init(&env, id, payload, payload_len);
+		env.payload_type = TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT;
+		buf = s_pack(&env.base, &len);
+		got = tf_envelope_decode_within(buf, len, budget, &why, NULL);
+		assert_non_null(got);
+		assert_null(tf_envelope_report(got, budget, &why));
+		assert_int_equal(why.reason, TALLYFEED__REASON__REASON_DECODE_TOO_LARGE);
+		assert_null(tf_report_unpack(payload, payload_len));
+		tf_envelope_destroy(&got);
+		free(buf);
+		free(payload);
+		tf_budget_destroy(&budget);
+	}
+	/* The sound report decodes within the same budget; garbage is malformed. */
+	s_envelope_init(&env, id, sound, sound_len);
+	r = tf_envelope_report(&env, NULL, &why);
+	assert_non_null(r);
+	assert_int_equal(why.reason, TALLYFEED__REASON__REASON_NONE);
+	assert_string_equal(r->unit_code, "630121101201");
+	tf_report_destroy(&r);
+	env.payload.len = sound_len - 5;       /* into the photo hash */
+	assert_null(tf_envelope_report(&env, NULL, &why));
+	assert_int_equal(why.reason, TALLYFEED__REASON__REASON_MALFORMED_PAYLOAD);
+	free(sound);
+}
+
+/* ---- bundles: the read side ---- */
+
+static void
+test_bundle_read_refuses(void **state)
+{
+	char dir[] = "/tmp/test_envelope.XXXXXX", path[256], link[256], fifo[256], err[512];
+	static const uint8_t unknown[] = { 0x78, 0x00 };
+	uint8_t *buf;
+	size_t len;
+	FILE *fp;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* Over the ceiling: said so from fstat, before a byte is read. */
+	snprintf(path, sizeof path, "%s/big.bundle", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)TF_BUNDLE_MAX + 1), 0);
+	close(fd);
+	assert_null(tf_bundle_read(path, err, sizeof err));
+	assert_non_null(strstr(err, "over the 64 MiB a bundle may hold"));
+	/* A symlink to a bundle is not followed. */
+	snprintf(link, sizeof link, "%s/link.bundle", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_null(tf_bundle_read(link, err, sizeof err));
+	assert_non_null(strstr(err, "symbolic link"));
+	/* A FIFO does not block the reader. */
+	snprintf(fifo, sizeof fifo, "%s/fifo.bundle", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_null(tf_bundle_read(fifo, err, sizeof err));
+	assert_non_null(strstr(err, "not a regular file"));
+	/* 8 MiB of unknown fields: over its decode budget. */
+	unlink(path);
+	buf = s_padded(unknown, 0, unknown, sizeof unknown, 8 * 1024 * 1024, &len);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(buf, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+	assert_null(tf_bundle_read(path, err, sizeof err));
+	assert_non_null(strstr(err, "would take more than"));
+	free(buf);
+	unlink(path);
+	unlink(link);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -618,6 +827,10 @@ main(void)
 		cmocka_unit_test(test_message_ids_unique),
 		cmocka_unit_test(test_message_id_hex),
 		cmocka_unit_test(test_now_ms),
+		cmocka_unit_test(test_budget_counts_and_refuses),
+		cmocka_unit_test(test_envelope_unknown_fields_over_budget),
+		cmocka_unit_test(test_payload_repeated_over_budget),
+		cmocka_unit_test(test_bundle_read_refuses),
 	};
 
 	if (sodium_init() < 0)
