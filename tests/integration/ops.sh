@@ -37,7 +37,11 @@ other_pid=$!
 # A fourth that reads nothing at all (stopped): it must not hold anything up.
 "$CONSOLE" feed -c "$FEED" >/dev/null 2>&1 &
 stopped_pid=$!
-sleep 1         # a SUB hears only what is published after it joins
+# A reader hears only what is published after the feed has its
+# subscriptions: one per verdict for each but --rejected (4 + 1 + 4 + 4).
+subscriptions() { scrape; [ "$(metric tallyfeed_collector_feed_subscriptions)" = "$1" ]; }
+wait_for 20 subscriptions 13 || true
+expect_eq "$(metric tallyfeed_collector_feed_subscriptions)" 13 "the feed holds the four readers' subscriptions"
 kill -STOP $stopped_pid
 
 say "a township's three results through its agent, then two bad messages"
@@ -144,7 +148,13 @@ for r in me:
 say "the agent stops: its township goes silent"
 stop_agents
 TF_SEND_AS=tf-send "$SEND" "$EP" heartbeat tf-send 0 0 >/dev/null    # the other stays
-sleep 3
+# Silent: no heartbeat for more than 2 s, as the database's clock says.
+silent_states() {
+	"$CONSOLE" status --county 630121100000 --silent-after 2 --format json | python3 -c 'import json,sys
+print([(r["agent_id"], r["state"]) for r in json.load(sys.stdin)])'
+}
+both_silent() { [ "$(silent_states | grep -o SILENT | wc -l)" = 2 ]; }
+wait_for 20 both_silent || true
 json=$("$CONSOLE" status --county 630121100000 --silent-after 2 --format json)
 expect_eq "$(echo "$json" | python3 -c 'import json,sys
 rows = json.load(sys.stdin); print([(r["agent_id"], r["state"]) for r in rows])')" \
