@@ -48,6 +48,10 @@ say "a township's three results through its agent, then two bad messages"
 start_agent qiaotou 630121100000
 out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 60 "$ex"/{villagers,residents,party_branch}.json)
 expect_eq "$(echo "$out" | grep -c ': ACCEPTED$')" 3 "three accepted"
+# A link's first message is the agent's heartbeat, so it is stored by the
+# time any result of the agent's is answered.
+expect_eq "$(sql "SELECT software_version FROM tallyfeed.agent_status WHERE agent_id = 'qiaotou'")" \
+	"tallyfeed-agent 0.1" "the agent's heartbeat stored before its results were answered"
 sed 's/"unit": "630121100201"/"unit": "630121100399"/' "$ex/villagers.json" >"$WORK/unknown.json"
 expect_eq "$("$SEND" "$EP" report "$WORK/unknown.json" | cut -d' ' -f1,2)" "REJECTED UNKNOWN_UNIT" "unknown unit"
 sed 's/"invalid": 11/"invalid": 12/' "$ex/villagers.json" >"$WORK/sum.json"
