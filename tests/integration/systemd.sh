@@ -54,6 +54,15 @@ done
 grep -q '^StateDirectory=tallyfeed' "$WORK/units/tallyfeed-agent.service" || fail "agent: no StateDirectory"
 echo "ok: three units verified"
 
+say "every path of each shipped example works under its unit's sandbox"
+# Read from the installed units' own directives and tmpfiles.d file; the
+# examples as shipped (their paths those of a default install).
+[ -s "$ROOT/lib/tmpfiles.d/tallyfeed.conf" ] || fail "tmpfiles.d/tallyfeed.conf is not installed"
+python3 "$TF_SRC/tests/integration/sandbox_paths.py" "$ROOT/lib/systemd/system" \
+	"$TF_SRC/deploy/examples" "$ROOT/lib/tmpfiles.d/tallyfeed.conf" >"$WORK/sandbox.txt" \
+	|| fail "paths the sandbox does not allow: $(grep '^FAIL' "$WORK/sandbox.txt" | tr '\n' ' ')"
+cat "$WORK/sandbox.txt"
+
 # listen NAME: a NOTIFY_SOCKET at $WORK/NAME.sock, datagrams to $WORK/NAME.notes.
 listen() {
 	python3 - "$WORK/$1.sock" "$WORK/$1.notes" <<'PY' &
