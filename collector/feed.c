@@ -14,6 +14,8 @@
 /* Publications queued per subscriber before PUB drops for it: a few
  * batches' worth, so a reader that is only briefly late misses nothing. */
 #define FEED_HWM 20000
+/* Subscription news read per feed_subscriptions call. */
+#define FEED_NEWS_MAX 1024
 
 struct _feed_t {
 	zsock_t *pub;
@@ -85,8 +87,10 @@ feed_subscriptions(feed_t *self)
 	zframe_t *frame;
 
 	/* Each is one frame: 1 (subscribe) or 0 (unsubscribe), then the topic.
-	 * Read them all: XPUB keeps what is not read. */
-	while ((frame = zframe_recv_nowait(self->pub)) != NULL) {
+	 * XPUB keeps what is not read, so read them, but a bounded number a
+	 * call: a reader sending subscriptions without end must not hold up
+	 * the ingest loop. */
+	for (int n = 0; n < FEED_NEWS_MAX && (frame = zframe_recv_nowait(self->pub)) != NULL; n++) {
 		const uint8_t *data = zframe_data(frame);
 
 		if (zframe_size(frame) >= 1 && data[0] == 1)
