@@ -730,12 +730,14 @@ static void
 s_gauges(ingest_t *self)
 {
 	int64_t now = zclock_mono();
+	/* Read the feed's subscription news with or without metrics: its
+	 * socket keeps what is not read. */
+	size_t subscriptions = self->feed != NULL ? feed_subscriptions(self->feed) : 0;
 
 	if (self->m.database_up == NULL)
 		return;
 	tf_metric_set(self->m.database_up, store_ready(self->store) ? 1 : 0);
-	if (self->feed != NULL && self->m.subscriptions != NULL)
-		tf_metric_set(self->m.subscriptions, (double)feed_subscriptions(self->feed));
+	tf_metric_set(self->m.subscriptions, (double)subscriptions);
 	if (now - self->counted_ms >= 1000)
 		s_count_connected(self, now);
 }
