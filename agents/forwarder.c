@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #define TICK_MS 100             /* the loop's longest sleep */
 #define REFILL_MS 200           /* how often the spool is read for new messages */
@@ -21,6 +22,9 @@
 #define INBOX_FILES_MAX 1000    /* files taken in per look */
 #define ANSWERS_MAX 1024        /* acks recorded per spool transaction */
 #define HEARTBEAT_RETRY_MS 1000 /* after a heartbeat that could not be sent */
+/* What the DEALER's monitor reports: a link up (its CURVE handshake done)
+ * or down. */
+#define LINK_EVENTS (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED)
 
 /* A message in flight. */
 typedef struct {
@@ -37,10 +41,13 @@ typedef struct {
 	spool_t *spool;
 	const forwarder_config_t *config;      /* the caller's; a reload rewrites it */
 	zsock_t *dealer;
+	zsock_t *link;          /* PAIR: the DEALER's monitor events (LINK_EVENTS) */
+	bool greeted;           /* this link's first heartbeat has been tried */
 	zhashx_t *flights;      /* message id (hex) -> flight_t, owned */
 	zhashx_t *busy_keys;    /* unit/committee in flight -> 1 */
 	int64_t started;
 	int64_t heartbeat_seq;
+	int64_t next_heartbeat; /* zclock_mono() of the next heartbeat */
 	int64_t next_gauges;
 	struct {                /* all NULL without config->metrics */
 		tf_metric_t *sends, *retransmits, *heartbeats, *round_trip;
@@ -244,6 +251,9 @@ s_refill(forwarder_t *self)
 	int n, rc = 0;
 	size_t room;
 
+	/* A link's first message is its heartbeat (see s_link_events). */
+	if (!self->greeted)
+		return 0;
 	/* A reload may have narrowed the window below what is in flight. */
 	if (zhashx_size(self->flights) >= (size_t)self->config->window)
 		return 0;
@@ -309,6 +319,8 @@ s_retransmit(forwarder_t *self)
 	int64_t sent[256];
 	size_t nsent = 0;
 
+	if (!self->greeted)
+		return;
 	for (flight_t *f = zhashx_first(self->flights); f != NULL; f = zhashx_next(self->flights)) {
 		int64_t wait;
 		zframe_t *copy;
@@ -450,11 +462,23 @@ s_heartbeat(forwarder_t *self)
 	return true;
 }
 
-/* The DEALER to the collector, by the current settings. */
+/* Close the DEALER and its monitor. */
+static void
+s_disconnect(forwarder_t *self)
+{
+	if (self->dealer != NULL)
+		zmq_socket_monitor(zsock_resolve(self->dealer), NULL, 0);
+	zsock_destroy(&self->link);
+	zsock_destroy(&self->dealer);
+}
+
+/* The DEALER to the collector, by the current settings, and the PAIR that
+ * hears its monitor. */
 static int
 s_connect(forwarder_t *self)
 {
 	const forwarder_config_t *config = self->config;
+	char monitor[64];
 
 	self->dealer = zsock_new(ZMQ_DEALER);
 	if (self->dealer == NULL)
@@ -470,12 +494,53 @@ s_connect(forwarder_t *self)
 	zsock_set_maxmsgsize(self->dealer, TF_MESSAGE_MAX);
 	zsock_set_reconnect_ivl(self->dealer, 100);
 	zsock_set_reconnect_ivl_max(self->dealer, 5000);
+	/* The monitor says when the CURVE handshake is done, so the first
+	 * heartbeat goes at that moment rather than on a retry a second later. */
+	snprintf(monitor, sizeof monitor, "inproc://tf-agent-link-%p", (void *)self);
+	if (zmq_socket_monitor(zsock_resolve(self->dealer), monitor, LINK_EVENTS) != 0
+	    || (self->link = zsock_new_pair(monitor)) == NULL) {
+		log_warnx("could not watch the link to %s: %s", config->endpoint,
+		          zmq_strerror(zmq_errno()));
+		goto fail;
+	}
+	self->greeted = false;
 	if (zsock_connect(self->dealer, "%s", config->endpoint) != 0) {
 		log_warnx("could not connect to %s: %s", config->endpoint, zmq_strerror(zmq_errno()));
-		zsock_destroy(&self->dealer);
-		return -1;
+		goto fail;
 	}
 	return 0;
+fail:
+	s_disconnect(self);
+	return -1;
+}
+
+/* Read the link's monitor events.  A link just up gets the heartbeat at
+ * once, before any result (so the collector knows the agent's state when
+ * its results arrive); a link down waits for the next handshake.  True if
+ * a link came up. */
+static bool
+s_link_events(forwarder_t *self)
+{
+	bool up = false;
+	zmsg_t *event;
+
+	while ((event = zmsg_recv_nowait(self->link)) != NULL) {
+		zframe_t *head = zmsg_first(event);
+		uint16_t what = 0;
+
+		/* libzmq's event: a 16-bit event number and a 32-bit value, then
+		 * the endpoint. */
+		if (head != NULL && zframe_size(head) >= sizeof what)
+			memcpy(&what, zframe_data(head), sizeof what);
+		zmsg_destroy(&event);
+		if (what == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+			if (s_heartbeat(self))
+				self->next_heartbeat = zclock_mono() + self->config->heartbeat_ms;
+			self->greeted = up = true;
+		} else if (what == ZMQ_EVENT_DISCONNECTED)
+			self->greeted = false;
+	}
+	return up;
 }
 
 /* SIGHUP: new settings, or the old ones if the new are unsound. */
@@ -500,8 +565,9 @@ s_reload(forwarder_t *self, forwarder_config_t *config, zpoller_t **poller)
 		/* A new collector, or a new key for it: a new link.  What was in
 		 * flight goes again on it (the same bytes; a DUPLICATE at worst). */
 		zpoller_destroy(poller);
-		zsock_destroy(&self->dealer);
-		if (s_connect(self) != 0 || (*poller = zpoller_new(self->dealer, NULL)) == NULL)
+		s_disconnect(self);
+		if (s_connect(self) != 0
+		    || (*poller = zpoller_new(self->dealer, self->link, NULL)) == NULL)
 			fatalx("reload: could not connect to %s", config->endpoint);
 		for (flight_t *f = zhashx_first(self->flights); f != NULL;
 		     f = zhashx_next(self->flights))
@@ -519,7 +585,7 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 {
 	forwarder_t self = { .spool = spool, .config = config };
 	zpoller_t *poller = NULL;
-	int64_t next_refill = 0, next_inbox = 0, next_heartbeat = 0;
+	int64_t next_refill = 0, next_inbox = 0;
 	int rc = -1;
 
 	self.started = zclock_mono();
@@ -534,7 +600,7 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 	zhashx_set_duplicator(self.busy_keys, NULL);
 	if (s_connect(&self) != 0)
 		goto out;
-	poller = zpoller_new(self.dealer, NULL);
+	poller = zpoller_new(self.dealer, self.link, NULL);
 	if (poller == NULL)
 		goto out;
 	log_info("agent %s forwarding to %s%s%s", config->agent_id, config->endpoint,
@@ -546,8 +612,10 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 		if (*reload) {
 			*reload = 0;
 			s_reload(&self, config, &poller);
-			next_heartbeat = 0;
+			self.next_heartbeat = 0;
 		}
+		if (s_link_events(&self))
+			next_refill = 0;        /* the heartbeat went: the results follow */
 		if (config->inbox != NULL && now >= next_inbox) {
 			s_scan_inbox(&self);
 			next_inbox = now + INBOX_MS;
@@ -563,11 +631,14 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 		if (config->metrics != NULL)
 			tf_metrics_alive(config->metrics);
 		tf_service_alive();
-		if (now >= next_heartbeat) {
-			/* Not connected yet (or again): try soon, so the county
-			 * sees the agent's state as soon as the link is up. */
-			next_heartbeat = now + (s_heartbeat(&self) ? config->heartbeat_ms
-			                                           : HEARTBEAT_RETRY_MS);
+		if (now >= self.next_heartbeat) {
+			/* Not connected (the link's handshake sends one at once), or
+			 * the queue full: try again soon.  One that goes greets the
+			 * link too, should its monitor event have been missed. */
+			bool sent = s_heartbeat(&self);
+
+			self.greeted = self.greeted || sent;
+			self.next_heartbeat = now + (sent ? config->heartbeat_ms : HEARTBEAT_RETRY_MS);
 		}
 		if (zpoller_wait(poller, TICK_MS) == self.dealer) {
 			if (s_take_acks(&self) != 0)
@@ -580,7 +651,7 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 	rc = 0;
 out:
 	zpoller_destroy(&poller);
-	zsock_destroy(&self.dealer);
+	s_disconnect(&self);
 	zhashx_destroy(&self.flights);
 	zhashx_destroy(&self.busy_keys);
 	return rc;

@@ -14,6 +14,8 @@
 /* Publications queued per subscriber before PUB drops for it: a few
  * batches' worth, so a reader that is only briefly late misses nothing. */
 #define FEED_HWM 20000
+/* Subscription news read per feed_subscriptions call. */
+#define FEED_NEWS_MAX 1024
 
 struct _feed_t {
 	zsock_t *pub;
@@ -21,6 +23,7 @@ struct _feed_t {
 	const tf_registry_t *registry;
 	uint64_t seq;
 	int64_t run;                    /* this run's start, ms since the epoch */
+	size_t subscriptions;           /* held by the readers (feed_subscriptions) */
 };
 
 feed_t *
@@ -28,12 +31,16 @@ feed_new(const char *endpoint, const tf_registry_t *registry, char *err, size_t 
 {
 	feed_t *self = calloc(1, sizeof *self);
 
-	if (self == NULL || (self->pub = zsock_new(ZMQ_PUB)) == NULL) {
-		snprintf(err, errlen, "could not create the feed's PUB socket");
+	/* XPUB, not PUB: it publishes the same way, and tells us each reader's
+	 * subscriptions (every one, and every one dropped: VERBOSER), so
+	 * whoever starts a reader can see it is heard before publishing. */
+	if (self == NULL || (self->pub = zsock_new(ZMQ_XPUB)) == NULL) {
+		snprintf(err, errlen, "could not create the feed's XPUB socket");
 		free(self);
 		return NULL;
 	}
 	zsock_set_sndhwm(self->pub, FEED_HWM);
+	zsock_set_xpub_verboser(self->pub, 1);
 	zsock_set_linger(self->pub, 0);
 	if (zsock_bind(self->pub, "%s", endpoint) < 0) {
 		snprintf(err, errlen, "could not bind the feed on %s: %s", endpoint,
@@ -72,6 +79,27 @@ uint64_t
 feed_published(const feed_t *self)
 {
 	return self->seq;
+}
+
+size_t
+feed_subscriptions(feed_t *self)
+{
+	zframe_t *frame;
+
+	/* Each is one frame: 1 (subscribe) or 0 (unsubscribe), then the topic.
+	 * XPUB keeps what is not read, so read them, but a bounded number a
+	 * call: a reader sending subscriptions without end must not hold up
+	 * the ingest loop. */
+	for (int n = 0; n < FEED_NEWS_MAX && (frame = zframe_recv_nowait(self->pub)) != NULL; n++) {
+		const uint8_t *data = zframe_data(frame);
+
+		if (zframe_size(frame) >= 1 && data[0] == 1)
+			self->subscriptions++;
+		else if (zframe_size(frame) >= 1 && data[0] == 0 && self->subscriptions > 0)
+			self->subscriptions--;
+		zframe_destroy(&frame);
+	}
+	return self->subscriptions;
 }
 
 /* The county a code sits in: its first six digits. */

@@ -1,7 +1,7 @@
 /*
  * feed: the collector's live feed.  After each batch commits, every result
  * message it answered (accepted, duplicate, rejected or deferred) is
- * published on a ZeroMQ PUB socket as a short summary, for `tallyfeed feed`
+ * published on a ZeroMQ (X)PUB socket as a short summary, for `tallyfeed feed`
  * and whoever else watches.
  *
  * Each publication is two frames:
@@ -51,5 +51,9 @@ const char *feed_endpoint(const feed_t *self);
 void feed_publish(feed_t *self, const feed_item_t *item);
 /* Items published since start. */
 uint64_t feed_published(const feed_t *self);
+/* The subscriptions the readers hold now (one per topic prefix each; a
+ * reader that leaves drops its own).  Reads the socket's news of them;
+ * call it often (the ingest loop does, for its metric). */
+size_t feed_subscriptions(feed_t *self);
 
 #endif

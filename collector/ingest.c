@@ -84,11 +84,39 @@ struct _ingest_t {
 		tf_metric_t *verdict[VERDICTS];
 		tf_metric_t *rejected[REASONS_MAX];
 		tf_metric_t *batch_size, *commit_seconds;
-		tf_metric_t *database_up, *queue_depth, *agents_connected;
+		tf_metric_t *database_up, *queue_depth, *agents_connected, *subscriptions;
 		tf_metric_t *quarantine_cut, *quarantine_kept;
 	} m;
 	int64_t counted_ms;     /* when agents_connected was last counted */
 };
+
+/* Count the agents heard from within CONNECTED_WINDOW_MS. */
+static void
+s_count_connected(ingest_t *self, int64_t now)
+{
+	size_t connected = 0;
+
+	self->counted_ms = now;
+	if (self->m.agents_connected == NULL)
+		return;
+	for (bucket_t *b = zhashx_first(self->buckets); b != NULL; b = zhashx_next(self->buckets))
+		if (b->seen_ms != 0 && now - b->seen_ms < CONNECTED_WINDOW_MS)
+			connected++;
+	tf_metric_set(self->m.agents_connected, (double)connected);
+}
+
+/* A message from b's agent.  One not counted as connected is counted now,
+ * before its answer goes: a scrape after the answer sees it. */
+static void
+s_heard(ingest_t *self, bucket_t *b)
+{
+	int64_t now = zclock_mono();
+	bool counted = b->seen_ms != 0 && now - b->seen_ms < CONNECTED_WINDOW_MS;
+
+	b->seen_ms = now;
+	if (!counted)
+		s_count_connected(self, now);
+}
 
 static void
 s_bucket_destroy(void **item)
@@ -489,7 +517,7 @@ s_receive(ingest_t *self)
 		/* One bucket per key: when it was last heard (agents_connected)
 		 * and its rate-limit tokens. */
 		if ((b = s_bucket(self, key)) != NULL)
-			b->seen_ms = zclock_mono();
+			s_heard(self, b);
 		item->bucket = b;
 		if (!s_rate_allows(self, item->sender, b)
 		    || !s_byte_rate_allows(self, item->sender, b, zframe_size(item->raw))) {
@@ -816,6 +844,10 @@ ingest_set_outputs(ingest_t *self, feed_t *feed, tf_metrics_t *metrics)
 	    "tallyfeed_collector_agents_connected",
 	    "Enrolled agents and importers heard from (message or heartbeat) in the last 90 s.",
 	    NULL, NULL, 0);
+	self->m.subscriptions = tf_metrics_declare(metrics, TF_GAUGE,
+	    "tallyfeed_collector_feed_subscriptions",
+	    "Subscriptions the live feed's readers hold (tallyfeed feed: one per verdict it "
+	    "shows; the dashboard: one).", NULL, NULL, 0);
 	self->m.quarantine_cut = tf_metrics_declare(metrics, TF_COUNTER,
 	    "tallyfeed_collector_quarantine_cut_total",
 	    "Refused messages kept as their SHA-256, size, reason and first bytes only: their "
@@ -825,7 +857,8 @@ ingest_set_outputs(ingest_t *self, feed_t *feed, tf_metrics_t *metrics)
 	    "Bytes of refused frames written to the quarantine (identical bytes are kept once).",
 	    NULL, NULL, 0);
 	if (self->m.received == NULL || self->m.agents_connected == NULL
-	    || self->m.quarantine_cut == NULL || self->m.quarantine_kept == NULL)
+	    || self->m.subscriptions == NULL || self->m.quarantine_cut == NULL
+	    || self->m.quarantine_kept == NULL)
 		return -1;
 	tf_metric_set(self->m.database_up, store_ready(self->store) ? 1 : 0);
 	return 0;
@@ -837,23 +870,23 @@ ingest_database_up(const ingest_t *self)
 	return self->m.database_up;
 }
 
-/* Refresh the gauges that are states, not events. */
+/* Refresh the gauges that are states, not events: agents_connected once a
+ * second, for those whose window ran out (one heard anew counts at once,
+ * in s_heard). */
 static void
 s_gauges(ingest_t *self)
 {
 	int64_t now = zclock_mono();
-	size_t connected = 0;
+	/* Read the feed's subscription news with or without metrics: its
+	 * socket keeps what is not read. */
+	size_t subscriptions = self->feed != NULL ? feed_subscriptions(self->feed) : 0;
 
 	if (self->m.database_up == NULL)
 		return;
 	tf_metric_set(self->m.database_up, store_ready(self->store) ? 1 : 0);
-	if (now - self->counted_ms < 1000)
-		return;
-	self->counted_ms = now;
-	for (bucket_t *b = zhashx_first(self->buckets); b != NULL; b = zhashx_next(self->buckets))
-		if (b->seen_ms != 0 && now - b->seen_ms < CONNECTED_WINDOW_MS)
-			connected++;
-	tf_metric_set(self->m.agents_connected, (double)connected);
+	tf_metric_set(self->m.subscriptions, (double)subscriptions);
+	if (now - self->counted_ms >= 1000)
+		s_count_connected(self, now);
 }
 
 void

@@ -54,7 +54,7 @@ s_usage(FILE *fp)
 	    "                 free port from 49152, port ! a random free one)\n"
 	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment)\n"
 	    "  --endpoint-file FILE  write the bound endpoint to FILE once collecting\n"
-	    "  --feed ENDPOINT  where to publish the live feed, a ZeroMQ PUB socket\n"
+	    "  --feed ENDPOINT  where to publish the live feed, a ZeroMQ XPUB socket\n"
 	    "                 (collector/feed; default %s)\n"
 	    "  --feed-file FILE  write the feed's bound endpoint to FILE\n"
 	    "  --metrics ADDR:PORT  serve /metrics (Prometheus), /healthz and /readyz\n"

@@ -3,6 +3,7 @@
  */
 #include "report.h"
 #include "envelope.h"
+#include "rules.h"
 #include "utf8.h"
 
 #include <assert.h>
@@ -14,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COUNT_MAX 10000000u     /* no count in one unit's election comes near this */
+/* One ceiling for a count, in a file as on the wire: the rules' own. */
+#define COUNT_MAX ((unsigned)TF_COUNT_MAX)
 #define CANDIDATES_MAX 200      /* ballot lines in one report */
 
 /* Words for enum values in the JSON format, indexed by the enum's value. */

@@ -12,7 +12,8 @@
  *    Seats left unfilled are filled by another election (另行选举): ...
  *    the candidates with the most votes are elected, but with no fewer
  *    than one third of the ballots cast [runoff_min 1/3]."  Ballots cast
- *    are the ballots returned.  Art. 6: three to seven members
+ *    (已投选票数, DOMAIN.md's base) are the ballots returned, valid and
+ *    invalid alike: every paper put in the box.  Art. 6: three to seven members
  *    [villagers_size 3-7], among them a woman; Qinghai's measures want an
  *    odd number [odd_size_required 1].
  *  - Residents' committee, Organic Law of the Urban Residents' Committees

@@ -54,7 +54,7 @@ typedef struct {
 	unsigned mass_elect_num;           /* villagers'/residents', round 1 and 3+: elected with */
 	unsigned mass_elect_den;           /*   votes for > num/den of those who took part (1/2) */
 	unsigned runoff_min_num;           /* villagers'/residents' runoff (round 2): most votes, */
-	unsigned runoff_min_den;           /*   but at least num/den of ballots returned (1/3) */
+	unsigned runoff_min_den;           /*   but at least num/den of ballots cast, i.e. returned (1/3) */
 	unsigned party_elect_num;          /* Party branch: elected with yes-votes > num/den */
 	unsigned party_elect_den;          /*   of those present (1/2: exactly half fails) */
 	unsigned party_candidate_margin_percent; /* Party round 1: candidates >= seats + this % of

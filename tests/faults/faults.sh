@@ -74,6 +74,9 @@ drop_wave() {
 waves=$((events / 2 > 1 ? events / 2 : 2))
 drop_wave 0
 next_wave=1
+# The sleeps below only pace the faults (how long between two, how long a
+# daemon stays down); no check depends on their length: every check waits
+# for the spools to drain, whatever the faults were.
 for e in $(seq 1 "$events"); do
 	sleep "0.$((RANDOM % 9 + 1))"
 	if [ $next_wave -lt $waves ] && [ "$e" -ge $((next_wave * events / waves)) ]; then

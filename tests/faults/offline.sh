@@ -31,7 +31,9 @@ done
 n_carried=$(ls "$WORK"/c[123]/"$carried"/*.json | wc -l)
 n_waiting=$(ls "$WORK"/w[123]/"$waiting"/*.json | wc -l)
 say "queued with the collector away: $n_carried + $n_waiting results"
-sleep 3
+# Wait until the oldest has been waiting a second, so its age shows.
+aged() { ! agent -f "$WORK/waiting.cfg" status | head -1 | grep -q 'oldest unanswered \(0 s\|-\)'; }
+wait_for 20 aged || true
 st=$(agent -f "$WORK/waiting.cfg" status | head -1)
 echo "$st"
 expect_eq "$(echo "$st" | cut -d, -f1)" "pending $n_waiting" "all queued, none answered"

@@ -113,6 +113,18 @@ fail() {
 	FAILURES=$((FAILURES + 1))
 }
 
+# wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds
+# (0), or until SECONDS have passed (1).  A test waits for a condition this
+# way, never for a fixed time, then checks what it waited for.
+wait_for() {
+	local end=$(( $(date +%s%N) / 1000000 + $1 * 1000 ))
+	shift
+	until "$@"; do
+		[ $(( $(date +%s%N) / 1000000 )) -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() {
 	if [ "$1" = "$2" ]; then

@@ -37,13 +37,21 @@ other_pid=$!
 # A fourth that reads nothing at all (stopped): it must not hold anything up.
 "$CONSOLE" feed -c "$FEED" >/dev/null 2>&1 &
 stopped_pid=$!
-sleep 1         # a SUB hears only what is published after it joins
+# A reader hears only what is published after the feed has its
+# subscriptions: one per verdict for each but --rejected (4 + 1 + 4 + 4).
+subscriptions() { scrape; [ "$(metric tallyfeed_collector_feed_subscriptions)" = "$1" ]; }
+wait_for 20 subscriptions 13 || true
+expect_eq "$(metric tallyfeed_collector_feed_subscriptions)" 13 "the feed holds the four readers' subscriptions"
 kill -STOP $stopped_pid
 
 say "a township's three results through its agent, then two bad messages"
 start_agent qiaotou 630121100000
 out=$(agent -f "$WORK/qiaotou.cfg" submit --wait 60 "$ex"/{villagers,residents,party_branch}.json)
 expect_eq "$(echo "$out" | grep -c ': ACCEPTED$')" 3 "three accepted"
+# A link's first message is the agent's heartbeat, so it is stored by the
+# time any result of the agent's is answered.
+expect_eq "$(sql "SELECT software_version FROM tallyfeed.agent_status WHERE agent_id = 'qiaotou'")" \
+	"tallyfeed-agent 0.1" "the agent's heartbeat stored before its results were answered"
 sed 's/"unit": "630121100201"/"unit": "630121100399"/' "$ex/villagers.json" >"$WORK/unknown.json"
 expect_eq "$("$SEND" "$EP" report "$WORK/unknown.json" | cut -d' ' -f1,2)" "REJECTED UNKNOWN_UNIT" "unknown unit"
 sed 's/"invalid": 11/"invalid": 12/' "$ex/villagers.json" >"$WORK/sum.json"
@@ -144,7 +152,13 @@ for r in me:
 say "the agent stops: its township goes silent"
 stop_agents
 TF_SEND_AS=tf-send "$SEND" "$EP" heartbeat tf-send 0 0 >/dev/null    # the other stays
-sleep 3
+# Silent: no heartbeat for more than 2 s, as the database's clock says.
+silent_states() {
+	"$CONSOLE" status --county 630121100000 --silent-after 2 --format json | python3 -c 'import json,sys
+print([(r["agent_id"], r["state"]) for r in json.load(sys.stdin)])'
+}
+both_silent() { [ "$(silent_states | grep -o SILENT | wc -l)" = 2 ]; }
+wait_for 20 both_silent || true
 json=$("$CONSOLE" status --county 630121100000 --silent-after 2 --format json)
 expect_eq "$(echo "$json" | python3 -c 'import json,sys
 rows = json.load(sys.stdin); print([(r["agent_id"], r["state"]) for r in rows])')" \

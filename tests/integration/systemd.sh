@@ -54,6 +54,15 @@ done
 grep -q '^StateDirectory=tallyfeed' "$WORK/units/tallyfeed-agent.service" || fail "agent: no StateDirectory"
 echo "ok: three units verified"
 
+say "every path of each shipped example works under its unit's sandbox"
+# Read from the installed units' own directives and tmpfiles.d file; the
+# examples as shipped (their paths those of a default install).
+[ -s "$ROOT/lib/tmpfiles.d/tallyfeed.conf" ] || fail "tmpfiles.d/tallyfeed.conf is not installed"
+python3 "$TF_SRC/tests/integration/sandbox_paths.py" "$ROOT/lib/systemd/system" \
+	"$TF_SRC/deploy/examples" "$ROOT/lib/tmpfiles.d/tallyfeed.conf" >"$WORK/sandbox.txt" \
+	|| fail "paths the sandbox does not allow: $(grep '^FAIL' "$WORK/sandbox.txt" | tr '\n' ' ')"
+cat "$WORK/sandbox.txt"
+
 # listen NAME: a NOTIFY_SOCKET at $WORK/NAME.sock, datagrams to $WORK/NAME.notes.
 listen() {
 	python3 - "$WORK/$1.sock" "$WORK/$1.notes" <<'PY' &
@@ -135,7 +144,9 @@ say "an agent given a broken configuration on SIGHUP keeps the old one"
 rm -f "$WORK/agent.notes"
 "$AGENT" -f "$WORK/qiaotou.cfg" run >>"$WORK/agent2.log" 2>&1 &
 agent_pid=$!
-sleep 0.5
+# SIGHUP before the agent has its handlers would end it: wait until it runs.
+forwarding() { grep -q 'forwarding to' "$WORK/agent2.log"; }
+wait_for 20 forwarding || fail "agent: not forwarding: $(tail -2 "$WORK/agent2.log")"
 printf '    windoww = 3\n' >>"$WORK/qiaotou.cfg"
 kill -HUP $agent_pid
 for _ in $(seq 50); do grep -q 'keeping the settings in force' "$WORK/agent2.log" && break; sleep 0.1; done
@@ -156,4 +167,13 @@ NOTIFY_SOCKET=$WORK/web.sock WATCHDOG_USEC=400000 "$TF_BIN/console/tallyfeed-web
 	-l 127.0.0.1:0 >>"$WORK/web.log" 2>&1 &
 check_daemon web $!
 stop_collector
+
+say "deploy/pg-throwaway run from a directory its server's user cannot enter"
+# As root the cluster runs as 'postgres', whose tools start in the caller's
+# directory; a checkout under /root made each of them complain.
+mkdir -m 700 "$WORK/locked"
+(cd "$WORK/locked" && "$TF_SRC/deploy/pg-throwaway" start "$WORK/pg-locked" >/dev/null \
+	&& "$TF_SRC/deploy/pg-throwaway" stop "$WORK/pg-locked") 2>"$WORK/pg-locked.err" \
+	|| fail "pg-throwaway from $WORK/locked: $(cat "$WORK/pg-locked.err")"
+expect_eq "$(cat "$WORK/pg-locked.err")" "" "pg-throwaway says nothing on stderr (as $(id -un))"
 finish

@@ -43,8 +43,10 @@ expect_eq "$(sql "SELECT count(*) FROM tallyfeed.quarantine WHERE reason_name = 
 	"kept in quarantine with its raw bytes"
 
 say "outsiders are refused at the door; nothing of theirs is stored"
-# Let the agent's own heartbeat land first, so the counts below stand still.
-sleep 1.5
+# The agent's own heartbeat went before its results (a link's first
+# message), so its state is stored and the counts below stand still.
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.agent_status WHERE agent_id = 'qiaotou'")" 1 \
+	"the agent's heartbeat stored before its results were answered"
 stop_agents
 before=$(counts)
 out=$(TF_SEND_AS=plain "$SEND" "$EP" report "$ex/villagers.json" || true); echo "$out"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "rules.h"
 
 /* A result file as township staff write it: a villagers' committee, five
  * seats, eight candidates, every optional field used somewhere. */
@@ -375,7 +376,7 @@ test_round_trip_built_in_c(void **state)
 	c2.candidate_id = "PB-0002";
 	c2.name = "拉毛";
 	c2.position = TALLYFEED__POSITION__POSITION_MEMBER;
-	c2.votes_for = 10000000;             /* the largest count the format takes */
+	c2.votes_for = TF_COUNT_MAX;         /* the largest count the format takes */
 	c2.gender = TALLYFEED__GENDER__GENDER_FEMALE;
 	c2.birth_year = 2100;
 	r.unit_code = "632221400400";
@@ -383,7 +384,7 @@ test_round_trip_built_in_c(void **state)
 	r.round = 100;
 	r.revision = 1000000;
 	r.held_on = "2018-01-05";
-	r.registered = 10000000;
+	r.registered = TF_COUNT_MAX;
 	r.excused = 2;
 	r.took_part = 35;
 	r.proxy_votes = 0;
@@ -694,12 +695,14 @@ test_too_large(void **state)
 
 	(void)state;
 	top = s_example_tree();
-	json_object_set_new(json_object_get(top, "electorate"), "registered", json_integer(10000001));
-	s_expect_error(top, "electorate.registered: too large");
+	json_object_set_new(json_object_get(top, "electorate"), "registered",
+	                    json_integer(TF_COUNT_MAX + 1));
+	s_expect_error(top, "electorate.registered: too large (got 1000001, at most 1000000)");
 	top = s_example_tree();
-	json_object_set_new(json_object_get(top, "electorate"), "registered", json_integer(10000000));
+	json_object_set_new(json_object_get(top, "electorate"), "registered",
+	                    json_integer(TF_COUNT_MAX));
 	r = s_expect_ok(top);
-	assert_int_equal(r->registered, 10000000);
+	assert_int_equal(r->registered, TF_COUNT_MAX);
 	tf_report_destroy(&r);
 	top = s_example_tree();
 	/* Larger than 32 bits must not wrap into range. */

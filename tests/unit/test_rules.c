@@ -1124,6 +1124,23 @@ test_runoff_base_is_ballots_returned(void **state)
 	assert_not_elects(r, 0);
 }
 
+/* Ballots cast (DOMAIN.md; art. 15's 已投选票数) are every paper returned,
+ * invalid ones too, not only the valid: exactly a third of 900 returned
+ * passes, one vote less fails, though it is over a third of 870 valid. */
+static void
+test_runoff_base_counts_invalid_ballots(void **state)
+{
+	tf_report_t *r = *state;
+
+	s_race(r, VILLAGERS, 2, 1000, 0, 900, 900, 1);
+	r->ballots_valid = 870;
+	r->ballots_invalid = 30;
+	s_add(r, "a", "甲", MEMBER, 300, TALLYFEED__GENDER__GENDER_FEMALE, true);   /* 300 = 900/3 */
+	assert_elects(r, 0);
+	s_cand(r, "a")->votes_for = 299;                                             /* > 870/3 */
+	assert_not_elects(r, 0);
+}
+
 static void
 test_runoff_most_votes_win(void **state)
 {
@@ -2436,6 +2453,7 @@ main(void)
 		T(test_villagers_majority_threshold),
 		T(test_runoff_one_third_threshold),
 		T(test_runoff_base_is_ballots_returned),
+		T(test_runoff_base_counts_invalid_ballots),
 		T(test_runoff_most_votes_win),
 		T(test_residents_thresholds),
 		T(test_party_attendance_threshold),
