@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "forwarder.h"
 #include "http.h"
+#include "inbox.h"
 #include "metrics.h"
 #include "log.h"
 #include "signals.h"
@@ -231,8 +232,8 @@ s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 		bool existed;
 		int reason;
 
-		if (forwarder_queue_file(spool, &agent->fc, path, &sequences[i], &existed, &reason, err,
-		                         sizeof err) != 0) {
+		if (tf_inbox_queue_file(spool, &agent->fc, path, &sequences[i], &existed, &reason, err,
+		                        sizeof err) != 0) {
 			printf("%s: NOT QUEUED: %s\n", path, err);
 			sequences[i] = 0;
 			refused++;
