@@ -395,6 +395,31 @@ s_reload(forwarder_t *self, forwarder_config_t *config, zpoller_t **poller)
 	tf_service_ready("forwarding");
 }
 
+/* After a reload: the inbox it names now (or none), or the old one if the
+ * new one is unsound. */
+static void
+s_inbox_follow(forwarder_t *self)
+{
+	const char *dir = self->config->inbox;
+	tf_inbox_t *fresh;
+	char err[1024];
+
+	if (dir == NULL) {
+		tf_inbox_destroy(&self->inbox);
+		return;
+	}
+	if (self->inbox != NULL && strcmp(tf_inbox_dir(self->inbox), dir) == 0)
+		return;
+	fresh = tf_inbox_new(dir, self->spool, self->config, err, sizeof err);
+	if (fresh == NULL) {
+		log_warnx("reload: inbox: %s; keeping %s", err,
+		          self->inbox != NULL ? tf_inbox_dir(self->inbox) : "none");
+		return;
+	}
+	tf_inbox_destroy(&self->inbox);
+	self->inbox = fresh;
+}
+
 int
 forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t *stop,
               volatile sig_atomic_t *reload)
@@ -402,15 +427,23 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 	forwarder_t self = { .spool = spool, .config = config };
 	zpoller_t *poller = NULL;
 	int64_t next_refill = 0, next_inbox = 0, next_heartbeat = 0;
+	char err[1024];
 	int rc = -1;
 
 	self.started = zclock_mono();
 	s_declare_metrics(&self, config->metrics);
 	self.flights = zhashx_new();
 	self.busy_keys = zhashx_new();
-	self.inbox = tf_inbox_new(spool, config);
-	if (self.flights == NULL || self.busy_keys == NULL || self.inbox == NULL)
+	if (self.flights == NULL || self.busy_keys == NULL)
 		goto out;
+	if (config->inbox != NULL) {
+		/* queued/ and refused/ unsound: say so and do not start. */
+		self.inbox = tf_inbox_new(config->inbox, spool, config, err, sizeof err);
+		if (self.inbox == NULL) {
+			log_warnx("inbox: %s", err);
+			goto out;
+		}
+	}
 	zhashx_set_destructor(self.flights, s_flight_destroy);
 	zhashx_set_duplicator(self.flights, NULL);
 	zhashx_set_destructor(self.busy_keys, NULL);
@@ -429,9 +462,10 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 		if (*reload) {
 			*reload = 0;
 			s_reload(&self, config, &poller);
+			s_inbox_follow(&self);
 			next_heartbeat = 0;
 		}
-		if (config->inbox != NULL && now >= next_inbox) {
+		if (self.inbox != NULL && now >= next_inbox) {
 			tf_inbox_scan(self.inbox);
 			next_inbox = now + INBOX_MS;
 			next_refill = 0;

@@ -1,61 +1,220 @@
 /*
  * inbox: result files dropped by township staff (see inbox.h).
+ *
+ * The directory and its queued/ and refused/ are held open for the life
+ * of the inbox and every name is resolved against those descriptors
+ * (openat, renameat), so replacing a directory by a link after the start
+ * changes nothing.
  */
 #include "inbox.h"
+#include "atomicfile.h"
+#include "infile.h"
 #include "log.h"
 
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define INBOX_FILES_MAX 1000    /* files taken in per look */
+#define SUBDIR_MODE 0750        /* queued/ and refused/: the agent and its group */
+#define WHY_MODE 0640
+
+/* What a file looked like at a look: the same twice in a row, it is finished. */
+typedef struct {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+} look_t;
 
 struct _tf_inbox_t {
 	spool_t *spool;
 	const forwarder_config_t *config;      /* the caller's; a reload rewrites it */
+	char *dir;
+	int dirfd, queuedfd, refusedfd;
+	zhashx_t *looks;        /* name -> look_t at the previous look, owned */
+	zhashx_t *stuck;        /* names that could not be moved (logged once) -> 1 */
 };
 
+static void
+s_look_of(const struct stat *st, look_t *look)
+{
+	memset(look, 0, sizeof *look);
+	look->dev = st->st_dev;
+	look->ino = st->st_ino;
+	look->size = st->st_size;
+	look->mtime = st->st_mtim;
+	look->ctime = st->st_ctim;
+}
+
+static bool
+s_look_same(const look_t *a, const look_t *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size
+	       && a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec
+	       && a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+static void
+s_free_item(void **item)
+{
+	free(*item);
+	*item = NULL;
+}
+
+static zhashx_t *
+s_looks_new(void)
+{
+	zhashx_t *looks = zhashx_new();
+
+	if (looks != NULL) {
+		zhashx_set_destructor(looks, s_free_item);
+		zhashx_set_duplicator(looks, NULL);
+	}
+	return looks;
+}
+
+/* Create dir/name if need be and open it: it must be a directory, not a
+ * link, owned by this user.  fd, or -1 with err. */
+static int
+s_open_subdir(int dirfd, const char *dir, const char *name, char *err, size_t errlen)
+{
+	struct stat st;
+	const char *kind;
+	int fd;
+
+	if (mkdirat(dirfd, name, SUBDIR_MODE) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "could not create %s/%s: %s", dir, name, strerror(errno));
+		return -1;
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		snprintf(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
+		return -1;
+	}
+	kind = tf_infile_kind(&st);
+	if (kind == NULL || strcmp(kind, "a directory") != 0) {
+		snprintf(err, errlen, "%s/%s is %s, not a directory of this agent's own",
+		         dir, name, kind != NULL ? kind : "a regular file");
+		return -1;
+	}
+	/* Judged again on the descriptor kept: it is what every move uses. */
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s/%s: %s", dir, name,
+		         errno == ELOOP ? "a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s/%s: not a directory", dir, name);
+		close(fd);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s/%s is owned by uid %lu, not by this agent's user (uid %lu)",
+		         dir, name, (unsigned long)st.st_uid, (unsigned long)geteuid());
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 tf_inbox_t *
-tf_inbox_new(spool_t *spool, const forwarder_config_t *config)
+tf_inbox_new(const char *dir, spool_t *spool, const forwarder_config_t *config, char *err,
+             size_t errlen)
 {
 	tf_inbox_t *self;
 
-	assert(spool != NULL && config != NULL);
+	assert(dir != NULL && spool != NULL && config != NULL);
 	self = calloc(1, sizeof *self);
-	if (self == NULL)
+	if (self == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
+	}
+	self->dirfd = self->queuedfd = self->refusedfd = -1;
 	self->spool = spool;
 	self->config = config;
+	self->dir = strdup(dir);
+	self->looks = s_looks_new();
+	self->stuck = zhashx_new();
+	if (self->dir == NULL || self->looks == NULL || self->stuck == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	zhashx_set_destructor(self->stuck, NULL);
+	zhashx_set_duplicator(self->stuck, NULL);
+	self->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (self->dirfd < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	self->queuedfd = s_open_subdir(self->dirfd, dir, "queued", err, errlen);
+	if (self->queuedfd < 0)
+		goto fail;
+	self->refusedfd = s_open_subdir(self->dirfd, dir, "refused", err, errlen);
+	if (self->refusedfd < 0)
+		goto fail;
 	return self;
+fail:
+	tf_inbox_destroy(&self);
+	return NULL;
 }
 
 void
 tf_inbox_destroy(tf_inbox_t **self_p)
 {
+	tf_inbox_t *self;
+
 	assert(self_p != NULL);
-	free(*self_p);
+	self = *self_p;
+	if (self == NULL)
+		return;
+	if (self->dirfd >= 0)
+		close(self->dirfd);
+	if (self->queuedfd >= 0)
+		close(self->queuedfd);
+	if (self->refusedfd >= 0)
+		close(self->refusedfd);
+	zhashx_destroy(&self->looks);
+	zhashx_destroy(&self->stuck);
+	free(self->dir);
+	free(self);
 	*self_p = NULL;
 }
 
-int
-tf_inbox_queue_file(spool_t *spool, const forwarder_config_t *config, const char *path,
-                    int64_t *sequence, bool *existed, int *reason, char *err, size_t errlen)
+const char *
+tf_inbox_dir(const tf_inbox_t *self)
+{
+	assert(self != NULL);
+	return self->dir;
+}
+
+/* Check a result file's text and queue it; source is what the spool
+ * records it came from. */
+static int
+s_queue_text(spool_t *spool, const forwarder_config_t *config, const char *source,
+             const char *text, size_t len, int64_t *sequence, bool *existed, int *reason,
+             char *err, size_t errlen)
 {
 	uint8_t digest[crypto_hash_sha256_BYTES], message_id[TF_MESSAGE_ID_LEN];
 	tf_report_t *report = NULL;
 	tf_check_t check;
+	char why[512];
 	char *json = NULL;
 	int rc = -1;
 
 	*reason = 0;
-	report = tf_report_from_file(path, err, errlen);
-	if (report == NULL)
+	report = tf_report_from_json(text, len, why, sizeof why);
+	if (report == NULL) {
+		snprintf(err, errlen, "%s: %s", source, why);
 		return -1;
+	}
 	if (tf_rules_check(&config->rules, report, config->registry, config->township, &check) != 0) {
 		*reason = check.reason;
 		snprintf(err, errlen, "%s: %s", tf_reason_name(check.reason), check.detail);
@@ -69,7 +228,7 @@ tf_inbox_queue_file(spool_t *spool, const forwarder_config_t *config, const char
 		goto out;
 	}
 	crypto_hash_sha256(digest, (const uint8_t *)json, strlen(json));
-	rc = spool_enqueue(spool, config->agent_id, config->identity, report, path, digest,
+	rc = spool_enqueue(spool, config->agent_id, config->identity, report, source, digest,
 	                   sequence, message_id, existed, err, errlen);
 out:
 	free(json);
@@ -77,30 +236,130 @@ out:
 	return rc;
 }
 
-/* Move inbox/NAME to inbox/SUBDIR/NAME; for refused files, say why beside it. */
-static void
-s_move(const char *inbox, const char *name, const char *subdir, const char *why)
+int
+tf_inbox_queue_file(spool_t *spool, const forwarder_config_t *config, const char *path,
+                    int64_t *sequence, bool *existed, int *reason, char *err, size_t errlen)
 {
-	char dir[4096], from[4096], to[8192];
+	char why[512];
+	char *text;
+	size_t len;
+	int rc;
 
-	snprintf(dir, sizeof dir, "%s/%s", inbox, subdir);
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		log_warn("inbox: %s", dir);
-	snprintf(from, sizeof from, "%s/%s", inbox, name);
-	snprintf(to, sizeof to, "%s/%s", dir, name);
+	assert(spool != NULL && config != NULL && path != NULL);
+	*reason = 0;
+	text = tf_infile_read(AT_FDCWD, path, TF_REPORT_FILE_MAX, 0, &len, NULL, why, sizeof why);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: not read: %s", path, why);
+		return -1;
+	}
+	rc = s_queue_text(spool, config, path, text, len, sequence, existed, reason, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* Move inbox/NAME to SUBDIR/NAME (the descriptor todir); for a refused
+ * file, say why beside it first, in a file written whole. */
+static void
+s_move(tf_inbox_t *self, const char *name, int todir, const char *subdir, const char *why)
+{
+	char whyname[NAME_MAX + 8], err[1024];
+	bool logged = zhashx_lookup(self->stuck, name) != NULL;
+
 	if (why != NULL) {
-		char whypath[8200];
-		FILE *fp;
+		size_t len = strlen(why);
+		char *line = malloc(len + 2);
 
-		snprintf(whypath, sizeof whypath, "%s.why", to);
-		fp = fopen(whypath, "w");
-		if (fp != NULL) {
-			fprintf(fp, "%s\n", why);
-			fclose(fp);
+		snprintf(whyname, sizeof whyname, "%s.why", name);
+		if (line == NULL)
+			log_warnx("inbox: out of memory");
+		else {
+			memcpy(line, why, len);
+			line[len] = '\n';
+			if (tf_atomicfile_write_at(todir, whyname, line, len + 1, WHY_MODE, 0, err,
+			                           sizeof err) != 0 && !logged)
+				log_warnx("inbox: %s/%s/%s", self->dir, subdir, err);
+			free(line);
 		}
 	}
-	if (rename(from, to) != 0)
-		log_warn("inbox: could not move %s to %s", from, to);
+	if (renameat(self->dirfd, name, todir, name) != 0) {
+		if (!logged) {
+			log_warn("inbox: could not move %s/%s to %s/%s/%s", self->dir, name, self->dir,
+			         subdir, name);
+			zhashx_update(self->stuck, name, (void *)1);
+		}
+		return;
+	}
+	zhashx_delete(self->stuck, name);
+	/* The move is on disk once both directories are. */
+	if (fsync(todir) != 0 || fsync(self->dirfd) != 0)
+		log_warn("inbox: fsync of %s", self->dir);
+}
+
+static void
+s_refuse(tf_inbox_t *self, const char *name, const char *why)
+{
+	if (zhashx_lookup(self->stuck, name) == NULL)
+		log_info("inbox: %s refused: %s", name, why);
+	s_move(self, name, self->refusedfd, "refused", why);
+}
+
+/* Read name, which looked finished, and queue it. */
+static void
+s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks)
+{
+	char path[4096], why[512], err[1024];
+	struct stat st;
+	look_t now;
+	char *text;
+	size_t len;
+	int64_t sequence;
+	bool existed;
+	int reason;
+
+	text = tf_infile_read(self->dirfd, name, TF_REPORT_FILE_MAX, 0, &len, &st, why,
+	                      sizeof why);
+	if (text == NULL) {
+		char line[600];
+
+		if (faccessat(self->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+			return;         /* taken away meanwhile */
+		snprintf(line, sizeof line, "not read: %s", why);
+		s_refuse(self, name, line);
+		return;
+	}
+	s_look_of(&st, &now);
+	if (!s_look_same(&now, look)) {
+		/* Changed since it was looked at: not finished after all. */
+		look_t *copy = malloc(sizeof *copy);
+
+		if (copy != NULL) {
+			*copy = now;
+			zhashx_update(looks, name, copy);
+		}
+		free(text);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/%s", self->dir, name);
+	if (s_queue_text(self->spool, self->config, path, text, len, &sequence, &existed, &reason,
+	                 err, sizeof err) != 0) {
+		/* A spool that cannot be written is not the file's fault:
+		 * leave it for the next look. */
+		if (strncmp(err, "spool", 5) == 0 || strncmp(err, "out of memory", 13) == 0) {
+			look_t *copy = malloc(sizeof *copy);
+
+			log_warnx("inbox: %s: %s", name, err);
+			if (copy != NULL) {
+				*copy = now;
+				zhashx_update(looks, name, copy);
+			}
+		} else
+			s_refuse(self, name, err);
+	} else {
+		log_info("inbox: %s %s as message %lld", name,
+		         existed ? "was queued already" : "queued", (long long)sequence);
+		s_move(self, name, self->queuedfd, "queued", NULL);
+	}
+	free(text);
 }
 
 static int
@@ -113,22 +372,30 @@ s_name_compare(const void *a, const void *b)
 void
 tf_inbox_scan(tf_inbox_t *self)
 {
-	const char *inbox = self->config->inbox;
 	char *names[INBOX_FILES_MAX];
 	size_t count = 0;
 	struct dirent *entry;
+	zhashx_t *looks;
 	DIR *dp;
+	int fd;
 
 	assert(self != NULL);
-	dp = opendir(inbox);
-	if (dp == NULL) {
-		log_warn("inbox %s", inbox);
+	looks = s_looks_new();
+	/* A descriptor of our own for readdir: closedir closes it. */
+	fd = dup(self->dirfd);
+	dp = fd >= 0 ? fdopendir(fd) : NULL;
+	if (looks == NULL || dp == NULL) {
+		log_warn("inbox %s", self->dir);
+		if (fd >= 0 && dp == NULL)
+			close(fd);
+		zhashx_destroy(&looks);
 		return;
 	}
+	rewinddir(dp);
 	while ((entry = readdir(dp)) != NULL && count < INBOX_FILES_MAX) {
 		size_t len = strlen(entry->d_name);
 		/* Staff (or their tools) write NAME.json.tmp and rename: only
-		 * finished .json files are read. */
+		 * .json files are read. */
 		if (entry->d_name[0] == '.' || len < 6 || strcmp(entry->d_name + len - 5, ".json") != 0)
 			continue;
 		names[count] = strdup(entry->d_name);
@@ -138,27 +405,36 @@ tf_inbox_scan(tf_inbox_t *self)
 	closedir(dp);
 	qsort(names, count, sizeof names[0], s_name_compare);
 	for (size_t i = 0; i < count; i++) {
-		char path[4096], err[1024];
-		int64_t sequence;
-		bool existed;
-		int reason;
+		const char *name = names[i];
+		const look_t *before = zhashx_lookup(self->looks, name);
+		struct stat st;
+		look_t now, *copy;
+		char why[128];
 
-		snprintf(path, sizeof path, "%s/%s", inbox, names[i]);
-		if (tf_inbox_queue_file(self->spool, self->config, path, &sequence, &existed, &reason,
-		                        err, sizeof err) != 0) {
-			/* A spool that cannot be written is not the file's fault:
-			 * leave it for the next look. */
-			if (strncmp(err, "spool", 5) == 0 || strncmp(err, "out of memory", 13) == 0)
-				log_warnx("inbox: %s: %s", names[i], err);
-			else {
-				log_info("inbox: %s refused: %s", names[i], err);
-				s_move(inbox, names[i], "refused", err);
-			}
-		} else {
-			log_info("inbox: %s %s as message %lld", names[i],
-			         existed ? "was queued already" : "queued", (long long)sequence);
-			s_move(inbox, names[i], "queued", NULL);
+		if (fstatat(self->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			goto next;              /* taken away meanwhile */
+		/* Refused without being opened: opening a device can do things. */
+		if (tf_infile_kind(&st) != NULL) {
+			snprintf(why, sizeof why, "not read: %s", tf_infile_kind(&st));
+			s_refuse(self, name, why);
+			goto next;
 		}
+		if (st.st_size > TF_REPORT_FILE_MAX) {
+			snprintf(why, sizeof why, "not read: larger than %d bytes", TF_REPORT_FILE_MAX);
+			s_refuse(self, name, why);
+			goto next;
+		}
+		s_look_of(&st, &now);
+		if (before != NULL && s_look_same(before, &now))
+			s_take(self, name, &now, looks);
+		else if ((copy = malloc(sizeof *copy)) != NULL) {
+			/* First seen, or changed since: look again next time. */
+			*copy = now;
+			zhashx_update(looks, name, copy);
+		}
+next:
 		free(names[i]);
 	}
+	zhashx_destroy(&self->looks);
+	self->looks = looks;
 }
