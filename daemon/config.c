@@ -315,3 +315,10 @@ tf_write_line_file(const char *path, const char *line)
 		return -1;
 	return 0;
 }
+
+zconfig_t *
+tf_zpl_parse(const char *text, const char *path, char *err, size_t errlen)
+{
+	assert(text != NULL && path != NULL);
+	return s_parse(text, path, err, errlen);
+}

@@ -21,6 +21,9 @@ zconfig_t *tf_config_load(const char *path, const char *root, const char *const 
 #define TF_CONFIG_FILE_MAX (1024 * 1024)  /* bytes in a configuration file */
 
 zconfig_t *tf_zpl_load(const char *path, size_t max, char *err, size_t errlen);
+/* The same for text already read (a key file read by infile.h); path
+ * names it in errors. */
+zconfig_t *tf_zpl_parse(const char *text, const char *path, char *err, size_t errlen);
 
 /* The line of config's file (its root's name, set by tf_zpl_load) where
  * keypath ("section/key", "section/rules/key") is set; 0 if not found. */

@@ -8,10 +8,12 @@
  */
 #include "identity.h"
 #include "config.h"
+#include "infile.h"
 #include "utf8.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -234,6 +236,40 @@ s_peer_from(zconfig_t *file, const char *path, tf_peer_t *peer, char *err, size_
 	return 0;
 }
 
+/* Read and parse a certificate file, judged on its descriptor (infile.h:
+ * not a link, a regular file, bounded, and the owner and mode flags ask
+ * for): no check-then-open race.  The text is wiped once parsed. */
+static zconfig_t *
+s_cert_load(const char *path, int flags, char *err, size_t errlen)
+{
+	zconfig_t *file;
+	char why[512];
+	char *text;
+	size_t len;
+
+	text = tf_infile_read(AT_FDCWD, path, TF_CERT_FILE_MAX, flags, &len, NULL, why, sizeof why);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return NULL;
+	}
+	file = tf_zpl_parse(text, path, err, errlen);
+	sodium_memzero(text, len);
+	free(text);
+	return file;
+}
+
+/* Wipe the text of a secret value in a parsed certificate (zconfig frees
+ * without clearing). */
+static void
+s_wipe_value(zconfig_t *file, const char *keypath)
+{
+	zconfig_t *item = zconfig_locate(file, keypath);
+	char *value = item != NULL ? zconfig_value(item) : NULL;
+
+	if (value != NULL)
+		sodium_memzero(value, strlen(value));
+}
+
 int
 tf_peer_load(const char *path, tf_peer_t *out, char *err, size_t errlen)
 {
@@ -241,7 +277,8 @@ tf_peer_load(const char *path, tf_peer_t *out, char *err, size_t errlen)
 	int rc;
 
 	assert(path != NULL && out != NULL);
-	file = tf_zpl_load(path, TF_CERT_FILE_MAX, err, errlen);
+	/* Whoever could write it could enrol himself. */
+	file = s_cert_load(path, TF_INFILE_OURS, err, errlen);
 	if (file == NULL)
 		return -1;
 	rc = s_peer_from(file, path, out, err, errlen);
@@ -257,19 +294,10 @@ tf_identity_load(const char *path, char *err, size_t errlen)
 	const char *secret;
 	uint8_t curve_public[32], curve_secret[32], seed[crypto_sign_SEEDBYTES];
 	uint8_t derived[TF_SIGN_PUBLIC_LEN];
-	struct stat st;
 
 	assert(path != NULL);
-	if (stat(path, &st) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s: a secret key file must be readable by its owner only "
-		         "(chmod 600)", path);
-		return NULL;
-	}
-	file = tf_zpl_load(path, TF_CERT_FILE_MAX, err, errlen);
+	/* Owner and mode judged on the descriptor that is read. */
+	file = s_cert_load(path, TF_INFILE_PRIVATE, err, errlen);
 	if (file == NULL)
 		return NULL;
 	self = s_identity_new();
@@ -304,9 +332,17 @@ tf_identity_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: could not use the CURVE keys", path);
 		goto fail;
 	}
+	s_wipe_value(file, "curve/secret-key");
+	s_wipe_value(file, "metadata/sign-seed");
 	zconfig_destroy(&file);
 	return self;
 fail:
+	sodium_memzero(curve_secret, sizeof curve_secret);
+	sodium_memzero(seed, sizeof seed);
+	if (file != NULL) {
+		s_wipe_value(file, "curve/secret-key");
+		s_wipe_value(file, "metadata/sign-seed");
+	}
 	zconfig_destroy(&file);
 	tf_identity_destroy(&self);
 	return NULL;
