@@ -41,22 +41,26 @@ tf_atomicfile_write_at(int dirfd, const char *name, const void *data, size_t len
 {
 	const unsigned char *bytes = data;
 	char tmp[256];
-	int fd = -1, rc = -1;
+	int fd = -1, rc = -1, error = 0;
 	bool created = false;
 
 	assert(name != NULL && (data != NULL || len == 0) && err != NULL);
 	if (strchr(name, '/') != NULL || name[0] == '\0') {
 		snprintf(err, errlen, "%s: not a file name", name);
+		errno = EINVAL;
 		return -1;
 	}
 	if (sodium_init() < 0) {
 		snprintf(err, errlen, "%s: libsodium would not start", name);
+		errno = ENOMEM;
 		return -1;
 	}
 	fd = s_open_temporary(dirfd, name, mode, tmp, sizeof tmp);
 	if (fd < 0) {
+		error = errno;
 		snprintf(err, errlen, "%s: could not create a temporary file beside it: %s", name,
-		         strerror(errno));
+		         strerror(error));
+		errno = error;
 		return -1;
 	}
 	created = true;
@@ -66,31 +70,36 @@ tf_atomicfile_write_at(int dirfd, const char *name, const void *data, size_t len
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "%s: %s", name, strerror(errno));
+			error = errno;
+			snprintf(err, errlen, "%s: %s", name, strerror(error));
 			goto out;
 		}
 		off += (size_t)n;
 	}
 	if (fsync(fd) != 0) {
-		snprintf(err, errlen, "%s: fsync: %s", name, strerror(errno));
+		error = errno;
+		snprintf(err, errlen, "%s: fsync: %s", name, strerror(error));
 		goto out;
 	}
 	if (close(fd) != 0) {
+		error = errno;
 		fd = -1;
-		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		snprintf(err, errlen, "%s: %s", name, strerror(error));
 		goto out;
 	}
 	fd = -1;
 	if ((flags & TF_ATOMICFILE_NOREPLACE) != 0
 	    ? renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) != 0
 	    : renameat(dirfd, tmp, dirfd, name) != 0) {
-		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		error = errno;
+		snprintf(err, errlen, "%s: %s", name, strerror(error));
 		goto out;
 	}
 	created = false;
 	/* The rename is on disk only once the directory is. */
 	if (fsync(dirfd) != 0) {
-		snprintf(err, errlen, "%s: fsync of its directory: %s", name, strerror(errno));
+		error = errno;
+		snprintf(err, errlen, "%s: fsync of its directory: %s", name, strerror(error));
 		goto out;
 	}
 	rc = 0;
@@ -99,6 +108,8 @@ out:
 		close(fd);
 	if (created)
 		unlinkat(dirfd, tmp, 0);
+	if (rc != 0)
+		errno = error;
 	return rc;
 }
 
@@ -108,7 +119,7 @@ tf_atomicfile_write(const char *path, const void *data, size_t len, mode_t mode,
 {
 	char *dcopy = NULL, *bcopy = NULL;
 	const char *base;
-	int dirfd = -1, rc = -1;
+	int dirfd = -1, rc = -1, error = ENOMEM;
 
 	assert(path != NULL);
 	dcopy = strdup(path);
@@ -120,13 +131,15 @@ tf_atomicfile_write(const char *path, const void *data, size_t len, mode_t mode,
 	base = basename(bcopy);
 	dirfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
-		snprintf(err, errlen, "%s: its directory: %s", path, strerror(errno));
+		error = errno;
+		snprintf(err, errlen, "%s: its directory: %s", path, strerror(error));
 		goto out;
 	}
 	if (tf_atomicfile_write_at(dirfd, base, data, len, mode, flags, err, errlen) != 0) {
 		/* The name alone says less than the path the caller gave. */
 		char why[1024];
 
+		error = errno;
 		snprintf(why, sizeof why, "%s", err);
 		if (strncmp(why, base, strlen(base)) == 0)
 			snprintf(err, errlen, "%s%s", path, why + strlen(base));
@@ -138,5 +151,7 @@ out:
 		close(dirfd);
 	free(dcopy);
 	free(bcopy);
+	if (rc != 0)
+		errno = error;
 	return rc;
 }

@@ -18,7 +18,8 @@
 #define TF_ATOMICFILE_NOREPLACE 0x1
 
 /* Write data[0..len) as name in the directory dirfd, with mode (before
- * the umask).  0, or -1 with the reason in err (naming the file). */
+ * the umask).  0, or -1 with the reason in err (naming the file) and
+ * errno that of the call that failed. */
 int tf_atomicfile_write_at(int dirfd, const char *name, const void *data, size_t len,
                            mode_t mode, int flags, char *err, size_t errlen);
 /* The same for a path (its directory is opened for the call). */

@@ -2,6 +2,7 @@
  * config: ZPL files through zconfig, with unknown keys refused.
  */
 #include "config.h"
+#include "atomicfile.h"
 #include "log.h"
 
 #include <assert.h>
@@ -300,20 +301,14 @@ tf_config_int(zconfig_t *config, const char *root, const char *key, long dflt, l
 int
 tf_write_line_file(const char *path, const char *line)
 {
-	char tmp[4096];
-	FILE *fp;
+	char err[1024], *text = NULL;
+	int rc;
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-		errno = ENAMETOOLONG;
+	if (asprintf(&text, "%s\n", line) < 0)
 		return -1;
-	}
-	fp = fopen(tmp, "w");
-	if (fp == NULL)
-		return -1;
-	fprintf(fp, "%s\n", line);
-	if (fclose(fp) != 0 || rename(tmp, path) != 0)
-		return -1;
-	return 0;
+	rc = tf_atomicfile_write(path, text, strlen(text), 0644, 0, err, sizeof err);
+	free(text);
+	return rc;
 }
 
 zconfig_t *

@@ -45,9 +45,9 @@ int tf_config_int(zconfig_t *config, const char *root, const char *key, long dfl
 /* Parse a whole decimal number in [min, max]; 0 or -1. */
 int tf_parse_long(const char *text, long min, long max, long *out);
 
-/* Write line and a newline to path through a temporary file and a rename,
- * so a reader never sees half of it (the endpoint or address a daemon
- * bound, for whoever waits for it).  0, or -1 with errno. */
+/* Write line and a newline to path whole and durably (atomicfile.h), so a
+ * reader never sees half of it (the endpoint or address a daemon bound,
+ * for whoever waits for it).  0, or -1 with errno. */
 int tf_write_line_file(const char *path, const char *line);
 
 #endif

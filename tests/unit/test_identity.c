@@ -115,6 +115,29 @@ test_no_overwrite(void **state)
 	tf_identity_destroy(&second);
 }
 
+/* A link planted where the secret key will go (dangling, so no look sees
+ * a file there) is not written through: the save fails, and nothing is
+ * created where it points, nor is a public half left behind. */
+static void
+test_save_through_no_link(void **state)
+{
+	fixture_t *fx = *state;
+	tf_identity_t *id;
+	char link[128], victim[128], public_path[128], err[512];
+
+	snprintf(victim, sizeof victim, "%s/victim", fx->dir);
+	snprintf(link, sizeof link, "%s/planted.cert_secret", fx->dir);
+	snprintf(public_path, sizeof public_path, "%s/planted.cert", fx->dir);
+	assert_int_equal(symlink(victim, link), 0);
+	id = tf_identity_generate(TF_ROLE_IMPORTER, "planted", NULL, err, sizeof err);
+	assert_non_null(id);
+	assert_int_equal(tf_identity_save(id, fx->dir, err, sizeof err), -1);
+	assert_contains(err, "planted.cert_secret");
+	assert_int_equal(access(victim, F_OK), -1);
+	assert_int_equal(access(public_path, F_OK), -1);
+	tf_identity_destroy(&id);
+}
+
 static void
 test_generate_refuses(void **state)
 {
@@ -373,6 +396,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_save_load_round_trip, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_no_overwrite, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_save_through_no_link, s_setup, s_teardown),
 		cmocka_unit_test(test_generate_refuses),
 		cmocka_unit_test_setup_teardown(test_load_refuses, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_key_files_judged_on_descriptor, s_setup,
