@@ -23,7 +23,9 @@
 #include <unistd.h>
 
 #define INBOX_FILES_MAX 1000    /* files taken in per look */
-#define SUBDIR_MODE 0750        /* queued/ and refused/: the agent and its group */
+#define INBOX_MODE 0770         /* the inbox, when the agent makes it: its group drops files */
+#define SUBDIR_MODE 0750        /* queued/ and refused/: the agent, its group reads */
+#define STUCK_MAX 4096          /* names remembered as unmovable; then forgotten (logged again) */
 #define WHY_MODE 0640
 
 /* What a file looked like at a look: the same twice in a row, it is finished. */
@@ -41,6 +43,7 @@ struct _tf_inbox_t {
 	int dirfd, queuedfd, refusedfd;
 	zhashx_t *looks;        /* name -> look_t at the previous look, owned */
 	zhashx_t *stuck;        /* names that could not be moved (logged once) -> 1 */
+	bool replaced_logged;   /* the path names an unsound directory now: said */
 };
 
 static void
@@ -125,11 +128,43 @@ s_open_subdir(int dirfd, const char *dir, const char *name, char *err, size_t er
 	return fd;
 }
 
+/* Open dir (made 0770 if missing: staff of the agent's group drop files
+ * in it) and its queued/ and refused/ into fds; 0, or -1 with err and
+ * nothing left open. */
+static int
+s_open_dirs(const char *dir, int fds[3], char *err, size_t errlen)
+{
+	fds[0] = fds[1] = fds[2] = -1;
+	if (mkdir(dir, INBOX_MODE) == 0)
+		log_info("inbox: made %s", dir);
+	else if (errno != EEXIST) {
+		snprintf(err, errlen, "could not make %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fds[0] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fds[0] < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fds[1] = s_open_subdir(fds[0], dir, "queued", err, errlen);
+	if (fds[1] >= 0)
+		fds[2] = s_open_subdir(fds[0], dir, "refused", err, errlen);
+	if (fds[1] < 0 || fds[2] < 0) {
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		fds[0] = fds[1] = fds[2] = -1;
+		return -1;
+	}
+	return 0;
+}
+
 tf_inbox_t *
 tf_inbox_new(const char *dir, spool_t *spool, const forwarder_config_t *config, char *err,
              size_t errlen)
 {
 	tf_inbox_t *self;
+	int fds[3];
 
 	assert(dir != NULL && spool != NULL && config != NULL);
 	self = calloc(1, sizeof *self);
@@ -149,21 +184,50 @@ tf_inbox_new(const char *dir, spool_t *spool, const forwarder_config_t *config, 
 	}
 	zhashx_set_destructor(self->stuck, NULL);
 	zhashx_set_duplicator(self->stuck, NULL);
-	self->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (self->dirfd < 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	if (s_open_dirs(dir, fds, err, errlen) != 0)
 		goto fail;
-	}
-	self->queuedfd = s_open_subdir(self->dirfd, dir, "queued", err, errlen);
-	if (self->queuedfd < 0)
-		goto fail;
-	self->refusedfd = s_open_subdir(self->dirfd, dir, "refused", err, errlen);
-	if (self->refusedfd < 0)
-		goto fail;
+	self->dirfd = fds[0];
+	self->queuedfd = fds[1];
+	self->refusedfd = fds[2];
 	return self;
 fail:
 	tf_inbox_destroy(&self);
 	return NULL;
+}
+
+/* Staff may remove the inbox and make it again: follow the path to the
+ * directory it names now, checked as at the start; an unsound one is
+ * logged once and the old descriptors kept. */
+static void
+s_follow_path(tf_inbox_t *self)
+{
+	struct stat now, held;
+	char err[1024];
+	int fds[3];
+
+	if (fstat(self->dirfd, &held) != 0)
+		return;
+	if (stat(self->dir, &now) == 0 && now.st_dev == held.st_dev && now.st_ino == held.st_ino) {
+		self->replaced_logged = false;
+		return;
+	}
+	if (s_open_dirs(self->dir, fds, err, sizeof err) != 0) {
+		if (!self->replaced_logged)
+			log_warnx("inbox: %s is gone or was replaced, and the new one is unsound: %s",
+			          self->dir, err);
+		self->replaced_logged = true;
+		return;
+	}
+	log_info("inbox: %s was replaced; reading the new one", self->dir);
+	close(self->dirfd);
+	close(self->queuedfd);
+	close(self->refusedfd);
+	self->dirfd = fds[0];
+	self->queuedfd = fds[1];
+	self->refusedfd = fds[2];
+	self->replaced_logged = false;
+	zhashx_purge(self->looks);
+	zhashx_purge(self->stuck);
 }
 
 void
@@ -213,7 +277,7 @@ s_queue_text(spool_t *spool, const forwarder_config_t *config, const char *sourc
 	report = tf_report_from_json(text, len, why, sizeof why);
 	if (report == NULL) {
 		snprintf(err, errlen, "%s: %s", source, why);
-		return -1;
+		goto out;
 	}
 	if (tf_rules_check(&config->rules, report, config->registry, config->township, &check) != 0) {
 		*reason = check.reason;
@@ -380,6 +444,9 @@ tf_inbox_scan(tf_inbox_t *self)
 	int fd;
 
 	assert(self != NULL);
+	s_follow_path(self);
+	if (zhashx_size(self->stuck) > STUCK_MAX)
+		zhashx_purge(self->stuck);
 	looks = s_looks_new();
 	/* A descriptor of our own for readdir: closedir closes it. */
 	fd = dup(self->dirfd);

@@ -28,10 +28,12 @@
 typedef struct _tf_inbox_t tf_inbox_t;
 
 /* The inbox dir, queueing into spool by config's rules (both borrowed;
- * config may be rewritten by a reload).  Creates dir/queued and
- * dir/refused (mode 0750) if need be, and refuses (NULL with err) if
- * either is not a directory, is a symbolic link, or is not owned by this
- * user. */
+ * config may be rewritten by a reload).  Makes dir (mode 0770: the
+ * agent's group drops files), dir/queued and dir/refused (0750) if need
+ * be, and refuses (NULL with err) if queued/ or refused/ is not a
+ * directory, is a symbolic link, or is not owned by this user.  If the
+ * path is later made to name another directory, a look follows it once
+ * it passes the same checks. */
 tf_inbox_t *tf_inbox_new(const char *dir, spool_t *spool, const forwarder_config_t *config,
                          char *err, size_t errlen);
 void tf_inbox_destroy(tf_inbox_t **self_p);

@@ -7,7 +7,8 @@
  * wedged it: an alarm fails the test rather than letting it hang); a
  * queued/ or refused/ that is a link or not a directory stops the inbox
  * from starting; a link planted at refused/NAME.json.why is replaced, and
- * what it pointed at is untouched; `submit`'s reader refuses the same.
+ * what it pointed at is untouched; `submit`'s reader refuses the same;
+ * a missing inbox is made, and one made anew by staff is followed.
  */
 #include "testutil.h"
 
@@ -397,6 +398,30 @@ test_submit_reader_refuses(void **state)
 	assert_int_equal(s_queued_count(fx), 1);
 }
 
+/* The inbox is made if missing; made again by staff, it is followed. */
+static void
+test_inbox_made_and_followed(void **state)
+{
+	fixture_t *fx = *state;
+	tf_inbox_t *inbox;
+	char path[512], cmd[600], *text;
+	size_t len;
+
+	assert_int_equal(rmdir(fx->inbox), 0);
+	inbox = s_inbox(fx);
+	assert_int_equal(s_type(fx, "", "queued"), S_IFDIR);
+	snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir %s", fx->inbox, fx->inbox);
+	assert_int_equal(system(cmd), 0);
+	text = s_slurp(fx->example, &len);
+	snprintf(path, sizeof path, "%s/n.json", fx->inbox);
+	s_write(path, text, len, "wb");
+	free(text);
+	tf_inbox_scan(inbox);
+	tf_inbox_scan(inbox);
+	assert_int_equal(s_type(fx, "queued", "n.json"), S_IFREG);
+	assert_int_equal(s_queued_count(fx), 1);
+}
+
 int
 main(void)
 {
@@ -413,6 +438,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_linked_refused_dir, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_linked_queued_dir, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_submit_reader_refuses, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_inbox_made_and_followed, s_setup, s_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
