@@ -235,7 +235,7 @@ test_enrolment(void **state)
 	tf_identity_t *i = s_make(fx, TF_ROLE_IMPORTER, "imp", NULL);
 	tf_identity_t *c = s_make(fx, TF_ROLE_COLLECTOR, "col", NULL);
 	tf_enrolment_t *e;
-	char err[512], path[256];
+	char err[512], path[256], copy0[256];
 	const tf_peer_t *p;
 
 	e = tf_enrolment_load(fx->dir, err, sizeof err);
@@ -270,6 +270,22 @@ test_enrolment(void **state)
 	fclose(fp);
 	assert_null(tf_enrolment_load(fx->dir, err, sizeof err));
 	assert_contains(err, "broken.cert");
+	unlink(path);
+
+	/* A FIFO among the certificates fails the load at once (a reload
+	 * read it blocking, and the collector stopped), and so does a link. */
+	alarm(20);
+	snprintf(path, sizeof path, "%s/fifo.cert", fx->dir);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	assert_null(tf_enrolment_load(fx->dir, err, sizeof err));
+	assert_contains(err, "fifo.cert: a FIFO");
+	alarm(0);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/link.cert", fx->dir);
+	snprintf(copy0, sizeof copy0, "%s/b.cert", fx->dir);
+	assert_int_equal(symlink(copy0, path), 0);
+	assert_null(tf_enrolment_load(fx->dir, err, sizeof err));
+	assert_contains(err, "link.cert: a symbolic link");
 	unlink(path);
 
 	/* Two certificates with the same name are refused. */
