@@ -385,7 +385,7 @@ s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks)
 	if (text == NULL) {
 		char line[600];
 
-		if (faccessat(self->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		if (fstatat(self->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
 			return;         /* taken away meanwhile */
 		snprintf(line, sizeof line, "not read: %s", why);
 		s_refuse(self, name, line);
