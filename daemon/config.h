@@ -15,7 +15,8 @@
 zconfig_t *tf_config_load(const char *path, const char *root, const char *const *keys,
                           char *err, size_t errlen);
 /* Parse a ZPL file of at most max bytes.  NULL if it cannot be read, is
- * larger, or is not ZPL (why in err, as "PATH:LINE: why" for a bad line).
+ * larger, is not a regular file (a FIFO: infile.h; a link to one is
+ * followed), or is not ZPL (why in err, as "PATH:LINE: why" for a bad line).
  * The root's name is set to path.  (zconfig_load itself leaks on a
  * syntax error in CZMQ 4.2: the file is read here and parsed from memory.) */
 #define TF_CONFIG_FILE_MAX (1024 * 1024)  /* bytes in a configuration file */

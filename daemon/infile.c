@@ -84,7 +84,8 @@ tf_infile_read(int dirfd, const char *name, size_t max, int flags, size_t *len,
 		st = &own;
 	/* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer;
 	 * O_NOFOLLOW: a link is refused, not followed (ELOOP). */
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY
+	            | ((flags & TF_INFILE_FOLLOW) != 0 ? 0 : O_NOFOLLOW));
 	if (fd < 0) {
 		if (errno == ELOOP)
 			snprintf(err, errlen, "a symbolic link");

@@ -21,6 +21,10 @@
  * in any way (mode 0600 or stricter): a secret key. */
 #define TF_INFILE_PRIVATE 0x2
 
+/* Follow a symbolic link at the name (a configuration file an admin
+ * links into place); what it names is still judged on its descriptor. */
+#define TF_INFILE_FOLLOW 0x4
+
 /* What kind of file st is, as a reason: "a symbolic link", "a FIFO", "a
  * directory", "a device", "a socket"; NULL for a regular file. */
 const char *tf_infile_kind(const struct stat *st);

@@ -6,8 +6,9 @@
 # are refused with a .why while a sound file dropped after them is
 # delivered and acknowledged, and heartbeats keep reaching the collector.
 # `submit` of a FIFO or a link ends at once with a clear error and exit 1;
-# an agent whose refused/ is a link does not start; `export` writes its
-# bundle through no link planted beside it.  Every wait has a deadline.
+# a FIFO given as the configuration is refused at once; an agent whose
+# refused/ is a link does not start; `export` writes its bundle through
+# no link planted beside it.  Every wait has a deadline.
 . "$(dirname "$0")/lib.sh"
 
 ex=$TF_SRC/deploy/examples
@@ -90,6 +91,17 @@ timeout 30 "$AGENT" -f "$WORK/qiaotou.cfg" submit "$WORK/link.json" >"$WORK/out"
 expect_eq "$rc" 1 "submit of a symbolic link"
 grep -q 'link.json: NOT QUEUED: .*a symbolic link' "$WORK/out" \
 	|| fail "submit of a link: message: $(cat "$WORK/out")"
+
+say "configuration: a FIFO is refused at once (a SIGHUP read it blocking); a link is followed"
+mkfifo "$WORK/fifo.cfg"
+rc=0
+timeout 30 "$AGENT" -f "$WORK/fifo.cfg" -n >"$WORK/out" 2>&1 || rc=$?
+expect_eq "$rc" 1 "-n with a FIFO for a configuration file"
+grep -q 'fifo.cfg: a FIFO' "$WORK/out" || fail "configuration FIFO: message: $(cat "$WORK/out")"
+ln -s "$WORK/qiaotou.cfg" "$WORK/link.cfg"
+rc=0
+timeout 30 "$AGENT" -f "$WORK/link.cfg" -n >"$WORK/out" 2>&1 || rc=$?
+expect_eq "$rc" 0 "-n with a linked configuration file"
 
 say "export: no link planted at a temporary name is written through"
 echo precious >"$WORK/victim"
