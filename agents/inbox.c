@@ -22,7 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define INBOX_FILES_MAX 1000    /* files taken in per look */
+#define INBOX_FILES_MAX 1000    /* names read per look */
+/* Files taken in or refused per look: each costs a durable spool commit or
+ * fsyncs, and the agent's loop (acks, heartbeats, the watchdog) waits for
+ * the look to end; a stick of thousands of files goes in over several. */
+#define INBOX_MOVES_MAX 100
 #define INBOX_MODE 0770         /* the inbox, when the agent makes it: its group drops files */
 #define SUBDIR_MODE 0750        /* queued/ and refused/: the agent, its group reads */
 #define STUCK_MAX 4096          /* names remembered as unmovable; then forgotten (logged again) */
@@ -437,7 +441,7 @@ void
 tf_inbox_scan(tf_inbox_t *self)
 {
 	char *names[INBOX_FILES_MAX];
-	size_t count = 0;
+	size_t count = 0, moves = 0;
 	struct dirent *entry;
 	zhashx_t *looks;
 	DIR *dp;
@@ -474,6 +478,7 @@ tf_inbox_scan(tf_inbox_t *self)
 	for (size_t i = 0; i < count; i++) {
 		const char *name = names[i];
 		const look_t *before = zhashx_lookup(self->looks, name);
+		bool room = moves < INBOX_MOVES_MAX;
 		struct stat st;
 		look_t now, *copy;
 		char why[128];
@@ -483,19 +488,27 @@ tf_inbox_scan(tf_inbox_t *self)
 		/* Refused without being opened: opening a device can do things. */
 		if (tf_infile_kind(&st) != NULL) {
 			snprintf(why, sizeof why, "not read: %s", tf_infile_kind(&st));
-			s_refuse(self, name, why);
+			if (room) {
+				s_refuse(self, name, why);
+				moves++;
+			}
 			goto next;
 		}
 		if (st.st_size > TF_REPORT_FILE_MAX) {
 			snprintf(why, sizeof why, "not read: larger than %d bytes", TF_REPORT_FILE_MAX);
-			s_refuse(self, name, why);
+			if (room) {
+				s_refuse(self, name, why);
+				moves++;
+			}
 			goto next;
 		}
 		s_look_of(&st, &now);
-		if (before != NULL && s_look_same(before, &now))
+		if (room && before != NULL && s_look_same(before, &now)) {
 			s_take(self, name, &now, looks);
-		else if ((copy = malloc(sizeof *copy)) != NULL) {
-			/* First seen, or changed since: look again next time. */
+			moves++;
+		} else if ((copy = malloc(sizeof *copy)) != NULL) {
+			/* First seen, changed since, or no room left in this look:
+			 * looked at again next time (if unchanged, taken then). */
 			*copy = now;
 			zhashx_update(looks, name, copy);
 		}

@@ -41,8 +41,9 @@ void tf_inbox_destroy(tf_inbox_t **self_p);
 /* The directory it watches. */
 const char *tf_inbox_dir(const tf_inbox_t *self);
 
-/* One look: take in the files that are finished, refuse what is unsound,
- * note the rest for the next look.  Never blocks on a file. */
+/* One look: take in the files that are finished, refuse what is unsound
+ * (at most INBOX_MOVES_MAX of them together, so a look stays short), note
+ * the rest for the next look.  Never blocks on a file. */
 void tf_inbox_scan(tf_inbox_t *self);
 
 /* Check a result file (as the inbox does: a regular file, bounded, not

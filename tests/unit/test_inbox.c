@@ -422,6 +422,41 @@ test_inbox_made_and_followed(void **state)
 	assert_int_equal(s_queued_count(fx), 1);
 }
 
+/* A stick of many files goes in over several looks, a hundred a look, so
+ * the agent's loop is not held for the whole of it. */
+static void
+test_many_files_over_looks(void **state)
+{
+	fixture_t *fx = *state;
+	tf_inbox_t *inbox = s_inbox(fx);
+	char path[512], *text;
+	size_t len;
+	int queued = 0, left = 0;
+
+	text = s_slurp(fx->example, &len);
+	for (int i = 0; i < 105; i++) {
+		snprintf(path, sizeof path, "%s/m%03d.json", fx->inbox, i);
+		s_write(path, text, len, "wb");
+	}
+	free(text);
+	tf_inbox_scan(inbox);           /* first seen */
+	tf_inbox_scan(inbox);           /* a hundred taken */
+	for (int i = 0; i < 105; i++) {
+		char name[16];
+
+		snprintf(name, sizeof name, "m%03d.json", i);
+		queued += s_type(fx, "queued", name) == S_IFREG;
+		left += s_type(fx, "", name) == S_IFREG;
+	}
+	assert_int_equal(queued, 100);
+	assert_int_equal(left, 5);
+	assert_int_equal(s_type(fx, "", "m104.json"), S_IFREG);      /* oldest name first */
+	tf_inbox_scan(inbox);           /* the rest, still unchanged */
+	assert_int_equal(s_type(fx, "queued", "m104.json"), S_IFREG);
+	assert_int_equal(s_type(fx, "", "m100.json"), 0);
+	assert_int_equal(s_queued_count(fx), 1);                    /* one content, one message */
+}
+
 int
 main(void)
 {
@@ -439,6 +474,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_linked_queued_dir, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_submit_reader_refuses, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_inbox_made_and_followed, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_many_files_over_looks, s_setup, s_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
