@@ -1,7 +1,8 @@
 /*
- * forwarder: the running agent's send loop and inbox (see forwarder.h).
+ * forwarder: the running agent's send loop (see forwarder.h).
  */
 #include "forwarder.h"
+#include "inbox.h"
 #include "service.h"
 #include "envelope.h"
 #include "log.h"
@@ -19,7 +20,6 @@
 #define TICK_MS 100             /* the loop's longest sleep */
 #define REFILL_MS 200           /* how often the spool is read for new messages */
 #define INBOX_MS 1000           /* how often the inbox is looked at */
-#define INBOX_FILES_MAX 1000    /* files taken in per look */
 #define ANSWERS_MAX 1024        /* acks recorded per spool transaction */
 #define HEARTBEAT_RETRY_MS 1000 /* after a heartbeat that could not be sent */
 /* What the DEALER's monitor reports: a link up (its CURVE handshake done)
@@ -43,6 +43,7 @@ typedef struct {
 	zsock_t *dealer;
 	zsock_t *link;          /* PAIR: the DEALER's monitor events (LINK_EVENTS) */
 	bool greeted;           /* this link's first heartbeat has been tried */
+	tf_inbox_t *inbox;
 	zhashx_t *flights;      /* message id (hex) -> flight_t, owned */
 	zhashx_t *busy_keys;    /* unit/committee in flight -> 1 */
 	int64_t started;
@@ -120,125 +121,6 @@ s_flight_destroy(void **item)
 		free(f);
 	}
 	*item = NULL;
-}
-
-int
-forwarder_queue_file(spool_t *spool, const forwarder_config_t *config, const char *path,
-                     int64_t *sequence, bool *existed, int *reason, char *err, size_t errlen)
-{
-	uint8_t digest[crypto_hash_sha256_BYTES], message_id[TF_MESSAGE_ID_LEN];
-	tf_report_t *report = NULL;
-	tf_check_t check;
-	char *json = NULL;
-	int rc = -1;
-
-	*reason = 0;
-	report = tf_report_from_file(path, err, errlen);
-	if (report == NULL)
-		return -1;
-	if (tf_rules_check(&config->rules, report, config->registry, config->township, &check) != 0) {
-		*reason = check.reason;
-		snprintf(err, errlen, "%s: %s", tf_reason_name(check.reason), check.detail);
-		goto out;
-	}
-	/* The same content queued twice is one message: a file moved back into
-	 * the inbox, or a crash between queueing and moving it, sends nothing new. */
-	json = tf_report_to_json(report, 0);
-	if (json == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	crypto_hash_sha256(digest, (const uint8_t *)json, strlen(json));
-	rc = spool_enqueue(spool, config->agent_id, config->identity, report, path, digest,
-	                   sequence, message_id, existed, err, errlen);
-out:
-	free(json);
-	tf_report_destroy(&report);
-	return rc;
-}
-
-/* Move inbox/NAME to inbox/SUBDIR/NAME; for refused files, say why beside it. */
-static void
-s_move(const char *inbox, const char *name, const char *subdir, const char *why)
-{
-	char dir[4096], from[4096], to[8192];
-
-	snprintf(dir, sizeof dir, "%s/%s", inbox, subdir);
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		log_warn("inbox: %s", dir);
-	snprintf(from, sizeof from, "%s/%s", inbox, name);
-	snprintf(to, sizeof to, "%s/%s", dir, name);
-	if (why != NULL) {
-		char whypath[8200];
-		FILE *fp;
-
-		snprintf(whypath, sizeof whypath, "%s.why", to);
-		fp = fopen(whypath, "w");
-		if (fp != NULL) {
-			fprintf(fp, "%s\n", why);
-			fclose(fp);
-		}
-	}
-	if (rename(from, to) != 0)
-		log_warn("inbox: could not move %s to %s", from, to);
-}
-
-static int
-s_name_compare(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Take in the result files in the inbox, oldest name first. */
-static void
-s_scan_inbox(forwarder_t *self)
-{
-	const char *inbox = self->config->inbox;
-	char *names[INBOX_FILES_MAX];
-	size_t count = 0;
-	struct dirent *entry;
-	DIR *dp = opendir(inbox);
-
-	if (dp == NULL) {
-		log_warn("inbox %s", inbox);
-		return;
-	}
-	while ((entry = readdir(dp)) != NULL && count < INBOX_FILES_MAX) {
-		size_t len = strlen(entry->d_name);
-		/* Staff (or their tools) write NAME.json.tmp and rename: only
-		 * finished .json files are read. */
-		if (entry->d_name[0] == '.' || len < 6 || strcmp(entry->d_name + len - 5, ".json") != 0)
-			continue;
-		names[count] = strdup(entry->d_name);
-		if (names[count] != NULL)
-			count++;
-	}
-	closedir(dp);
-	qsort(names, count, sizeof names[0], s_name_compare);
-	for (size_t i = 0; i < count; i++) {
-		char path[4096], err[1024];
-		int64_t sequence;
-		bool existed;
-		int reason;
-
-		snprintf(path, sizeof path, "%s/%s", inbox, names[i]);
-		if (forwarder_queue_file(self->spool, self->config, path, &sequence, &existed, &reason,
-		                         err, sizeof err) != 0) {
-			/* A spool that cannot be written is not the file's fault:
-			 * leave it for the next look. */
-			if (strncmp(err, "spool", 5) == 0 || strncmp(err, "out of memory", 13) == 0)
-				log_warnx("inbox: %s: %s", names[i], err);
-			else {
-				log_info("inbox: %s refused: %s", names[i], err);
-				s_move(inbox, names[i], "refused", err);
-			}
-		} else {
-			log_info("inbox: %s %s as message %lld", names[i],
-			         existed ? "was queued already" : "queued", (long long)sequence);
-			s_move(inbox, names[i], "queued", NULL);
-		}
-		free(names[i]);
-	}
 }
 
 /* Put more of the spool in flight, in sequence order, up to the window. */
@@ -579,6 +461,31 @@ s_reload(forwarder_t *self, forwarder_config_t *config, zpoller_t **poller)
 	tf_service_ready("forwarding");
 }
 
+/* After a reload: the inbox it names now (or none), or the old one if the
+ * new one is unsound. */
+static void
+s_inbox_follow(forwarder_t *self)
+{
+	const char *dir = self->config->inbox;
+	tf_inbox_t *fresh;
+	char err[1024];
+
+	if (dir == NULL) {
+		tf_inbox_destroy(&self->inbox);
+		return;
+	}
+	if (self->inbox != NULL && strcmp(tf_inbox_dir(self->inbox), dir) == 0)
+		return;
+	fresh = tf_inbox_new(dir, self->spool, self->config, err, sizeof err);
+	if (fresh == NULL) {
+		log_warnx("reload: inbox: %s; keeping %s", err,
+		          self->inbox != NULL ? tf_inbox_dir(self->inbox) : "none");
+		return;
+	}
+	tf_inbox_destroy(&self->inbox);
+	self->inbox = fresh;
+}
+
 int
 forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t *stop,
               volatile sig_atomic_t *reload)
@@ -586,6 +493,7 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 	forwarder_t self = { .spool = spool, .config = config };
 	zpoller_t *poller = NULL;
 	int64_t next_refill = 0, next_inbox = 0;
+	char err[1024];
 	int rc = -1;
 
 	self.started = zclock_mono();
@@ -594,6 +502,14 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 	self.busy_keys = zhashx_new();
 	if (self.flights == NULL || self.busy_keys == NULL)
 		goto out;
+	if (config->inbox != NULL) {
+		/* queued/ and refused/ unsound: say so and do not start. */
+		self.inbox = tf_inbox_new(config->inbox, spool, config, err, sizeof err);
+		if (self.inbox == NULL) {
+			log_warnx("inbox: %s", err);
+			goto out;
+		}
+	}
 	zhashx_set_destructor(self.flights, s_flight_destroy);
 	zhashx_set_duplicator(self.flights, NULL);
 	zhashx_set_destructor(self.busy_keys, NULL);
@@ -612,12 +528,13 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 		if (*reload) {
 			*reload = 0;
 			s_reload(&self, config, &poller);
+			s_inbox_follow(&self);
 			self.next_heartbeat = 0;
 		}
 		if (s_link_events(&self))
 			next_refill = 0;        /* the heartbeat went: the results follow */
-		if (config->inbox != NULL && now >= next_inbox) {
-			s_scan_inbox(&self);
+		if (self.inbox != NULL && now >= next_inbox) {
+			tf_inbox_scan(self.inbox);
 			next_inbox = now + INBOX_MS;
 			next_refill = 0;
 		}
@@ -654,5 +571,6 @@ out:
 	s_disconnect(&self);
 	zhashx_destroy(&self.flights);
 	zhashx_destroy(&self.busy_keys);
+	tf_inbox_destroy(&self.inbox);
 	return rc;
 }

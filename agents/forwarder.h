@@ -4,7 +4,7 @@
  * socket, sends each again (the same bytes) when its answer is overdue,
  * with a doubling timeout capped at retry_max_ms, for as long as it takes,
  * records each Ack in the spool, sends a heartbeat now and then, and takes
- * in the result files township staff drop in the inbox.
+ * in the result files township staff drop in the inbox (inbox.h).
  *
  * Only one message per (unit, committee) is in flight at a time, so a
  * unit's revisions and rounds reach the collector in the order they were
@@ -47,13 +47,5 @@ typedef struct forwarder_config {
  * -1 if the socket or the spool failed. */
 int forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t *stop,
                   volatile sig_atomic_t *reload);
-
-/* Check a result file and queue it.  Used by the inbox and by `submit`.
- * Returns 0 and fills *sequence (and *existed if it was queued before), or
- * -1 with the reason in err (*reason is the rule's reason code, or 0 when
- * the file could not be read or parsed). */
-int forwarder_queue_file(spool_t *spool, const forwarder_config_t *config, const char *path,
-                         int64_t *sequence, bool *existed, int *reason, char *err,
-                         size_t errlen);
 
 #endif

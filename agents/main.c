@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "forwarder.h"
 #include "http.h"
+#include "inbox.h"
 #include "metrics.h"
 #include "log.h"
 #include "signals.h"
@@ -40,9 +41,14 @@ s_usage(FILE *fp)
 	    "  run [--inbox DIR]       the agent: forwards the spool to the collector, sends\n"
 	    "                          unanswered messages again (same bytes, same id) until\n"
 	    "                          answered, records each answer; takes in result files\n"
-	    "                          dropped in DIR (moved to DIR/queued or DIR/refused)\n"
+	    "                          dropped in DIR (moved to DIR/queued, or DIR/refused\n"
+	    "                          with NAME.json.why): regular *.json files only, read\n"
+	    "                          once unchanged for a look (write a temporary name\n"
+	    "                          and rename it); DIR/queued and DIR/refused must be\n"
+	    "                          this user's own directories, not links\n"
 	    "  submit [--wait SECONDS] RESULT.json...\n"
-	    "                          check each file with the collector's rules and queue it;\n"
+	    "                          check each file (a regular file, not a link, at most\n"
+	    "                          1 MiB) with the collector's rules and queue it;\n"
 	    "                          returns once it is on disk.  --wait: also wait up to\n"
 	    "                          SECONDS for the collector's answers (sent by a running\n"
 	    "                          agent) and print them\n"
@@ -232,8 +238,8 @@ s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 		bool existed;
 		int reason;
 
-		if (forwarder_queue_file(spool, &agent->fc, path, &sequences[i], &existed, &reason, err,
-		                         sizeof err) != 0) {
+		if (tf_inbox_queue_file(spool, &agent->fc, path, &sequences[i], &existed, &reason, err,
+		                        sizeof err) != 0) {
 			printf("%s: NOT QUEUED: %s\n", path, err);
 			sequences[i] = 0;
 			refused++;

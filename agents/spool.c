@@ -15,7 +15,53 @@
 
 struct _spool_t {
 	sqlite3 *db;
+	zhashx_t *bad_rows;     /* sequences of damaged rows already logged -> 1 */
 };
+
+/* A stored row whose bytes are not what the spool wrote (a damaged or
+ * hostile spool.db): refused, and said once, not at every refill. */
+static void
+s_bad_row(spool_t *self, int64_t sequence, const char *what)
+{
+	char key[32];
+
+	snprintf(key, sizeof key, "%lld", (long long)sequence);
+	if (self->bad_rows != NULL && zhashx_lookup(self->bad_rows, key) != NULL)
+		return;
+	log_warnx("spool: message %lld refused: %s (spool.db is damaged; the row is left as it is)",
+	          (long long)sequence, what);
+	if (self->bad_rows != NULL)
+		zhashx_update(self->bad_rows, key, (void *)1);
+}
+
+/* Is the stored envelope blob of column col a size the spool could have written? */
+static bool
+s_envelope_sound(spool_t *self, sqlite3_stmt *st, int col, int64_t sequence)
+{
+	int len = sqlite3_column_bytes(st, col);
+	char what[96];
+
+	if (len > 0 && len <= TF_MESSAGE_MAX && sqlite3_column_blob(st, col) != NULL)
+		return true;
+	snprintf(what, sizeof what, "its stored envelope is %d bytes (1 to %d)", len,
+	         TF_MESSAGE_MAX);
+	s_bad_row(self, sequence, what);
+	return false;
+}
+
+/* Is the stored message id of column col 16 bytes? */
+static bool
+s_message_id_sound(spool_t *self, sqlite3_stmt *st, int col, int64_t sequence)
+{
+	char what[96];
+
+	if (sqlite3_column_bytes(st, col) == TF_MESSAGE_ID_LEN && sqlite3_column_blob(st, col) != NULL)
+		return true;
+	snprintf(what, sizeof what, "its stored message id is %d bytes, not %d",
+	         sqlite3_column_bytes(st, col), TF_MESSAGE_ID_LEN);
+	s_bad_row(self, sequence, what);
+	return false;
+}
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS message ("
@@ -106,10 +152,13 @@ spool_open(const char *dir, char *err, size_t errlen)
 	spool_t *self = calloc(1, sizeof *self);
 	char path[4096], *msg = NULL;
 
-	if (self == NULL) {
+	if (self == NULL || (self->bad_rows = zhashx_new()) == NULL) {
+		free(self);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	zhashx_set_destructor(self->bad_rows, NULL);
+	zhashx_set_duplicator(self->bad_rows, NULL);
 	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "spool directory %s: %s", dir, strerror(errno));
 		goto fail;
@@ -159,6 +208,7 @@ spool_close(spool_t **self_p)
 	if (*self_p == NULL)
 		return;
 	sqlite3_close((*self_p)->db);
+	zhashx_destroy(&(*self_p)->bad_rows);
 	free(*self_p);
 	*self_p = NULL;
 }
@@ -189,6 +239,12 @@ spool_enqueue(spool_t *self, const char *agent_id, const tf_identity_t *signer,
 	sqlite3_bind_blob(st, 1, source_sha256, 32, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*sequence = sqlite3_column_int64(st, 0);
+		if (!s_message_id_sound(self, st, 1, *sequence)) {
+			snprintf(err, errlen, "spool: message %lld, queued before from the same "
+			         "content, is damaged (its message id is %d bytes)", (long long)*sequence,
+			         sqlite3_column_bytes(st, 1));
+			goto out;
+		}
 		memcpy(message_id, sqlite3_column_blob(st, 1), TF_MESSAGE_ID_LEN);
 		*existed = true;
 		rc = 0;
@@ -272,11 +328,20 @@ spool_unanswered(spool_t *self, int64_t after, size_t max, spool_msg_t **msgs)
 		spool_msg_t *m = &(*msgs)[n];
 
 		m->sequence = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_bytes(st, 1) != TF_MESSAGE_ID_LEN)
+		/* Every length checked before a byte is copied. */
+		if (!s_message_id_sound(self, st, 1, m->sequence)
+		    || !s_envelope_sound(self, st, 3, m->sequence))
 			continue;
+		if (sqlite3_column_text(st, 2) == NULL
+		    || (size_t)sqlite3_column_bytes(st, 2) >= sizeof m->key) {
+			s_bad_row(self, m->sequence, "its stored unit/committee is too long");
+			continue;
+		}
 		memcpy(m->message_id, sqlite3_column_blob(st, 1), TF_MESSAGE_ID_LEN);
 		snprintf(m->key, sizeof m->key, "%s", (const char *)sqlite3_column_text(st, 2));
 		m->envelope = zframe_new(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+		if (m->envelope == NULL)
+			break;
 		n++;
 	}
 	sqlite3_finalize(st);
@@ -421,17 +486,26 @@ int
 spool_unanswered_envelopes(spool_t *self, zlist_t *frames)
 {
 	sqlite3_stmt *st = NULL;
+	int rc = 0;
 
-	if (sqlite3_prepare_v2(self->db, "SELECT envelope FROM message WHERE state = 0 "
+	if (sqlite3_prepare_v2(self->db, "SELECT envelope, sequence FROM message WHERE state = 0 "
 	                       "ORDER BY sequence", -1, &st, NULL) != SQLITE_OK) {
 		log_warnx("spool: %s", sqlite3_errmsg(self->db));
 		return -1;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW)
-		zlist_append(frames, zframe_new(sqlite3_column_blob(st, 0),
-		                                (size_t)sqlite3_column_bytes(st, 0)));
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		zframe_t *frame;
+
+		if (!s_envelope_sound(self, st, 0, sqlite3_column_int64(st, 1)))
+			continue;
+		frame = zframe_new(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+		if (frame == NULL || zlist_append(frames, frame) != 0) {
+			zframe_destroy(&frame);
+			rc = -1;
+		}
+	}
 	sqlite3_finalize(st);
-	return 0;
+	return rc;
 }
 
 int

@@ -2,6 +2,7 @@
  * bundle: offline bundles of envelopes (see bundle.h).
  */
 #include "bundle.h"
+#include "atomicfile.h"
 #include "budget.h"
 #include "envelope.h"
 
@@ -19,10 +20,9 @@ tf_bundle_write(const char *path, const char *agent_id, zlist_t *frames, char *e
                 size_t errlen)
 {
 	Tallyfeed__Bundle bundle = TALLYFEED__BUNDLE__INIT;
-	char tmp[4096];
 	uint8_t *bytes = NULL;
 	size_t len, i = 0;
-	int fd = -1, rc = -1;
+	int rc = -1;
 
 	bundle.format_version = TF_BUNDLE_VERSION;
 	bundle.agent_id = (char *)agent_id;
@@ -49,39 +49,11 @@ tf_bundle_write(const char *path, const char *agent_id, zlist_t *frames, char *e
 		goto out;
 	}
 	tallyfeed__bundle__pack(&bundle, bytes);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	/* On the stick before we say it is, and never half of it. */
+	if (tf_atomicfile_write(path, bytes, len, 0640, 0, err, errlen) != 0)
 		goto out;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, bytes + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	/* On the stick before we say it is: fsync, then rename over the name. */
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0)
-		unlink(tmp);
 	free(bytes);
 	free(bundle.envelopes);
 	return rc;

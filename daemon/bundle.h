@@ -22,8 +22,9 @@
 
 typedef Tallyfeed__Bundle tf_bundle_t;
 
-/* Write the frames (envelopes) to path, durably: a temporary file, fsync,
- * rename.  0, or -1 with the reason in err. */
+/* Write the frames (envelopes) to path, durably and whole (atomicfile.h:
+ * a fresh temporary name, fsync, rename, fsync of the directory).  0, or
+ * -1 with the reason in err. */
 int tf_bundle_write(const char *path, const char *agent_id, zlist_t *frames, char *err,
                     size_t errlen);
 /* Read a bundle (owned; free with tf_bundle_destroy), or NULL with err: a

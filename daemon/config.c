@@ -2,10 +2,13 @@
  * config: ZPL files through zconfig, with unknown keys refused.
  */
 #include "config.h"
+#include "atomicfile.h"
+#include "infile.h"
 #include "log.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -172,30 +175,19 @@ tf_config_warn(zconfig_t *config, const char *fmt, ...)
 zconfig_t *
 tf_zpl_load(const char *path, size_t max, char *err, size_t errlen)
 {
-	zconfig_t *config = NULL;
-	char *text = NULL;
+	zconfig_t *config;
+	char why[512], *text;
 	size_t len;
-	FILE *fp = fopen(path, "r");
 
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	/* A link is fine (an admin's choice), a FIFO or device is not: it
+	 * would block the read, at start or at a SIGHUP. */
+	text = tf_infile_read(AT_FDCWD, path, max, TF_INFILE_FOLLOW, &len, NULL, why, sizeof why);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		return NULL;
 	}
-	text = malloc(max + 1);
-	if (text == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	len = fread(text, 1, max + 1, fp);
-	if (ferror(fp) || len > max) {
-		snprintf(err, errlen, "%s: unreadable, or larger than %zu bytes", path, max);
-		goto out;
-	}
-	text[len] = '\0';
 	config = s_parse(text, path, err, errlen);
-out:
 	free(text);
-	fclose(fp);
 	return config;
 }
 
@@ -300,18 +292,19 @@ tf_config_int(zconfig_t *config, const char *root, const char *key, long dflt, l
 int
 tf_write_line_file(const char *path, const char *line)
 {
-	char tmp[4096];
-	FILE *fp;
+	char err[1024], *text = NULL;
+	int rc;
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-		errno = ENAMETOOLONG;
+	if (asprintf(&text, "%s\n", line) < 0)
 		return -1;
-	}
-	fp = fopen(tmp, "w");
-	if (fp == NULL)
-		return -1;
-	fprintf(fp, "%s\n", line);
-	if (fclose(fp) != 0 || rename(tmp, path) != 0)
-		return -1;
-	return 0;
+	rc = tf_atomicfile_write(path, text, strlen(text), 0644, 0, err, sizeof err);
+	free(text);
+	return rc;
+}
+
+zconfig_t *
+tf_zpl_parse(const char *text, const char *path, char *err, size_t errlen)
+{
+	assert(text != NULL && path != NULL);
+	return s_parse(text, path, err, errlen);
 }

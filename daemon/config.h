@@ -15,12 +15,16 @@
 zconfig_t *tf_config_load(const char *path, const char *root, const char *const *keys,
                           char *err, size_t errlen);
 /* Parse a ZPL file of at most max bytes.  NULL if it cannot be read, is
- * larger, or is not ZPL (why in err, as "PATH:LINE: why" for a bad line).
+ * larger, is not a regular file (a FIFO: infile.h; a link to one is
+ * followed), or is not ZPL (why in err, as "PATH:LINE: why" for a bad line).
  * The root's name is set to path.  (zconfig_load itself leaks on a
  * syntax error in CZMQ 4.2: the file is read here and parsed from memory.) */
 #define TF_CONFIG_FILE_MAX (1024 * 1024)  /* bytes in a configuration file */
 
 zconfig_t *tf_zpl_load(const char *path, size_t max, char *err, size_t errlen);
+/* The same for text already read (a key file read by infile.h); path
+ * names it in errors. */
+zconfig_t *tf_zpl_parse(const char *text, const char *path, char *err, size_t errlen);
 
 /* The line of config's file (its root's name, set by tf_zpl_load) where
  * keypath ("section/key", "section/rules/key") is set; 0 if not found. */
@@ -42,9 +46,9 @@ int tf_config_int(zconfig_t *config, const char *root, const char *key, long dfl
 /* Parse a whole decimal number in [min, max]; 0 or -1. */
 int tf_parse_long(const char *text, long min, long max, long *out);
 
-/* Write line and a newline to path through a temporary file and a rename,
- * so a reader never sees half of it (the endpoint or address a daemon
- * bound, for whoever waits for it).  0, or -1 with errno. */
+/* Write line and a newline to path whole and durably (atomicfile.h), so a
+ * reader never sees half of it (the endpoint or address a daemon bound,
+ * for whoever waits for it).  0, or -1 with errno. */
 int tf_write_line_file(const char *path, const char *line);
 
 #endif

@@ -19,7 +19,10 @@
 
 typedef struct _tf_enrolment_t tf_enrolment_t;
 
-/* Every *.cert in dir (other files are ignored).  NULL with err. */
+/* Every *.cert in dir (other files are ignored), each read as
+ * tf_peer_load reads it: a regular file, not through a link, owned by
+ * this user or root, not writable by others; a FIFO or a link named
+ * *.cert fails the load at once.  NULL with err. */
 tf_enrolment_t *tf_enrolment_load(const char *dir, char *err, size_t errlen);
 void tf_enrolment_destroy(tf_enrolment_t **self_p);
 

@@ -7,11 +7,14 @@
  * (hex) only in the secret one.
  */
 #include "identity.h"
+#include "atomicfile.h"
 #include "config.h"
+#include "infile.h"
 #include "utf8.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -149,14 +152,62 @@ s_set_public_meta(const tf_identity_t *self)
 	zcert_set_meta(self->cert, "sign-public", "%s", hex);
 }
 
+/* Wipe the text of a secret value in a parsed certificate (zconfig frees
+ * without clearing). */
+static void
+s_wipe_value(zconfig_t *file, const char *keypath)
+{
+	zconfig_t *item = zconfig_locate(file, keypath);
+	char *value = item != NULL ? zconfig_value(item) : NULL;
+
+	if (value != NULL)
+		sodium_memzero(value, strlen(value));
+}
+
+/* The text of a certificate file as CZMQ writes it (ZPL: metadata, then
+ * curve), the secret halves and seed_hex too when seed_hex is not NULL.
+ * Owned; NULL if out of memory.  Wipe it after use if secret. */
+static char *
+s_cert_text(const tf_identity_t *self, const char *seed_hex)
+{
+	char sign_hex[2 * TF_SIGN_PUBLIC_LEN + 1];
+	zconfig_t *root = zconfig_new("root", NULL);
+	char *text = NULL;
+
+	if (root == NULL)
+		return NULL;
+	zconfig_set_comment(root, "   ZeroMQ CURVE %s Certificate (tallyfeed)",
+	                    seed_hex != NULL ? "**Secret**" : "Public");
+	if (seed_hex != NULL)
+		zconfig_set_comment(root, "   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its "
+		                    "permissions.");
+	s_hex(self->peer.sign_public, sizeof self->peer.sign_public, sign_hex);
+	zconfig_put(root, "metadata/role", tf_role_name(self->peer.role));
+	zconfig_put(root, "metadata/name", self->peer.name);
+	if (self->peer.role == TF_ROLE_AGENT)
+		zconfig_put(root, "metadata/township", self->peer.township);
+	zconfig_put(root, "metadata/sign-public", sign_hex);
+	if (seed_hex != NULL)
+		zconfig_put(root, "metadata/sign-seed", seed_hex);
+	zconfig_put(root, "curve/public-key", zcert_public_txt(self->cert));
+	if (seed_hex != NULL)
+		zconfig_put(root, "curve/secret-key", zcert_secret_txt(self->cert));
+	text = zconfig_str_save(root);
+	if (seed_hex != NULL) {
+		s_wipe_value(root, "metadata/sign-seed");
+		s_wipe_value(root, "curve/secret-key");
+	}
+	zconfig_destroy(&root);
+	return text;
+}
+
 int
 tf_identity_save(const tf_identity_t *self, const char *dir, char *err, size_t errlen)
 {
 	char public_path[4096], secret_path[4096 + 8], seed_hex[2 * crypto_sign_SEEDBYTES + 1];
+	char why[1024], *text = NULL;
 	uint8_t seed[crypto_sign_SEEDBYTES];
-	zcert_t *secret;
-	mode_t old_mask;
-	int rc;
+	int rc = -1;
 
 	assert(self != NULL && dir != NULL);
 	snprintf(public_path, sizeof public_path, "%s/%s.cert", dir, self->peer.name);
@@ -167,32 +218,44 @@ tf_identity_save(const tf_identity_t *self, const char *dir, char *err, size_t e
 		return -1;
 	}
 	s_set_public_meta(self);
-	if (zcert_save_public(self->cert, public_path) != 0) {
-		snprintf(err, errlen, "could not write %s: %s", public_path, strerror(errno));
+	/* Written whole, never over an existing name (nor through a link
+	 * planted there since the look above: NOREPLACE). */
+	text = s_cert_text(self, NULL);
+	if (text == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (tf_atomicfile_write(public_path, text, strlen(text), 0644, TF_ATOMICFILE_NOREPLACE, why,
+	                        sizeof why) != 0) {
+		snprintf(err, errlen, "could not write %s", why);
+		free(text);
+		return -1;
+	}
+	free(text);
 	/* The seed goes only into the secret file, which only its owner reads. */
 	crypto_sign_ed25519_sk_to_seed(seed, self->sign_secret);
 	s_hex(seed, sizeof seed, seed_hex);
-	secret = zcert_dup(self->cert);
-	if (secret == NULL) {
-		snprintf(err, errlen, "out of memory");
-		unlink(public_path);
-		return -1;
-	}
-	zcert_set_meta(secret, "sign-seed", "%s", seed_hex);
-	old_mask = umask(077);
-	rc = zcert_save_secret(secret, secret_path);
-	umask(old_mask);
-	zcert_destroy(&secret);
+	text = s_cert_text(self, seed_hex);
 	sodium_memzero(seed, sizeof seed);
 	sodium_memzero(seed_hex, sizeof seed_hex);
-	if (rc != 0 || chmod(secret_path, 0600) != 0) {
-		snprintf(err, errlen, "could not write %s: %s", secret_path, strerror(errno));
-		unlink(public_path);
-		return -1;
+	if (text == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
 	}
-	return 0;
+	if (tf_atomicfile_write(secret_path, text, strlen(text), 0600, TF_ATOMICFILE_NOREPLACE, why,
+	                        sizeof why) != 0) {
+		snprintf(err, errlen, "could not write %s", why);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	if (rc != 0)
+		unlink(public_path);
+	return rc;
 }
 
 /* Fill peer from a loaded certificate file's metadata and public key. */
@@ -234,6 +297,28 @@ s_peer_from(zconfig_t *file, const char *path, tf_peer_t *peer, char *err, size_
 	return 0;
 }
 
+/* Read and parse a certificate file, judged on its descriptor (infile.h:
+ * not a link, a regular file, bounded, and the owner and mode flags ask
+ * for): no check-then-open race.  The text is wiped once parsed. */
+static zconfig_t *
+s_cert_load(const char *path, int flags, char *err, size_t errlen)
+{
+	zconfig_t *file;
+	char why[512];
+	char *text;
+	size_t len;
+
+	text = tf_infile_read(AT_FDCWD, path, TF_CERT_FILE_MAX, flags, &len, NULL, why, sizeof why);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return NULL;
+	}
+	file = tf_zpl_parse(text, path, err, errlen);
+	sodium_memzero(text, len);
+	free(text);
+	return file;
+}
+
 int
 tf_peer_load(const char *path, tf_peer_t *out, char *err, size_t errlen)
 {
@@ -241,7 +326,8 @@ tf_peer_load(const char *path, tf_peer_t *out, char *err, size_t errlen)
 	int rc;
 
 	assert(path != NULL && out != NULL);
-	file = tf_zpl_load(path, TF_CERT_FILE_MAX, err, errlen);
+	/* Whoever could write it could enrol himself. */
+	file = s_cert_load(path, TF_INFILE_OURS, err, errlen);
 	if (file == NULL)
 		return -1;
 	rc = s_peer_from(file, path, out, err, errlen);
@@ -257,19 +343,10 @@ tf_identity_load(const char *path, char *err, size_t errlen)
 	const char *secret;
 	uint8_t curve_public[32], curve_secret[32], seed[crypto_sign_SEEDBYTES];
 	uint8_t derived[TF_SIGN_PUBLIC_LEN];
-	struct stat st;
 
 	assert(path != NULL);
-	if (stat(path, &st) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s: a secret key file must be readable by its owner only "
-		         "(chmod 600)", path);
-		return NULL;
-	}
-	file = tf_zpl_load(path, TF_CERT_FILE_MAX, err, errlen);
+	/* Owner and mode judged on the descriptor that is read. */
+	file = s_cert_load(path, TF_INFILE_PRIVATE, err, errlen);
 	if (file == NULL)
 		return NULL;
 	self = s_identity_new();
@@ -304,9 +381,17 @@ tf_identity_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: could not use the CURVE keys", path);
 		goto fail;
 	}
+	s_wipe_value(file, "curve/secret-key");
+	s_wipe_value(file, "metadata/sign-seed");
 	zconfig_destroy(&file);
 	return self;
 fail:
+	sodium_memzero(curve_secret, sizeof curve_secret);
+	sodium_memzero(seed, sizeof seed);
+	if (file != NULL) {
+		s_wipe_value(file, "curve/secret-key");
+		s_wipe_value(file, "metadata/sign-seed");
+	}
 	zconfig_destroy(&file);
 	tf_identity_destroy(&self);
 	return NULL;

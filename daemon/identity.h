@@ -51,10 +51,14 @@ const char *tf_role_name(tf_role_t role);
  * name must be a sound agent id.  NULL with err on bad arguments. */
 tf_identity_t *tf_identity_generate(tf_role_t role, const char *name, const char *township,
                                     char *err, size_t errlen);
-/* Write DIR/NAME.cert and DIR/NAME.cert_secret (0600).  Refuses to
- * overwrite either: keys are never replaced by accident.  0 or -1 with err. */
+/* Write DIR/NAME.cert and DIR/NAME.cert_secret (0600), each whole
+ * (atomicfile.h).  Refuses to overwrite either, or to write through a
+ * link at either name: keys are never replaced by accident.  0 or -1
+ * with err. */
 int tf_identity_save(const tf_identity_t *self, const char *dir, char *err, size_t errlen);
-/* Read a NAME.cert_secret file.  NULL with err (file and what is wrong). */
+/* Read a NAME.cert_secret file: a regular file, not through a link, owned
+ * by this user and mode 0600 or stricter, judged on the descriptor read;
+ * the secret text read is wiped.  NULL with err (file and what is wrong). */
 tf_identity_t *tf_identity_load(const char *secret_path, char *err, size_t errlen);
 void tf_identity_destroy(tf_identity_t **self_p);
 
@@ -65,7 +69,8 @@ void tf_identity_apply(const tf_identity_t *self, zsock_t *sock);
 void tf_identity_sign(const tf_identity_t *self, const uint8_t *data, size_t len,
                       uint8_t signature[TF_SIGNATURE_LEN]);
 
-/* Read a public NAME.cert file.  0 or -1 with err. */
+/* Read a public NAME.cert file: a regular file, not through a link, owned
+ * by this user or root and not writable by others.  0 or -1 with err. */
 int tf_peer_load(const char *path, tf_peer_t *out, char *err, size_t errlen);
 /* True if signature is sig_len == 64 bytes and verifies data under key. */
 bool tf_signature_valid(const uint8_t key[TF_SIGN_PUBLIC_LEN], const uint8_t *data,

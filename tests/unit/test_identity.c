@@ -115,6 +115,29 @@ test_no_overwrite(void **state)
 	tf_identity_destroy(&second);
 }
 
+/* A link planted where the secret key will go (dangling, so no look sees
+ * a file there) is not written through: the save fails, and nothing is
+ * created where it points, nor is a public half left behind. */
+static void
+test_save_through_no_link(void **state)
+{
+	fixture_t *fx = *state;
+	tf_identity_t *id;
+	char link[128], victim[128], public_path[128], err[512];
+
+	snprintf(victim, sizeof victim, "%s/victim", fx->dir);
+	snprintf(link, sizeof link, "%s/planted.cert_secret", fx->dir);
+	snprintf(public_path, sizeof public_path, "%s/planted.cert", fx->dir);
+	assert_int_equal(symlink(victim, link), 0);
+	id = tf_identity_generate(TF_ROLE_IMPORTER, "planted", NULL, err, sizeof err);
+	assert_non_null(id);
+	assert_int_equal(tf_identity_save(id, fx->dir, err, sizeof err), -1);
+	assert_contains(err, "planted.cert_secret");
+	assert_int_equal(access(victim, F_OK), -1);
+	assert_int_equal(access(public_path, F_OK), -1);
+	tf_identity_destroy(&id);
+}
+
 static void
 test_generate_refuses(void **state)
 {
@@ -155,6 +178,54 @@ test_load_refuses(void **state)
 	tf_identity_destroy(&id);
 }
 
+/* Key files are judged on the descriptor read (no check-then-open race):
+ * a link to a sound key is refused, as is a key open to group or others,
+ * or a FIFO (which once blocked the reader), each saying why; public
+ * certificates are not read through a link either. */
+static void
+test_key_files_judged_on_descriptor(void **state)
+{
+	fixture_t *fx = *state;
+	tf_identity_t *id = s_make(fx, TF_ROLE_AGENT, "k", "630121100000"), *loaded;
+	char path[128], link[128], err[512];
+	tf_peer_t peer;
+
+	alarm(20);              /* a reader blocked on the FIFO fails the test */
+	snprintf(path, sizeof path, "%s/k.cert_secret", fx->dir);
+	snprintf(link, sizeof link, "%s/link.cert_secret", fx->dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_null(tf_identity_load(link, err, sizeof err));
+	assert_contains(err, "link.cert_secret: a symbolic link");
+	/* Group-readable, then world-readable: refused, the mode named. */
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_null(tf_identity_load(path, err, sizeof err));
+	assert_contains(err, "open to group or others (mode 0640)");
+	assert_int_equal(chmod(path, 0604), 0);
+	assert_null(tf_identity_load(path, err, sizeof err));
+	assert_contains(err, "open to group or others (mode 0604)");
+	assert_int_equal(chmod(path, 0600), 0);
+	loaded = tf_identity_load(path, err, sizeof err);
+	assert_non_null(loaded);
+	tf_identity_destroy(&loaded);
+	snprintf(path, sizeof path, "%s/fifo.cert_secret", fx->dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_null(tf_identity_load(path, err, sizeof err));
+	assert_contains(err, "fifo.cert_secret: a FIFO");
+	/* A public certificate: through a link, or writable by anyone, no. */
+	snprintf(path, sizeof path, "%s/k.cert", fx->dir);
+	snprintf(link, sizeof link, "%s/link.cert", fx->dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(tf_peer_load(link, &peer, err, sizeof err), -1);
+	assert_contains(err, "link.cert: a symbolic link");
+	assert_int_equal(chmod(path, 0646), 0);
+	assert_int_equal(tf_peer_load(path, &peer, err, sizeof err), -1);
+	assert_contains(err, "writable by others");
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(tf_peer_load(path, &peer, err, sizeof err), 0);
+	alarm(0);
+	tf_identity_destroy(&id);
+}
+
 static void
 test_enrolment(void **state)
 {
@@ -164,7 +235,7 @@ test_enrolment(void **state)
 	tf_identity_t *i = s_make(fx, TF_ROLE_IMPORTER, "imp", NULL);
 	tf_identity_t *c = s_make(fx, TF_ROLE_COLLECTOR, "col", NULL);
 	tf_enrolment_t *e;
-	char err[512], path[256];
+	char err[512], path[256], copy0[256];
 	const tf_peer_t *p;
 
 	e = tf_enrolment_load(fx->dir, err, sizeof err);
@@ -199,6 +270,22 @@ test_enrolment(void **state)
 	fclose(fp);
 	assert_null(tf_enrolment_load(fx->dir, err, sizeof err));
 	assert_contains(err, "broken.cert");
+	unlink(path);
+
+	/* A FIFO among the certificates fails the load at once (a reload
+	 * read it blocking, and the collector stopped), and so does a link. */
+	alarm(20);
+	snprintf(path, sizeof path, "%s/fifo.cert", fx->dir);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	assert_null(tf_enrolment_load(fx->dir, err, sizeof err));
+	assert_contains(err, "fifo.cert: a FIFO");
+	alarm(0);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/link.cert", fx->dir);
+	snprintf(copy0, sizeof copy0, "%s/b.cert", fx->dir);
+	assert_int_equal(symlink(copy0, path), 0);
+	assert_null(tf_enrolment_load(fx->dir, err, sizeof err));
+	assert_contains(err, "link.cert: a symbolic link");
 	unlink(path);
 
 	/* Two certificates with the same name are refused. */
@@ -325,8 +412,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_save_load_round_trip, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_no_overwrite, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_save_through_no_link, s_setup, s_teardown),
 		cmocka_unit_test(test_generate_refuses),
 		cmocka_unit_test_setup_teardown(test_load_refuses, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_key_files_judged_on_descriptor, s_setup,
+		                                s_teardown),
 		cmocka_unit_test_setup_teardown(test_enrolment, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_signed_envelope, s_setup, s_teardown),
 		cmocka_unit_test(test_created_time_bounds),

@@ -790,6 +790,55 @@ test_unanswered_envelopes(void **state)
 	zlist_destroy(&frames);
 }
 
+/* A damaged (or hostile) spool.db: a row whose message id is not 16
+ * bytes, whose envelope is over the frame ceiling, or whose key is too
+ * long is refused (logged), never copied; the same content queued again
+ * over a damaged row is an error, not an over-read. */
+static void
+test_damaged_rows_refused(void **state)
+{
+	fixture_t *fx = *state;
+	queued_t q[NREPORTS], again;
+	spool_msg_t *msgs = NULL;
+	char path[4096], sql[256], err[1024] = "";
+	zlist_t *frames;
+	sqlite3 *db;
+	int n;
+
+	fx->a = s_open(fx);
+	s_enqueue_all(fx, fx->a, q);
+	snprintf(path, sizeof path, "%s/spool.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof sql, "UPDATE message SET message_id = x'01' WHERE sequence = 1;"
+	         "UPDATE message SET envelope = zeroblob(%d) WHERE sequence = 2;"
+	         "UPDATE message SET unit = printf('%%.100c', 'x') WHERE sequence = 3;",
+	         TF_MESSAGE_MAX + 1);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	n = spool_unanswered(fx->a, 0, 10, &msgs);
+	assert_int_equal(n, 0);
+	spool_msgs_free(&msgs, 0);
+	/* Asked again (every refill): still refused, logged once. */
+	n = spool_unanswered(fx->a, 0, 10, &msgs);
+	assert_int_equal(n, 0);
+	spool_msgs_free(&msgs, 0);
+	frames = zlist_new();
+	assert_non_null(frames);
+	assert_int_equal(spool_unanswered_envelopes(fx->a, frames), 0);
+	assert_int_equal(zlist_size(frames), 2);        /* the oversized one is not exported */
+	while (zlist_size(frames) > 0) {
+		zframe_t *f = zlist_pop(frames);
+		zframe_destroy(&f);
+	}
+	zlist_destroy(&frames);
+	memset(&again, 0, sizeof again);
+	assert_int_equal(spool_enqueue(fx->a, AGENT, NULL, fx->reports[0], fx->source[0],
+	                               fx->digests[0], &again.sequence, again.id, &again.existed,
+	                               err, sizeof err), -1);
+	assert_contains(err, "damaged");
+}
+
 /* ---- durability and sharing ---- */
 
 static void
@@ -956,6 +1005,7 @@ main(void)
 		SPOOL_TEST(test_answer_never_overwritten),
 		SPOOL_TEST(test_stats),
 		SPOOL_TEST(test_unanswered_envelopes),
+		SPOOL_TEST(test_damaged_rows_refused),
 		SPOOL_TEST(test_survives_reopen),
 		SPOOL_TEST(test_two_handles),
 		SPOOL_TEST(test_first_sequence),
