@@ -66,8 +66,8 @@ s_usage(FILE *fp)
 	    "  -h, --help     this text\n"
 	    "\n"
 	    "Command-line options override the file.  Exit status: 0 after a clean\n"
-	    "shutdown or a sound check, 1 on a bad configuration or an unreachable\n"
-	    "database at start, 2 on bad arguments.\n", DEFAULT_ENDPOINT, DEFAULT_FEED,
+	    "shutdown or a sound check, 1 on a bad configuration, an unreachable\n"
+	    "database at start or one running with fsync = off, 2 on bad arguments.\n", DEFAULT_ENDPOINT, DEFAULT_FEED,
 	    DEFAULT_METRICS);
 }
 

@@ -123,6 +123,12 @@ s_connect(store_t *self, char *err, size_t errlen)
 	self->conn = tf_db_connect(self->conninfo, "tallyfeed-collector", err, errlen);
 	if (self->conn == NULL)
 		return -1;
+	/* An ack promises the result survives: make the server keep it. */
+	if (tf_db_durable(self->conn, err, errlen) != 0) {
+		PQfinish(self->conn);
+		self->conn = NULL;
+		return -1;
+	}
 	for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++) {
 		res = PQprepare(self->conn, s_statements[i].name, s_statements[i].sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -295,7 +301,7 @@ store_commit(store_t *self)
 		}
 		PQclear(res);
 	}
-	if (tf_db_exec(self->conn, "COMMIT", "commit") != 0) {
+	if (tf_db_commit(self->conn, "commit") != 0) {
 		s_chain_restore(self);
 		return -1;
 	}

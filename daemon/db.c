@@ -29,9 +29,12 @@ tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errle
 		PQfinish(conn);
 		return NULL;
 	}
-	/* Only our own schema and pg_catalog: no object of another user's
-	 * making is found by an unqualified name. */
-	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'tallyfeed, pg_catalog', false)");
+	/* pg_catalog first, then our own schema, and pg_temp last (named, or
+	 * PostgreSQL would search it first for tables): no object of another
+	 * user's making, in our schema or a temporary one, can stand in for a
+	 * built-in function or operator found by an unqualified name. */
+	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', "
+	                   "'pg_catalog, tallyfeed, pg_temp', false)");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "could not set search_path: %s", tf_db_error(conn));
 		PQclear(res);
@@ -80,6 +83,55 @@ tf_db_error(PGconn *conn)
 			*p = ' ';
 	}
 	return line;
+}
+
+int
+tf_db_commit(PGconn *conn, const char *what)
+{
+	PGresult *res = PQexec(conn, "COMMIT");
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_warnx("%s failed: %s", what, tf_db_error(conn));
+		rc = -1;
+	} else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		/* COMMIT of a transaction that is already aborted "succeeds"
+		 * with the tag ROLLBACK: nothing of it is stored. */
+		log_warnx("%s failed: the server answered %s: the transaction was rolled back",
+		          what, PQcmdStatus(res));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+tf_db_durable(PGconn *conn, char *err, size_t errlen)
+{
+	PGresult *res;
+	int rc = -1;
+
+	/* on: COMMIT returns once the transaction is flushed to this server's
+	 * WAL, and to a synchronous standby's disk where one is configured.
+	 * remote_apply would only add that a standby shows it, not that it
+	 * survives; local or off would let an ack outlive a crash. */
+	res = PQexec(conn, "SELECT pg_catalog.set_config('synchronous_commit', 'on', false), "
+	                   "pg_catalog.current_setting('fsync')");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		snprintf(err, errlen, "could not set synchronous_commit: %s", tf_db_error(conn));
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, 0, 1), "on") != 0) {
+		snprintf(err, errlen, "the PostgreSQL server runs with fsync = %s: a committed "
+		         "result could be lost in a crash after its agent was told it is stored; "
+		         "refusing to collect (set fsync = on in postgresql.conf)",
+		         PQgetvalue(res, 0, 1));
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
 }
 
 int
