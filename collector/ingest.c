@@ -295,12 +295,9 @@ s_judge(ingest_t *self, item_t *item)
 			return;
 		}
 	}
-	if (!tf_signature_valid(item->author->sign_public, env->payload.data, env->payload.len,
-	                        env->signature.data, env->signature.len)) {
-		s_quarantine(item, TALLYFEED__REASON__REASON_BAD_SIGNATURE,
-		             env->signature.len == 0 ? "the payload is not signed"
-		                                     : "the signature does not verify under the "
-		                                       "agent's enrolled key");
+	if (tf_envelope_verify(env, item->author->sign_public, self->config.accept_protocol_1,
+	                       &item->check) != 0) {
+		s_quarantine(item, item->check.reason, item->check.detail);
 		return;
 	}
 	if (env->payload_type == TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT) {
@@ -468,6 +465,14 @@ s_store_range(ingest_t *self, int from, int to)
 		case ACTION_HEARTBEAT:
 			rc = store_heartbeat(self->store, item->envelope, item->heartbeat,
 			                     item->author->township);
+			if (rc == 1) {
+				/* A replayed or overtaken heartbeat: nothing changed. */
+				item->verdict = TALLYFEED__VERDICT__VERDICT_DUPLICATE;
+				snprintf(item->check.detail, sizeof item->check.detail,
+				         "older than the newest heartbeat stored for this agent; "
+				         "not applied");
+				rc = 0;
+			}
 			break;
 		case ACTION_REFUSE:
 		case ACTION_DEFER:
@@ -552,7 +557,7 @@ s_tell(ingest_t *self, const item_t *item)
 	feed_item_t fi;
 
 	if (item->action == ACTION_HEARTBEAT) {
-		if (self->m.heartbeats != NULL)
+		if (self->m.heartbeats != NULL && item->verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED)
 			tf_metric_add(self->m.heartbeats, 1);
 		return;
 	}

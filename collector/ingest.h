@@ -10,8 +10,10 @@
  * the refusal logged (a revoked agent); the agent must be under its rate
  * limit, or the message is DEFERRED (nothing stored; the agent sends it
  * again); the envelope's agent id must be the certificate's, or it is
- * refused AGENT_MISMATCH and not stored; then the Ed25519 signature, the
- * township and the election rules, whose failures are quarantined.
+ * refused AGENT_MISMATCH and not stored; then the protocol version (1
+ * only where accepted) and the Ed25519 signature over the whole envelope,
+ * the township and the election rules, whose failures are quarantined.
+ * A heartbeat older than the newest stored for its agent is not applied.
  */
 #ifndef TF_INGEST_H
 #define TF_INGEST_H
@@ -32,6 +34,7 @@ typedef struct {
 	tf_rules_config_t rules;
 	double rate_per_s;      /* messages per second per agent (0: no limit) */
 	double rate_burst;      /* messages an agent may send at once */
+	bool accept_protocol_1; /* take envelopes whose signature covers only the payload */
 } ingest_config_t;
 
 typedef struct _ingest_t ingest_t;

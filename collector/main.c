@@ -43,8 +43,8 @@ s_usage(FILE *fp)
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"collector\": endpoint, database,\n"
 	    "                 key, certs, chain, batch_max, batch_wait_ms, rate_per_s,\n"
-	    "                 rate_burst, feed, metrics, and a \"rules\" subsection\n"
-	    "                 (see deploy/examples/collector.cfg)\n"
+	    "                 rate_burst, accept_protocol_1, feed, metrics, and a\n"
+	    "                 \"rules\" subsection (see deploy/examples/collector.cfg)\n"
 	    "  -k KEY         this collector's secret certificate (collector/key), from\n"
 	    "                 `tallyfeed keygen --collector NAME`\n"
 	    "  -C DIR         the enrolled agents' and importers' certificates\n"
@@ -76,7 +76,7 @@ s_usage(FILE *fp)
 static int
 s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
 {
-	long batch_max, batch_wait, rate, burst;
+	long batch_max, batch_wait, rate, burst, accept_v1;
 
 	if (tf_config_int(config, "collector", "batch_max", 1000, 1, 10000, &batch_max, err,
 	                  errlen) != 0
@@ -86,12 +86,15 @@ s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
 	                     errlen) != 0
 	    || tf_config_int(config, "collector", "rate_burst", 200, 1, 1000000, &burst, err,
 	                     errlen) != 0
+	    || tf_config_int(config, "collector", "accept_protocol_1", 0, 0, 1, &accept_v1, err,
+	                     errlen) != 0
 	    || tf_rules_config_load(&ic->rules, config, "collector", err, errlen) != 0)
 		return -1;
 	ic->batch_max = (int)batch_max;
 	ic->batch_wait_ms = (int)batch_wait;
 	ic->rate_per_s = (double)rate;
 	ic->rate_burst = (double)burst;
+	ic->accept_protocol_1 = accept_v1 != 0;
 	return 0;
 }
 
@@ -161,7 +164,7 @@ main(int argc, char **argv)
 	};
 	static const char *const keys[] = {
 		"endpoint", "database", "batch_max", "batch_wait_ms", "key", "certs", "chain",
-		"rate_per_s", "rate_burst", "rules", "feed", "metrics", NULL
+		"rate_per_s", "rate_burst", "rules", "feed", "metrics", "accept_protocol_1", NULL
 	};
 	const char *config_path = NULL, *endpoint = NULL, *conninfo = NULL;
 	const char *endpoint_file = NULL, *key_path = NULL, *certs_dir = NULL, *chain;

@@ -60,13 +60,18 @@ static const struct {
 	  "SELECT link, row_hash FROM tallyfeed.chain_head WHERE chain = $1" },
 	{ "heartbeat",
 	  "INSERT INTO tallyfeed.agent_status (agent_id, last_seen, spool_depth, "
-	  "oldest_pending_age_s, last_acked_sequence, software_version, uptime_s, township_code) "
-	  "VALUES ($1, now(), $2, $3, $4, $5, $6, $7) ON CONFLICT (agent_id) DO UPDATE SET "
+	  "oldest_pending_age_s, last_acked_sequence, software_version, uptime_s, township_code, "
+	  "heartbeat_created_at) "
+	  "VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (agent_id) DO UPDATE SET "
 	  "last_seen = now(), spool_depth = EXCLUDED.spool_depth, "
 	  "township_code = EXCLUDED.township_code, "
 	  "oldest_pending_age_s = EXCLUDED.oldest_pending_age_s, "
 	  "last_acked_sequence = EXCLUDED.last_acked_sequence, "
-	  "software_version = EXCLUDED.software_version, uptime_s = EXCLUDED.uptime_s" },
+	  "software_version = EXCLUDED.software_version, uptime_s = EXCLUDED.uptime_s, "
+	  "heartbeat_created_at = EXCLUDED.heartbeat_created_at "
+	  "WHERE agent_status.heartbeat_created_at IS NULL "
+	  "   OR agent_status.heartbeat_created_at < EXCLUDED.heartbeat_created_at "
+	  "RETURNING 1" },
 };
 
 /* Hold the chain (one writer per chain) and read where it stands. */
@@ -799,10 +804,12 @@ int
 store_heartbeat(store_t *self, const tf_envelope_t *env, const Tallyfeed__Heartbeat *hb,
                 const char *township)
 {
-	char depth[12], age[12], acked[24], uptime[24], version[40];
-	const char *values[7] = { env->agent_id, depth, age, acked, version, uptime, township };
-	int lengths[7] = { 0 };
+	char depth[12], age[12], acked[24], uptime[24], version[40], created[64];
+	const char *values[8] = { env->agent_id, depth, age, acked, version, uptime, township,
+		                  created };
+	int lengths[8] = { 0 };
 	PGresult *res;
+	int rc;
 
 	snprintf(depth, sizeof depth, "%u", hb->spool_depth > INT32_MAX ? INT32_MAX : hb->spool_depth);
 	snprintf(age, sizeof age, "%u", hb->oldest_pending_age_s > INT32_MAX ? INT32_MAX
@@ -810,9 +817,11 @@ store_heartbeat(store_t *self, const tf_envelope_t *env, const Tallyfeed__Heartb
 	snprintf(acked, sizeof acked, "%llu", (unsigned long long)(hb->last_acked_sequence & INT64_MAX));
 	snprintf(uptime, sizeof uptime, "%llu", (unsigned long long)(hb->uptime_s & INT64_MAX));
 	snprintf(version, sizeof version, "%.32s", hb->software_version);
-	res = s_exec(self, "heartbeat", 7, values, lengths, PGRES_COMMAND_OK);
+	s_timestamp(env->created_unix_ms, created);
+	res = s_exec(self, "heartbeat", 8, values, lengths, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
+	rc = PQntuples(res) == 1 ? 0 : 1;
 	PQclear(res);
-	return 0;
+	return rc;
 }

@@ -74,7 +74,9 @@ int store_results(store_t *self, store_entry_t *entries, size_t count);
 int store_quarantine(store_t *self, const tf_envelope_t *envelope, const uint8_t *raw,
                      size_t raw_len, int reason, const char *detail);
 /* Within a transaction: an agent's heartbeat, and the township its
- * certificate names. */
+ * certificate names.  Applied only if its envelope's creation time is
+ * later than the newest heartbeat stored for the agent: 0 if applied, 1
+ * if not (older or the same, e.g. replayed), -1 on a database error. */
 int store_heartbeat(store_t *self, const tf_envelope_t *envelope,
                     const Tallyfeed__Heartbeat *heartbeat, const char *township);
 

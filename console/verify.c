@@ -6,7 +6,10 @@
  *    row_hash recomputed from the previous one and the row (daemon/chain.h),
  *    the last link equal to the chain's head;
  *  - every stored envelope: its SHA-256, its fields, and its Ed25519
- *    signature under the enrolled key of the agent it names;
+ *    signature under the enrolled key of the agent it names: protocol 2
+ *    over the whole envelope (proto/tallyfeed.proto), protocol 1 (taken
+ *    only where a collector was told to) over the payload alone, which
+ *    it says, message by message;
  *  - every result and candidate row: rebuilt from the signed envelope
  *    (daemon/rows.h) and compared byte for byte with what the database
  *    gives back; a row without a signed envelope is reported too;
@@ -41,6 +44,7 @@ typedef struct {
 	long messages;
 	long quarantined;
 	long links;
+	long v1, v2;            /* messages checked as protocol 1 and 2 */
 } verify_t;
 
 static void
@@ -67,8 +71,10 @@ s_usage(FILE *fp)
 	    "usage: tallyfeed verify [--certs DIR]\n"
 	    "Re-check every stored result against its signed envelope and the agents'\n"
 	    "public keys, and every collector's hash chain: report each row whose data\n"
-	    "no longer matches its signed envelope, each envelope whose signature fails,\n"
-	    "each missing, repeated or altered link.  Changes nothing.\n"
+	    "no longer matches its signed envelope, each envelope whose signature fails\n"
+	    "(protocol 2: over the whole envelope; each protocol 1 message, signed over\n"
+	    "its payload alone, is named), each missing, repeated or altered link.\n"
+	    "Changes nothing.\n"
 	    "  --certs DIR   the agents' public certificates (console/certs in the\n"
 	    "                configuration): the collector's certificate directory\n"
 	    "Exit status: 0 all sound, 1 something found (or the check could not run),\n"
@@ -381,10 +387,18 @@ s_check_messages(verify_t *v)
 		if (agent == NULL)
 			s_finding(v, "message %s: agent %s has no certificate here: its signature "
 			          "cannot be checked", idhex, env->agent_id);
-		else if (!tf_signature_valid(agent->sign_public, env->payload.data, env->payload.len,
-		                             env->signature.data, env->signature.len))
-			s_finding(v, "message %s: the signature does not verify under agent %s's key",
-			          idhex, env->agent_id);
+		else if (!tf_envelope_signature_valid(env, agent->sign_public))
+			s_finding(v, "message %s: the protocol %u signature does not verify under "
+			          "agent %s's key", idhex, env->protocol_version, env->agent_id);
+		/* Version 1 signed the payload alone: what the envelope says
+		 * around it (id, sequence, time, type) is not the agent's word. */
+		if (env->protocol_version == TF_PROTOCOL_VERSION_1) {
+			v->v1++;
+			if (v->v1 <= FINDINGS_SHOWN_MAX)
+				printf("message %s: protocol 1: only the payload is signed (its message "
+				       "id, sequence, time and type are not)\n", idhex);
+		} else
+			v->v2++;
 		if (env->payload_type == TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT) {
 			report = tf_report_unpack(env->payload.data, env->payload.len);
 			if (report == NULL)
@@ -498,9 +512,11 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		goto out;
 	if (v.findings > FINDINGS_SHOWN_MAX)
 		printf("... and %ld more\n", v.findings - FINDINGS_SHOWN_MAX);
-	printf("verify: %ld messages, %ld quarantined, %d chain%s of %ld links: %s%ld finding%s\n",
-	       v.messages, v.quarantined, PQntuples(chains), PQntuples(chains) == 1 ? "" : "s",
-	       v.links, v.findings ? "" : "all sound, ", v.findings, v.findings == 1 ? "" : "s");
+	printf("verify: %ld messages (%ld protocol 2, whole envelope signed; %ld protocol 1, "
+	       "payload only), %ld quarantined, %d chain%s of %ld links: %s%ld finding%s\n",
+	       v.messages, v.v2, v.v1, v.quarantined, PQntuples(chains),
+	       PQntuples(chains) == 1 ? "" : "s", v.links, v.findings ? "" : "all sound, ",
+	       v.findings, v.findings == 1 ? "" : "s");
 	rc = v.findings ? CONSOLE_FAILED : CONSOLE_OK;
 out:
 	PQclear(chains);

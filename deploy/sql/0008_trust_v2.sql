@@ -17,3 +17,8 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- A heartbeat's time is its envelope's creation time, which protocol 2
+-- signs; one not newer than the newest stored for its agent is not applied
+-- (a replayed heartbeat cannot make a silent township look alive).
+ALTER TABLE tallyfeed.agent_status ADD COLUMN heartbeat_created_at timestamptz;

@@ -112,6 +112,38 @@ case $(sql "UPDATE tallyfeed.result SET took_part = 0" 2>&1 || true) in
 *) fail "an UPDATE of the log went through" ;;
 esac
 
+say "protocol 2: a payload re-wrapped in a new envelope, carried by tallyfeed import, is refused"
+sed 's/"unit": "630121100201"/"unit": "630121100205"/' "$ex/villagers.json" >"$WORK/unit205.json"
+agent -f "$WORK/qiaotou.cfg" submit "$WORK/unit205.json" >/dev/null
+agent -f "$WORK/qiaotou.cfg" export --to "$WORK/q.bundle"
+"$SEND_BIN" rewrap "$WORK/q.bundle" "$WORK/rewrapped.bundle"
+import() { "$CONSOLE" import -c "$EP" -k "$KEYS/importer.cert_secret" -K "$COLLECTOR_CERT" "$1" 2>&1; }
+before=$(sql "SELECT count(*) FROM tallyfeed.quarantine WHERE reason_name = 'BAD_SIGNATURE'")
+out=$(import "$WORK/rewrapped.bundle") && rc=0 || rc=$?
+echo "$out"
+expect_eq "$rc" 1 "import's exit status"
+expect_eq "$(echo "$out" | grep -c 'REJECTED: BAD_SIGNATURE')" 1 "the re-wrapped envelope: REJECTED BAD_SIGNATURE"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.quarantine WHERE reason_name = 'BAD_SIGNATURE' AND length(raw) > 0")" \
+	"$((before + 1))" "kept in quarantine with its bytes"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.result WHERE unit_code = '630121100205'")" 0 "nothing of it stored"
+out=$(import "$WORK/q.bundle"); echo "$out"
+expect_eq "$(echo "$out" | grep -c ': 1 accepted,')" 1 "the agent's own envelope, as exported, is accepted"
+
+say "heartbeats carry their signed time: an older one replayed changes nothing"
+out=$(TF_SEND_SAVE=$WORK/hb-old.bin TF_SEND_AS=qiaotou "$SEND" "$EP" heartbeat qiaotou 7 70); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "a heartbeat (spool depth 7)"
+# Sent once the first has been answered, so created later.
+out=$(TF_SEND_AS=qiaotou "$SEND" "$EP" heartbeat qiaotou 3 30); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "a newer heartbeat (spool depth 3)"
+hb_status() { sql "SELECT spool_depth || ' ' || last_seen FROM tallyfeed.agent_status WHERE agent_id = 'qiaotou'"; }
+hb_before=$(hb_status)
+for as in qiaotou importer; do
+	out=$(TF_SEND_AS=$as "$SEND" "$EP" raw "$WORK/hb-old.bin"); echo "$out"
+	expect_eq "$(echo "$out" | cut -d' ' -f1)" DUPLICATE "the older one again, sent by $as: not applied"
+	expect_eq "$(hb_status)" "$hb_before" "status unchanged (spool depth and last seen)"
+done
+expect_eq "$(hb_status | cut -d' ' -f1)" 3 "the newest heartbeat's spool depth stands"
+
 say "two more revisions: the newest links of the chain"
 for rev in 2 3; do
 	sed "s/\"revision\": 1/\"revision\": $rev/" "$ex/villagers.json" >"$WORK/rev$rev.json"
@@ -140,12 +172,27 @@ expect_eq "$("$CONSOLE" unit 630121100201 --format csv | grep -c 'not checked')"
 	"without certificates: reported, not checked"
 expect_eq "$(status_of "$CONSOLE" unit 630121199999)" 2 "an unknown unit"
 
-say "verify: everything stored is sound"
+say "protocol 1 (only the payload signed): refused, unless the collector is told to take it"
+sed 's/"unit": "630121100201"/"unit": "630121100206"/' "$ex/villagers.json" >"$WORK/unit206.json"
+out=$(TF_SEND_PROTOCOL=1 TF_SEND_AS=qiaotou "$SEND" "$EP" report "$WORK/unit206.json"); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1,2)" "REJECTED UNSUPPORTED_VERSION" "protocol 1 by default"
+stop_collector
+printf 'collector\n    accept_protocol_1 = 1\n' >"$WORK/v1.cfg"
+start_collector -d "dbname=$TEST_DB user=$writer" -f "$WORK/v1.cfg"
+out=$(TF_SEND_PROTOCOL=1 TF_SEND_AS=qiaotou "$SEND" "$EP" report "$WORK/unit206.json"); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "protocol 1 with accept_protocol_1 = 1"
+v1_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE unit_code = '630121100206'")
+
+say "verify: everything stored is sound, and it says which protocol it checked"
 stop_collector
 vout=$("$CONSOLE" verify --certs "$KEYS" 2>&1) && vrc=0 || vrc=$?
 echo "$vout"
 expect_eq "$vrc" 0 "verify exit status on an untouched database"
 echo "$vout" | grep -q "all sound" || fail "verify does not say all sound"
+expect_eq "$(echo "$vout" | grep -c "^message $v1_id: protocol 1: only the payload is signed")" 1 \
+	"the protocol 1 message named"
+expect_eq "$(echo "$vout" | grep -o '[0-9]* protocol 2, whole envelope signed; [0-9]* protocol 1' | sed 's/ protocol 2.*; / /; s/ protocol 1//')" \
+	"$(( $(sql 'SELECT count(*) FROM tallyfeed.message') - 1 )) 1" "every other message checked as protocol 2"
 
 say "tampering behind the collector's back: verify finds each change"
 # As the superuser, with triggers and foreign keys switched off: what a

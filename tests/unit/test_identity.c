@@ -235,19 +235,18 @@ test_signed_envelope(void **state)
 	assert_non_null(env);
 	assert_int_equal(env->signature.len, TF_SIGNATURE_LEN);
 	/* Good under a's key, not under b's. */
-	assert_true(tf_signature_valid(tf_identity_peer(a)->sign_public, env->payload.data,
-	                               env->payload.len, env->signature.data, env->signature.len));
-	assert_false(tf_signature_valid(tf_identity_peer(b)->sign_public, env->payload.data,
-	                                env->payload.len, env->signature.data, env->signature.len));
+	assert_true(tf_envelope_signature_valid(env, tf_identity_peer(a)->sign_public));
+	assert_false(tf_envelope_signature_valid(env, tf_identity_peer(b)->sign_public));
 	/* One flipped payload bit, or a cut signature, fails. */
 	env->payload.data[0] ^= 1;
-	assert_false(tf_signature_valid(tf_identity_peer(a)->sign_public, env->payload.data,
-	                                env->payload.len, env->signature.data, env->signature.len));
+	assert_false(tf_envelope_signature_valid(env, tf_identity_peer(a)->sign_public));
 	env->payload.data[0] ^= 1;
-	assert_false(tf_signature_valid(tf_identity_peer(a)->sign_public, env->payload.data,
-	                                env->payload.len, env->signature.data, 63));
-	assert_false(tf_signature_valid(tf_identity_peer(a)->sign_public, env->payload.data,
-	                                env->payload.len, NULL, 0));
+	env->signature.len = 63;
+	assert_false(tf_envelope_signature_valid(env, tf_identity_peer(a)->sign_public));
+	env->signature.len = 0;
+	assert_false(tf_envelope_signature_valid(env, tf_identity_peer(a)->sign_public));
+	env->signature.len = TF_SIGNATURE_LEN;
+	assert_true(tf_envelope_signature_valid(env, tf_identity_peer(a)->sign_public));
 	tf_envelope_destroy(&env);
 	zframe_destroy(&frame);
 	tf_identity_destroy(&a);
