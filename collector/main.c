@@ -294,7 +294,7 @@ main(int argc, char **argv)
 	zsys_set_logstream(stderr);
 	zsys_set_logident("tallyfeed-collector");
 
-	store = store_new(conninfo, chain, err, sizeof err);
+	store = store_new(conninfo, chain, identity, err, sizeof err);
 	if (store == NULL) {
 		log_warnx("%s", err);
 		goto out;

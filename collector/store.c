@@ -6,6 +6,7 @@
 #include "copybuf.h"
 #include "rows.h"
 #include "db.h"
+#include "identity.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -19,6 +20,7 @@
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
+#define HEAD_LOG_EVERY_MS 10000 /* the signed head in the log, at most this often */
 
 struct _store_t {
 	copybuf_t *messages;    /* COPY rows of the batch, reused */
@@ -26,6 +28,8 @@ struct _store_t {
 	copybuf_t *candidates;
 	char *conninfo;
 	char *chain;            /* this collector's chain name */
+	const tf_identity_t *signer;    /* signs each new head (borrowed) */
+	int64_t head_logged_ms; /* when a signed head was last logged */
 	int64_t link;           /* the chain's last link written (0: none yet) */
 	uint8_t head[TF_HASH_LEN];      /* its row_hash */
 	int64_t txn_link;       /* link and head when the transaction began, */
@@ -54,6 +58,9 @@ static const struct {
 	  "INSERT INTO tallyfeed.chain_head (chain, link, row_hash) VALUES ($1, $2, $3) "
 	  "ON CONFLICT (chain) DO UPDATE SET link = EXCLUDED.link, row_hash = EXCLUDED.row_hash, "
 	  "updated_at = now()" },
+	{ "signed_head",
+	  "INSERT INTO tallyfeed.signed_head (chain, link, row_hash, signed_at, signer, "
+	  "sign_public, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)" },
 	{ "chain_lock",
 	  "SELECT pg_try_advisory_lock(hashtextextended('tallyfeed.chain:' || $1, 0))" },
 	{ "chain_read",
@@ -73,6 +80,10 @@ static const struct {
 	  "   OR agent_status.heartbeat_created_at < EXCLUDED.heartbeat_created_at "
 	  "RETURNING 1" },
 };
+
+static void s_timestamp(int64_t ms, char out[64]);
+static PGresult *s_exec(store_t *self, const char *name, int n, const char *const *values,
+                        const int *lengths, ExecStatusType want);
 
 /* Hold the chain (one writer per chain) and read where it stands. */
 static int
@@ -155,14 +166,23 @@ s_connect(store_t *self, char *err, size_t errlen)
 }
 
 store_t *
-store_new(const char *conninfo, const char *chain, char *err, size_t errlen)
+store_new(const char *conninfo, const char *chain, const tf_identity_t *signer, char *err,
+          size_t errlen)
 {
-	store_t *self = calloc(1, sizeof *self);
+	store_t *self;
 
+	assert(conninfo != NULL && chain != NULL && signer != NULL);
+	if (strlen(chain) == 0 || strlen(chain) > TF_CHAIN_NAME_MAX) {
+		snprintf(err, errlen, "chain name \"%.80s\" must be 1 to %d bytes", chain,
+		         TF_CHAIN_NAME_MAX);
+		return NULL;
+	}
+	self = calloc(1, sizeof *self);
 	if (self == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	self->signer = signer;
 	self->conninfo = strdup(conninfo);
 	self->chain = strdup(chain);
 	self->backoff_ms = BACKOFF_MIN_MS;
@@ -287,28 +307,63 @@ s_chain_restore(store_t *self)
 	memcpy(self->head, self->txn_head, TF_HASH_LEN);
 }
 
+/* The new head, and the collector's signature of it, in the transaction
+ * that moves it: a head is signed if and only if its rows are stored. */
+static int
+s_head_write(store_t *self, int64_t signed_ms, uint8_t signature[TF_SIGNATURE_LEN])
+{
+	const tf_peer_t *peer = tf_identity_peer(self->signer);
+	char link[24], signed_at[64];
+	const char *head[3] = { self->chain, link, (const char *)self->head };
+	int head_lengths[3] = { 0, 0, TF_HASH_LEN };
+	const char *sig[7] = { self->chain, link, (const char *)self->head, signed_at, peer->name,
+		               (const char *)peer->sign_public, (const char *)signature };
+	int sig_lengths[7] = { 0, 0, TF_HASH_LEN, 0, 0, TF_SIGN_PUBLIC_LEN, TF_SIGNATURE_LEN };
+	PGresult *res;
+
+	snprintf(link, sizeof link, "%lld", (long long)self->link);
+	s_timestamp(signed_ms, signed_at);
+	if (tf_chain_head_sign(self->signer, self->chain, self->link, self->head, signed_ms,
+	                       signature) != 0) {
+		log_warnx("could not sign the head of chain %s", self->chain);
+		return -1;
+	}
+	res = s_exec(self, "chain_head", 3, head, head_lengths, PGRES_COMMAND_OK);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	res = s_exec(self, "signed_head", 7, sig, sig_lengths, PGRES_COMMAND_OK);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 int
 store_commit(store_t *self)
 {
-	if (self->link != self->txn_link) {
-		char link[24];
-		const char *values[3] = { self->chain, link, (const char *)self->head };
-		int lengths[3] = { 0, 0, TF_HASH_LEN }, formats[3] = { 0, 0, 1 };
-		PGresult *res;
+	uint8_t signature[TF_SIGNATURE_LEN], hex[2 * TF_HASH_LEN + 1];
+	char sig_hex[2 * TF_SIGNATURE_LEN + 1];
+	int64_t signed_ms = tf_now_ms();
+	bool moved = self->link != self->txn_link;
 
-		snprintf(link, sizeof link, "%lld", (long long)self->link);
-		res = PQexecPrepared(self->conn, "chain_head", 3, values, lengths, formats, 0);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			log_warnx("chain_head failed: %s", tf_db_error(self->conn));
-			PQclear(res);
-			store_rollback(self);
-			return -1;
-		}
-		PQclear(res);
+	if (moved && s_head_write(self, signed_ms, signature) != 0) {
+		store_rollback(self);
+		return -1;
 	}
 	if (tf_db_commit(self->conn, "commit") != 0) {
 		s_chain_restore(self);
 		return -1;
+	}
+	/* Published beside the table: a line an outsider's log keeps. */
+	if (moved && (self->head_logged_ms == 0
+	              || zclock_mono() - self->head_logged_ms >= HEAD_LOG_EVERY_MS)) {
+		sodium_bin2hex((char *)hex, sizeof hex, self->head, TF_HASH_LEN);
+		sodium_bin2hex(sig_hex, sizeof sig_hex, signature, TF_SIGNATURE_LEN);
+		log_info("chain %s head: link %lld row_hash %s signed_ms %lld by %s signature %s",
+		         self->chain, (long long)self->link, (const char *)hex, (long long)signed_ms,
+		         tf_identity_peer(self->signer)->name, sig_hex);
+		self->head_logged_ms = zclock_mono();
 	}
 	return 0;
 }

@@ -44,9 +44,13 @@ typedef struct {
 	store_outcome_t outcome;
 } store_entry_t;
 
+struct _tf_identity_t;
 /* Connect now (the caller decides whether failure is fatal); NULL with err.
- * chain names this collector's hash chain. */
-store_t *store_new(const char *conninfo, const char *chain, char *err, size_t errlen);
+ * chain names this collector's hash chain (1 to 64 bytes); signer (the
+ * collector's identity, borrowed) signs its head at each commit that
+ * moves it (tallyfeed.signed_head, and a log line at most every 10 s). */
+store_t *store_new(const char *conninfo, const char *chain, const struct _tf_identity_t *signer,
+                   char *err, size_t errlen);
 void store_destroy(store_t **self_p);
 
 /* True if the connection is usable; if not, try to reconnect, at most once

@@ -31,15 +31,43 @@
 
 #include <getopt.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FINDINGS_SHOWN_MAX 1000  /* findings printed; the count goes on */
+#define HEADS_FILE_MAX (64 * 1024 * 1024)   /* bytes in a --heads file */
+#define HEAD_LINE_MAX 1024
+#define COLLECTORS_MAX 16       /* --collector-cert given */
+
+/* A signed chain head: from the database's signed_head, or kept elsewhere
+ * (a --heads file). */
+typedef struct {
+	char chain[TF_CHAIN_NAME_MAX + 1];
+	int64_t link;
+	uint8_t hash[TF_HASH_LEN];
+	int64_t signed_ms;
+	char signer[TF_AGENT_ID_MAX + 1];
+	uint8_t sign_public[TF_SIGN_PUBLIC_LEN];
+	uint8_t signature[TF_SIGNATURE_LEN];
+	char where[256];        /* "FILE:LINE" or "signed_head" */
+	bool trusted;           /* its signature verified under a key given */
+} head_t;
+
+/* One link as recomputed from the rows alone, from link 1 on. */
+typedef struct {
+	int64_t link;
+	uint8_t hash[TF_HASH_LEN];
+} relink_t;
 
 typedef struct {
 	PGconn *conn;
 	const tf_enrolment_t *enrolment;
+	const tf_peer_t *collectors;    /* the collectors' keys given (--collector-cert) */
+	size_t ncollectors;
+	head_t *heads;          /* kept elsewhere (--heads), then the table's */
+	size_t nheads, nkept;
 	long findings;
 	long messages;
 	long quarantined;
@@ -68,7 +96,7 @@ static void
 s_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: tallyfeed verify [--certs DIR]\n"
+	    "usage: tallyfeed verify [--certs DIR] [--collector-cert CERT]... [--heads FILE]\n"
 	    "Re-check every stored result against its signed envelope and the agents'\n"
 	    "public keys, and every collector's hash chain: report each row whose data\n"
 	    "no longer matches its signed envelope, each envelope whose signature fails\n"
@@ -77,6 +105,14 @@ s_usage(FILE *fp)
 	    "Changes nothing.\n"
 	    "  --certs DIR   the agents' public certificates (console/certs in the\n"
 	    "                configuration): the collector's certificate directory\n"
+	    "  --collector-cert CERT  a collector's public NAME.cert: the key its signed\n"
+	    "                chain heads must verify under (given again for each collector)\n"
+	    "  --heads FILE  chain heads kept away from the database (`tallyfeed heads\n"
+	    "                --out FILE`): each must be signed by a --collector-cert and\n"
+	    "                match the chain recomputed from the rows, so a chain rewritten\n"
+	    "                since, even by the database's superuser, is named\n"
+	    "The heads the collector signed into tallyfeed.signed_head are checked the\n"
+	    "same way (their signatures under a --collector-cert if one is given).\n"
 	    "Exit status: 0 all sound, 1 something found (or the check could not run),\n"
 	    "2 bad arguments.\n");
 }
@@ -129,6 +165,250 @@ s_hex(const uint8_t *data, size_t len, char *out, size_t outlen)
 	sodium_bin2hex(out, outlen, data, len);
 }
 
+/* The recomputed link of that number, or NULL. */
+static const relink_t *
+s_relink(const relink_t *relinks, size_t n, int64_t link)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (relinks[mid].link == link)
+			return &relinks[mid];
+		if (relinks[mid].link < link)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Every signed head of this chain against the chain the rows make: the
+ * first that disagrees is named, with how many later ones disagree too
+ * (a rewrite at one link changes every hash after it). */
+static void
+s_check_heads(verify_t *v, const char *chain, const relink_t *relinks, size_t n)
+{
+	for (int kept = 1; kept >= 0; kept--) {
+		const head_t *first = NULL;
+		long later = 0;
+
+		for (size_t i = kept ? 0 : v->nkept; i < (kept ? v->nkept : v->nheads); i++) {
+			const head_t *h = &v->heads[i];
+			const relink_t *r;
+
+			if (strcmp(h->chain, chain) != 0 || (kept && !h->trusted))
+				continue;
+			r = s_relink(relinks, n, h->link);
+			if (r != NULL && memcmp(r->hash, h->hash, TF_HASH_LEN) == 0)
+				continue;
+			if (first == NULL) {
+				first = h;
+				if (r == NULL)
+					s_finding(v, "chain %s: link %lld, signed by %s at %lld ms (%s), is no "
+					          "longer in the chain: rows were removed", chain,
+					          (long long)h->link, h->signer, (long long)h->signed_ms,
+					          h->where);
+				else
+					s_finding(v, "chain %s: link %lld is not what %s signed at %lld ms "
+					          "(%s): the chain was rewritten at or before link %lld", chain,
+					          (long long)h->link, h->signer, (long long)h->signed_ms,
+					          h->where, (long long)h->link);
+			} else
+				later++;
+		}
+		if (later > 0)
+			s_finding(v, "chain %s: %ld later signed head%s (%s) disagree%s too", chain,
+			          later, later == 1 ? "" : "s", kept ? "kept" : "signed_head",
+			          later == 1 ? "s" : "");
+	}
+}
+
+/* Is key one of the collectors' given?  Its name then, else NULL. */
+static const char *
+s_collector_of(const verify_t *v, const uint8_t *key)
+{
+	for (size_t i = 0; i < v->ncollectors; i++)
+		if (memcmp(v->collectors[i].sign_public, key, TF_SIGN_PUBLIC_LEN) == 0)
+			return v->collectors[i].name;
+	return NULL;
+}
+
+/* A head's own signature, and whose key it is under. */
+static void
+s_head_trust(verify_t *v, head_t *h)
+{
+	if (!tf_chain_head_valid(h->sign_public, h->chain, h->link, h->hash, h->signed_ms,
+	                         h->signature, TF_SIGNATURE_LEN))
+		s_finding(v, "%s: the head of chain %s at link %lld: its signature does not verify",
+		          h->where, h->chain, (long long)h->link);
+	else if (v->ncollectors > 0 && s_collector_of(v, h->sign_public) == NULL)
+		s_finding(v, "%s: the head of chain %s at link %lld is signed by a key no "
+		          "--collector-cert gives (\"%s\")", h->where, h->chain, (long long)h->link,
+		          h->signer);
+	else
+		h->trusted = true;
+}
+
+static int
+s_head_add(verify_t *v, const head_t *h)
+{
+	head_t *grown;
+
+	if (v->nheads % 256 == 0) {
+		grown = realloc(v->heads, (v->nheads + 256) * sizeof *grown);
+		if (grown == NULL)
+			return -1;
+		v->heads = grown;
+	}
+	v->heads[v->nheads++] = *h;
+	return 0;
+}
+
+static bool
+s_unhex(const char *text, size_t text_len, uint8_t *out, size_t len)
+{
+	size_t got = 0;
+
+	return text_len == 2 * len
+	       && sodium_hex2bin(out, len, text, text_len, NULL, &got, NULL) == 0 && got == len;
+}
+
+/* One line of a heads file (see tallyfeed heads): chain, link, row_hash,
+ * signed_ms, signer, sign_public, signature, tab-separated. */
+static int
+s_head_parse(char *line, head_t *h)
+{
+	char *field[7], *save = NULL, *end;
+	int n = 0;
+
+	for (char *f = strtok_r(line, "\t", &save); f != NULL && n < 7; f = strtok_r(NULL, "\t", &save))
+		field[n++] = f;
+	if (n != 7 || strtok_r(NULL, "\t", &save) != NULL || strlen(field[0]) > TF_CHAIN_NAME_MAX
+	    || strlen(field[4]) > TF_AGENT_ID_MAX)
+		return -1;
+	snprintf(h->chain, sizeof h->chain, "%s", field[0]);
+	h->link = strtoll(field[1], &end, 10);
+	if (*end != '\0' || h->link < 1)
+		return -1;
+	h->signed_ms = strtoll(field[3], &end, 10);
+	if (*end != '\0')
+		return -1;
+	snprintf(h->signer, sizeof h->signer, "%s", field[4]);
+	if (!s_unhex(field[2], strlen(field[2]), h->hash, TF_HASH_LEN)
+	    || !s_unhex(field[5], strlen(field[5]), h->sign_public, TF_SIGN_PUBLIC_LEN)
+	    || !s_unhex(field[6], strlen(field[6]), h->signature, TF_SIGNATURE_LEN))
+		return -1;
+	return 0;
+}
+
+/* The heads kept elsewhere.  -1 (logged) if the file cannot be read at
+ * all; a line that is not a head is a finding. */
+static int
+s_load_kept_heads(verify_t *v, const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char line[HEAD_LINE_MAX + 2];
+	long number = 0;
+	struct stat st;
+	int rc = -1;
+
+	if (fp == NULL || fstat(fileno(fp), &st) != 0) {
+		log_warn("verify: %s", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > HEADS_FILE_MAX) {
+		log_warnx("verify: %s: not a regular file of at most %d MiB", path,
+		          HEADS_FILE_MAX / (1024 * 1024));
+		goto out;
+	}
+	while (fgets(line, sizeof line, fp) != NULL) {
+		size_t len = strlen(line);
+		head_t h = { 0 };
+
+		number++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		else if (!feof(fp)) {
+			s_finding(v, "%s:%ld: longer than %d bytes: not a head", path, number,
+			          HEAD_LINE_MAX);
+			int c;
+			while ((c = fgetc(fp)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		if (len == 0 || line[0] == '#')
+			continue;
+		if (s_head_parse(line, &h) != 0) {
+			s_finding(v, "%s:%ld: not a head (chain, link, row_hash, signed_ms, signer, "
+			          "sign_public, signature, tab-separated)", path, number);
+			continue;
+		}
+		snprintf(h.where, sizeof h.where, "%.230s:%ld", path, number);
+		s_head_trust(v, &h);
+		if (s_head_add(v, &h) != 0)
+			goto out;
+	}
+	v->nkept = v->nheads;
+	rc = 0;
+out:
+	if (fp != NULL)
+		fclose(fp);
+	return rc;
+}
+
+#define SIGNED_HEAD_SQL                                                                      \
+	"SELECT chain, link, row_hash, (extract(epoch FROM signed_at) * 1000)::bigint, signer, " \
+	"       sign_public, signature FROM tallyfeed.signed_head "
+
+/* A signed_head row as a head. */
+static int
+s_head_of_row(const PGresult *res, int row, head_t *h)
+{
+	memset(h, 0, sizeof *h);
+	if (PQgetlength(res, row, 0) > TF_CHAIN_NAME_MAX || PQgetlength(res, row, 4) > TF_AGENT_ID_MAX
+	    || PQgetlength(res, row, 2) != TF_HASH_LEN
+	    || PQgetlength(res, row, 5) != TF_SIGN_PUBLIC_LEN
+	    || PQgetlength(res, row, 6) != TF_SIGNATURE_LEN)
+		return -1;
+	snprintf(h->chain, sizeof h->chain, "%s", PQgetvalue(res, row, 0));
+	h->link = s_int8(res, row, 1);
+	memcpy(h->hash, PQgetvalue(res, row, 2), TF_HASH_LEN);
+	h->signed_ms = s_int8(res, row, 3);
+	snprintf(h->signer, sizeof h->signer, "%s", PQgetvalue(res, row, 4));
+	memcpy(h->sign_public, PQgetvalue(res, row, 5), TF_SIGN_PUBLIC_LEN);
+	memcpy(h->signature, PQgetvalue(res, row, 6), TF_SIGNATURE_LEN);
+	return 0;
+}
+
+/* The heads the collectors signed into the database. */
+static int
+s_load_table_heads(verify_t *v)
+{
+	PGresult *res = s_query(v, SIGNED_HEAD_SQL "ORDER BY chain, link", 0, NULL);
+
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		head_t h;
+
+		if (s_head_of_row(res, i, &h) != 0) {
+			s_finding(v, "signed_head row %d is malformed", i + 1);
+			continue;
+		}
+		snprintf(h.where, sizeof h.where, "signed_head");
+		s_head_trust(v, &h);
+		if (!h.trusted)
+			continue;
+		if (s_head_add(v, &h) != 0) {
+			PQclear(res);
+			return -1;
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
 /* One chain: links in order, each hash from the one before, the head. */
 static int
 s_check_chain(verify_t *v, const char *chain)
@@ -136,8 +416,11 @@ s_check_chain(verify_t *v, const char *chain)
 	const char *params[1] = { chain };
 	PGresult *rows, *head;
 	uint8_t previous[TF_HASH_LEN] = { 0 }, hash[TF_HASH_LEN];
+	uint8_t recomputed[TF_HASH_LEN] = { 0 };        /* from the rows alone */
 	int64_t expect = 1, last = 0;
 	bool have_previous = true;
+	relink_t *relinks = NULL;
+	size_t nrelinks = 0;
 
 	rows = s_query(v,
 	    "SELECT 'M'::text, link, row_hash, envelope_sha256, "
@@ -151,6 +434,11 @@ s_check_chain(verify_t *v, const char *chain)
 	    "ORDER BY 2, 1", 1, params);
 	if (rows == NULL)
 		return -1;
+	relinks = calloc((size_t)PQntuples(rows) + 1, sizeof *relinks);
+	if (relinks == NULL) {
+		PQclear(rows);
+		return -1;
+	}
 	for (int i = 0; i < PQntuples(rows); i++) {
 		char kind = PQgetvalue(rows, i, 0)[0];
 		int64_t link = s_int8(rows, i, 1), id = s_int8(rows, i, 6);
@@ -182,6 +470,14 @@ s_check_chain(verify_t *v, const char *chain)
 				s_finding(v, "chain %s: link %lld (%s row %lld) does not match its hash: "
 				          "the row was altered, or inserted in another's place", chain,
 				          (long long)link, what, (long long)id);
+			/* The chain as the rows alone make it, never reset to what
+			 * is stored: what a signed head is held against. */
+			tf_chain_link_hash(recomputed, link, (tf_chain_kind_t)kind,
+			                   (const uint8_t *)PQgetvalue(rows, i, 3), s_int8(rows, i, 4),
+			                   s_int4(rows, i, 5), recomputed);
+			relinks[nrelinks].link = link;
+			memcpy(relinks[nrelinks].hash, recomputed, TF_HASH_LEN);
+			nrelinks++;
 			/* Go on from the stored hash, so one bad row is one finding. */
 			memcpy(previous, PQgetvalue(rows, i, 2), TF_HASH_LEN);
 			have_previous = true;
@@ -217,6 +513,8 @@ s_check_chain(verify_t *v, const char *chain)
 	}
 	PQclear(head);
 	PQclear(rows);
+	s_check_heads(v, chain, relinks, nrelinks);
+	free(relinks);
 	return 0;
 }
 
@@ -454,10 +752,15 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "certs", required_argument, NULL, 'c' },
+		{ "collector-cert", required_argument, NULL, 'C' },
+		{ "heads", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *certs = tf_config_str(config, "console", "certs", NULL);
+	const char *heads_path = NULL;
+	tf_peer_t collectors[COLLECTORS_MAX];
+	size_t ncollectors = 0;
 	tf_enrolment_t *enrolment = NULL;
 	PGconn *conn;
 	verify_t v = { 0 };
@@ -471,6 +774,24 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		case 'c':
 			certs = optarg;
 			break;
+		case 'C':
+			if (ncollectors == COLLECTORS_MAX) {
+				log_warnx("verify: at most %d --collector-cert", COLLECTORS_MAX);
+				return CONSOLE_USAGE;
+			}
+			if (tf_peer_load(optarg, &collectors[ncollectors], err, sizeof err) != 0) {
+				log_warnx("verify: %s", err);
+				return CONSOLE_USAGE;
+			}
+			if (collectors[ncollectors].role != TF_ROLE_COLLECTOR) {
+				log_warnx("verify: %s is not a collector's certificate", optarg);
+				return CONSOLE_USAGE;
+			}
+			ncollectors++;
+			break;
+		case 'H':
+			heads_path = optarg;
+			break;
 		case 'h':
 			s_usage(stdout);
 			return CONSOLE_OK;
@@ -483,6 +804,10 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		log_warnx("verify needs the agents' certificates (--certs DIR or console/certs)");
 		return CONSOLE_USAGE;
 	}
+	if (heads_path != NULL && ncollectors == 0) {
+		log_warnx("verify: --heads needs the key they must be signed by (--collector-cert)");
+		return CONSOLE_USAGE;
+	}
 	if (sodium_init() < 0)
 		return CONSOLE_FAILED;
 	enrolment = tf_enrolment_load(certs, err, sizeof err);
@@ -490,12 +815,16 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		log_warnx("verify: %s", err);
 		return CONSOLE_FAILED;
 	}
-	if ((conn = console_db_conn(db)) == NULL) {
+	v.enrolment = enrolment;
+	v.collectors = collectors;
+	v.ncollectors = ncollectors;
+	if ((heads_path != NULL && s_load_kept_heads(&v, heads_path) != 0)
+	    || (conn = console_db_conn(db)) == NULL) {
 		tf_enrolment_destroy(&enrolment);
+		free(v.heads);
 		return CONSOLE_FAILED;
 	}
 	v.conn = conn;
-	v.enrolment = enrolment;
 	/* One snapshot for the whole check; dates as COPY writes them. */
 	if (tf_db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin") != 0
 	    || tf_db_exec(conn, "SET LOCAL DateStyle = ISO", "datestyle") != 0)
@@ -503,7 +832,7 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	chains = s_query(&v, "SELECT chain FROM tallyfeed.message UNION "
 	                     "SELECT chain FROM tallyfeed.quarantine UNION "
 	                     "SELECT chain FROM tallyfeed.chain_head ORDER BY 1", 0, NULL);
-	if (chains == NULL)
+	if (chains == NULL || s_load_table_heads(&v) != 0)
 		goto out;
 	for (int i = 0; i < PQntuples(chains); i++)
 		if (s_check_chain(&v, PQgetvalue(chains, i, 0)) != 0)
@@ -513,14 +842,109 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	if (v.findings > FINDINGS_SHOWN_MAX)
 		printf("... and %ld more\n", v.findings - FINDINGS_SHOWN_MAX);
 	printf("verify: %ld messages (%ld protocol 2, whole envelope signed; %ld protocol 1, "
-	       "payload only), %ld quarantined, %d chain%s of %ld links: %s%ld finding%s\n",
+	       "payload only), %ld quarantined, %d chain%s of %ld links, %zu signed heads "
+	       "(%zu kept elsewhere): %s%ld finding%s\n",
 	       v.messages, v.v2, v.v1, v.quarantined, PQntuples(chains),
-	       PQntuples(chains) == 1 ? "" : "s", v.links, v.findings ? "" : "all sound, ",
-	       v.findings, v.findings == 1 ? "" : "s");
+	       PQntuples(chains) == 1 ? "" : "s", v.links, v.nheads, v.nkept,
+	       v.findings ? "" : "all sound, ", v.findings, v.findings == 1 ? "" : "s");
 	rc = v.findings ? CONSOLE_FAILED : CONSOLE_OK;
 out:
 	PQclear(chains);
 	tf_db_exec(conn, "ROLLBACK", "rollback");
 	tf_enrolment_destroy(&enrolment);
+	free(v.heads);
+	return rc;
+}
+
+static void
+s_heads_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: tallyfeed heads [--all] [--out FILE]\n"
+	    "Print the chain heads the collectors signed (tallyfeed.signed_head): the newest\n"
+	    "of each chain, or with --all every one, a line each: chain, link, row_hash,\n"
+	    "signed_ms, signer, sign_public, signature (tab-separated, hex).  Keep them away\n"
+	    "from the database; `tallyfeed verify --heads FILE --collector-cert CERT` holds\n"
+	    "the chain to them later.\n"
+	    "  --all         every signed head, not only the newest of each chain\n"
+	    "  --out FILE    write to FILE (replaced) instead of stdout\n");
+}
+
+int
+console_heads(console_db_t *db, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *out_path = NULL;
+	bool all = false;
+	verify_t v = { 0 };
+	PGresult *res = NULL;
+	FILE *fp = stdout;
+	int ch, rc = CONSOLE_FAILED;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			all = true;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'h':
+			s_heads_usage(stdout);
+			return CONSOLE_OK;
+		default:
+			s_heads_usage(stderr);
+			return CONSOLE_USAGE;
+		}
+	}
+	if (optind != argc) {
+		s_heads_usage(stderr);
+		return CONSOLE_USAGE;
+	}
+	if ((v.conn = console_db_conn(db)) == NULL)
+		return CONSOLE_FAILED;
+	res = s_query(&v, all ? SIGNED_HEAD_SQL "ORDER BY chain, link"
+	                      : SIGNED_HEAD_SQL "WHERE (chain, link) IN (SELECT chain, max(link) "
+	                        "FROM tallyfeed.signed_head GROUP BY chain) ORDER BY chain",
+	              0, NULL);
+	if (res == NULL)
+		goto out;
+	if (out_path != NULL && (fp = fopen(out_path, "w")) == NULL) {
+		log_warn("heads: %s", out_path);
+		goto out;
+	}
+	fprintf(fp, "# chain\tlink\trow_hash\tsigned_ms\tsigner\tsign_public\tsignature\n");
+	for (int i = 0; i < PQntuples(res); i++) {
+		char hash[2 * TF_HASH_LEN + 1], key[2 * TF_SIGN_PUBLIC_LEN + 1];
+		char sig[2 * TF_SIGNATURE_LEN + 1];
+		head_t h;
+
+		if (s_head_of_row(res, i, &h) != 0) {
+			log_warnx("heads: signed_head row %d is malformed; left out", i + 1);
+			continue;
+		}
+		s_hex(h.hash, TF_HASH_LEN, hash, sizeof hash);
+		s_hex(h.sign_public, TF_SIGN_PUBLIC_LEN, key, sizeof key);
+		s_hex(h.signature, TF_SIGNATURE_LEN, sig, sizeof sig);
+		fprintf(fp, "%s\t%lld\t%s\t%lld\t%s\t%s\t%s\n", h.chain, (long long)h.link, hash,
+		        (long long)h.signed_ms, h.signer, key, sig);
+	}
+	if (fflush(fp) != 0 || (fp != stdout && fclose(fp) != 0)) {
+		fp = stdout;
+		log_warn("heads: %s", out_path ? out_path : "stdout");
+		goto out;
+	}
+	fp = stdout;
+	rc = CONSOLE_OK;
+out:
+	if (fp != stdout)
+		fclose(fp);
+	PQclear(res);
 	return rc;
 }

@@ -22,3 +22,26 @@ $$;
 -- signs; one not newer than the newest stored for its agent is not applied
 -- (a replayed heartbeat cannot make a silent township look alive).
 ALTER TABLE tallyfeed.agent_status ADD COLUMN heartbeat_created_at timestamptz;
+
+-- Every head a collector signed (daemon/chain.h says the bytes), written in
+-- the transaction that moved it.  Append-only like the log; an outsider
+-- copies it (`tallyfeed heads --out FILE`) so that `tallyfeed verify
+-- --heads FILE` can tell a chain rewritten later, by anyone who can write
+-- here, from the one the collector signed.
+CREATE TABLE tallyfeed.signed_head (
+    chain       text NOT NULL,
+    link        bigint NOT NULL CHECK (link >= 1),
+    row_hash    bytea NOT NULL CHECK (length(row_hash) = 32),
+    signed_at   timestamptz NOT NULL,
+    signer      text NOT NULL,
+    sign_public bytea NOT NULL CHECK (length(sign_public) = 32),
+    signature   bytea NOT NULL CHECK (length(signature) = 64),
+    PRIMARY KEY (chain, link)
+);
+CREATE TRIGGER signed_head_append_only BEFORE UPDATE OR DELETE ON tallyfeed.signed_head
+    FOR EACH ROW EXECUTE FUNCTION tallyfeed.refuse_change();
+CREATE TRIGGER signed_head_no_truncate BEFORE TRUNCATE ON tallyfeed.signed_head
+    FOR EACH STATEMENT EXECUTE FUNCTION tallyfeed.refuse_change();
+ALTER TABLE tallyfeed.signed_head OWNER TO tallyfeed_owner;
+GRANT SELECT ON tallyfeed.signed_head TO tallyfeed_reader, tallyfeed_writer;
+GRANT INSERT ON tallyfeed.signed_head TO tallyfeed_writer;

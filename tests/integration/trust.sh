@@ -194,6 +194,73 @@ expect_eq "$(echo "$vout" | grep -c "^message $v1_id: protocol 1: only the paylo
 expect_eq "$(echo "$vout" | grep -o '[0-9]* protocol 2, whole envelope signed; [0-9]* protocol 1' | sed 's/ protocol 2.*; / /; s/ protocol 1//')" \
 	"$(( $(sql 'SELECT count(*) FROM tallyfeed.message') - 1 )) 1" "every other message checked as protocol 2"
 
+say "signed chain heads, kept elsewhere, catch a chain the superuser rewrote"
+expect_eq "$(sql "SELECT count(*) > 0 FROM tallyfeed.signed_head")" t "the collector signed its heads into signed_head"
+grep -q "chain collector head: link [0-9]* row_hash [0-9a-f]\{64\} signed_ms [0-9]* by collector signature [0-9a-f]\{128\}" \
+	"$WORK/collector.log" && echo "ok: and logged one" || fail "no signed head in the collector's log"
+"$CONSOLE" heads --all --out "$WORK/heads.tsv"
+expect_eq "$(grep -vc '^#' "$WORK/heads.tsv")" "$(sql "SELECT count(*) FROM tallyfeed.signed_head")" "tallyfeed heads --all writes each"
+expect_eq "$("$CONSOLE" heads | grep -vc '^#')" 1 "tallyfeed heads: the newest of the one chain"
+verify_heads() { "$CONSOLE" verify --certs "$KEYS" --collector-cert "$KEYS/collector.cert" --heads "$1" 2>&1; }
+hout=$(verify_heads "$WORK/heads.tsv") && hrc=0 || hrc=$?
+echo "$hout" | tail -1
+expect_eq "$hrc" 0 "verify --heads on the untouched database"
+# A copy of the database, rewritten by its superuser: villagers revision 3
+# taken out (revision 2 counts again), every later link renumbered and
+# rehashed, the head moved, the signed heads deleted.
+rewrite_db=tf_rewrite_$$
+createdb -T "$TEST_DB" "$rewrite_db"
+rev3_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE unit_code = '630121100201' AND committee = 'villagers' AND revision = 3")
+rev3_link=$(sql "SELECT link FROM tallyfeed.message WHERE message_id = decode('$rev3_id', 'hex')")
+PGDATABASE=$rewrite_db psql -X -v ON_ERROR_STOP=1 -q <<SQL
+SET session_replication_role = replica;
+DELETE FROM tallyfeed.candidate WHERE message_id = decode('$rev3_id', 'hex');
+DELETE FROM tallyfeed.result WHERE message_id = decode('$rev3_id', 'hex');
+DELETE FROM tallyfeed.message WHERE message_id = decode('$rev3_id', 'hex');
+DELETE FROM tallyfeed.signed_head;
+DO \$\$
+DECLARE
+    r record;
+    prev bytea := decode(repeat('00', 32), 'hex');
+    n bigint := 0;
+BEGIN
+    FOR r IN SELECT 'M' AS kind, id, envelope_sha256 AS entry, received_at, 0 AS reason, link
+             FROM tallyfeed.message
+             UNION ALL
+             SELECT 'Q', id, raw_sha256, received_at, reason, link FROM tallyfeed.quarantine
+             ORDER BY link LOOP
+        n := n + 1;
+        prev := sha256('tallyfeed-chain-1'::bytea || prev || int8send(n) || convert_to(r.kind, 'UTF8')
+                       || r.entry || int8send((extract(epoch FROM r.received_at) * 1000)::bigint)
+                       || int4send(r.reason));
+        IF r.kind = 'M' THEN
+            UPDATE tallyfeed.message SET link = n, row_hash = prev WHERE id = r.id;
+        ELSE
+            UPDATE tallyfeed.quarantine SET link = n, row_hash = prev WHERE id = r.id;
+        END IF;
+    END LOOP;
+    UPDATE tallyfeed.chain_head SET link = n, row_hash = prev;
+END
+\$\$;
+SQL
+echo "without the kept heads: $(PGDATABASE=$rewrite_db "$CONSOLE" verify --certs "$KEYS" 2>&1 | tail -1)"
+rout=$(PGDATABASE=$rewrite_db verify_heads "$WORK/heads.tsv") && rrc=0 || rrc=$?
+echo "$rout"
+expect_eq "$rrc" 1 "verify --heads on the rewritten copy"
+named=$(echo "$rout" | sed -n 's/^chain collector: link \([0-9]*\) is not what collector signed .*rewritten at or before link.*/\1/p' | head -1)
+if [ -n "$named" ] && [ "$named" -ge "$rev3_link" ]; then
+	echo "ok: verify names the first signed head past the rewrite (link $named; revision 3 was link $rev3_link)"
+else
+	fail "verify --heads does not name the rewrite (revision 3 was link $rev3_link): $named"
+fi
+dropdb "$rewrite_db"
+# A kept head altered after the fact is not taken on trust.
+sed '2s/^\([^\t]*\t[^\t]*\t\)./\1f/; 2s/^\([^\t]*\t[^\t]*\t\)ff/\1fe/' "$WORK/heads.tsv" >"$WORK/heads-forged.tsv"
+hout=$(verify_heads "$WORK/heads-forged.tsv") && hrc=0 || hrc=$?
+expect_eq "$hrc" 1 "verify --heads with a forged head"
+echo "$hout" | grep -q "heads-forged.tsv:2: the head of chain collector at link [0-9]*: its signature does not verify" \
+	&& echo "ok: the forged head is named" || fail "the forged head was not named: $hout"
+
 say "tampering behind the collector's back: verify finds each change"
 # As the superuser, with triggers and foreign keys switched off: what a
 # database administrator, or an attacker holding that role, could do.
