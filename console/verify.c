@@ -13,6 +13,14 @@
  *  - every result and candidate row: rebuilt from the signed envelope
  *    (daemon/rows.h) and compared byte for byte with what the database
  *    gives back; a row without a signed envelope is reported too;
+ *  - every result's derived columns (seats_filled, election_valid, the W
+ *    flags): recomputed from the signed report under the rules in force
+ *    (--rules) and the registry (--registry, else the database's own),
+ *    the flags that depend on what was stored before from those rows;
+ *    with --registry, every unit of the database where the registry puts
+ *    it;
+ *  - the chains against the heads the collector signed (signed_head, and
+ *    --heads kept elsewhere);
  *  - every quarantined message: its raw bytes against their SHA-256.
  *
  * It reads through any role that may SELECT (the reader role will do) and
@@ -27,7 +35,9 @@
 #include "envelope.h"
 #include "identity.h"
 #include "log.h"
+#include "registry.h"
 #include "rows.h"
+#include "rules.h"
 
 #include <getopt.h>
 #include <sodium.h>
@@ -68,6 +78,10 @@ typedef struct {
 	size_t ncollectors;
 	head_t *heads;          /* kept elsewhere (--heads), then the table's */
 	size_t nheads, nkept;
+	tf_rules_config_t rules;        /* the rules in force (--rules) */
+	tf_registry_t *registry;        /* what results are judged by, or NULL */
+	zhashx_t *derived;      /* "\\x" + message id hex -> its derived columns */
+	long rederived;         /* results whose derived columns were recomputed */
 	long findings;
 	long messages;
 	long quarantined;
@@ -107,6 +121,11 @@ s_usage(FILE *fp)
 	    "                configuration): the collector's certificate directory\n"
 	    "  --collector-cert CERT  a collector's public NAME.cert: the key its signed\n"
 	    "                chain heads must verify under (given again for each collector)\n"
+	    "  --rules FILE  the collector's configuration whose \"rules\" the results were\n"
+	    "                judged by (default: the strict defaults)\n"
+	    "  --registry DIR  the registry they were judged by (CSV, as `registry load`\n"
+	    "                takes); each unit in the database must be where it puts it\n"
+	    "                (default: judge by the database's own registry)\n"
 	    "  --heads FILE  chain heads kept away from the database (`tallyfeed heads\n"
 	    "                --out FILE`): each must be signed by a --collector-cert and\n"
 	    "                match the chain recomputed from the rows, so a chain rewritten\n"
@@ -628,6 +647,213 @@ s_check_rows(verify_t *v, const tf_envelope_t *env, const tf_report_t *report,
 	zhashx_delete(candidates, key);
 }
 
+/* What the collector derived for one stored result, and what the stored
+ * results around it say the collector-set flags must be. */
+typedef struct {
+	int seats_filled;
+	bool election_valid;
+	char warnings[512];     /* as PostgreSQL prints text[] */
+	bool photo_reused;      /* another unit's result with its photo was stored before */
+	bool figures_before;    /* ... with its six figures, in an earlier transaction */
+	bool figures_same_txn;  /* ... in a transaction of the same millisecond: either way */
+} derived_t;
+
+static void
+s_derived_destroy(void **item)
+{
+	free(*item);
+	*item = NULL;
+}
+
+/* Each result's derived columns, and what the flags that depend on what
+ * was stored before it (photo_reused, identical_figures) must be: the
+ * collector asks of the results stored before the batch, and of the
+ * batch's earlier entries for the photo (daemon/rules.h, store.c). */
+static zhashx_t *
+s_load_derived(verify_t *v)
+{
+	PGresult *res = PQexec(v->conn,
+	    "SELECT '\\x' || encode(r.message_id, 'hex'), r.seats_filled, r.election_valid, "
+	    "       r.warnings::text, "
+	    "       EXISTS (SELECT 1 FROM tallyfeed.result o JOIN tallyfeed.message om "
+	    "               ON om.message_id = o.message_id "
+	    "               WHERE r.sheet_photo_sha256 IS NOT NULL "
+	    "                 AND o.sheet_photo_sha256 = r.sheet_photo_sha256 "
+	    "                 AND o.unit_code <> r.unit_code AND om.id < m.id), "
+	    "       EXISTS (SELECT 1 FROM tallyfeed.result o JOIN tallyfeed.message om "
+	    "               ON om.message_id = o.message_id "
+	    "               WHERE r.registered >= 100 AND o.committee = r.committee "
+	    "                 AND o.registered = r.registered AND o.took_part = r.took_part "
+	    "                 AND o.ballots_issued = r.ballots_issued "
+	    "                 AND o.ballots_returned = r.ballots_returned "
+	    "                 AND o.ballots_valid = r.ballots_valid "
+	    "                 AND o.ballots_invalid = r.ballots_invalid "
+	    "                 AND o.unit_code <> r.unit_code AND om.received_at < m.received_at), "
+	    "       EXISTS (SELECT 1 FROM tallyfeed.result o JOIN tallyfeed.message om "
+	    "               ON om.message_id = o.message_id "
+	    "               WHERE r.registered >= 100 AND o.committee = r.committee "
+	    "                 AND o.registered = r.registered AND o.took_part = r.took_part "
+	    "                 AND o.ballots_issued = r.ballots_issued "
+	    "                 AND o.ballots_returned = r.ballots_returned "
+	    "                 AND o.ballots_valid = r.ballots_valid "
+	    "                 AND o.ballots_invalid = r.ballots_invalid "
+	    "                 AND o.unit_code <> r.unit_code AND om.received_at = m.received_at "
+	    "                 AND om.id < m.id) "
+	    "FROM tallyfeed.result r JOIN tallyfeed.message m ON m.message_id = r.message_id");
+	zhashx_t *map = zhashx_new();
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || map == NULL) {
+		log_warnx("verify: %s", tf_db_error(v->conn));
+		PQclear(res);
+		zhashx_destroy(&map);
+		return NULL;
+	}
+	zhashx_set_destructor(map, s_derived_destroy);
+	zhashx_set_duplicator(map, NULL);
+	for (int i = 0; i < PQntuples(res); i++) {
+		derived_t *d = calloc(1, sizeof *d);
+
+		if (d == NULL)
+			break;
+		d->seats_filled = atoi(PQgetvalue(res, i, 1));
+		d->election_valid = PQgetvalue(res, i, 2)[0] == 't';
+		snprintf(d->warnings, sizeof d->warnings, "%s", PQgetvalue(res, i, 3));
+		d->photo_reused = PQgetvalue(res, i, 4)[0] == 't';
+		d->figures_before = PQgetvalue(res, i, 5)[0] == 't';
+		d->figures_same_txn = PQgetvalue(res, i, 6)[0] == 't';
+		zhashx_update(map, PQgetvalue(res, i, 0), d);
+	}
+	PQclear(res);
+	return map;
+}
+
+/* The W flags as PostgreSQL prints the text[] the collector stores. */
+static void
+s_warning_words(unsigned bits, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	used += (size_t)snprintf(out, outlen, "{");
+	for (int bit = 0; bit < TF_WARN_COUNT && used < outlen; bit++)
+		if (bits & (1u << bit))
+			used += (size_t)snprintf(out + used, outlen - used, "%s%s",
+			                         out[used - 1] == '{' ? "" : ",", tf_warning_name(bit));
+	if (used < outlen)
+		snprintf(out + used, outlen - used, "}");
+}
+
+/* The columns the collector derived, recomputed from the signed report
+ * under the rules in force and the registry, against what is stored. */
+static void
+s_check_derived(verify_t *v, const tf_peer_t *agent, const tf_report_t *report,
+                const char *key, const char *idhex)
+{
+	const derived_t *d = zhashx_lookup(v->derived, key);
+	char want[512], other[512];
+	tf_check_t check;
+	unsigned bits;
+
+	if (d == NULL || v->registry == NULL)
+		return;         /* a missing row is named by s_check_rows */
+	v->rederived++;
+	if (tf_rules_check(&v->rules, report, v->registry, agent->township, &check) != 0) {
+		s_finding(v, "message %s: stored, but the rules in force and the registry refuse it: "
+		          "%s: %s", idhex, tf_reason_name(check.reason), check.detail);
+		return;
+	}
+	if ((int)check.seats_filled != d->seats_filled)
+		s_finding(v, "message %s: seats_filled is %d; the signed report fills %u", idhex,
+		          d->seats_filled, check.seats_filled);
+	if (check.election_valid != d->election_valid)
+		s_finding(v, "message %s: election_valid is %s; the signed report makes it %s", idhex,
+		          d->election_valid ? "true" : "false", check.election_valid ? "true" : "false");
+	bits = check.warnings & ~(unsigned)(TF_WARN_PHOTO_REUSED | TF_WARN_IDENTICAL_FIGURES);
+	if (d->photo_reused)
+		bits |= TF_WARN_PHOTO_REUSED;
+	if (d->figures_before)
+		bits |= TF_WARN_IDENTICAL_FIGURES;
+	s_warning_words(bits, want, sizeof want);
+	/* Two transactions in one millisecond: the figures flag either way. */
+	s_warning_words(bits | (d->figures_same_txn ? TF_WARN_IDENTICAL_FIGURES : 0), other,
+	                sizeof other);
+	if (strcmp(want, d->warnings) != 0 && strcmp(other, d->warnings) != 0)
+		s_finding(v, "message %s: the W flags are %s; the signed report and what was stored "
+		          "before it give %s", idhex, d->warnings, want);
+}
+
+/* The registry from the database (as the collector reads it). */
+static tf_registry_t *
+s_registry_from_db(verify_t *v, char *err, size_t errlen)
+{
+	static const char *queries[TF_LEVEL_COUNT] = {
+		"SELECT code, name, NULL, NULL FROM tallyfeed.prefecture ORDER BY code",
+		"SELECT code, name, prefecture_code, NULL FROM tallyfeed.county ORDER BY code",
+		"SELECT code, name, county_code, NULL FROM tallyfeed.township ORDER BY code",
+		"SELECT code, name, township_code, urban_rural FROM tallyfeed.unit ORDER BY code",
+	};
+	tf_registry_t *registry = tf_registry_new();
+	char reason[512];
+
+	if (registry == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (int level = 0; level < TF_LEVEL_COUNT; level++) {
+		PGresult *res = PQexecParams(v->conn, queries[level], 0, NULL, NULL, NULL, NULL, 0);
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			snprintf(err, errlen, "%s", tf_db_error(v->conn));
+			PQclear(res);
+			tf_registry_destroy(&registry);
+			return NULL;
+		}
+		for (int i = 0; i < PQntuples(res); i++)
+			if (tf_registry_add(registry, (tf_level_t)level, PQgetvalue(res, i, 0),
+			                    PQgetvalue(res, i, 1),
+			                    PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
+			                    PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3),
+			                    reason, sizeof reason) != 0) {
+				snprintf(err, errlen, "%s", reason);
+				PQclear(res);
+				tf_registry_destroy(&registry);
+				return NULL;
+			}
+		PQclear(res);
+	}
+	return registry;
+}
+
+/* The database's units against the registry given: each where the file
+ * puts it, none the file does not have. */
+static int
+s_check_units(verify_t *v, const char *dir)
+{
+	PGresult *res = PQexecParams(v->conn, "SELECT code, township_code, name FROM tallyfeed.unit "
+	                             "ORDER BY code", 0, NULL, NULL, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("verify: %s", tf_db_error(v->conn));
+		PQclear(res);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *code = PQgetvalue(res, i, 0), *township = PQgetvalue(res, i, 1);
+		const tf_area_t *unit = tf_registry_find(v->registry, TF_LEVEL_UNIT, code);
+
+		if (unit == NULL)
+			s_finding(v, "unit %s: in the database, not in the registry %s", code, dir);
+		else if (strcmp(unit->parent, township) != 0 || strcmp(unit->name, PQgetvalue(res, i, 2)) != 0)
+			s_finding(v, "unit %s: the database puts it in township %s as \"%s\"; the registry "
+			          "%s, in %s as \"%s\"", code, township, PQgetvalue(res, i, 2), dir,
+			          unit->parent, unit->name);
+	}
+	if ((size_t)PQntuples(res) != tf_registry_size(v->registry, TF_LEVEL_UNIT))
+		s_finding(v, "the database holds %d units, the registry %s %zu", PQntuples(res), dir,
+		          tf_registry_size(v->registry, TF_LEVEL_UNIT));
+	PQclear(res);
+	return 0;
+}
+
 /* Every stored envelope: hash, fields, signature, and the rows from it. */
 static int
 s_check_messages(verify_t *v)
@@ -701,8 +927,14 @@ s_check_messages(verify_t *v)
 			report = tf_report_unpack(env->payload.data, env->payload.len);
 			if (report == NULL)
 				s_finding(v, "message %s: the payload is not a result report", idhex);
-			else
+			else {
+				char key[2 * TF_MESSAGE_ID_LEN + 8];
+
+				snprintf(key, sizeof key, "\\x%s", idhex);     /* as s_load_derived */
+				if (agent != NULL)
+					s_check_derived(v, agent, report, key, idhex);
 				s_check_rows(v, env, report, results, candidates, buf, idhex);
+			}
 			tf_report_destroy(&report);
 		}
 		tf_envelope_destroy(&env);
@@ -754,11 +986,13 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		{ "certs", required_argument, NULL, 'c' },
 		{ "collector-cert", required_argument, NULL, 'C' },
 		{ "heads", required_argument, NULL, 'H' },
+		{ "rules", required_argument, NULL, 'R' },
+		{ "registry", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *certs = tf_config_str(config, "console", "certs", NULL);
-	const char *heads_path = NULL;
+	const char *heads_path = NULL, *rules_path = NULL, *registry_dir = NULL;
 	tf_peer_t collectors[COLLECTORS_MAX];
 	size_t ncollectors = 0;
 	tf_enrolment_t *enrolment = NULL;
@@ -792,6 +1026,12 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		case 'H':
 			heads_path = optarg;
 			break;
+		case 'R':
+			rules_path = optarg;
+			break;
+		case 'r':
+			registry_dir = optarg;
+			break;
 		case 'h':
 			s_usage(stdout);
 			return CONSOLE_OK;
@@ -808,6 +1048,27 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		log_warnx("verify: --heads needs the key they must be signed by (--collector-cert)");
 		return CONSOLE_USAGE;
 	}
+	tf_rules_config_default(&v.rules);
+	if (rules_path != NULL) {
+		zconfig_t *root = tf_zpl_load(rules_path, 1024 * 1024, err, sizeof err);
+
+		if (root == NULL || tf_rules_config_load(&v.rules, root, "collector", err,
+		                                         sizeof err) != 0) {
+			log_warnx("verify: --rules %s: %s", rules_path, err);
+			zconfig_destroy(&root);
+			return CONSOLE_USAGE;
+		}
+		zconfig_destroy(&root);
+	}
+	if (registry_dir != NULL) {
+		v.registry = tf_registry_new();
+		if (v.registry == NULL
+		    || tf_registry_load_dir(v.registry, registry_dir, err, sizeof err) != 0) {
+			log_warnx("verify: --registry: %s", v.registry ? err : "out of memory");
+			tf_registry_destroy(&v.registry);
+			return CONSOLE_FAILED;
+		}
+	}
 	if (sodium_init() < 0)
 		return CONSOLE_FAILED;
 	enrolment = tf_enrolment_load(certs, err, sizeof err);
@@ -821,6 +1082,7 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	if ((heads_path != NULL && s_load_kept_heads(&v, heads_path) != 0)
 	    || (conn = console_db_conn(db)) == NULL) {
 		tf_enrolment_destroy(&enrolment);
+		tf_registry_destroy(&v.registry);
 		free(v.heads);
 		return CONSOLE_FAILED;
 	}
@@ -834,6 +1096,16 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	                     "SELECT chain FROM tallyfeed.chain_head ORDER BY 1", 0, NULL);
 	if (chains == NULL || s_load_table_heads(&v) != 0)
 		goto out;
+	/* The results are judged again by the registry given, or else by the
+	 * database's own, as the collector reads it. */
+	if (registry_dir != NULL) {
+		if (s_check_units(&v, registry_dir) != 0)
+			goto out;
+	} else if ((v.registry = s_registry_from_db(&v, err, sizeof err)) == NULL)
+		s_finding(&v, "the database's registry does not hold together (%s): results not "
+		          "judged again", err);
+	if ((v.derived = s_load_derived(&v)) == NULL)
+		goto out;
 	for (int i = 0; i < PQntuples(chains); i++)
 		if (s_check_chain(&v, PQgetvalue(chains, i, 0)) != 0)
 			goto out;
@@ -842,9 +1114,9 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	if (v.findings > FINDINGS_SHOWN_MAX)
 		printf("... and %ld more\n", v.findings - FINDINGS_SHOWN_MAX);
 	printf("verify: %ld messages (%ld protocol 2, whole envelope signed; %ld protocol 1, "
-	       "payload only), %ld quarantined, %d chain%s of %ld links, %zu signed heads "
-	       "(%zu kept elsewhere): %s%ld finding%s\n",
-	       v.messages, v.v2, v.v1, v.quarantined, PQntuples(chains),
+	       "payload only), %ld results judged again, %ld quarantined, %d chain%s of %ld "
+	       "links, %zu signed heads (%zu kept elsewhere): %s%ld finding%s\n",
+	       v.messages, v.v2, v.v1, v.rederived, v.quarantined, PQntuples(chains),
 	       PQntuples(chains) == 1 ? "" : "s", v.links, v.nheads, v.nkept,
 	       v.findings ? "" : "all sound, ", v.findings, v.findings == 1 ? "" : "s");
 	rc = v.findings ? CONSOLE_FAILED : CONSOLE_OK;
@@ -852,6 +1124,8 @@ out:
 	PQclear(chains);
 	tf_db_exec(conn, "ROLLBACK", "rollback");
 	tf_enrolment_destroy(&enrolment);
+	tf_registry_destroy(&v.registry);
+	zhashx_destroy(&v.derived);
 	free(v.heads);
 	return rc;
 }

@@ -255,7 +255,9 @@ else
 fi
 dropdb "$rewrite_db"
 # A kept head altered after the fact is not taken on trust.
-sed '2s/^\([^\t]*\t[^\t]*\t\)./\1f/; 2s/^\([^\t]*\t[^\t]*\t\)ff/\1fe/' "$WORK/heads.tsv" >"$WORK/heads-forged.tsv"
+# Line 2 (the first head): the first digit of its row_hash changed.
+awk -F'\t' 'BEGIN { OFS = "\t" } NR == 2 { $3 = (substr($3, 1, 1) == "0" ? "1" : "0") substr($3, 2) } { print }' \
+	"$WORK/heads.tsv" >"$WORK/heads-forged.tsv"
 hout=$(verify_heads "$WORK/heads-forged.tsv") && hrc=0 || hrc=$?
 expect_eq "$hrc" 1 "verify --heads with a forged head"
 echo "$hout" | grep -q "heads-forged.tsv:2: the head of chain collector at link [0-9]*: its signature does not verify" \
@@ -279,7 +281,16 @@ tamper "DELETE FROM tallyfeed.quarantine WHERE reason_name = 'OUTSIDE_TOWNSHIP'"
 tamper "UPDATE tallyfeed.message SET envelope = (SELECT envelope FROM tallyfeed.message WHERE message_id = decode('$party_id', 'hex')) WHERE message_id = decode('$residents_id', 'hex')"
 # The chain's newest link deleted, as if the last thing received never came.
 tamper "DELETE FROM tallyfeed.message WHERE link = (SELECT max(link) FROM tallyfeed.message)"
-vout=$("$CONSOLE" verify --certs "$KEYS" 2>&1) && vrc=0 || vrc=$?
+# The columns the collector derives, which drive totals, runoffs and flags.
+rev2_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE unit_code = '630121100201' AND committee = 'villagers' AND revision = 2")
+rev3_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE unit_code = '630121100201' AND committee = 'villagers' AND revision = 3")
+tamper "UPDATE tallyfeed.result SET election_valid = NOT election_valid WHERE message_id = decode('$rev2_id', 'hex')"
+tamper "UPDATE tallyfeed.result SET warnings = warnings || '{full_turnout}'::text[] WHERE message_id = decode('$rev3_id', 'hex')"
+# A unit moved to another township (its check constraint dropped first):
+# its results now count there.
+unit_check=$(sql "SELECT conname FROM pg_constraint WHERE conrelid = 'tallyfeed.unit'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%township_code%'")
+tamper "ALTER TABLE tallyfeed.unit DROP CONSTRAINT $unit_check; UPDATE tallyfeed.unit SET township_code = '630121101000' WHERE code = '630121100205'"
+vout=$("$CONSOLE" verify --certs "$KEYS" --registry "$REGISTRY" 2>&1) && vrc=0 || vrc=$?
 echo "$vout"
 expect_eq "$vrc" 1 "verify exit status after tampering"
 check_found() {
@@ -292,4 +303,11 @@ check_found "result row for message 00112233445566778899aabbccddeeff has no stor
 check_found "link [0-9]* is missing: a row was deleted" "a deleted quarantine row"
 check_found "message $residents_id: the stored envelope does not match its SHA-256" "a swapped envelope"
 check_found "missing at the end" "the newest link deleted"
+check_found "message $rev2_id: election_valid is" "an election's validity edited"
+check_found "message $rev3_id: the W flags are {[a-z_,]*full_turnout}; the signed report and what was stored before it give {[a-z_,]*}$" \
+	"a W flag added"
+check_found "unit 630121100205: the database puts it in township 630121101000 .*; the registry .*, in 630121100000" \
+	"a unit moved to another township (against the registry given)"
+vout=$("$CONSOLE" verify --certs "$KEYS" 2>&1) && vrc=0 || vrc=$?
+check_found "the database's registry does not hold together" "without --registry: the database's own registry no longer holds together"
 finish
