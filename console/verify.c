@@ -21,7 +21,9 @@
  *    it;
  *  - the chains against the heads the collector signed (signed_head, and
  *    --heads kept elsewhere);
- *  - every quarantined message: its raw bytes against their SHA-256.
+ *  - every quarantined message: its raw bytes against their SHA-256;
+ *  - the schema's views, functions, triggers and constraints against the
+ *    digest db migrate recorded (and --schema-digest, kept elsewhere).
  *
  * It reads through any role that may SELECT (the reader role will do) and
  * changes nothing.  Each finding is one line; the exit status is 1 if
@@ -126,6 +128,9 @@ s_usage(FILE *fp)
 	    "  --registry DIR  the registry they were judged by (CSV, as `registry load`\n"
 	    "                takes); each unit in the database must be where it puts it\n"
 	    "                (default: judge by the database's own registry)\n"
+	    "  --schema-digest HEX  what `db migrate` printed: the schema's views,\n"
+	    "                functions, triggers and constraints must still digest to it\n"
+	    "                (they are always held to the digest it recorded)\n"
 	    "  --heads FILE  chain heads kept away from the database (`tallyfeed heads\n"
 	    "                --out FILE`): each must be signed by a --collector-cert and\n"
 	    "                match the chain recomputed from the rows, so a chain rewritten\n"
@@ -854,6 +859,41 @@ s_check_units(verify_t *v, const char *dir)
 	return 0;
 }
 
+/* The schema's views, functions, triggers and constraints against the
+ * digest db migrate recorded, and the one kept elsewhere (kept, or NULL). */
+static int
+s_check_schema(verify_t *v, const char *kept)
+{
+	char digest[65], err[1024];
+	PGresult *res;
+
+	if (tf_db_schema_digest(v->conn, digest, err, sizeof err) != 0) {
+		log_warnx("verify: %s", err);
+		return -1;
+	}
+	if (kept != NULL && strcmp(kept, digest) != 0)
+		s_finding(v, "the schema's views, functions, triggers or constraints are not those "
+		          "of the digest given: %s, not %s", digest, kept);
+	res = PQexecParams(v->conn, "SELECT digest, migration, recorded_at FROM "
+	                   "tallyfeed.schema_digest ORDER BY id DESC LIMIT 1", 0, NULL, NULL, NULL,
+	                   NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("verify: %s", tf_db_error(v->conn));
+		PQclear(res);
+		return -1;
+	}
+	if (PQntuples(res) == 0)
+		s_finding(v, "no schema digest recorded (tallyfeed db migrate records one): the "
+		          "views and functions cannot be checked against the migrations'");
+	else if (strcmp(PQgetvalue(res, 0, 0), digest) != 0)
+		s_finding(v, "the schema's views, functions, triggers or constraints are not what "
+		          "the migrations made: digest %s, recorded by db migrate (migration %s, %s) "
+		          "%s", digest, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+		          PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
 /* Every stored envelope: hash, fields, signature, and the rows from it. */
 static int
 s_check_messages(verify_t *v)
@@ -987,12 +1027,14 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		{ "collector-cert", required_argument, NULL, 'C' },
 		{ "heads", required_argument, NULL, 'H' },
 		{ "rules", required_argument, NULL, 'R' },
+		{ "schema-digest", required_argument, NULL, 'S' },
 		{ "registry", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *certs = tf_config_str(config, "console", "certs", NULL);
 	const char *heads_path = NULL, *rules_path = NULL, *registry_dir = NULL;
+	const char *schema_digest = NULL;
 	tf_peer_t collectors[COLLECTORS_MAX];
 	size_t ncollectors = 0;
 	tf_enrolment_t *enrolment = NULL;
@@ -1028,6 +1070,14 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 			break;
 		case 'R':
 			rules_path = optarg;
+			break;
+		case 'S':
+			if (strlen(optarg) != 64 || strspn(optarg, "0123456789abcdef") != 64) {
+				log_warnx("verify: --schema-digest takes 64 lowercase hex digits "
+				          "(as db migrate prints it)");
+				return CONSOLE_USAGE;
+			}
+			schema_digest = optarg;
 			break;
 		case 'r':
 			registry_dir = optarg;
@@ -1109,7 +1159,8 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	for (int i = 0; i < PQntuples(chains); i++)
 		if (s_check_chain(&v, PQgetvalue(chains, i, 0)) != 0)
 			goto out;
-	if (s_check_messages(&v) != 0 || s_check_quarantine(&v) != 0)
+	if (s_check_messages(&v) != 0 || s_check_quarantine(&v) != 0
+	    || s_check_schema(&v, schema_digest) != 0)
 		goto out;
 	if (v.findings > FINDINGS_SHOWN_MAX)
 		printf("... and %ld more\n", v.findings - FINDINGS_SHOWN_MAX);

@@ -135,6 +135,58 @@ out:
 }
 
 int
+tf_db_schema_digest(PGconn *conn, char out[65], char *err, size_t errlen)
+{
+	/* pg_get_viewdef qualifies what the search_path does not find: with
+	 * pg_catalog alone, every name of ours comes out qualified, the same
+	 * in any session.  Sorted by byte, whatever the database's collation. */
+	static const char sql[] =
+	    "SELECT (SELECT encode(sha256(convert_to(coalesce(string_agg(d, E'\\n' ORDER BY d COLLATE \"C\"), "
+	    "                                   ''), 'UTF8')), 'hex') FROM ("
+	    "   SELECT 'view ' || c.relname || E'\\n' || pg_get_viewdef(c.oid) AS d "
+	    "   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+	    "   WHERE n.nspname = 'tallyfeed' AND c.relkind IN ('v', 'm') "
+	    "   UNION ALL "
+	    "   SELECT 'function ' || p.oid::regprocedure::text || E'\\n' || pg_get_functiondef(p.oid) "
+	    "   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+	    "   WHERE n.nspname = 'tallyfeed' AND p.prokind IN ('f', 'p') "
+	    "   UNION ALL "
+	    "   SELECT 'trigger ' || c.relname || '.' || t.tgname || ' ' || t.tgenabled::text || E'\\n' "
+	    "          || pg_get_triggerdef(t.oid) "
+	    "   FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+	    "   JOIN pg_namespace n ON n.oid = c.relnamespace "
+	    "   WHERE n.nspname = 'tallyfeed' AND NOT t.tgisinternal "
+	    "   UNION ALL "
+	    "   SELECT 'constraint ' || c.relname || '.' || k.conname || E'\\n' "
+	    "          || pg_get_constraintdef(k.oid) "
+	    "   FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+	    "   JOIN pg_namespace n ON n.oid = c.relnamespace "
+	    "   WHERE n.nspname = 'tallyfeed') defs)";
+	PGresult *res = NULL;
+	int rc = -1;
+
+	assert(PQtransactionStatus(conn) == PQTRANS_INTRANS);
+	if (tf_db_exec(conn, "SET LOCAL search_path = pg_catalog", "search_path") != 0) {
+		snprintf(err, errlen, "could not digest the schema: %s", tf_db_error(conn));
+		return -1;
+	}
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1
+	    || PQgetlength(res, 0, 0) != 64) {
+		snprintf(err, errlen, "could not digest the schema: %s", tf_db_error(conn));
+		goto out;
+	}
+	snprintf(out, 65, "%s", PQgetvalue(res, 0, 0));
+	rc = 0;
+out:
+	PQclear(res);
+	if (tf_db_exec(conn, "SET LOCAL search_path = pg_catalog, tallyfeed, pg_temp",
+	               "search_path") != 0)
+		rc = -1;
+	return rc;
+}
+
+int
 tf_db_exec(PGconn *conn, const char *sql, const char *what)
 {
 	PGresult *res = PQexec(conn, sql);

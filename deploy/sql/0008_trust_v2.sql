@@ -45,3 +45,18 @@ CREATE TRIGGER signed_head_no_truncate BEFORE TRUNCATE ON tallyfeed.signed_head
 ALTER TABLE tallyfeed.signed_head OWNER TO tallyfeed_owner;
 GRANT SELECT ON tallyfeed.signed_head TO tallyfeed_reader, tallyfeed_writer;
 GRANT INSERT ON tallyfeed.signed_head TO tallyfeed_writer;
+
+-- What the migrations made of the schema's views, functions, triggers and
+-- constraints (daemon/db.h, tf_db_schema_digest), recorded by `tallyfeed db
+-- migrate` after it migrates and printed; `tallyfeed verify` compares the
+-- schema with it, so a redefined result_current or a dropped trigger
+-- shows.  Keep the printed digest elsewhere too: whoever can redefine a
+-- view can write here.
+CREATE TABLE tallyfeed.schema_digest (
+    id          bigserial PRIMARY KEY,
+    migration   integer NOT NULL,
+    digest      text NOT NULL CHECK (digest ~ '^[0-9a-f]{64}$'),
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE tallyfeed.schema_digest OWNER TO tallyfeed_owner;
+GRANT SELECT ON tallyfeed.schema_digest TO tallyfeed_reader, tallyfeed_writer;

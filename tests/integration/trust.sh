@@ -8,6 +8,13 @@
 
 ex=$TF_SRC/deploy/examples
 setup_db
+# What db migrate prints of the schema, kept here as an outsider would.
+schema_digest=$("$CONSOLE" db migrate | sed -n 's/^schema digest \([0-9a-f]\{64\}\) .*/\1/p')
+expect_eq "${#schema_digest}" 64 "db migrate prints the schema's digest"
+createdb "${TEST_DB}_2"
+other_digest=$(PGDATABASE=${TEST_DB}_2 "$CONSOLE" db migrate | sed -n 's/^schema digest \([0-9a-f]\{64\}\) .*/\1/p')
+dropdb "${TEST_DB}_2"
+expect_eq "$other_digest" "$schema_digest" "another database, migrated alike, digests alike"
 enrol qiaotou 630121100000      # 桥头镇
 enrol chengguan 630121101000    # 城关镇, the next township
 
@@ -290,7 +297,9 @@ tamper "UPDATE tallyfeed.result SET warnings = warnings || '{full_turnout}'::tex
 # its results now count there.
 unit_check=$(sql "SELECT conname FROM pg_constraint WHERE conrelid = 'tallyfeed.unit'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%township_code%'")
 tamper "ALTER TABLE tallyfeed.unit DROP CONSTRAINT $unit_check; UPDATE tallyfeed.unit SET township_code = '630121101000' WHERE code = '630121100205'"
-vout=$("$CONSOLE" verify --certs "$KEYS" --registry "$REGISTRY" 2>&1) && vrc=0 || vrc=$?
+# result_current redefined to count the lowest revision, not the highest.
+tamper "CREATE OR REPLACE VIEW tallyfeed.result_current AS SELECT DISTINCT ON (unit_code, committee, round) * FROM tallyfeed.result ORDER BY unit_code, committee, round, revision"
+vout=$("$CONSOLE" verify --certs "$KEYS" --registry "$REGISTRY" --schema-digest "$schema_digest" 2>&1) && vrc=0 || vrc=$?
 echo "$vout"
 expect_eq "$vrc" 1 "verify exit status after tampering"
 check_found() {
@@ -308,6 +317,10 @@ check_found "message $rev3_id: the W flags are {[a-z_,]*full_turnout}; the signe
 	"a W flag added"
 check_found "unit 630121100205: the database puts it in township 630121101000 .*; the registry .*, in 630121100000" \
 	"a unit moved to another township (against the registry given)"
+check_found "the schema's views, functions, triggers or constraints are not what the migrations made: digest [0-9a-f]*, recorded by db migrate (migration [0-9]*, .*) $schema_digest" \
+	"result_current redefined (against the digest db migrate recorded)"
+check_found "the schema's views, functions, triggers or constraints are not those of the digest given: [0-9a-f]*, not $schema_digest" \
+	"result_current redefined (against the digest kept elsewhere)"
 vout=$("$CONSOLE" verify --certs "$KEYS" 2>&1) && vrc=0 || vrc=$?
 check_found "the database's registry does not hold together" "without --registry: the database's own registry no longer holds together"
 finish
