@@ -421,6 +421,21 @@ s_result_verdict(item_t *item, store_outcome_t outcome)
 	return 0;
 }
 
+/* The head the commit just signed, on the live feed. */
+static void
+s_publish_head(ingest_t *self)
+{
+	const char *chain;
+	const uint8_t *hash, *signature;
+	const tf_peer_t *signer;
+	int64_t link, signed_ms;
+
+	if (self->feed != NULL
+	    && store_signed_head(self->store, &chain, &link, &hash, &signed_ms, &signature, &signer))
+		feed_publish_head(self->feed, chain, link, hash, signed_ms, signer->name,
+		                  signer->sign_public, signature);
+}
+
 /* Store items [from, to) in one transaction; 0 if committed.  Results go
  * in one COPY per table; the rare refused message and the periodic
  * heartbeat one statement each. */
@@ -484,6 +499,7 @@ s_store_range(ingest_t *self, int from, int to)
 	}
 	if (store_commit(self->store) != 0)
 		return -1;
+	s_publish_head(self);
 	if (self->m.commit_seconds != NULL) {
 		tf_metric_observe(self->m.commit_seconds, (double)(zclock_usecs() - began) / 1e6);
 		tf_metric_observe(self->m.batch_size, (double)(to - from));

@@ -29,6 +29,9 @@ struct _store_t {
 	char *conninfo;
 	char *chain;            /* this collector's chain name */
 	const tf_identity_t *signer;    /* signs each new head (borrowed) */
+	bool head_signed;       /* the last commit moved the chain: */
+	int64_t signed_ms;      /*   when it signed its head, */
+	uint8_t signature[TF_SIGNATURE_LEN];    /* and the signature */
 	int64_t head_logged_ms; /* when a signed head was last logged */
 	int64_t link;           /* the chain's last link written (0: none yet) */
 	uint8_t head[TF_HASH_LEN];      /* its row_hash */
@@ -347,6 +350,7 @@ store_commit(store_t *self)
 	int64_t signed_ms = tf_now_ms();
 	bool moved = self->link != self->txn_link;
 
+	self->head_signed = false;
 	if (moved && s_head_write(self, signed_ms, signature) != 0) {
 		store_rollback(self);
 		return -1;
@@ -354,6 +358,11 @@ store_commit(store_t *self)
 	if (tf_db_commit(self->conn, "commit") != 0) {
 		s_chain_restore(self);
 		return -1;
+	}
+	if (moved) {
+		self->head_signed = true;
+		self->signed_ms = signed_ms;
+		memcpy(self->signature, signature, TF_SIGNATURE_LEN);
 	}
 	/* Published beside the table: a line an outsider's log keeps. */
 	if (moved && (self->head_logged_ms == 0
@@ -366,6 +375,22 @@ store_commit(store_t *self)
 		self->head_logged_ms = zclock_mono();
 	}
 	return 0;
+}
+
+bool
+store_signed_head(const store_t *self, const char **chain, int64_t *link,
+                  const uint8_t **row_hash, int64_t *signed_ms, const uint8_t **signature,
+                  const tf_peer_t **signer)
+{
+	if (!self->head_signed)
+		return false;
+	*chain = self->chain;
+	*link = self->link;
+	*row_hash = self->head;
+	*signed_ms = self->signed_ms;
+	*signature = self->signature;
+	*signer = tf_identity_peer(self->signer);
+	return true;
 }
 
 void

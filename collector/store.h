@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "envelope.h"
+#include "identity.h"
 #include "registry.h"
 #include "report.h"
 #include "rules.h"
@@ -59,6 +60,12 @@ bool store_ready(store_t *self);
 
 /* Read the registry from the database (owned by the caller), or NULL. */
 tf_registry_t *store_load_registry(store_t *self, char *err, size_t errlen);
+
+/* The head the last commit signed: true (and the head's fields set) if
+ * that commit moved the chain; signature 64 bytes, signer the collector. */
+bool store_signed_head(const store_t *self, const char **chain, int64_t *link,
+                       const uint8_t **row_hash, int64_t *signed_ms, const uint8_t **signature,
+                       const tf_peer_t **signer);
 
 int store_begin(store_t *self);
 /* 0 if committed; -1 if not (nothing of the transaction is stored). */
