@@ -72,7 +72,8 @@ static const struct {
 	  "INSERT INTO tallyfeed.agent_status (agent_id, last_seen, spool_depth, "
 	  "oldest_pending_age_s, last_acked_sequence, software_version, uptime_s, township_code, "
 	  "heartbeat_created_at) "
-	  "VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (agent_id) DO UPDATE SET "
+	  "VALUES ($1, now(), $2, $3, $4, $5, $6, $7, least($8, now() + interval '5 minutes')) "
+	  "ON CONFLICT (agent_id) DO UPDATE SET "
 	  "last_seen = now(), spool_depth = EXCLUDED.spool_depth, "
 	  "township_code = EXCLUDED.township_code, "
 	  "oldest_pending_age_s = EXCLUDED.oldest_pending_age_s, "
@@ -80,7 +81,7 @@ static const struct {
 	  "software_version = EXCLUDED.software_version, uptime_s = EXCLUDED.uptime_s, "
 	  "heartbeat_created_at = EXCLUDED.heartbeat_created_at "
 	  "WHERE agent_status.heartbeat_created_at IS NULL "
-	  "   OR agent_status.heartbeat_created_at < EXCLUDED.heartbeat_created_at "
+	  "   OR agent_status.heartbeat_created_at < $8 "
 	  "RETURNING 1" },
 };
 

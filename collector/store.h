@@ -87,7 +87,10 @@ int store_quarantine(store_t *self, const tf_envelope_t *envelope, const uint8_t
 /* Within a transaction: an agent's heartbeat, and the township its
  * certificate names.  Applied only if its envelope's creation time is
  * later than the newest heartbeat stored for the agent: 0 if applied, 1
- * if not (older or the same, e.g. replayed), -1 on a database error. */
+ * if not (older or the same, e.g. replayed), -1 on a database error.  A
+ * time ahead of the database's clock is kept as at most 5 minutes ahead,
+ * so an agent whose clock ran fast and is set right is heard again within
+ * 5 minutes. */
 int store_heartbeat(store_t *self, const tf_envelope_t *envelope,
                     const Tallyfeed__Heartbeat *heartbeat, const char *township);
 

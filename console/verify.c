@@ -65,6 +65,7 @@ typedef struct {
 	uint8_t signature[TF_SIGNATURE_LEN];
 	char where[256];        /* "FILE:LINE" or "signed_head" */
 	bool trusted;           /* its signature verified under a key given */
+	bool seen;              /* its chain is in the database */
 } head_t;
 
 /* One link as recomputed from the rows alone, from link 1 on. */
@@ -218,11 +219,12 @@ s_check_heads(verify_t *v, const char *chain, const relink_t *relinks, size_t n)
 		long later = 0;
 
 		for (size_t i = kept ? 0 : v->nkept; i < (kept ? v->nkept : v->nheads); i++) {
-			const head_t *h = &v->heads[i];
+			head_t *h = &v->heads[i];
 			const relink_t *r;
 
 			if (strcmp(h->chain, chain) != 0 || (kept && !h->trusted))
 				continue;
+			h->seen = true;
 			r = s_relink(relinks, n, h->link);
 			if (r != NULL && memcmp(r->hash, h->hash, TF_HASH_LEN) == 0)
 				continue;
@@ -1159,6 +1161,20 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	for (int i = 0; i < PQntuples(chains); i++)
 		if (s_check_chain(&v, PQgetvalue(chains, i, 0)) != 0)
 			goto out;
+	/* A chain kept heads name that the database no longer has at all. */
+	for (size_t i = 0; i < v.nkept; i++) {
+		bool named = false;
+
+		if (!v.heads[i].trusted || v.heads[i].seen)
+			continue;
+		for (size_t j = 0; j < i && !named; j++)
+			named = v.heads[j].trusted && !v.heads[j].seen
+			        && strcmp(v.heads[j].chain, v.heads[i].chain) == 0;
+		if (!named)
+			s_finding(&v, "chain %s: %s signed its head at link %lld (%s), and the database "
+			          "has no such chain: removed", v.heads[i].chain, v.heads[i].signer,
+			          (long long)v.heads[i].link, v.heads[i].where);
+	}
 	if (s_check_messages(&v) != 0 || s_check_quarantine(&v) != 0
 	    || s_check_schema(&v, schema_digest) != 0)
 		goto out;

@@ -150,6 +150,12 @@ for as in qiaotou importer; do
 	expect_eq "$(hb_status)" "$hb_before" "status unchanged (spool depth and last seen)"
 done
 expect_eq "$(hb_status | cut -d' ' -f1)" 3 "the newest heartbeat's spool depth stands"
+# A clock an hour fast: applied, but kept as at most 5 minutes ahead, so
+# the agent is heard again within 5 minutes of its clock being set right.
+out=$(TF_SEND_AHEAD_MS=3600000 TF_SEND_AS=qiaotou "$SEND" "$EP" heartbeat qiaotou 9 90); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "a heartbeat dated an hour ahead"
+expect_eq "$(sql "SELECT spool_depth || ' ' || (heartbeat_created_at <= now() + interval '5 minutes') FROM tallyfeed.agent_status WHERE agent_id = 'qiaotou'")" \
+	"9 true" "applied, its time kept at most 5 minutes ahead"
 
 say "two more revisions: the newest links of the chain"
 for rev in 2 3; do
@@ -260,6 +266,14 @@ if [ -n "$named" ] && [ "$named" -ge "$rev3_link" ]; then
 else
 	fail "verify --heads does not name the rewrite (revision 3 was link $rev3_link): $named"
 fi
+# The same copy's chain renamed away: the kept heads' chain is gone.
+PGDATABASE=$rewrite_db psql -X -v ON_ERROR_STOP=1 -q -c "SET session_replication_role = replica;
+	UPDATE tallyfeed.message SET chain = 'renamed'; UPDATE tallyfeed.quarantine SET chain = 'renamed';
+	UPDATE tallyfeed.chain_head SET chain = 'renamed'"
+rout=$(PGDATABASE=$rewrite_db verify_heads "$WORK/heads.tsv") && rrc=0 || rrc=$?
+expect_eq "$rrc" 1 "verify --heads on a copy whose chain was renamed"
+echo "$rout" | grep -q "^chain collector: collector signed its head at link [0-9]* (.*heads.tsv:2), and the database has no such chain: removed" \
+	&& echo "ok: the vanished chain is named" || fail "the vanished chain was not named: $rout"
 dropdb "$rewrite_db"
 # A kept head altered after the fact is not taken on trust.
 # Line 2 (the first head): the first digit of its row_hash changed.

@@ -15,7 +15,7 @@
  * TF_SEND_SAVE=FILE also writes the frame sent to FILE (to send it again
  * later with `raw`); TF_SEND_PROTOCOL=1 makes a report or heartbeat a
  * protocol 1 envelope, only its payload signed, as agents sent before
- * protocol 2.
+ * protocol 2; TF_SEND_AHEAD_MS=N dates a heartbeat N ms from now.
  */
 #include "bundle.h"
 #include "envelope.h"
@@ -173,7 +173,9 @@ main(int argc, char **argv)
 		hb.software_version = (char *)"tf-send";
 		hb.uptime_s = 3600;
 		tf_message_id_new(id);
-		frame = tf_envelope_build(argv[3], 42, id, tf_now_ms(),
+		frame = tf_envelope_build(argv[3], 42, id,
+		                          tf_now_ms() + (getenv("TF_SEND_AHEAD_MS") != NULL
+		                                         ? atoll(getenv("TF_SEND_AHEAD_MS")) : 0),
 		                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base,
 		                          identity);
 	} else if (strcmp(argv[2], "report") == 0) {
