@@ -113,13 +113,17 @@ static void
 s_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: tallyfeed verify [--certs DIR] [--collector-cert CERT]... [--heads FILE]\n"
+	    "usage: tallyfeed verify [--certs DIR] [--rules FILE] [--registry DIR]\n"
+	    "                        [--schema-digest HEX] [--collector-cert CERT]...\n"
+	    "                        [--heads FILE]\n"
 	    "Re-check every stored result against its signed envelope and the agents'\n"
 	    "public keys, and every collector's hash chain: report each row whose data\n"
 	    "no longer matches its signed envelope, each envelope whose signature fails\n"
 	    "(protocol 2: over the whole envelope; each protocol 1 message, signed over\n"
-	    "its payload alone, is named), each missing, repeated or altered link.\n"
-	    "Changes nothing.\n"
+	    "its payload alone, is named), each column the collector derived (validity,\n"
+	    "seats filled, W flags) that the signed report does not give again, each\n"
+	    "missing, repeated or altered link, and a schema whose views, functions,\n"
+	    "triggers or constraints are not the migrations'.  Changes nothing.\n"
 	    "  --certs DIR   the agents' public certificates (console/certs in the\n"
 	    "                configuration): the collector's certificate directory\n"
 	    "  --collector-cert CERT  a collector's public NAME.cert: the key its signed\n"
