@@ -183,7 +183,7 @@ s_apply(PGconn *conn, const char *dir, const migration_t *migration, int version
 		log_warnx("could not record migration %s: %s", name, tf_db_error(conn));
 		goto rollback;
 	}
-	if (tf_db_exec(conn, "COMMIT", "commit") != 0)
+	if (tf_db_commit(conn, "commit") != 0)
 		goto out;
 	printf("applied %s\n", name);
 	rc = 0;
