@@ -346,8 +346,8 @@ s_head_write(store_t *self, int64_t signed_ms, uint8_t signature[TF_SIGNATURE_LE
 int
 store_commit(store_t *self)
 {
-	uint8_t signature[TF_SIGNATURE_LEN], hex[2 * TF_HASH_LEN + 1];
-	char sig_hex[2 * TF_SIGNATURE_LEN + 1];
+	uint8_t signature[TF_SIGNATURE_LEN];
+	char hex[2 * TF_HASH_LEN + 1], sig_hex[2 * TF_SIGNATURE_LEN + 1];
 	int64_t signed_ms = tf_now_ms();
 	bool moved = self->link != self->txn_link;
 
@@ -368,10 +368,10 @@ store_commit(store_t *self)
 	/* Published beside the table: a line an outsider's log keeps. */
 	if (moved && (self->head_logged_ms == 0
 	              || zclock_mono() - self->head_logged_ms >= HEAD_LOG_EVERY_MS)) {
-		sodium_bin2hex((char *)hex, sizeof hex, self->head, TF_HASH_LEN);
+		sodium_bin2hex(hex, sizeof hex, self->head, TF_HASH_LEN);
 		sodium_bin2hex(sig_hex, sizeof sig_hex, signature, TF_SIGNATURE_LEN);
 		log_info("chain %s head: link %lld row_hash %s signed_ms %lld by %s signature %s",
-		         self->chain, (long long)self->link, (const char *)hex, (long long)signed_ms,
+		         self->chain, (long long)self->link, hex, (long long)signed_ms,
 		         tf_identity_peer(self->signer)->name, sig_hex);
 		self->head_logged_ms = zclock_mono();
 	}

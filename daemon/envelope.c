@@ -58,11 +58,13 @@ s_be(uint8_t *p, uint64_t v, int bytes)
 uint8_t *
 tf_envelope_signed_bytes(const tf_envelope_t *env, size_t *len)
 {
-	const char *agent = env->agent_id != NULL ? env->agent_id : "";
-	size_t agent_len = strlen(agent);
+	const char *agent;
+	size_t agent_len;
 	uint8_t *bytes, *p;
 
 	assert(env != NULL && len != NULL);
+	agent = env->agent_id != NULL ? env->agent_id : "";
+	agent_len = strlen(agent);
 	/* Every length fits 4 bytes: the frame is bounded (TF_MESSAGE_MAX). */
 	if (agent_len > UINT32_MAX || env->message_id.len > UINT32_MAX
 	    || env->payload.len > UINT32_MAX)
