@@ -8,6 +8,8 @@
 
 #include <assert.h>
 #include <jansson.h>
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -170,6 +172,37 @@ feed_publish(feed_t *self, const feed_item_t *item)
 	free(text);
 	/* PUB never blocks: past the high-water mark it drops for that
 	 * subscriber, who sees the gap in seq. */
+	if (zmsg_send(&msg, self->pub) != 0)
+		zmsg_destroy(&msg);
+}
+
+void
+feed_publish_head(feed_t *self, const char *chain, int64_t link, const uint8_t *row_hash,
+                  int64_t signed_ms, const char *signer, const uint8_t *sign_public,
+                  const uint8_t *signature)
+{
+	char hash[2 * 32 + 1], key[2 * 32 + 1], sig[2 * 64 + 1];
+	json_t *body;
+	char *text;
+	zmsg_t *msg;
+
+	sodium_bin2hex(hash, sizeof hash, row_hash, 32);
+	sodium_bin2hex(key, sizeof key, sign_public, 32);
+	sodium_bin2hex(sig, sizeof sig, signature, 64);
+	body = json_pack("{s:{s:s, s:I, s:s, s:I, s:s, s:s, s:s}}", "head", "chain", chain,
+	                 "link", (json_int_t)link, "row_hash", hash, "signed_ms",
+	                 (json_int_t)signed_ms, "signer", signer, "sign_public", key,
+	                 "signature", sig);
+	if (body == NULL)
+		return;
+	text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(body);
+	if (text == NULL)
+		return;
+	msg = zmsg_new();
+	zmsg_addstrf(msg, "head %s", chain);
+	zmsg_addstr(msg, text);
+	free(text);
 	if (zmsg_send(&msg, self->pub) != 0)
 		zmsg_destroy(&msg);
 }

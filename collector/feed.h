@@ -11,6 +11,12 @@
  *          unit, unit_name, township, county, committee, round, revision,
  *          message_id (absent fields are null).
  *
+ * After each commit that moves the collector's hash chain, its signed head
+ * goes out too (feed_publish_head), under the topic "head <chain>", body
+ * {"head": {chain, link, row_hash, signed_ms, signer, sign_public,
+ * signature}} (hex), without a seq: summaries' seqs stay unbroken, and a
+ * reader that wants heads (`tallyfeed feed --heads`) keeps them elsewhere.
+ *
  * PUB drops what a slow or absent subscriber cannot take: a monitor must
  * never slow ingestion.  Every publication carries the next seq of this
  * run (run: the collector's start time), so a subscriber counts what it
@@ -49,6 +55,11 @@ void feed_destroy(feed_t **self_p);
 const char *feed_endpoint(const feed_t *self);
 /* Publish one item; never blocks. */
 void feed_publish(feed_t *self, const feed_item_t *item);
+/* Publish a signed chain head (row_hash 32 bytes, signature 64, the
+ * signer's public key 32); never blocks. */
+void feed_publish_head(feed_t *self, const char *chain, int64_t link, const uint8_t *row_hash,
+                       int64_t signed_ms, const char *signer, const uint8_t *sign_public,
+                       const uint8_t *signature);
 /* Items published since start. */
 uint64_t feed_published(const feed_t *self);
 /* The subscriptions the readers hold now (one per topic prefix each; a

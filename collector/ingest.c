@@ -447,12 +447,9 @@ s_judge(ingest_t *self, item_t *item)
 			return;
 		}
 	}
-	if (!tf_signature_valid(item->author->sign_public, env->payload.data, env->payload.len,
-	                        env->signature.data, env->signature.len)) {
-		s_quarantine(item, TALLYFEED__REASON__REASON_BAD_SIGNATURE,
-		             env->signature.len == 0 ? "the payload is not signed"
-		                                     : "the signature does not verify under the "
-		                                       "agent's enrolled key");
+	if (tf_envelope_verify(env, item->author->sign_public, self->config.accept_protocol_1,
+	                       &item->check) != 0) {
+		s_quarantine(item, item->check.reason, item->check.detail);
 		return;
 	}
 	if (env->payload_type == TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT) {
@@ -589,6 +586,21 @@ s_result_verdict(item_t *item, store_outcome_t outcome)
 	return 0;
 }
 
+/* The head the commit just signed, on the live feed. */
+static void
+s_publish_head(ingest_t *self)
+{
+	const char *chain;
+	const uint8_t *hash, *signature;
+	const tf_peer_t *signer;
+	int64_t link, signed_ms;
+
+	if (self->feed != NULL
+	    && store_signed_head(self->store, &chain, &link, &hash, &signed_ms, &signature, &signer))
+		feed_publish_head(self->feed, chain, link, hash, signed_ms, signer->name,
+		                  signer->sign_public, signature);
+}
+
 /* Store items [from, to) in one transaction; 0 if committed.  Results go
  * in one COPY per table; the rare refused message and the periodic
  * heartbeat one statement each. */
@@ -629,6 +641,14 @@ s_store_range(ingest_t *self, int from, int to)
 		case ACTION_HEARTBEAT:
 			rc = store_heartbeat(self->store, item->envelope, item->heartbeat,
 			                     item->author->township);
+			if (rc == 1) {
+				/* A replayed or overtaken heartbeat: nothing changed. */
+				item->verdict = TALLYFEED__VERDICT__VERDICT_DUPLICATE;
+				snprintf(item->check.detail, sizeof item->check.detail,
+				         "older than the newest heartbeat stored for this agent; "
+				         "not applied");
+				rc = 0;
+			}
 			break;
 		case ACTION_REFUSE:
 		case ACTION_DEFER:
@@ -640,6 +660,7 @@ s_store_range(ingest_t *self, int from, int to)
 	}
 	if (store_commit(self->store) != 0)
 		return -1;
+	s_publish_head(self);
 	if (self->m.commit_seconds != NULL) {
 		tf_metric_observe(self->m.commit_seconds, (double)(zclock_usecs() - began) / 1e6);
 		tf_metric_observe(self->m.batch_size, (double)(to - from));
@@ -717,7 +738,7 @@ s_tell(ingest_t *self, const item_t *item)
 	feed_item_t fi;
 
 	if (item->action == ACTION_HEARTBEAT) {
-		if (self->m.heartbeats != NULL)
+		if (self->m.heartbeats != NULL && item->verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED)
 			tf_metric_add(self->m.heartbeats, 1);
 		return;
 	}

@@ -9,9 +9,12 @@
  * admitted by ZAP) must still be enrolled, or the message is ignored and
  * the refusal logged (a revoked agent); the agent must be under its rate
  * limits (messages and bytes a second), or the message is DEFERRED
- * (nothing stored; the agent sends it again); the envelope's agent id must be the certificate's, or it is
- * refused AGENT_MISMATCH and not stored; then the Ed25519 signature, the
- * township and the election rules, whose failures are quarantined.
+ * (nothing stored; the agent sends it again); the envelope's agent id must
+ * be the certificate's, or it is refused AGENT_MISMATCH and not stored;
+ * then the protocol version (1 only where accepted) and the Ed25519
+ * signature over the whole envelope, the township and the election rules,
+ * whose failures are quarantined.  A heartbeat older than the newest
+ * stored for its agent is not applied.
  *
  * Memory: every decode runs within a budget (daemon/budget.h) of
  * TF_DECODE_MAX per message and INGEST_BATCH_MEMORY_MAX per batch; a
@@ -44,6 +47,7 @@ typedef struct {
 	double quarantine_per_hour;     /* bytes of refused frames kept whole per sender
 	                                   per hour; past it only their SHA-256, size,
 	                                   reason and first bytes */
+	bool accept_protocol_1; /* take envelopes whose signature covers only the payload */
 } ingest_config_t;
 
 /* The first bytes of a refused frame kept past its sender's quarantine

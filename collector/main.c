@@ -44,8 +44,8 @@ s_usage(FILE *fp)
 	    "  -f FILE        configuration (ZPL), section \"collector\": endpoint, database,\n"
 	    "                 key, certs, chain, batch_max, batch_wait_ms, rate_per_s,\n"
 	    "                 rate_burst, byte_rate_per_s, byte_burst,\n"
-	    "                 quarantine_bytes_per_hour, feed, metrics, and a \"rules\"\n"
-	    "                 subsection (see deploy/examples/collector.cfg)\n"
+	    "                 quarantine_bytes_per_hour, accept_protocol_1, feed, metrics,\n"
+	    "                 and a \"rules\" subsection (see deploy/examples/collector.cfg)\n"
 	    "  -k KEY         this collector's secret certificate (collector/key), from\n"
 	    "                 `tallyfeed keygen --collector NAME`\n"
 	    "  -C DIR         the enrolled agents' and importers' certificates\n"
@@ -67,8 +67,8 @@ s_usage(FILE *fp)
 	    "  -h, --help     this text\n"
 	    "\n"
 	    "Command-line options override the file.  Exit status: 0 after a clean\n"
-	    "shutdown or a sound check, 1 on a bad configuration or an unreachable\n"
-	    "database at start, 2 on bad arguments.\n", DEFAULT_ENDPOINT, DEFAULT_FEED,
+	    "shutdown or a sound check, 1 on a bad configuration, an unreachable\n"
+	    "database at start or one running with fsync = off, 2 on bad arguments.\n", DEFAULT_ENDPOINT, DEFAULT_FEED,
 	    DEFAULT_METRICS);
 }
 
@@ -77,7 +77,7 @@ s_usage(FILE *fp)
 static int
 s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
 {
-	long batch_max, batch_wait, rate, burst, byte_rate, byte_burst, quarantine;
+	long batch_max, batch_wait, rate, burst, byte_rate, byte_burst, quarantine, accept_v1;
 
 	if (tf_config_int(config, "collector", "batch_max", 1000, 1, 10000, &batch_max, err,
 	                  errlen) != 0
@@ -93,6 +93,8 @@ s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
 	                     &byte_burst, err, errlen) != 0
 	    || tf_config_int(config, "collector", "quarantine_bytes_per_hour", 16777216, 0,
 	                     1099511627776L, &quarantine, err, errlen) != 0
+	    || tf_config_int(config, "collector", "accept_protocol_1", 0, 0, 1, &accept_v1, err,
+	                     errlen) != 0
 	    || tf_rules_config_load(&ic->rules, config, "collector", err, errlen) != 0)
 		return -1;
 	ic->batch_max = (int)batch_max;
@@ -102,6 +104,7 @@ s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
 	ic->byte_rate_per_s = (double)byte_rate;
 	ic->byte_burst = (double)byte_burst;
 	ic->quarantine_per_hour = (double)quarantine;
+	ic->accept_protocol_1 = accept_v1 != 0;
 	return 0;
 }
 
@@ -175,7 +178,7 @@ main(int argc, char **argv)
 	static const char *const keys[] = {
 		"endpoint", "database", "batch_max", "batch_wait_ms", "key", "certs", "chain",
 		"rate_per_s", "rate_burst", "rules", "feed", "metrics", "byte_rate_per_s",
-		"byte_burst", "quarantine_bytes_per_hour", NULL
+		"byte_burst", "quarantine_bytes_per_hour", "accept_protocol_1", NULL
 	};
 	const char *config_path = NULL, *endpoint = NULL, *conninfo = NULL;
 	const char *endpoint_file = NULL, *key_path = NULL, *certs_dir = NULL, *chain;
@@ -305,7 +308,7 @@ main(int argc, char **argv)
 	zsys_set_logstream(stderr);
 	zsys_set_logident("tallyfeed-collector");
 
-	store = store_new(conninfo, chain, err, sizeof err);
+	store = store_new(conninfo, chain, identity, err, sizeof err);
 	if (store == NULL) {
 		log_warnx("%s", err);
 		goto out;

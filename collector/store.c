@@ -6,6 +6,7 @@
 #include "copybuf.h"
 #include "rows.h"
 #include "db.h"
+#include "identity.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -19,6 +20,7 @@
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
+#define HEAD_LOG_EVERY_MS 10000 /* the signed head in the log, at most this often */
 
 struct _store_t {
 	copybuf_t *messages;    /* COPY rows of the batch, reused */
@@ -26,6 +28,11 @@ struct _store_t {
 	copybuf_t *candidates;
 	char *conninfo;
 	char *chain;            /* this collector's chain name */
+	const tf_identity_t *signer;    /* signs each new head (borrowed) */
+	bool head_signed;       /* the last commit moved the chain: */
+	int64_t signed_ms;      /*   when it signed its head, */
+	uint8_t signature[TF_SIGNATURE_LEN];    /* and the signature */
+	int64_t head_logged_ms; /* when a signed head was last logged */
 	int64_t link;           /* the chain's last link written (0: none yet) */
 	uint8_t head[TF_HASH_LEN];      /* its row_hash */
 	int64_t txn_link;       /* link and head when the transaction began, */
@@ -57,20 +64,33 @@ static const struct {
 	  "INSERT INTO tallyfeed.chain_head (chain, link, row_hash) VALUES ($1, $2, $3) "
 	  "ON CONFLICT (chain) DO UPDATE SET link = EXCLUDED.link, row_hash = EXCLUDED.row_hash, "
 	  "updated_at = now()" },
+	{ "signed_head",
+	  "INSERT INTO tallyfeed.signed_head (chain, link, row_hash, signed_at, signer, "
+	  "sign_public, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)" },
 	{ "chain_lock",
 	  "SELECT pg_try_advisory_lock(hashtextextended('tallyfeed.chain:' || $1, 0))" },
 	{ "chain_read",
 	  "SELECT link, row_hash FROM tallyfeed.chain_head WHERE chain = $1" },
 	{ "heartbeat",
 	  "INSERT INTO tallyfeed.agent_status (agent_id, last_seen, spool_depth, "
-	  "oldest_pending_age_s, last_acked_sequence, software_version, uptime_s, township_code) "
-	  "VALUES ($1, now(), $2, $3, $4, $5, $6, $7) ON CONFLICT (agent_id) DO UPDATE SET "
+	  "oldest_pending_age_s, last_acked_sequence, software_version, uptime_s, township_code, "
+	  "heartbeat_created_at) "
+	  "VALUES ($1, now(), $2, $3, $4, $5, $6, $7, least($8, now() + interval '5 minutes')) "
+	  "ON CONFLICT (agent_id) DO UPDATE SET "
 	  "last_seen = now(), spool_depth = EXCLUDED.spool_depth, "
 	  "township_code = EXCLUDED.township_code, "
 	  "oldest_pending_age_s = EXCLUDED.oldest_pending_age_s, "
 	  "last_acked_sequence = EXCLUDED.last_acked_sequence, "
-	  "software_version = EXCLUDED.software_version, uptime_s = EXCLUDED.uptime_s" },
+	  "software_version = EXCLUDED.software_version, uptime_s = EXCLUDED.uptime_s, "
+	  "heartbeat_created_at = EXCLUDED.heartbeat_created_at "
+	  "WHERE agent_status.heartbeat_created_at IS NULL "
+	  "   OR agent_status.heartbeat_created_at < $8 "
+	  "RETURNING 1" },
 };
+
+static void s_timestamp(int64_t ms, char out[64]);
+static PGresult *s_exec(store_t *self, const char *name, int n, const char *const *values,
+                        const int *lengths, ExecStatusType want);
 
 /* Hold the chain (one writer per chain) and read where it stands. */
 static int
@@ -126,6 +146,12 @@ s_connect(store_t *self, char *err, size_t errlen)
 	self->conn = tf_db_connect(self->conninfo, "tallyfeed-collector", err, errlen);
 	if (self->conn == NULL)
 		return -1;
+	/* An ack promises the result survives: make the server keep it. */
+	if (tf_db_durable(self->conn, err, errlen) != 0) {
+		PQfinish(self->conn);
+		self->conn = NULL;
+		return -1;
+	}
 	for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++) {
 		res = PQprepare(self->conn, s_statements[i].name, s_statements[i].sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -147,14 +173,23 @@ s_connect(store_t *self, char *err, size_t errlen)
 }
 
 store_t *
-store_new(const char *conninfo, const char *chain, char *err, size_t errlen)
+store_new(const char *conninfo, const char *chain, const tf_identity_t *signer, char *err,
+          size_t errlen)
 {
-	store_t *self = calloc(1, sizeof *self);
+	store_t *self;
 
+	assert(conninfo != NULL && chain != NULL && signer != NULL);
+	if (strlen(chain) == 0 || strlen(chain) > TF_CHAIN_NAME_MAX) {
+		snprintf(err, errlen, "chain name \"%.80s\" must be 1 to %d bytes", chain,
+		         TF_CHAIN_NAME_MAX);
+		return NULL;
+	}
+	self = calloc(1, sizeof *self);
 	if (self == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	self->signer = signer;
 	self->conninfo = strdup(conninfo);
 	self->chain = strdup(chain);
 	self->backoff_ms = BACKOFF_MIN_MS;
@@ -279,30 +314,87 @@ s_chain_restore(store_t *self)
 	memcpy(self->head, self->txn_head, TF_HASH_LEN);
 }
 
+/* The new head, and the collector's signature of it, in the transaction
+ * that moves it: a head is signed if and only if its rows are stored. */
+static int
+s_head_write(store_t *self, int64_t signed_ms, uint8_t signature[TF_SIGNATURE_LEN])
+{
+	const tf_peer_t *peer = tf_identity_peer(self->signer);
+	char link[24], signed_at[64];
+	const char *head[3] = { self->chain, link, (const char *)self->head };
+	int head_lengths[3] = { 0, 0, TF_HASH_LEN };
+	const char *sig[7] = { self->chain, link, (const char *)self->head, signed_at, peer->name,
+		               (const char *)peer->sign_public, (const char *)signature };
+	int sig_lengths[7] = { 0, 0, TF_HASH_LEN, 0, 0, TF_SIGN_PUBLIC_LEN, TF_SIGNATURE_LEN };
+	PGresult *res;
+
+	snprintf(link, sizeof link, "%lld", (long long)self->link);
+	s_timestamp(signed_ms, signed_at);
+	if (tf_chain_head_sign(self->signer, self->chain, self->link, self->head, signed_ms,
+	                       signature) != 0) {
+		log_warnx("could not sign the head of chain %s", self->chain);
+		return -1;
+	}
+	res = s_exec(self, "chain_head", 3, head, head_lengths, PGRES_COMMAND_OK);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	res = s_exec(self, "signed_head", 7, sig, sig_lengths, PGRES_COMMAND_OK);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 int
 store_commit(store_t *self)
 {
-	if (self->link != self->txn_link) {
-		char link[24];
-		const char *values[3] = { self->chain, link, (const char *)self->head };
-		int lengths[3] = { 0, 0, TF_HASH_LEN }, formats[3] = { 0, 0, 1 };
-		PGresult *res;
+	uint8_t signature[TF_SIGNATURE_LEN];
+	char hex[2 * TF_HASH_LEN + 1], sig_hex[2 * TF_SIGNATURE_LEN + 1];
+	int64_t signed_ms = tf_now_ms();
+	bool moved = self->link != self->txn_link;
 
-		snprintf(link, sizeof link, "%lld", (long long)self->link);
-		res = PQexecPrepared(self->conn, "chain_head", 3, values, lengths, formats, 0);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			log_warnx("chain_head failed: %s", tf_db_error(self->conn));
-			PQclear(res);
-			store_rollback(self);
-			return -1;
-		}
-		PQclear(res);
+	self->head_signed = false;
+	if (moved && s_head_write(self, signed_ms, signature) != 0) {
+		store_rollback(self);
+		return -1;
 	}
-	if (tf_db_exec(self->conn, "COMMIT", "commit") != 0) {
+	if (tf_db_commit(self->conn, "commit") != 0) {
 		s_chain_restore(self);
 		return -1;
 	}
+	if (moved) {
+		self->head_signed = true;
+		self->signed_ms = signed_ms;
+		memcpy(self->signature, signature, TF_SIGNATURE_LEN);
+	}
+	/* Published beside the table: a line an outsider's log keeps. */
+	if (moved && (self->head_logged_ms == 0
+	              || zclock_mono() - self->head_logged_ms >= HEAD_LOG_EVERY_MS)) {
+		sodium_bin2hex(hex, sizeof hex, self->head, TF_HASH_LEN);
+		sodium_bin2hex(sig_hex, sizeof sig_hex, signature, TF_SIGNATURE_LEN);
+		log_info("chain %s head: link %lld row_hash %s signed_ms %lld by %s signature %s",
+		         self->chain, (long long)self->link, hex, (long long)signed_ms,
+		         tf_identity_peer(self->signer)->name, sig_hex);
+		self->head_logged_ms = zclock_mono();
+	}
 	return 0;
+}
+
+bool
+store_signed_head(const store_t *self, const char **chain, int64_t *link,
+                  const uint8_t **row_hash, int64_t *signed_ms, const uint8_t **signature,
+                  const tf_peer_t **signer)
+{
+	if (!self->head_signed)
+		return false;
+	*chain = self->chain;
+	*link = self->link;
+	*row_hash = self->head;
+	*signed_ms = self->signed_ms;
+	*signature = self->signature;
+	*signer = tf_identity_peer(self->signer);
+	return true;
 }
 
 void
@@ -806,10 +898,12 @@ int
 store_heartbeat(store_t *self, const tf_envelope_t *env, const Tallyfeed__Heartbeat *hb,
                 const char *township)
 {
-	char depth[12], age[12], acked[24], uptime[24], version[40];
-	const char *values[7] = { env->agent_id, depth, age, acked, version, uptime, township };
-	int lengths[7] = { 0 };
+	char depth[12], age[12], acked[24], uptime[24], version[40], created[64];
+	const char *values[8] = { env->agent_id, depth, age, acked, version, uptime, township,
+		                  created };
+	int lengths[8] = { 0 };
 	PGresult *res;
+	int rc;
 
 	snprintf(depth, sizeof depth, "%u", hb->spool_depth > INT32_MAX ? INT32_MAX : hb->spool_depth);
 	snprintf(age, sizeof age, "%u", hb->oldest_pending_age_s > INT32_MAX ? INT32_MAX
@@ -817,9 +911,11 @@ store_heartbeat(store_t *self, const tf_envelope_t *env, const Tallyfeed__Heartb
 	snprintf(acked, sizeof acked, "%llu", (unsigned long long)(hb->last_acked_sequence & INT64_MAX));
 	snprintf(uptime, sizeof uptime, "%llu", (unsigned long long)(hb->uptime_s & INT64_MAX));
 	snprintf(version, sizeof version, "%.32s", hb->software_version);
-	res = s_exec(self, "heartbeat", 7, values, lengths, PGRES_COMMAND_OK);
+	s_timestamp(env->created_unix_ms, created);
+	res = s_exec(self, "heartbeat", 8, values, lengths, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
+	rc = PQntuples(res) == 1 ? 0 : 1;
 	PQclear(res);
-	return 0;
+	return rc;
 }

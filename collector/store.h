@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "envelope.h"
+#include "identity.h"
 #include "registry.h"
 #include "report.h"
 #include "rules.h"
@@ -44,9 +45,13 @@ typedef struct {
 	store_outcome_t outcome;
 } store_entry_t;
 
+struct _tf_identity_t;
 /* Connect now (the caller decides whether failure is fatal); NULL with err.
- * chain names this collector's hash chain. */
-store_t *store_new(const char *conninfo, const char *chain, char *err, size_t errlen);
+ * chain names this collector's hash chain (1 to 64 bytes); signer (the
+ * collector's identity, borrowed) signs its head at each commit that
+ * moves it (tallyfeed.signed_head, and a log line at most every 10 s). */
+store_t *store_new(const char *conninfo, const char *chain, const struct _tf_identity_t *signer,
+                   char *err, size_t errlen);
 void store_destroy(store_t **self_p);
 
 /* True if the connection is usable; if not, try to reconnect, at most once
@@ -55,6 +60,12 @@ bool store_ready(store_t *self);
 
 /* Read the registry from the database (owned by the caller), or NULL. */
 tf_registry_t *store_load_registry(store_t *self, char *err, size_t errlen);
+
+/* The head the last commit signed: true (and the head's fields set) if
+ * that commit moved the chain; signature 64 bytes, signer the collector. */
+bool store_signed_head(const store_t *self, const char **chain, int64_t *link,
+                       const uint8_t **row_hash, int64_t *signed_ms, const uint8_t **signature,
+                       const tf_peer_t **signer);
 
 int store_begin(store_t *self);
 /* 0 if committed; -1 if not (nothing of the transaction is stored). */
@@ -78,7 +89,12 @@ int store_quarantine(store_t *self, const tf_envelope_t *envelope, const uint8_t
                      size_t raw_len, size_t keep, int reason, const char *detail,
                      bool *written);
 /* Within a transaction: an agent's heartbeat, and the township its
- * certificate names. */
+ * certificate names.  Applied only if its envelope's creation time is
+ * later than the newest heartbeat stored for the agent: 0 if applied, 1
+ * if not (older or the same, e.g. replayed), -1 on a database error.  A
+ * time ahead of the database's clock is kept as at most 5 minutes ahead,
+ * so an agent whose clock ran fast and is set right is heard again within
+ * 5 minutes. */
 int store_heartbeat(store_t *self, const tf_envelope_t *envelope,
                     const Tallyfeed__Heartbeat *heartbeat, const char *township);
 

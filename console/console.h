@@ -42,6 +42,8 @@ int console_keygen(int argc, char **argv);
 int console_feed(zconfig_t *config, int argc, char **argv);
 /* verify needs the database and the certificates (console/certs). */
 int console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv);
+/* heads prints the chain heads the collectors signed. */
+int console_heads(console_db_t *db, int argc, char **argv);
 /* unit reads console/certs too, to check each signature. */
 int console_unit(console_db_t *db, zconfig_t *config, int argc, char **argv);
 /* status reads console/silent_after_s. */

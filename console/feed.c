@@ -29,6 +29,7 @@ s_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: tallyfeed feed [-c ENDPOINT] [--county CODE] [--rejected] [--count N]\n"
 	    "                      [--format text|json]\n"
+	    "       tallyfeed feed [-c ENDPOINT] --heads [--count N]\n"
 	    "Print the collector's live feed: one line per result it answers\n"
 	    "(accepted, duplicate, rejected with the reason, deferred), as it answers\n"
 	    "it, until interrupted.  A reader too slow for the feed misses lines; it\n"
@@ -39,6 +40,9 @@ s_usage(FILE *fp)
 	    "  --count N      stop after N lines\n"
 	    "  --format F     text (default) or json (the feed's own JSON, a line each,\n"
 	    "                 ASCII only)\n"
+	    "  --heads        instead, the chain heads the collector signs, a line each as\n"
+	    "                 `tallyfeed heads` writes them: append them to a file kept\n"
+	    "                 elsewhere, for `tallyfeed verify --heads`\n"
 	    "Text from agents (unit names, details) is printed with control and\n"
 	    "direction characters escaped (\\n, \\xHH, \\u{XXXX}).\n",
 	    DEFAULT_FEED);
@@ -95,6 +99,33 @@ s_print_json(json_t *body)
 	free(text);
 }
 
+/* A signed head as a line of a heads file; -1 if it is not one. */
+static int
+s_print_head(json_t *head)
+{
+	static const char *hex[] = { "row_hash", "sign_public", "signature" };
+	static const size_t hex_len[] = { 64, 64, 128 };
+	json_t *link = json_object_get(head, "link"), *ms = json_object_get(head, "signed_ms");
+	const char *chain = json_string_value(json_object_get(head, "chain"));
+	const char *signer = json_string_value(json_object_get(head, "signer"));
+
+	if (!json_is_integer(link) || !json_is_integer(ms) || chain == NULL || signer == NULL
+	    || strlen(chain) > 64 || strlen(signer) > 64 || strpbrk(chain, "\t\n") != NULL
+	    || strpbrk(signer, "\t\n") != NULL)
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = json_string_value(json_object_get(head, hex[i]));
+		if (v == NULL || strlen(v) != hex_len[i] || strspn(v, "0123456789abcdef") != hex_len[i])
+			return -1;
+	}
+	printf("%s\t%lld\t%s\t%lld\t%s\t%s\t%s\n", chain, (long long)json_integer_value(link),
+	       json_string_value(json_object_get(head, "row_hash")),
+	       (long long)json_integer_value(ms), signer,
+	       json_string_value(json_object_get(head, "sign_public")),
+	       json_string_value(json_object_get(head, "signature")));
+	return 0;
+}
+
 int
 console_feed(zconfig_t *config, int argc, char **argv)
 {
@@ -103,12 +134,13 @@ console_feed(zconfig_t *config, int argc, char **argv)
 		{ "rejected", no_argument, NULL, 'r' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "format", required_argument, NULL, 'F' },
+		{ "heads", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *endpoint = tf_config_str(config, "console", "feed", DEFAULT_FEED);
 	const char *county = NULL;
-	int rejected = 0, json = 0, ch, rc = CONSOLE_FAILED;
+	int rejected = 0, json = 0, heads = 0, ch, rc = CONSOLE_FAILED;
 	long count = 0, printed = 0;
 	tf_feedseq_t *seqs = NULL;
 	zsock_t *sub = NULL;
@@ -125,6 +157,9 @@ console_feed(zconfig_t *config, int argc, char **argv)
 			break;
 		case 'r':
 			rejected = 1;
+			break;
+		case 'H':
+			heads = 1;
 			break;
 		case 'n':
 			if (tf_parse_long(optarg, 1, 1000000000, &count) != 0) {
@@ -168,8 +203,10 @@ console_feed(zconfig_t *config, int argc, char **argv)
 		log_warnx("could not connect to the feed at %s", endpoint);
 		goto out;
 	}
+	if (heads)
+		zsock_set_subscribe(sub, "head ");
 	/* Topics are "<verdict> <county>": one prefix per verdict wanted. */
-	for (int v = TF_VERDICT_FIRST; v <= TF_VERDICT_LAST; v++) {
+	for (int v = TF_VERDICT_FIRST; v <= TF_VERDICT_LAST && !heads; v++) {
 		char topic[64];
 
 		if (rejected && v != TALLYFEED__VERDICT__VERDICT_REJECTED)
@@ -196,7 +233,14 @@ console_feed(zconfig_t *config, int argc, char **argv)
 		text = zmsg_popstr(msg);
 		zmsg_destroy(&msg);
 		body = text != NULL && strlen(text) <= FEED_BODY_MAX ? json_loads(text, 0, NULL) : NULL;
-		if (!json_is_object(body) || json_integer_value(json_object_get(body, "seq")) < 1
+		if (heads) {
+			if (s_print_head(json_object_get(body, "head")) == 0)
+				printed++;
+			else
+				log_warnx("a feed message that is not a signed head (topic \"%.40s\")",
+				          topic ? topic : "");
+			json_decref(body);
+		} else if (!json_is_object(body) || json_integer_value(json_object_get(body, "seq")) < 1
 		    || json_integer_value(json_object_get(body, "run")) < 1) {
 			json_decref(body);
 			log_warnx("a feed message that is not a summary (topic \"%.40s\")",

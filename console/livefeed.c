@@ -43,6 +43,9 @@ s_take(livefeed_t *self)
 	topic = zmsg_popstr(msg);
 	text = zmsg_popstr(msg);
 	zmsg_destroy(&msg);
+	/* A collector's signed chain head (collector/feed.h): not a summary. */
+	if (topic != NULL && strncmp(topic, "head ", 5) == 0)
+		goto out;
 	if (text != NULL && strlen(text) <= SUMMARY_MAX)
 		body = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_object(body) || json_integer_value(json_object_get(body, "seq")) < 1

@@ -45,8 +45,12 @@ s_usage(FILE *fp)
 	    "                               the collector's live feed, a line per answer\n"
 	    "  keygen --agent ID --township CODE --out DIR  (or --importer/--collector NAME)\n"
 	    "                               enrol: CURVE and Ed25519 keys in a certificate\n"
-	    "  verify [--certs DIR]         re-check every stored result against its signed\n"
-	    "                               envelope and the hash chain of the log\n"
+	    "  verify [--certs DIR] [--collector-cert CERT] [--heads FILE]\n"
+	    "                               re-check every stored result against its signed\n"
+	    "                               envelope and the hash chain of the log, and the\n"
+	    "                               chain against heads the collector signed\n"
+	    "  heads [--all] [--out FILE]   the chain heads the collectors signed, to be\n"
+	    "                               kept away from the database\n"
 	    "\n"
 	    "Options:\n"
 	    "  -d CONNINFO   PostgreSQL connection string or URI (default: the PG* environment)\n"
@@ -175,6 +179,9 @@ main(int argc, char **argv)
 		goto out;
 	} else if (strcmp(argv[0], "verify") == 0) {
 		configured = console_verify;
+		skip = 0;
+	} else if (strcmp(argv[0], "heads") == 0) {
+		command = console_heads;
 		skip = 0;
 	} else if (strcmp(argv[0], "status") == 0) {
 		configured = console_township_status;

@@ -108,6 +108,51 @@ s_applied(PGconn *conn, int version)
 }
 
 /* Apply one migration: the built-in text, or dir/name's. */
+/* The digest of what the migrations made (tf_db_schema_digest), recorded
+ * when it is new and printed: `verify` holds the schema to it. */
+static int
+s_record_digest(PGconn *conn, int version)
+{
+	char digest[65], err[1024], param[16];
+	const char *values[2] = { param, digest };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	snprintf(param, sizeof param, "%d", version);
+	if (tf_db_exec(conn, "BEGIN", "begin") != 0)
+		return -1;
+	if (tf_db_schema_digest(conn, digest, err, sizeof err) != 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	/* A schema from before 0008 has nowhere to keep it. */
+	res = PQexec(conn, "SELECT to_regclass('tallyfeed.schema_digest') IS NOT NULL");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("could not look for tallyfeed.schema_digest: %s", tf_db_error(conn));
+		goto out;
+	}
+	if (PQgetvalue(res, 0, 0)[0] == 't') {
+		PQclear(res);
+		res = PQexecParams(conn, "INSERT INTO tallyfeed.schema_digest (migration, digest) "
+		                   "SELECT $1::integer, $2::text WHERE $2::text IS DISTINCT FROM "
+		                   "(SELECT digest FROM tallyfeed.schema_digest ORDER BY id DESC "
+		                   "LIMIT 1)", 2, NULL, values, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			log_warnx("could not record the schema digest: %s", tf_db_error(conn));
+			goto out;
+		}
+	}
+	if (tf_db_commit(conn, "commit") != 0)
+		goto out;
+	printf("schema digest %s (keep it: tallyfeed verify --schema-digest)\n", digest);
+	rc = 0;
+out:
+	PQclear(res);
+	if (rc != 0)
+		tf_db_exec(conn, "ROLLBACK", "rollback");
+	return rc;
+}
+
 static int
 s_apply(PGconn *conn, const char *dir, const migration_t *migration, int version)
 {
@@ -138,7 +183,7 @@ s_apply(PGconn *conn, const char *dir, const migration_t *migration, int version
 		log_warnx("could not record migration %s: %s", name, tf_db_error(conn));
 		goto rollback;
 	}
-	if (tf_db_exec(conn, "COMMIT", "commit") != 0)
+	if (tf_db_commit(conn, "commit") != 0)
 		goto out;
 	printf("applied %s\n", name);
 	rc = 0;
@@ -158,7 +203,10 @@ s_usage(FILE *fp)
 	    "usage: tallyfeed db migrate [--sql-dir DIR]\n"
 	    "Apply the numbered migrations (NNNN_name.sql) not yet applied, in order.\n"
 	    "They are built into tallyfeed (deploy/sql/ when it was built), so the\n"
-	    "schema always matches the program.\n"
+	    "schema always matches the program.  Then it prints the digest of the\n"
+	    "schema's views, functions, triggers and constraints, and records it in\n"
+	    "tallyfeed.schema_digest: keep it; `tallyfeed verify --schema-digest` holds\n"
+	    "the schema to it.\n"
 	    "  --sql-dir DIR   apply those of DIR instead\n");
 }
 
@@ -252,6 +300,8 @@ console_migrate(console_db_t *db, int argc, char **argv)
 	}
 	printf("database is at migration %04d (%d applied now)\n",
 	       count ? s_migration_version(migrations[count - 1].name) : 0, applied);
+	if (s_record_digest(conn, count ? s_migration_version(migrations[count - 1].name) : 0) != 0)
+		goto out;
 	rc = CONSOLE_OK;
 out:
 	for (size_t i = 0; i < count; i++)

@@ -216,9 +216,9 @@ s_signature_status(const tf_enrolment_t *enrolment, const uint8_t *raw, size_t l
 		snprintf(out, outlen, "stored (%zu bytes), not checked", env->signature.len);
 	else if ((agent = tf_enrolment_by_name(enrolment, env->agent_id)) == NULL)
 		snprintf(out, outlen, "agent has no certificate here");
-	else if (tf_signature_valid(agent->sign_public, env->payload.data, env->payload.len,
-	                            env->signature.data, env->signature.len))
-		snprintf(out, outlen, "verified");
+	else if (tf_envelope_signature_valid(env, agent->sign_public))
+		snprintf(out, outlen, env->protocol_version == TF_PROTOCOL_VERSION_1
+		                      ? "verified (protocol 1: the payload only)" : "verified");
 	else
 		snprintf(out, outlen, "FAILS");
 	tf_envelope_destroy(&env);

@@ -128,7 +128,7 @@ console_registry_load(console_db_t *db, int argc, char **argv)
 			tf_db_exec(conn, "ROLLBACK", "rollback");
 			goto out;
 		}
-	if (tf_db_exec(conn, "COMMIT", "commit") != 0)
+	if (tf_db_commit(conn, "commit") != 0)
 		goto out;
 	printf("registry loaded: %s %s: %zu prefectures, %zu counties, %zu townships, %zu units\n",
 	       province_values[0], PQgetvalue(res, 0, 0),

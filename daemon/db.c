@@ -29,9 +29,12 @@ tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errle
 		PQfinish(conn);
 		return NULL;
 	}
-	/* Only our own schema and pg_catalog: no object of another user's
-	 * making is found by an unqualified name. */
-	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'tallyfeed, pg_catalog', false)");
+	/* pg_catalog first, then our own schema, and pg_temp last (named, or
+	 * PostgreSQL would search it first for tables): no object of another
+	 * user's making, in our schema or a temporary one, can stand in for a
+	 * built-in function or operator found by an unqualified name. */
+	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', "
+	                   "'pg_catalog, tallyfeed, pg_temp', false)");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "could not set search_path: %s", tf_db_error(conn));
 		PQclear(res);
@@ -80,6 +83,107 @@ tf_db_error(PGconn *conn)
 			*p = ' ';
 	}
 	return line;
+}
+
+int
+tf_db_commit(PGconn *conn, const char *what)
+{
+	PGresult *res = PQexec(conn, "COMMIT");
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_warnx("%s failed: %s", what, tf_db_error(conn));
+		rc = -1;
+	} else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		/* COMMIT of a transaction that is already aborted "succeeds"
+		 * with the tag ROLLBACK: nothing of it is stored. */
+		log_warnx("%s failed: the server answered %s: the transaction was rolled back",
+		          what, PQcmdStatus(res));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+tf_db_durable(PGconn *conn, char *err, size_t errlen)
+{
+	PGresult *res;
+	int rc = -1;
+
+	/* on: COMMIT returns once the transaction is flushed to this server's
+	 * WAL, and to a synchronous standby's disk where one is configured.
+	 * remote_apply would only add that a standby shows it, not that it
+	 * survives; local or off would let an ack outlive a crash. */
+	res = PQexec(conn, "SELECT pg_catalog.set_config('synchronous_commit', 'on', false), "
+	                   "pg_catalog.current_setting('fsync')");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		snprintf(err, errlen, "could not set synchronous_commit: %s", tf_db_error(conn));
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, 0, 1), "on") != 0) {
+		snprintf(err, errlen, "the PostgreSQL server runs with fsync = %s: a committed "
+		         "result could be lost in a crash after its agent was told it is stored; "
+		         "refusing to collect (set fsync = on in postgresql.conf)",
+		         PQgetvalue(res, 0, 1));
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int
+tf_db_schema_digest(PGconn *conn, char out[65], char *err, size_t errlen)
+{
+	/* pg_get_viewdef qualifies what the search_path does not find: with
+	 * pg_catalog alone, every name of ours comes out qualified, the same
+	 * in any session.  Sorted by byte, whatever the database's collation. */
+	static const char sql[] =
+	    "SELECT (SELECT encode(sha256(convert_to(coalesce(string_agg(d, E'\\n' ORDER BY d COLLATE \"C\"), "
+	    "                                   ''), 'UTF8')), 'hex') FROM ("
+	    "   SELECT 'view ' || c.relname || E'\\n' || pg_get_viewdef(c.oid) AS d "
+	    "   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+	    "   WHERE n.nspname = 'tallyfeed' AND c.relkind IN ('v', 'm') "
+	    "   UNION ALL "
+	    "   SELECT 'function ' || p.oid::regprocedure::text || E'\\n' || pg_get_functiondef(p.oid) "
+	    "   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+	    "   WHERE n.nspname = 'tallyfeed' AND p.prokind IN ('f', 'p') "
+	    "   UNION ALL "
+	    "   SELECT 'trigger ' || c.relname || '.' || t.tgname || ' ' || t.tgenabled::text || E'\\n' "
+	    "          || pg_get_triggerdef(t.oid) "
+	    "   FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+	    "   JOIN pg_namespace n ON n.oid = c.relnamespace "
+	    "   WHERE n.nspname = 'tallyfeed' AND NOT t.tgisinternal "
+	    "   UNION ALL "
+	    "   SELECT 'constraint ' || c.relname || '.' || k.conname || E'\\n' "
+	    "          || pg_get_constraintdef(k.oid) "
+	    "   FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+	    "   JOIN pg_namespace n ON n.oid = c.relnamespace "
+	    "   WHERE n.nspname = 'tallyfeed') defs)";
+	PGresult *res = NULL;
+	int rc = -1;
+
+	assert(PQtransactionStatus(conn) == PQTRANS_INTRANS);
+	if (tf_db_exec(conn, "SET LOCAL search_path = pg_catalog", "search_path") != 0) {
+		snprintf(err, errlen, "could not digest the schema: %s", tf_db_error(conn));
+		return -1;
+	}
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1
+	    || PQgetlength(res, 0, 0) != 64) {
+		snprintf(err, errlen, "could not digest the schema: %s", tf_db_error(conn));
+		goto out;
+	}
+	snprintf(out, 65, "%s", PQgetvalue(res, 0, 0));
+	rc = 0;
+out:
+	PQclear(res);
+	if (tf_db_exec(conn, "SET LOCAL search_path = pg_catalog, tallyfeed, pg_temp",
+	               "search_path") != 0)
+		rc = -1;
+	return rc;
 }
 
 int

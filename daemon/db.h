@@ -19,6 +19,20 @@ PGconn *tf_db_connect(const char *conninfo, const char *appname, char *err, size
 int tf_db_read_only(PGconn *conn, const char *role, char *err, size_t errlen);
 /* The last libpq error of conn on one line (newlines folded). */
 const char *tf_db_error(PGconn *conn);
+/* COMMIT; 0 only if the server answered COMMIT (a transaction aborted
+ * before answers ROLLBACK, and nothing of it is stored); -1 logged with
+ * what. */
+int tf_db_commit(PGconn *conn, const char *what);
+/* For a session whose commits are promised to others: synchronous_commit
+ * on, and refuse (-1 with err) a server that runs with fsync off. */
+int tf_db_durable(PGconn *conn, char *err, size_t errlen);
+/* The SHA-256 (hex) of the definitions of every view, function, trigger
+ * (and whether it is enabled) and constraint of schema tallyfeed: what
+ * `db migrate` records after migrating (tallyfeed.schema_digest) and
+ * `verify` compares, so a redefined view or a dropped trigger shows.  The
+ * same definitions give the same digest in any database.  Call inside a
+ * transaction.  Into out (65 bytes); 0, or -1 with err. */
+int tf_db_schema_digest(PGconn *conn, char out[65], char *err, size_t errlen);
 /* Run a command that returns no rows; 0 or -1 (error logged with what). */
 int tf_db_exec(PGconn *conn, const char *sql, const char *what);
 

@@ -47,6 +47,118 @@ s_pack(const ProtobufCMessage *message)
 	return frame;
 }
 
+static uint8_t *
+s_be(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+	return p + bytes;
+}
+
+uint8_t *
+tf_envelope_signed_bytes(const tf_envelope_t *env, size_t *len)
+{
+	const char *agent;
+	size_t agent_len;
+	uint8_t *bytes, *p;
+
+	assert(env != NULL && len != NULL);
+	agent = env->agent_id != NULL ? env->agent_id : "";
+	agent_len = strlen(agent);
+	/* Every length fits 4 bytes: the frame is bounded (TF_MESSAGE_MAX). */
+	if (agent_len > UINT32_MAX || env->message_id.len > UINT32_MAX
+	    || env->payload.len > UINT32_MAX)
+		return NULL;
+	*len = TF_ENVELOPE_CONTEXT_LEN + 4 + agent_len + 8 + 4 + env->message_id.len + 8 + 4 + 4
+	       + env->payload.len;
+	bytes = malloc(*len);
+	if (bytes == NULL)
+		return NULL;
+	memcpy(bytes, TF_ENVELOPE_CONTEXT, TF_ENVELOPE_CONTEXT_LEN);
+	p = bytes + TF_ENVELOPE_CONTEXT_LEN;
+	p = s_be(p, agent_len, 4);
+	memcpy(p, agent, agent_len);
+	p += agent_len;
+	p = s_be(p, env->sequence, 8);
+	p = s_be(p, env->message_id.len, 4);
+	if (env->message_id.len > 0)
+		memcpy(p, env->message_id.data, env->message_id.len);
+	p += env->message_id.len;
+	p = s_be(p, (uint64_t)env->created_unix_ms, 8);
+	p = s_be(p, (uint32_t)env->payload_type, 4);
+	p = s_be(p, env->payload.len, 4);
+	if (env->payload.len > 0)
+		memcpy(p, env->payload.data, env->payload.len);
+	p += env->payload.len;
+	assert((size_t)(p - bytes) == *len);
+	return bytes;
+}
+
+int
+tf_envelope_sign(tf_envelope_t *env, const struct _tf_identity_t *signer,
+                 uint8_t sig[TF_SIGNATURE_LEN])
+{
+	uint8_t *bytes;
+	size_t len;
+
+	assert(env != NULL && signer != NULL && sig != NULL);
+	env->protocol_version = TF_PROTOCOL_VERSION;
+	bytes = tf_envelope_signed_bytes(env, &len);
+	if (bytes == NULL)
+		return -1;
+	tf_identity_sign(signer, bytes, len, sig);
+	free(bytes);
+	env->signature.data = sig;
+	env->signature.len = TF_SIGNATURE_LEN;
+	return 0;
+}
+
+bool
+tf_envelope_signature_valid(const tf_envelope_t *env, const uint8_t *key)
+{
+	uint8_t *bytes;
+	size_t len;
+	bool valid;
+
+	assert(env != NULL && key != NULL);
+	if (env->protocol_version == TF_PROTOCOL_VERSION_1)
+		return tf_signature_valid(key, env->payload.data, env->payload.len,
+		                          env->signature.data, env->signature.len);
+	if (env->protocol_version != TF_PROTOCOL_VERSION)
+		return false;
+	bytes = tf_envelope_signed_bytes(env, &len);
+	if (bytes == NULL)
+		return false;
+	valid = tf_signature_valid(key, bytes, len, env->signature.data, env->signature.len);
+	free(bytes);
+	return valid;
+}
+
+int
+tf_envelope_verify(const tf_envelope_t *env, const uint8_t *key, bool accept_v1,
+                   tf_check_t *why)
+{
+	assert(env != NULL && key != NULL && why != NULL);
+	/* Version 1 signed the payload alone: its message id, sequence and
+	 * time could be re-wrapped by whoever carried it. */
+	if (env->protocol_version == TF_PROTOCOL_VERSION_1 && !accept_v1) {
+		why->reason = TALLYFEED__REASON__REASON_UNSUPPORTED_VERSION;
+		snprintf(why->detail, sizeof why->detail, "protocol version 1 (only the payload "
+		         "signed) is not accepted here; upgrade the agent "
+		         "(collector/accept_protocol_1 takes it meanwhile)");
+		return -1;
+	}
+	if (!tf_envelope_signature_valid(env, key)) {
+		why->reason = TALLYFEED__REASON__REASON_BAD_SIGNATURE;
+		snprintf(why->detail, sizeof why->detail, "%s",
+		         env->signature.len == 0 ? "the envelope is not signed"
+		                                 : "the signature does not verify under the agent's "
+		                                   "enrolled key");
+		return -1;
+	}
+	return 0;
+}
+
 zframe_t *
 tf_envelope_build(const char *agent_id, uint64_t sequence,
                   const uint8_t message_id[TF_MESSAGE_ID_LEN], int64_t created_ms,
@@ -57,7 +169,7 @@ tf_envelope_build(const char *agent_id, uint64_t sequence,
 	uint8_t signature[TF_SIGNATURE_LEN];
 	uint8_t *bytes;
 	size_t len;
-	zframe_t *frame;
+	zframe_t *frame = NULL;
 
 	assert(agent_id != NULL && message_id != NULL && payload != NULL);
 	len = protobuf_c_message_get_packed_size(payload);
@@ -74,12 +186,8 @@ tf_envelope_build(const char *agent_id, uint64_t sequence,
 	env.payload_type = type;
 	env.payload.data = bytes;
 	env.payload.len = len;
-	if (signer != NULL) {
-		tf_identity_sign(signer, bytes, len, signature);
-		env.signature.data = signature;
-		env.signature.len = sizeof signature;
-	}
-	frame = s_pack(&env.base);
+	if (signer == NULL || tf_envelope_sign(&env, signer, signature) == 0)
+		frame = s_pack(&env.base);
 	free(bytes);
 	return frame;
 }
@@ -156,9 +264,10 @@ tf_envelope_decode_within(const uint8_t *data, size_t len, tf_budget_t *budget,
 	if (env->sequence > INT64_MAX)      /* stored as a PostgreSQL bigint */
 		return s_fail(why, TALLYFEED__REASON__REASON_MALFORMED_ENVELOPE,
 		              "sequence number beyond 2^63-1", env, partial);
-	if (env->protocol_version != TF_PROTOCOL_VERSION)
+	if (env->protocol_version != TF_PROTOCOL_VERSION
+	    && env->protocol_version != TF_PROTOCOL_VERSION_1)
 		return s_fail(why, TALLYFEED__REASON__REASON_UNSUPPORTED_VERSION,
-		              "protocol version is not 1", env, partial);
+		              "protocol version is not 2 (or 1)", env, partial);
 	if (!tf_agent_id_valid(env->agent_id))
 		return s_fail(why, TALLYFEED__REASON__REASON_BAD_AGENT_ID,
 		              "agent id is empty, longer than 64 bytes or not printable ASCII",

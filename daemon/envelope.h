@@ -17,7 +17,12 @@
 #include "rules.h"
 #include "tallyfeed.pb-c.h"
 
-#define TF_PROTOCOL_VERSION 1
+#define TF_PROTOCOL_VERSION 2     /* what agents send: the whole envelope signed */
+#define TF_PROTOCOL_VERSION_1 1   /* only the payload signed; accepted where configured */
+/* The domain separation that begins the bytes a version 2 signature
+ * covers, its terminating NUL included (proto/tallyfeed.proto, Envelope). */
+#define TF_ENVELOPE_CONTEXT "tallyfeed envelope v2"
+#define TF_ENVELOPE_CONTEXT_LEN (sizeof TF_ENVELOPE_CONTEXT)
 #define TF_MESSAGE_ID_LEN 16
 #define TF_AGENT_ID_MAX 64
 #define TF_MESSAGE_MAX (256 * 1024)   /* bytes in one frame on the wire */
@@ -41,14 +46,35 @@ void tf_message_id_hex(const uint8_t *id, size_t len, char out[2 * TF_MESSAGE_ID
 
 struct _tf_identity_t;
 
-/* Serialize a payload into an Envelope, signed by signer (Ed25519 over the
- * exact payload bytes); signer NULL leaves the signature empty, which a
- * collector refuses (tests use it to say so).  Returns an owned frame or
- * NULL. */
+/* Serialize a payload into a version 2 Envelope, signed by signer
+ * (Ed25519 over tf_envelope_signed_bytes); signer NULL leaves the
+ * signature empty, which a collector refuses (tests use it to say so).
+ * Returns an owned frame or NULL. */
 zframe_t *tf_envelope_build(const char *agent_id, uint64_t sequence,
                             const uint8_t message_id[TF_MESSAGE_ID_LEN], int64_t created_ms,
                             Tallyfeed__PayloadType type, const ProtobufCMessage *payload,
                             const struct _tf_identity_t *signer);
+
+/* The bytes a version 2 signature covers: TF_ENVELOPE_CONTEXT and its
+ * NUL, then agent id, sequence, message id, creation time, payload type
+ * and payload, each fixed-width or length-prefixed, big-endian (the exact
+ * layout is in proto/tallyfeed.proto).  Owned by the caller (free), and
+ * *len set; NULL if out of memory. */
+uint8_t *tf_envelope_signed_bytes(const tf_envelope_t *env, size_t *len);
+/* Sign env as version 2: sets its protocol version, and its signature to
+ * sig (64 bytes, which must outlive env's use).  -1 if out of memory. */
+int tf_envelope_sign(tf_envelope_t *env, const struct _tf_identity_t *signer, uint8_t sig[64]);
+/* True if env's signature verifies under the Ed25519 public key (32
+ * bytes) as env's protocol version defines it: version 2 over
+ * tf_envelope_signed_bytes, version 1 over the payload bytes alone.
+ * Whether version 1 is acceptable at all is the caller's to decide. */
+bool tf_envelope_signature_valid(const tf_envelope_t *env, const uint8_t *key);
+
+/* The check a receiver makes of env's signature under key: 0 if sound;
+ * else -1 with why: UNSUPPORTED_VERSION for protocol 1 unless accept_v1,
+ * BAD_SIGNATURE for a signature missing or not verifying. */
+int tf_envelope_verify(const tf_envelope_t *env, const uint8_t *key, bool accept_v1,
+                       tf_check_t *why);
 
 /* Decode and check an envelope.  Returns an owned envelope (free with
  * tf_envelope_destroy), or NULL with the reason in why.  When the bytes

@@ -263,7 +263,8 @@ s_judge(const uint8_t *data, size_t len)
 	}
 	if (partial != NULL || check.reason != TALLYFEED__REASON__REASON_NONE)
 		s_broken("an accepted envelope came with a reason or a partial", check.detail);
-	if (env->message_id.len != TF_MESSAGE_ID_LEN || env->protocol_version != TF_PROTOCOL_VERSION
+	if (env->message_id.len != TF_MESSAGE_ID_LEN || (env->protocol_version != TF_PROTOCOL_VERSION
+	                                                 && env->protocol_version != TF_PROTOCOL_VERSION_1)
 	    || !tf_agent_id_valid(env->agent_id) || env->sequence > INT64_MAX)
 		s_broken("an accepted envelope has a field the decoder should have refused", NULL);
 	township = s_township_of(env->agent_id);
@@ -272,8 +273,7 @@ s_judge(const uint8_t *data, size_t len)
 	 * goes on through its decoder and the rules either way: those must
 	 * hold against any bytes, signed or not.  Unknown agents are checked
 	 * with no township (registry and arithmetic only). */
-	(void)tf_signature_valid(s_sign_public, env->payload.data, env->payload.len,
-	                         env->signature.data, env->signature.len);
+	(void)tf_envelope_signature_valid(env, s_sign_public);
 	if (env->payload_type == TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT) {
 		heartbeat = tallyfeed__heartbeat__unpack(NULL, env->payload.len, env->payload.data);
 		if (heartbeat != NULL) {

@@ -158,7 +158,7 @@ s_no_signature(Tallyfeed__Envelope *env)
 static void
 s_version_2(Tallyfeed__Envelope *env)
 {
-	env->protocol_version = 2;
+	env->protocol_version = 3;      /* the first version no collector speaks */
 }
 
 static void

@@ -146,7 +146,7 @@ say "migrations: built into tallyfeed, or read from --sql-dir"
 setup_db        # migrates with the built-in ones
 expect_eq "$(sql "SELECT string_agg(name, ' ' ORDER BY version) FROM tallyfeed.schema_migration")" \
 	"$(cd "$TF_SRC/deploy/sql" && echo *.sql)" "the built-in migrations are deploy/sql's, in order"
-expect_eq "$("$CONSOLE" db migrate)" "database is at migration $(ls "$TF_SRC/deploy/sql" | tail -1 | cut -c1-4) (0 applied now)" \
+expect_eq "$("$CONSOLE" db migrate | head -1)" "database is at migration $(ls "$TF_SRC/deploy/sql" | tail -1 | cut -c1-4) (0 applied now)" \
 	"migrating again applies nothing"
 mkdir -p "$WORK/sql"
 cp "$TF_SRC"/deploy/sql/*.sql "$WORK/sql/"

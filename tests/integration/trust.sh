@@ -8,6 +8,13 @@
 
 ex=$TF_SRC/deploy/examples
 setup_db
+# What db migrate prints of the schema, kept here as an outsider would.
+schema_digest=$("$CONSOLE" db migrate | sed -n 's/^schema digest \([0-9a-f]\{64\}\) .*/\1/p')
+expect_eq "${#schema_digest}" 64 "db migrate prints the schema's digest"
+createdb "${TEST_DB}_2"
+other_digest=$(PGDATABASE=${TEST_DB}_2 "$CONSOLE" db migrate | sed -n 's/^schema digest \([0-9a-f]\{64\}\) .*/\1/p')
+dropdb "${TEST_DB}_2"
+expect_eq "$other_digest" "$schema_digest" "another database, migrated alike, digests alike"
 enrol qiaotou 630121100000      # 桥头镇
 enrol chengguan 630121101000    # 城关镇, the next township
 
@@ -114,6 +121,44 @@ case $(sql "UPDATE tallyfeed.result SET took_part = 0" 2>&1 || true) in
 *) fail "an UPDATE of the log went through" ;;
 esac
 
+say "protocol 2: a payload re-wrapped in a new envelope, carried by tallyfeed import, is refused"
+sed 's/"unit": "630121100201"/"unit": "630121100205"/' "$ex/villagers.json" >"$WORK/unit205.json"
+agent -f "$WORK/qiaotou.cfg" submit "$WORK/unit205.json" >/dev/null
+agent -f "$WORK/qiaotou.cfg" export --to "$WORK/q.bundle"
+"$SEND_BIN" rewrap "$WORK/q.bundle" "$WORK/rewrapped.bundle"
+import() { "$CONSOLE" import -c "$EP" -k "$KEYS/importer.cert_secret" -K "$COLLECTOR_CERT" "$1" 2>&1; }
+before=$(sql "SELECT count(*) FROM tallyfeed.quarantine WHERE reason_name = 'BAD_SIGNATURE'")
+out=$(import "$WORK/rewrapped.bundle") && rc=0 || rc=$?
+echo "$out"
+expect_eq "$rc" 1 "import's exit status"
+expect_eq "$(echo "$out" | grep -c 'REJECTED: BAD_SIGNATURE')" 1 "the re-wrapped envelope: REJECTED BAD_SIGNATURE"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.quarantine WHERE reason_name = 'BAD_SIGNATURE' AND length(raw) > 0")" \
+	"$((before + 1))" "kept in quarantine with its bytes"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.result WHERE unit_code = '630121100205'")" 0 "nothing of it stored"
+out=$(import "$WORK/q.bundle"); echo "$out"
+expect_eq "$(echo "$out" | grep -c ': 1 accepted,')" 1 "the agent's own envelope, as exported, is accepted"
+
+say "heartbeats carry their signed time: an older one replayed changes nothing"
+out=$(TF_SEND_SAVE=$WORK/hb-old.bin TF_SEND_AS=qiaotou "$SEND" "$EP" heartbeat qiaotou 7 70); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "a heartbeat (spool depth 7)"
+# Sent once the first has been answered, so created later.
+out=$(TF_SEND_AS=qiaotou "$SEND" "$EP" heartbeat qiaotou 3 30); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "a newer heartbeat (spool depth 3)"
+hb_status() { sql "SELECT spool_depth || ' ' || last_seen FROM tallyfeed.agent_status WHERE agent_id = 'qiaotou'"; }
+hb_before=$(hb_status)
+for as in qiaotou importer; do
+	out=$(TF_SEND_AS=$as "$SEND" "$EP" raw "$WORK/hb-old.bin"); echo "$out"
+	expect_eq "$(echo "$out" | cut -d' ' -f1)" DUPLICATE "the older one again, sent by $as: not applied"
+	expect_eq "$(hb_status)" "$hb_before" "status unchanged (spool depth and last seen)"
+done
+expect_eq "$(hb_status | cut -d' ' -f1)" 3 "the newest heartbeat's spool depth stands"
+# A clock an hour fast: applied, but kept as at most 5 minutes ahead, so
+# the agent is heard again within 5 minutes of its clock being set right.
+out=$(TF_SEND_AHEAD_MS=3600000 TF_SEND_AS=qiaotou "$SEND" "$EP" heartbeat qiaotou 9 90); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "a heartbeat dated an hour ahead"
+expect_eq "$(sql "SELECT spool_depth || ' ' || (heartbeat_created_at <= now() + interval '5 minutes') FROM tallyfeed.agent_status WHERE agent_id = 'qiaotou'")" \
+	"9 true" "applied, its time kept at most 5 minutes ahead"
+
 say "two more revisions: the newest links of the chain"
 for rev in 2 3; do
 	sed "s/\"revision\": 1/\"revision\": $rev/" "$ex/villagers.json" >"$WORK/rev$rev.json"
@@ -142,12 +187,104 @@ expect_eq "$("$CONSOLE" unit 630121100201 --format csv | grep -c 'not checked')"
 	"without certificates: reported, not checked"
 expect_eq "$(status_of "$CONSOLE" unit 630121199999)" 2 "an unknown unit"
 
-say "verify: everything stored is sound"
+say "protocol 1 (only the payload signed): refused, unless the collector is told to take it"
+sed 's/"unit": "630121100201"/"unit": "630121100206"/' "$ex/villagers.json" >"$WORK/unit206.json"
+out=$(TF_SEND_PROTOCOL=1 TF_SEND_AS=qiaotou "$SEND" "$EP" report "$WORK/unit206.json"); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1,2)" "REJECTED UNSUPPORTED_VERSION" "protocol 1 by default"
+stop_collector
+printf 'collector\n    accept_protocol_1 = 1\n' >"$WORK/v1.cfg"
+start_collector -d "dbname=$TEST_DB user=$writer" -f "$WORK/v1.cfg"
+out=$(TF_SEND_PROTOCOL=1 TF_SEND_AS=qiaotou "$SEND" "$EP" report "$WORK/unit206.json"); echo "$out"
+expect_eq "$(echo "$out" | cut -d' ' -f1)" ACCEPTED "protocol 1 with accept_protocol_1 = 1"
+v1_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE unit_code = '630121100206'")
+
+say "verify: everything stored is sound, and it says which protocol it checked"
 stop_collector
 vout=$("$CONSOLE" verify --certs "$KEYS" 2>&1) && vrc=0 || vrc=$?
 echo "$vout"
 expect_eq "$vrc" 0 "verify exit status on an untouched database"
 echo "$vout" | grep -q "all sound" || fail "verify does not say all sound"
+expect_eq "$(echo "$vout" | grep -c "^message $v1_id: protocol 1: only the payload is signed")" 1 \
+	"the protocol 1 message named"
+expect_eq "$(echo "$vout" | grep -o '[0-9]* protocol 2, whole envelope signed; [0-9]* protocol 1' | sed 's/ protocol 2.*; / /; s/ protocol 1//')" \
+	"$(( $(sql 'SELECT count(*) FROM tallyfeed.message') - 1 )) 1" "every other message checked as protocol 2"
+
+say "signed chain heads, kept elsewhere, catch a chain the superuser rewrote"
+expect_eq "$(sql "SELECT count(*) > 0 FROM tallyfeed.signed_head")" t "the collector signed its heads into signed_head"
+grep -q "chain collector head: link [0-9]* row_hash [0-9a-f]\{64\} signed_ms [0-9]* by collector signature [0-9a-f]\{128\}" \
+	"$WORK/collector.log" && echo "ok: and logged one" || fail "no signed head in the collector's log"
+"$CONSOLE" heads --all --out "$WORK/heads.tsv"
+expect_eq "$(grep -vc '^#' "$WORK/heads.tsv")" "$(sql "SELECT count(*) FROM tallyfeed.signed_head")" "tallyfeed heads --all writes each"
+expect_eq "$("$CONSOLE" heads | grep -vc '^#')" 1 "tallyfeed heads: the newest of the one chain"
+verify_heads() { "$CONSOLE" verify --certs "$KEYS" --collector-cert "$KEYS/collector.cert" --heads "$1" 2>&1; }
+hout=$(verify_heads "$WORK/heads.tsv") && hrc=0 || hrc=$?
+echo "$hout" | tail -1
+expect_eq "$hrc" 0 "verify --heads on the untouched database"
+# A copy of the database, rewritten by its superuser: villagers revision 3
+# taken out (revision 2 counts again), every later link renumbered and
+# rehashed, the head moved, the signed heads deleted.
+rewrite_db=tf_rewrite_$$
+createdb -T "$TEST_DB" "$rewrite_db"
+rev3_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE unit_code = '630121100201' AND committee = 'villagers' AND revision = 3")
+rev3_link=$(sql "SELECT link FROM tallyfeed.message WHERE message_id = decode('$rev3_id', 'hex')")
+PGDATABASE=$rewrite_db psql -X -v ON_ERROR_STOP=1 -q <<SQL
+SET session_replication_role = replica;
+DELETE FROM tallyfeed.candidate WHERE message_id = decode('$rev3_id', 'hex');
+DELETE FROM tallyfeed.result WHERE message_id = decode('$rev3_id', 'hex');
+DELETE FROM tallyfeed.message WHERE message_id = decode('$rev3_id', 'hex');
+DELETE FROM tallyfeed.signed_head;
+DO \$\$
+DECLARE
+    r record;
+    prev bytea := decode(repeat('00', 32), 'hex');
+    n bigint := 0;
+BEGIN
+    FOR r IN SELECT 'M' AS kind, id, envelope_sha256 AS entry, received_at, 0 AS reason, link
+             FROM tallyfeed.message
+             UNION ALL
+             SELECT 'Q', id, raw_sha256, received_at, reason, link FROM tallyfeed.quarantine
+             ORDER BY link LOOP
+        n := n + 1;
+        prev := sha256('tallyfeed-chain-1'::bytea || prev || int8send(n) || convert_to(r.kind, 'UTF8')
+                       || r.entry || int8send((extract(epoch FROM r.received_at) * 1000)::bigint)
+                       || int4send(r.reason));
+        IF r.kind = 'M' THEN
+            UPDATE tallyfeed.message SET link = n, row_hash = prev WHERE id = r.id;
+        ELSE
+            UPDATE tallyfeed.quarantine SET link = n, row_hash = prev WHERE id = r.id;
+        END IF;
+    END LOOP;
+    UPDATE tallyfeed.chain_head SET link = n, row_hash = prev;
+END
+\$\$;
+SQL
+echo "without the kept heads: $(PGDATABASE=$rewrite_db "$CONSOLE" verify --certs "$KEYS" 2>&1 | tail -1)"
+rout=$(PGDATABASE=$rewrite_db verify_heads "$WORK/heads.tsv") && rrc=0 || rrc=$?
+echo "$rout"
+expect_eq "$rrc" 1 "verify --heads on the rewritten copy"
+named=$(echo "$rout" | sed -n 's/^chain collector: link \([0-9]*\) is not what collector signed .*rewritten at or before link.*/\1/p' | head -1)
+if [ -n "$named" ] && [ "$named" -ge "$rev3_link" ]; then
+	echo "ok: verify names the first signed head past the rewrite (link $named; revision 3 was link $rev3_link)"
+else
+	fail "verify --heads does not name the rewrite (revision 3 was link $rev3_link): $named"
+fi
+# The same copy's chain renamed away: the kept heads' chain is gone.
+PGDATABASE=$rewrite_db psql -X -v ON_ERROR_STOP=1 -q -c "SET session_replication_role = replica;
+	UPDATE tallyfeed.message SET chain = 'renamed'; UPDATE tallyfeed.quarantine SET chain = 'renamed';
+	UPDATE tallyfeed.chain_head SET chain = 'renamed'"
+rout=$(PGDATABASE=$rewrite_db verify_heads "$WORK/heads.tsv") && rrc=0 || rrc=$?
+expect_eq "$rrc" 1 "verify --heads on a copy whose chain was renamed"
+echo "$rout" | grep -q "^chain collector: collector signed its head at link [0-9]* (.*heads.tsv:2), and the database has no such chain: removed" \
+	&& echo "ok: the vanished chain is named" || fail "the vanished chain was not named: $rout"
+dropdb "$rewrite_db"
+# A kept head altered after the fact is not taken on trust.
+# Line 2 (the first head): the first digit of its row_hash changed.
+awk -F'\t' 'BEGIN { OFS = "\t" } NR == 2 { $3 = (substr($3, 1, 1) == "0" ? "1" : "0") substr($3, 2) } { print }' \
+	"$WORK/heads.tsv" >"$WORK/heads-forged.tsv"
+hout=$(verify_heads "$WORK/heads-forged.tsv") && hrc=0 || hrc=$?
+expect_eq "$hrc" 1 "verify --heads with a forged head"
+echo "$hout" | grep -q "heads-forged.tsv:2: the head of chain collector at link [0-9]*: its signature does not verify" \
+	&& echo "ok: the forged head is named" || fail "the forged head was not named: $hout"
 
 say "tampering behind the collector's back: verify finds each change"
 # As the superuser, with triggers and foreign keys switched off: what a
@@ -167,7 +304,18 @@ tamper "DELETE FROM tallyfeed.quarantine WHERE reason_name = 'OUTSIDE_TOWNSHIP'"
 tamper "UPDATE tallyfeed.message SET envelope = (SELECT envelope FROM tallyfeed.message WHERE message_id = decode('$party_id', 'hex')) WHERE message_id = decode('$residents_id', 'hex')"
 # The chain's newest link deleted, as if the last thing received never came.
 tamper "DELETE FROM tallyfeed.message WHERE link = (SELECT max(link) FROM tallyfeed.message)"
-vout=$("$CONSOLE" verify --certs "$KEYS" 2>&1) && vrc=0 || vrc=$?
+# The columns the collector derives, which drive totals, runoffs and flags.
+rev2_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE unit_code = '630121100201' AND committee = 'villagers' AND revision = 2")
+rev3_id=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.result WHERE unit_code = '630121100201' AND committee = 'villagers' AND revision = 3")
+tamper "UPDATE tallyfeed.result SET election_valid = NOT election_valid WHERE message_id = decode('$rev2_id', 'hex')"
+tamper "UPDATE tallyfeed.result SET warnings = warnings || '{full_turnout}'::text[] WHERE message_id = decode('$rev3_id', 'hex')"
+# A unit moved to another township (its check constraint dropped first):
+# its results now count there.
+unit_check=$(sql "SELECT conname FROM pg_constraint WHERE conrelid = 'tallyfeed.unit'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%township_code%'")
+tamper "ALTER TABLE tallyfeed.unit DROP CONSTRAINT $unit_check; UPDATE tallyfeed.unit SET township_code = '630121101000' WHERE code = '630121100205'"
+# result_current redefined to count the lowest revision, not the highest.
+tamper "CREATE OR REPLACE VIEW tallyfeed.result_current AS SELECT DISTINCT ON (unit_code, committee, round) * FROM tallyfeed.result ORDER BY unit_code, committee, round, revision"
+vout=$("$CONSOLE" verify --certs "$KEYS" --registry "$REGISTRY" --schema-digest "$schema_digest" 2>&1) && vrc=0 || vrc=$?
 echo "$vout"
 expect_eq "$vrc" 1 "verify exit status after tampering"
 check_found() {
@@ -180,4 +328,15 @@ check_found "result row for message 00112233445566778899aabbccddeeff has no stor
 check_found "link [0-9]* is missing: a row was deleted" "a deleted quarantine row"
 check_found "message $residents_id: the stored envelope does not match its SHA-256" "a swapped envelope"
 check_found "missing at the end" "the newest link deleted"
+check_found "message $rev2_id: election_valid is" "an election's validity edited"
+check_found "message $rev3_id: the W flags are {[a-z_,]*full_turnout}; the signed report and what was stored before it give {[a-z_,]*}$" \
+	"a W flag added"
+check_found "unit 630121100205: the database puts it in township 630121101000 .*; the registry .*, in 630121100000" \
+	"a unit moved to another township (against the registry given)"
+check_found "the schema's views, functions, triggers or constraints are not what the migrations made: digest [0-9a-f]*, recorded by db migrate (migration [0-9]*, .*) $schema_digest" \
+	"result_current redefined (against the digest db migrate recorded)"
+check_found "the schema's views, functions, triggers or constraints are not those of the digest given: [0-9a-f]*, not $schema_digest" \
+	"result_current redefined (against the digest kept elsewhere)"
+vout=$("$CONSOLE" verify --certs "$KEYS" 2>&1) && vrc=0 || vrc=$?
+check_found "the database's registry does not hold together" "without --registry: the database's own registry no longer holds together"
 finish

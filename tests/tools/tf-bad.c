@@ -320,15 +320,25 @@ s_pack(const ProtobufCMessage *message, size_t *len)
 	return bytes;
 }
 
+/* Sign the draft as it stands (protocol 2: the whole envelope). */
 static void
 s_draft_sign(draft_t *d, const tf_identity_t *signer)
 {
+	if (tf_envelope_sign(&d->env, signer, d->sig) != 0)
+		abort();        /* out of memory in a test tool */
+}
+
+/* Protocol 1: only the payload signed, as agents did before protocol 2. */
+static void
+s_draft_sign_v1(draft_t *d, const tf_identity_t *signer)
+{
+	d->env.protocol_version = TF_PROTOCOL_VERSION_1;
 	tf_identity_sign(signer, d->env.payload.data, d->env.payload.len, d->sig);
 	d->env.signature.data = d->sig;
 	d->env.signature.len = TF_SIGNATURE_LEN;
 }
 
-/* Protocol 1, this agent, the next sequence number, a fresh message id,
+/* Protocol 2, this agent, the next sequence number, a fresh message id,
  * the payload (copied) signed by this agent. */
 static int
 s_draft_bytes(ctx_t *ctx, draft_t *d, Tallyfeed__PayloadType type, const uint8_t *bytes,
@@ -583,7 +593,7 @@ c_sequence_over_int64(ctx_t *ctx)
 /* ---- the envelope's fields ---- */
 
 typedef enum {
-	ENV_VERSION_2, ENV_VERSION_0, ENV_ID_15, ENV_ID_17, ENV_AGENT_EMPTY, ENV_AGENT_LONG,
+	ENV_VERSION_3, ENV_VERSION_0, ENV_ID_15, ENV_ID_17, ENV_AGENT_EMPTY, ENV_AGENT_LONG,
 	ENV_AGENT_BLANK, ENV_TYPE_0, ENV_TYPE_3
 } env_spoil_t;
 
@@ -596,8 +606,8 @@ s_envelope_spoiled(ctx_t *ctx, env_spoil_t what)
 	if (s_draft(ctx, &d, T_REPORT, &s_villagers(ctx)->r.base) != 0)
 		return NULL;
 	switch (what) {
-	case ENV_VERSION_2:
-		d.env.protocol_version = 2;
+	case ENV_VERSION_3:
+		d.env.protocol_version = 3;
 		break;
 	case ENV_VERSION_0:
 		d.env.protocol_version = 0;
@@ -629,7 +639,7 @@ s_envelope_spoiled(ctx_t *ctx, env_spoil_t what)
 	return s_draft_msg(ctx, &d);
 }
 
-static zmsg_t *c_version_2(ctx_t *ctx) { return s_envelope_spoiled(ctx, ENV_VERSION_2); }
+static zmsg_t *c_version_3(ctx_t *ctx) { return s_envelope_spoiled(ctx, ENV_VERSION_3); }
 static zmsg_t *c_version_0(ctx_t *ctx) { return s_envelope_spoiled(ctx, ENV_VERSION_0); }
 static zmsg_t *c_message_id_15(ctx_t *ctx) { return s_envelope_spoiled(ctx, ENV_ID_15); }
 static zmsg_t *c_message_id_17(ctx_t *ctx) { return s_envelope_spoiled(ctx, ENV_ID_17); }
@@ -665,7 +675,8 @@ c_agent_id_unknown(ctx_t *ctx)
 /* ---- the signature ---- */
 
 typedef enum {
-	SIG_NONE, SIG_63, SIG_ZEROS, SIG_OTHER_KEY, SIG_ALTERED, SIG_OTHER_REPORT
+	SIG_NONE, SIG_63, SIG_ZEROS, SIG_OTHER_KEY, SIG_ALTERED, SIG_OTHER_REPORT, SIG_V1,
+	SIG_REWRAPPED
 } sig_spoil_t;
 
 static zmsg_t *
@@ -716,6 +727,16 @@ s_signature_spoiled(ctx_t *ctx, sig_spoil_t what)
 		free(other.payload);
 		break;
 	}
+	case SIG_V1:
+		s_draft_sign_v1(&d, ctx->me);
+		break;
+	case SIG_REWRAPPED:
+		/* The agent's genuine signature, the envelope re-wrapped around
+		 * its payload with a new message id, sequence and time. */
+		tf_message_id_new(d.id);
+		d.env.sequence = ctx->next_sequence++;
+		d.env.created_unix_ms += 1000;
+		break;
 	}
 	return s_draft_msg(ctx, &d);
 }
@@ -726,6 +747,8 @@ static zmsg_t *c_signature_zeros(ctx_t *ctx) { return s_signature_spoiled(ctx, S
 static zmsg_t *c_signed_by_other_agent(ctx_t *ctx) { return s_signature_spoiled(ctx, SIG_OTHER_KEY); }
 static zmsg_t *c_altered_after_signing(ctx_t *ctx) { return s_signature_spoiled(ctx, SIG_ALTERED); }
 static zmsg_t *c_signature_of_other_report(ctx_t *ctx) { return s_signature_spoiled(ctx, SIG_OTHER_REPORT); }
+static zmsg_t *c_protocol_1(ctx_t *ctx) { return s_signature_spoiled(ctx, SIG_V1); }
+static zmsg_t *c_rewrapped(ctx_t *ctx) { return s_signature_spoiled(ctx, SIG_REWRAPPED); }
 
 /* ---- the payload ---- */
 
@@ -1425,6 +1448,7 @@ c_replayed_sequence(ctx_t *ctx)
 	if (s_draft(ctx, &d, T_REPORT, &f->r.base) != 0)
 		return NULL;
 	d.env.sequence = ctx->replay_sequence;
+	s_draft_sign(&d, ctx->me);      /* a replay its own agent signed */
 	return s_draft_msg(ctx, &d);
 }
 
@@ -1574,7 +1598,7 @@ static const bad_case_t s_cases[] = {
 	    "sequence 2^63, beyond what the database's bigint holds (the envelope cannot be "
 	    "stored as it stands, so it counts as malformed)"),
 	/* The envelope's fields. */
-	BAD(version_2, UNSUPPORTED_VERSION, "protocol_version 2"),
+	BAD(version_3, UNSUPPORTED_VERSION, "protocol_version 3, the first no collector speaks"),
 	BAD(version_0, UNSUPPORTED_VERSION,
 	    "protocol_version missing (0); the same code as any version not spoken"),
 	BAD(message_id_15, BAD_MESSAGE_ID, "a message id of 15 bytes"),
@@ -1601,6 +1625,11 @@ static const bad_case_t s_cases[] = {
 	BAD(altered_after_signing, BAD_SIGNATURE, "C02's votes 370 -> 371 after signing"),
 	BAD(signature_of_other_report, BAD_SIGNATURE,
 	    "this agent's genuine signature, but of another revision of the report"),
+	BAD(protocol_1, UNSUPPORTED_VERSION,
+	    "protocol 1, only the payload signed: refused unless collector/accept_protocol_1"),
+	BAD(rewrapped, BAD_SIGNATURE,
+	    "this agent's genuine signature, its envelope re-wrapped with a new message id, "
+	    "sequence and time"),
 	/* The payload. */
 	BAD(truncated_payload, MALFORMED_PAYLOAD,
 	    "a report less its last byte (a tag without its value), signed as it is"),

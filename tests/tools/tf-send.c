@@ -7,7 +7,17 @@
  *   tf-send ENDPOINT report FILE.json [TIMES]   one envelope, sent TIMES times
  *   tf-send ENDPOINT raw FILE                   the file's bytes as one frame
  *   tf-send ENDPOINT heartbeat AGENT DEPTH AGE  a Heartbeat from AGENT
+ *   tf-send rewrap IN OUT                       bundle IN again as OUT, each
+ *                                               envelope re-wrapped: a new message
+ *                                               id, sequence + 1000000, a second
+ *                                               later, the agent's signature kept
+ *
+ * TF_SEND_SAVE=FILE also writes the frame sent to FILE (to send it again
+ * later with `raw`); TF_SEND_PROTOCOL=1 makes a report or heartbeat a
+ * protocol 1 envelope, only its payload signed, as agents sent before
+ * protocol 2; TF_SEND_AHEAD_MS=N dates a heartbeat N ms from now.
  */
+#include "bundle.h"
 #include "envelope.h"
 #include "identity.h"
 #include "report.h"
@@ -37,6 +47,84 @@ s_read_raw(const char *path)
 	return frame;
 }
 
+/* What an importer holding a bundle could do: the same signed payloads,
+ * in envelopes that say other things. */
+static int
+s_rewrap(const char *in, const char *out)
+{
+	char err[1024];
+	tf_bundle_t *bundle = tf_bundle_read(in, err, sizeof err);
+	zlist_t *frames = zlist_new();
+	int rc = 1;
+
+	if (bundle == NULL || frames == NULL) {
+		fprintf(stderr, "tf-send: %s\n", bundle ? "out of memory" : err);
+		goto out;
+	}
+	for (size_t i = 0; i < bundle->n_envelopes; i++) {
+		tf_check_t why;
+		tf_envelope_t *env = tf_envelope_decode(bundle->envelopes[i].data,
+		                                        bundle->envelopes[i].len, &why, NULL);
+		size_t len;
+		zframe_t *frame;
+
+		if (env == NULL) {
+			fprintf(stderr, "tf-send: envelope %zu: %s\n", i + 1, why.detail);
+			goto out;
+		}
+		tf_message_id_new(env->message_id.data);
+		env->sequence += 1000000;
+		env->created_unix_ms += 1000;
+		len = protobuf_c_message_get_packed_size(&env->base);
+		frame = zframe_new(NULL, len);
+		protobuf_c_message_pack(&env->base, zframe_data(frame));
+		tf_envelope_destroy(&env);
+		zlist_append(frames, frame);
+	}
+	if (tf_bundle_write(out, bundle->agent_id, frames, err, sizeof err) != 0) {
+		fprintf(stderr, "tf-send: %s\n", err);
+		goto out;
+	}
+	printf("re-wrapped %zu envelopes\n", bundle->n_envelopes);
+	rc = 0;
+out:
+	if (frames != NULL) {
+		zframe_t *frame;
+		while ((frame = zlist_pop(frames)) != NULL)
+			zframe_destroy(&frame);
+	}
+	zlist_destroy(&frames);
+	tf_bundle_destroy(&bundle);
+	return rc;
+}
+
+/* The frame as protocol 1: the same envelope, signed over the payload. */
+static zframe_t *
+s_protocol_1(zframe_t *frame, const tf_identity_t *signer)
+{
+	uint8_t sig[TF_SIGNATURE_LEN];
+	tf_check_t why;
+	tf_envelope_t *env = tf_envelope_decode(zframe_data(frame), zframe_size(frame), &why, NULL);
+	zframe_t *v1 = NULL;
+
+	if (env != NULL) {
+		ProtobufCBinaryData original = env->signature;
+
+		env->protocol_version = TF_PROTOCOL_VERSION_1;
+		if (signer != NULL) {
+			tf_identity_sign(signer, env->payload.data, env->payload.len, sig);
+			env->signature.data = sig;
+			env->signature.len = sizeof sig;
+		}
+		v1 = zframe_new(NULL, protobuf_c_message_get_packed_size(&env->base));
+		protobuf_c_message_pack(&env->base, zframe_data(v1));
+		env->signature = original;      /* the unpacked envelope frees its own */
+	}
+	zframe_destroy(&frame);
+	tf_envelope_destroy(&env);
+	return v1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -62,6 +150,8 @@ main(int argc, char **argv)
 		me = tf_identity_peer(identity)->name;
 	}
 
+	if (argc == 4 && strcmp(argv[1], "rewrap") == 0)
+		return s_rewrap(argv[2], argv[3]);
 	if (argc < 4 || (strcmp(argv[2], "report") != 0 && strcmp(argv[2], "raw") != 0
 	                 && strcmp(argv[2], "heartbeat") != 0)) {
 		fprintf(stderr, "usage: tf-send ENDPOINT report FILE.json [TIMES]\n"
@@ -83,7 +173,9 @@ main(int argc, char **argv)
 		hb.software_version = (char *)"tf-send";
 		hb.uptime_s = 3600;
 		tf_message_id_new(id);
-		frame = tf_envelope_build(argv[3], 42, id, tf_now_ms(),
+		frame = tf_envelope_build(argv[3], 42, id,
+		                          tf_now_ms() + (getenv("TF_SEND_AHEAD_MS") != NULL
+		                                         ? atoll(getenv("TF_SEND_AHEAD_MS")) : 0),
 		                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT, &hb.base,
 		                          identity);
 	} else if (strcmp(argv[2], "report") == 0) {
@@ -103,9 +195,22 @@ main(int argc, char **argv)
 			times = atoi(argv[4]);
 	} else
 		frame = s_read_raw(argv[3]);
+	if (frame != NULL && strcmp(argv[2], "raw") != 0 && getenv("TF_SEND_PROTOCOL") != NULL
+	    && strcmp(getenv("TF_SEND_PROTOCOL"), "1") == 0)
+		frame = s_protocol_1(frame, identity);
 	if (frame == NULL) {
 		fprintf(stderr, "tf-send: cannot read %s\n", argv[3]);
 		return 1;
+	}
+	if (getenv("TF_SEND_SAVE") != NULL) {
+		FILE *fp = fopen(getenv("TF_SEND_SAVE"), "wb");
+
+		if (fp == NULL || fwrite(zframe_data(frame), 1, zframe_size(frame), fp)
+		                  != zframe_size(frame) || fclose(fp) != 0) {
+			fprintf(stderr, "tf-send: cannot write %s\n", getenv("TF_SEND_SAVE"));
+			zframe_destroy(&frame);
+			return 1;
+		}
 	}
 	dealer = zsock_new(ZMQ_DEALER);
 	if (dealer != NULL && identity != NULL) {

@@ -19,6 +19,7 @@
 #include "budget.h"
 #include "bundle.h"
 #include "envelope.h"
+#include "identity.h"
 #include "report.h"
 #include "utf8.h"
 
@@ -410,9 +411,9 @@ test_reject_unsupported_version(void **state)
 
 	(void)state;
 	s_envelope_init(&env, id, payload, sizeof payload);
-	env.protocol_version = 2;
+	env.protocol_version = 3;
 	partial = s_expect_reject(&env, TALLYFEED__REASON__REASON_UNSUPPORTED_VERSION, true);
-	assert_int_equal(partial->protocol_version, 2);
+	assert_int_equal(partial->protocol_version, 3);
 	assert_memory_equal(partial->message_id.data, id, TF_MESSAGE_ID_LEN);
 	tf_envelope_destroy(&partial);
 	env.protocol_version = 0;             /* absent on the wire */
@@ -805,6 +806,176 @@ test_bundle_read_refuses(void **state)
 	rmdir(dir);
 }
 
+/* ---- the signature: protocol 2 covers the whole envelope ---- */
+
+static tf_identity_t *
+s_signer(const char *name)
+{
+	char err[256];
+	tf_identity_t *id = tf_identity_generate(TF_ROLE_AGENT, name, "630121101000", err,
+	                                         sizeof err);
+
+	if (id == NULL)
+		fail_msg("%s", err);
+	return id;
+}
+
+/* The documented bytes (proto/tallyfeed.proto, Envelope), written out by
+ * hand for one envelope: the encoding an independent client implements. */
+static void
+test_signed_bytes_layout(void **state)
+{
+	static const uint8_t want[] = {
+		't', 'a', 'l', 'l', 'y', 'f', 'e', 'e', 'd', ' ', 'e', 'n', 'v', 'e', 'l', 'o',
+		'p', 'e', ' ', 'v', '2', 0x00,
+		0, 0, 0, 3, 'a', 'g', '1',                              /* agent id */
+		0, 0, 0, 0, 0, 0, 0x01, 0x02,                           /* sequence 258 */
+		0, 0, 0, 16, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+		0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,         /* message id */
+		0, 0, 0x01, 0x5f, 0x93, 0x03, 0x7c, 0x00,               /* 1510000000000 ms */
+		0, 0, 0, 2,                                             /* HEARTBEAT */
+		0, 0, 0, 2, 0x08, 0x07,                                 /* payload */
+	};
+	tf_envelope_t env;
+	uint8_t id[TF_MESSAGE_ID_LEN], payload[2] = { 0x08, 0x07 };
+	uint8_t *bytes;
+	size_t len;
+
+	(void)state;
+	s_envelope_init(&env, id, payload, sizeof payload);
+	env.agent_id = "ag1";
+	env.sequence = 258;
+	bytes = tf_envelope_signed_bytes(&env, &len);
+	assert_non_null(bytes);
+	assert_int_equal(len, sizeof want);
+	assert_memory_equal(bytes, want, sizeof want);
+	free(bytes);
+}
+
+/* Decode a built frame; caller destroys. */
+static tf_envelope_t *
+s_decoded(zframe_t *frame)
+{
+	tf_check_t why;
+	tf_envelope_t *env = tf_envelope_decode(zframe_data(frame), zframe_size(frame), &why, NULL);
+
+	if (env == NULL)
+		fail_msg("rejected: %s (%s)", tf_reason_name(why.reason), why.detail);
+	return env;
+}
+
+/* A payload re-wrapped with another message id, sequence, time, type or
+ * agent id fails, under the agent's own genuine signature. */
+static void
+test_rewrapped_payload_fails(void **state)
+{
+	tf_identity_t *a = s_signer("ag1"), *b = s_signer("ag2");
+	const uint8_t *key = tf_identity_peer(a)->sign_public;
+	uint8_t id[TF_MESSAGE_ID_LEN];
+	zframe_t *frame;
+	tf_envelope_t *env;
+	tf_check_t why;
+
+	(void)state;
+	tf_message_id_new(id);
+	frame = tf_envelope_build("ag1", 5, id, 1510992000123,
+	                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT,
+	                          &s_report()->base, a);
+	env = s_decoded(frame);
+	assert_int_equal(env->protocol_version, TF_PROTOCOL_VERSION);
+	assert_int_equal(env->protocol_version, 2);
+	assert_true(tf_envelope_signature_valid(env, key));
+	assert_int_equal(tf_envelope_verify(env, key, false, &why), 0);
+	assert_false(tf_envelope_signature_valid(env, tf_identity_peer(b)->sign_public));
+
+	env->message_id.data[3] ^= 0x40;
+	assert_false(tf_envelope_signature_valid(env, key));
+	assert_int_equal(tf_envelope_verify(env, key, true, &why), -1);
+	assert_int_equal(why.reason, TALLYFEED__REASON__REASON_BAD_SIGNATURE);
+	env->message_id.data[3] ^= 0x40;
+	assert_true(tf_envelope_signature_valid(env, key));
+
+	env->sequence = 4;
+	assert_false(tf_envelope_signature_valid(env, key));
+	env->sequence = 5;
+	env->created_unix_ms += 1;
+	assert_false(tf_envelope_signature_valid(env, key));
+	env->created_unix_ms -= 1;
+	env->payload_type = TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT;
+	assert_false(tf_envelope_signature_valid(env, key));
+	env->payload_type = TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT;
+	env->agent_id[2] = '2';         /* "ag2": the same bytes claimed for another */
+	assert_false(tf_envelope_signature_valid(env, key));
+	env->agent_id[2] = '1';
+	env->payload.data[env->payload.len - 1] ^= 1;
+	assert_false(tf_envelope_signature_valid(env, key));
+	env->payload.data[env->payload.len - 1] ^= 1;
+	/* Relabelled as version 1, the version 2 signature does not pass for
+	 * a payload-only one. */
+	env->protocol_version = TF_PROTOCOL_VERSION_1;
+	assert_false(tf_envelope_signature_valid(env, key));
+	env->protocol_version = 3;
+	assert_false(tf_envelope_signature_valid(env, key));
+	env->protocol_version = TF_PROTOCOL_VERSION;
+	assert_true(tf_envelope_signature_valid(env, key));
+	env->signature.len = 0;
+	assert_int_equal(tf_envelope_verify(env, key, false, &why), -1);
+	assert_int_equal(why.reason, TALLYFEED__REASON__REASON_BAD_SIGNATURE);
+	tf_envelope_destroy(&env);
+	zframe_destroy(&frame);
+	tf_identity_destroy(&a);
+	tf_identity_destroy(&b);
+}
+
+/* Protocol 1 (the payload alone signed) decodes, and is refused by the
+ * check unless it is allowed; allowed, its signature is checked over the
+ * payload, which a re-wrap does not touch (why version 2 exists). */
+static void
+test_protocol_1_refused_unless_allowed(void **state)
+{
+	tf_identity_t *a = s_signer("ag1");
+	const uint8_t *key = tf_identity_peer(a)->sign_public;
+	uint8_t id[TF_MESSAGE_ID_LEN], sig[TF_SIGNATURE_LEN], *payload;
+	size_t payload_len, len;
+	tf_envelope_t env, *got;
+	uint8_t *buf;
+	tf_check_t why;
+
+	(void)state;
+	payload_len = protobuf_c_message_get_packed_size(&s_report()->base);
+	payload = malloc(payload_len);
+	assert_non_null(payload);
+	protobuf_c_message_pack(&s_report()->base, payload);
+	s_envelope_init(&env, id, payload, payload_len);
+	env.payload_type = TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT;
+	env.protocol_version = TF_PROTOCOL_VERSION_1;
+	tf_identity_sign(a, payload, payload_len, sig);
+	env.signature.data = sig;
+	env.signature.len = sizeof sig;
+	buf = s_pack(&env.base, &len);
+	got = tf_envelope_decode(buf, len, &why, NULL);
+	free(buf);
+	assert_non_null(got);
+	assert_int_equal(got->protocol_version, 1);
+	assert_int_equal(tf_envelope_verify(got, key, false, &why), -1);
+	assert_int_equal(why.reason, TALLYFEED__REASON__REASON_UNSUPPORTED_VERSION);
+	assert_non_null(strstr(why.detail, "accept_protocol_1"));
+	memset(&why, 0, sizeof why);
+	assert_int_equal(tf_envelope_verify(got, key, true, &why), 0);
+	got->sequence = 99;             /* re-wrapped: version 1 cannot tell */
+	assert_int_equal(tf_envelope_verify(got, key, true, &why), 0);
+	got->payload.data[0] ^= 1;
+	assert_int_equal(tf_envelope_verify(got, key, true, &why), -1);
+	assert_int_equal(why.reason, TALLYFEED__REASON__REASON_BAD_SIGNATURE);
+	/* The same payload-only signature labelled version 2 fails. */
+	got->payload.data[0] ^= 1;
+	got->protocol_version = TF_PROTOCOL_VERSION;
+	assert_false(tf_envelope_signature_valid(got, key));
+	tf_envelope_destroy(&got);
+	free(payload);
+	tf_identity_destroy(&a);
+}
+
 int
 main(void)
 {
@@ -831,6 +1002,9 @@ main(void)
 		cmocka_unit_test(test_envelope_unknown_fields_over_budget),
 		cmocka_unit_test(test_payload_repeated_over_budget),
 		cmocka_unit_test(test_bundle_read_refuses),
+		cmocka_unit_test(test_signed_bytes_layout),
+		cmocka_unit_test(test_rewrapped_payload_fails),
+		cmocka_unit_test(test_protocol_1_refused_unless_allowed),
 	};
 
 	if (sodium_init() < 0)

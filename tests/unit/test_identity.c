@@ -322,19 +322,18 @@ test_signed_envelope(void **state)
 	assert_non_null(env);
 	assert_int_equal(env->signature.len, TF_SIGNATURE_LEN);
 	/* Good under a's key, not under b's. */
-	assert_true(tf_signature_valid(tf_identity_peer(a)->sign_public, env->payload.data,
-	                               env->payload.len, env->signature.data, env->signature.len));
-	assert_false(tf_signature_valid(tf_identity_peer(b)->sign_public, env->payload.data,
-	                                env->payload.len, env->signature.data, env->signature.len));
+	assert_true(tf_envelope_signature_valid(env, tf_identity_peer(a)->sign_public));
+	assert_false(tf_envelope_signature_valid(env, tf_identity_peer(b)->sign_public));
 	/* One flipped payload bit, or a cut signature, fails. */
 	env->payload.data[0] ^= 1;
-	assert_false(tf_signature_valid(tf_identity_peer(a)->sign_public, env->payload.data,
-	                                env->payload.len, env->signature.data, env->signature.len));
+	assert_false(tf_envelope_signature_valid(env, tf_identity_peer(a)->sign_public));
 	env->payload.data[0] ^= 1;
-	assert_false(tf_signature_valid(tf_identity_peer(a)->sign_public, env->payload.data,
-	                                env->payload.len, env->signature.data, 63));
-	assert_false(tf_signature_valid(tf_identity_peer(a)->sign_public, env->payload.data,
-	                                env->payload.len, NULL, 0));
+	env->signature.len = 63;
+	assert_false(tf_envelope_signature_valid(env, tf_identity_peer(a)->sign_public));
+	env->signature.len = 0;
+	assert_false(tf_envelope_signature_valid(env, tf_identity_peer(a)->sign_public));
+	env->signature.len = TF_SIGNATURE_LEN;
+	assert_true(tf_envelope_signature_valid(env, tf_identity_peer(a)->sign_public));
 	tf_envelope_destroy(&env);
 	zframe_destroy(&frame);
 	tf_identity_destroy(&a);
@@ -406,6 +405,57 @@ test_chain_link(void **state)
 	assert_memory_not_equal(h1, other, TF_HASH_LEN);
 }
 
+/* A collector's signed chain head: the bytes of chain.h, under its key;
+ * any field changed, or another key, fails. */
+static void
+test_chain_head_signature(void **state)
+{
+	char err[256];
+	tf_identity_t *c = tf_identity_generate(TF_ROLE_COLLECTOR, "county", NULL, err, sizeof err);
+	tf_identity_t *o = tf_identity_generate(TF_ROLE_COLLECTOR, "other", NULL, err, sizeof err);
+	const uint8_t *key;
+	uint8_t hash[TF_HASH_LEN], sig[TF_SIGNATURE_LEN], want[TF_SIGNATURE_LEN];
+	uint8_t bytes[sizeof TF_HEAD_CONTEXT + 4 + 6 + 8 + TF_HASH_LEN + 8], *p = bytes;
+	char long_name[TF_CHAIN_NAME_MAX + 2];
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(o);
+	key = tf_identity_peer(c)->sign_public;
+	memset(hash, 0x3c, sizeof hash);
+	assert_int_equal(tf_chain_head_sign(c, "630121", 42, hash, 1510000000000, sig), 0);
+	assert_true(tf_chain_head_valid(key, "630121", 42, hash, 1510000000000, sig, sizeof sig));
+	/* The documented bytes, signed by hand, give the same signature. */
+	memcpy(p, TF_HEAD_CONTEXT, sizeof TF_HEAD_CONTEXT);
+	p += sizeof TF_HEAD_CONTEXT;
+	memcpy(p, "\0\0\0\006630121", 10);
+	p += 10;
+	memcpy(p, "\0\0\0\0\0\0\0\x2a", 8);
+	p += 8;
+	memcpy(p, hash, sizeof hash);
+	p += sizeof hash;
+	memcpy(p, "\0\0\x01\x5f\x93\x03\x7c\0", 8);
+	p += 8;
+	assert_int_equal(p - bytes, sizeof bytes);
+	tf_identity_sign(c, bytes, sizeof bytes, want);
+	assert_memory_equal(sig, want, sizeof sig);       /* Ed25519 is deterministic */
+
+	assert_false(tf_chain_head_valid(key, "630122", 42, hash, 1510000000000, sig, sizeof sig));
+	assert_false(tf_chain_head_valid(key, "630121", 43, hash, 1510000000000, sig, sizeof sig));
+	assert_false(tf_chain_head_valid(key, "630121", 42, hash, 1510000000001, sig, sizeof sig));
+	hash[31] ^= 1;
+	assert_false(tf_chain_head_valid(key, "630121", 42, hash, 1510000000000, sig, sizeof sig));
+	hash[31] ^= 1;
+	assert_false(tf_chain_head_valid(tf_identity_peer(o)->sign_public, "630121", 42, hash,
+	                                 1510000000000, sig, sizeof sig));
+	assert_false(tf_chain_head_valid(key, "630121", 42, hash, 1510000000000, sig, 63));
+	memset(long_name, 'c', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = '\0';
+	assert_int_equal(tf_chain_head_sign(c, long_name, 1, hash, 1, sig), -1);
+	tf_identity_destroy(&c);
+	tf_identity_destroy(&o);
+}
+
 int
 main(void)
 {
@@ -421,6 +471,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signed_envelope, s_setup, s_teardown),
 		cmocka_unit_test(test_created_time_bounds),
 		cmocka_unit_test(test_chain_link),
+		cmocka_unit_test(test_chain_head_signature),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
