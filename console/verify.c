@@ -792,48 +792,6 @@ s_check_derived(verify_t *v, const tf_peer_t *agent, const tf_report_t *report,
 		          "before it give %s", idhex, d->warnings, want);
 }
 
-/* The registry from the database (as the collector reads it). */
-static tf_registry_t *
-s_registry_from_db(verify_t *v, char *err, size_t errlen)
-{
-	static const char *queries[TF_LEVEL_COUNT] = {
-		"SELECT code, name, NULL, NULL FROM tallyfeed.prefecture ORDER BY code",
-		"SELECT code, name, prefecture_code, NULL FROM tallyfeed.county ORDER BY code",
-		"SELECT code, name, county_code, NULL FROM tallyfeed.township ORDER BY code",
-		"SELECT code, name, township_code, urban_rural FROM tallyfeed.unit ORDER BY code",
-	};
-	tf_registry_t *registry = tf_registry_new();
-	char reason[512];
-
-	if (registry == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	for (int level = 0; level < TF_LEVEL_COUNT; level++) {
-		PGresult *res = PQexecParams(v->conn, queries[level], 0, NULL, NULL, NULL, NULL, 0);
-
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			snprintf(err, errlen, "%s", tf_db_error(v->conn));
-			PQclear(res);
-			tf_registry_destroy(&registry);
-			return NULL;
-		}
-		for (int i = 0; i < PQntuples(res); i++)
-			if (tf_registry_add(registry, (tf_level_t)level, PQgetvalue(res, i, 0),
-			                    PQgetvalue(res, i, 1),
-			                    PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
-			                    PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3),
-			                    reason, sizeof reason) != 0) {
-				snprintf(err, errlen, "%s", reason);
-				PQclear(res);
-				tf_registry_destroy(&registry);
-				return NULL;
-			}
-		PQclear(res);
-	}
-	return registry;
-}
-
 /* The database's units against the registry given: each where the file
  * puts it, none the file does not have. */
 static int
@@ -1162,8 +1120,8 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	if (registry_dir != NULL) {
 		if (s_check_units(&v, registry_dir) != 0)
 			goto out;
-	} else if ((v.registry = s_registry_from_db(&v, err, sizeof err)) == NULL)
-		s_finding(&v, "the database's registry does not hold together (%s): results not "
+	} else if ((v.registry = tf_db_load_registry(v.conn, err, sizeof err)) == NULL)
+		s_finding(&v, "the database's registry does not hold together: %s; results not "
 		          "judged again", err);
 	if ((v.derived = s_load_derived(&v)) == NULL)
 		goto out;

@@ -199,3 +199,46 @@ tf_db_exec(PGconn *conn, const char *sql, const char *what)
 	PQclear(res);
 	return rc;
 }
+
+/* See db.h. */
+tf_registry_t *
+tf_db_load_registry(PGconn *conn, char *err, size_t errlen)
+{
+	static const char *queries[TF_LEVEL_COUNT] = {
+		"SELECT code, name, NULL, NULL FROM tallyfeed.prefecture ORDER BY code",
+		"SELECT code, name, prefecture_code, NULL FROM tallyfeed.county ORDER BY code",
+		"SELECT code, name, county_code, NULL FROM tallyfeed.township ORDER BY code",
+		"SELECT code, name, township_code, urban_rural FROM tallyfeed.unit ORDER BY code",
+	};
+	tf_registry_t *registry = tf_registry_new();
+	PGresult *res = NULL;
+	char reason[512];
+
+	if (registry == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (int level = 0; level < TF_LEVEL_COUNT; level++) {
+		res = PQexec(conn, queries[level]);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			snprintf(err, errlen, "could not read the registry: %s", tf_db_error(conn));
+			goto fail;
+		}
+		for (int i = 0; i < PQntuples(res); i++)
+			if (tf_registry_add(registry, (tf_level_t)level, PQgetvalue(res, i, 0),
+			                    PQgetvalue(res, i, 1),
+			                    PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
+			                    PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3),
+			                    reason, sizeof reason) != 0) {
+				snprintf(err, errlen, "registry in the database is inconsistent: %s", reason);
+				goto fail;
+			}
+		PQclear(res);
+		res = NULL;
+	}
+	return registry;
+fail:
+	PQclear(res);
+	tf_registry_destroy(&registry);
+	return NULL;
+}

@@ -9,6 +9,8 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "registry.h"
+
 /* Connect using a conninfo string (may be "" to use the PG* environment).
  * Returns an open connection or NULL with the reason in err. */
 PGconn *tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errlen);
@@ -35,5 +37,8 @@ int tf_db_durable(PGconn *conn, char *err, size_t errlen);
 int tf_db_schema_digest(PGconn *conn, char out[65], char *err, size_t errlen);
 /* Run a command that returns no rows; 0 or -1 (error logged with what). */
 int tf_db_exec(PGconn *conn, const char *sql, const char *what);
+/* The registry as the database holds it (prefectures, counties, townships,
+ * units), as the collector judges by it.  Caller owns; NULL with err. */
+tf_registry_t *tf_db_load_registry(PGconn *conn, char *err, size_t errlen);
 
 #endif
