@@ -475,7 +475,7 @@ for t in victim:$VICTIM_TOWNSHIP sound:$SOUND_TOWNSHIP; do
 	echo "hostile: $who: $(wc -l <"$WORK/expected-$who") sent, $missing missing, $twice stored twice, $extra not sent"
 	LOST=$((LOST + missing + twice + extra))
 done
-refused_sound=$(find "$INBOX/refused" \( -name 'v-*.json' -o -name 'h-half-*.json' \) 2>/dev/null | wc -l)
+refused_sound=$({ find "$INBOX/refused" \( -name 'v-*.json' -o -name 'h-half-*.json' \) 2>/dev/null || true; } | wc -l)
 [ "$refused_sound" -eq 0 ] || { echo "hostile: $refused_sound sound file(s) of the victim refused"; }
 if "$CONSOLE" verify --certs "$CERTS" >"$WORK/verify.log" 2>&1; then
 	echo "ok: verify clean"
@@ -516,8 +516,25 @@ else
 	cshow="(asan)"
 	ashow="(asan)"
 fi
-stop_agents || fail "an agent did not exit 0"
-stop_collector || fail "the collector did not exit 0"
+# stop PID NAME: SIGTERM, and an exit within 30 s (else wedged, and SIGKILL).
+gone() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+stop() {
+	local rc=0
+	kill -TERM "$1" 2>/dev/null || true
+	if ! wait_for 30 gone "$1"; then
+		echo "hostile: wedged: $2 did not exit within 30 s of SIGTERM"
+		WEDGED=$((WEDGED + 1))
+		kill -KILL "$1" 2>/dev/null || true
+	fi
+	wait "$1" || rc=$?
+	[ "$rc" -eq 0 ] || fail "$2 exited $rc"
+}
+for i in "${!AGENT_PIDS[@]}"; do
+	stop "${AGENT_PIDS[$i]}" "agent $((i + 1))"
+done
+AGENT_PIDS=()
+stop "$COLLECTOR_PID" collector
+COLLECTOR_PID=
 [ "$FAILURES" -eq 0 ] || echo "hostile: $FAILURES attack check(s) failed (FAIL lines above)"
 echo "hostile: attacks=$ATTACKS lost=$LOST wedged=$WEDGED collector_peak_mib=$cshow agent_peak_mib=$ashow"
 [ "$LOST" -eq 0 ] && [ "$WEDGED" -eq 0 ] && [ "$over" -eq 0 ] && [ "$FAILURES" -eq 0 ]
