@@ -32,6 +32,9 @@
  *   repeated    a signed report of 256 KiB of empty seats entries
  *   noid        a sound report in an envelope without a message id
  *   bad         a sound report, about 1 KiB, whose signature is zeros
+ *   text        text for a log line or a terminal: a newline, ESC [2J, a
+ *               bell, U+202E in turn in the unit code, a candidate's name,
+ *               the envelope's agent id and a heartbeat's version
  *   mixed       unknown, candidates, repeated and noid in turn
  *
  * Prints "ok NAME VERDICT REASON" or "FAIL NAME expected ... got ..." per
@@ -142,7 +145,7 @@ typedef struct {
 
 /* Kinds of flood frame (see the banner), also cases of the corpus. */
 typedef enum { FLOOD_UNKNOWN, FLOOD_CANDIDATES, FLOOD_REPEATED, FLOOD_NOID, FLOOD_BAD,
-	       FLOOD_MIXED } flood_t;
+	       FLOOD_TEXT, FLOOD_MIXED } flood_t;
 
 static zframe_t *s_flood_frame(ctx_t *ctx, flood_t kind, int i);
 
@@ -1914,7 +1917,44 @@ s_burst(ctx_t *ctx, int n, const char *dir)
 /* ---- floods ---- */
 
 static const char *const s_flood_names[] = { "unknown", "candidates", "repeated", "noid",
-	                                     "bad", "mixed" };
+	                                     "bad", "text", "mixed" };
+
+/* Each within its field's bound (a unit code is 12 bytes, a name 64, an
+ * agent id 64, a version 32), so that only the characters are wrong. */
+#define TEXT_UNIT "6301\n\x1b[2J\xe2\x80\xae"
+#define TEXT_LINE "forged\ntallyfeed-collector: info: ok\x1b[2J\x07\xe2\x80\xae"
+#define TEXT_VERSION "1.0\ntallyfeed: ok\x1b[2J\xe2\x80\xae"
+
+/* Frame i of a text flood: the unit, a name, the agent id, a heartbeat. */
+static zframe_t *
+s_text_frame(ctx_t *ctx, int i)
+{
+	Tallyfeed__Heartbeat hb = TALLYFEED__HEARTBEAT__INIT;
+	fixture_t *f = s_villagers(ctx);
+	draft_t d;
+	int rc;
+
+	switch (i % 4) {
+	case 0:
+		f->r.unit_code = (char *)TEXT_UNIT;
+		rc = s_draft(ctx, &d, T_REPORT, &f->r.base);
+		break;
+	case 1:
+		s_cand(f, "C09")->name = (char *)TEXT_LINE;
+		rc = s_draft(ctx, &d, T_REPORT, &f->r.base);
+		break;
+	case 2:
+		rc = s_draft(ctx, &d, T_REPORT, &f->r.base);
+		d.env.agent_id = (char *)TEXT_LINE;
+		break;
+	default:
+		hb.software_version = (char *)TEXT_VERSION;
+		hb.uptime_s = 1;
+		rc = s_draft(ctx, &d, T_HEARTBEAT, &hb.base);
+		break;
+	}
+	return rc == 0 ? s_draft_frame(ctx, &d) : NULL;
+}
 
 #define FLOOD_WINDOW 32
 
@@ -1992,6 +2032,8 @@ s_flood_frame(ctx_t *ctx, flood_t kind, int i)
 		frame = s_frame_append(&frame, bytes, len);
 		free(bytes);
 		return frame;
+	case FLOOD_TEXT:
+		return s_text_frame(ctx, i);
 	case FLOOD_MIXED:
 		break;
 	}
