@@ -400,28 +400,44 @@ attack_key_link() {
 	[ "$rc" = 1 ]
 }
 
-# ---- hooks for part 6/7 (branch h10-trust) ----
-# Protocol 2 (the signature over the whole envelope) and signed heartbeat
-# times: filled in by part 6/7 once tf-bad can make these frames.  Until
-# then each says so and is not counted; once tf-bad has a case or a mode of
-# that name (--list, or --NAME in its usage) and the hook is still empty,
-# it fails, so that it cannot be forgotten.
-tool_has() {
-	local cases usage
-	cases=$("$BAD" --list | cut -f1)
-	usage=$("$BAD" 2>&1 || true)
-	grep -qx "$1" <<<"$cases" || grep -q -- "--${1//_/-}" <<<"$usage"
+# A carrier re-wraps an agent's signed payload in an envelope of its own
+# (a new message id, sequence and time) and hands it over with `tallyfeed
+# import`: the signature covers the whole envelope, so it is refused
+# BAD_SIGNATURE, kept, and nothing of it is stored (part 6).
+attack_rewrapped_envelope() {
+	local out rc=0 ok=0
+	agent_config carrier "$HOSTILE_TOWNSHIP"
+	sed 's/"unit": "630121100201"/"unit": "630121100215"/' "$ex/villagers.json" >"$WORK/unit215.json"
+	"$AGENT" -f "$WORK/carrier.cfg" submit "$WORK/unit215.json" >/dev/null
+	"$AGENT" -f "$WORK/carrier.cfg" export --to "$WORK/carrier.bundle" >/dev/null
+	"$SEND_BIN" rewrap "$WORK/carrier.bundle" "$WORK/rewrapped.bundle" >/dev/null
+	out=$("$CONSOLE" import -t 60 -c "$EP" -k "$KEYS/importer.cert_secret" -K "$COLLECTOR_CERT" \
+		"$WORK/rewrapped.bundle" 2>&1) || rc=$?
+	expect_eq "$rc/$(grep -c 'REJECTED: BAD_SIGNATURE' <<<"$out")" 1/1 "a re-wrapped envelope: REJECTED BAD_SIGNATURE"
+	[ "$rc" = 1 ] || ok=1
+	expect_eq "$(sql "SELECT count(*) FROM tallyfeed.result WHERE unit_code = '630121100215'")" 0 \
+		"nothing of the re-wrapped payload stored"
+	return $ok
 }
-hook() {
-	if tool_has "$1"; then
-		fail "tf-bad makes $1 frames now: fill in attack_$1 in tests/hostile/hostile.sh"
-		return 1
-	fi
-	echo "hostile: not yet built: $1"
-	return 2
+
+# An old heartbeat of the victim's, replayed by its own key and by an
+# importer, once the victim has sent a newer one: answered DUPLICATE and
+# not applied, so a silent township cannot be made to look alive (part 6).
+attack_replayed_heartbeat() {
+	local out t0 as ok=0
+	out=$(TF_SEND_SAVE=$WORK/hb-old.bin TF_SEND_AS=victim "$SEND" "$EP" heartbeat victim 777 77)
+	expect_eq "${out%% *}" ACCEPTED "a heartbeat of the victim's key (spool depth 777)"
+	t0=$(sql "SELECT now()")
+	wait_for 10 fresh_heartbeat victim "$t0" || { fail "no newer heartbeat of the victim"; return 1; }
+	for as in victim importer; do
+		out=$(TF_SEND_AS=$as "$SEND" "$EP" raw "$WORK/hb-old.bin")
+		expect_eq "${out%% *}" DUPLICATE "the old heartbeat replayed by $as: not applied"
+		[ "${out%% *}" = DUPLICATE ] || ok=1
+	done
+	expect_eq "$(sql "SELECT spool_depth <> 777 FROM tallyfeed.agent_status WHERE agent_id = 'victim'")" t \
+		"the victim's status is its own newest heartbeat's"
+	return $ok
 }
-attack_rewrapped_envelope() { hook rewrapped_envelope; }
-attack_replayed_heartbeat() { hook replayed_heartbeat; }
 
 # ---- the run ----
 
