@@ -1,29 +1,27 @@
 /*
- * ingest: batch, validate, store, commit, then acknowledge.
+ * ingest: receive, judge, hand to the writer, and acknowledge what it
+ * committed (see ingest.h).
  */
 #include "ingest.h"
+#include "batch.h"
 #include "service.h"
 #include "envelope.h"
 #include "identity.h"
 #include "log.h"
+#include "writer.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define POLL_MS 200             /* how often an idle loop looks at the stop flag */
+#define POLL_MS 200             /* the loop's longest wait: it turns at least this often */
+#define TAKE_MAX 1000           /* messages read per turn, before the loop looks round */
+#define STOP_WAIT_MS 10000      /* on SIGTERM, how long the batch in hand may take to commit */
+#define STOP_GIVE_UP_MS 5000    /* and then, cancelled, to come back */
 /* The worst one message can add to a batch: a frame as large as ZeroMQ
  * lets through (collector/main.c) and its decode. */
 #define MESSAGE_MEMORY_MAX (tf_budget_cost(4 * TF_MESSAGE_MAX) + 256 + TF_DECODE_MAX)
-
-typedef enum {
-	ACTION_RESULT,          /* store the report */
-	ACTION_HEARTBEAT,       /* store the agent's state */
-	ACTION_QUARANTINE,      /* keep the raw bytes and the reason */
-	ACTION_REFUSE,          /* answer REJECTED, store nothing: not this agent's to send */
-	ACTION_DEFER,           /* answer DEFERRED, store nothing: over the rate limit */
-	ACTION_IGNORE           /* answer nothing, store nothing: the key is not enrolled */
-} action_t;
 
 #define REFUSAL_LOG_EVERY_MS 60000      /* one log line per refused key per minute */
 #define CONNECTED_WINDOW_MS 90000       /* "connected": heard from within this (3 heartbeats) */
@@ -32,7 +30,7 @@ typedef enum {
 
 /* Token buckets per connection key: messages, bytes, and bytes of
  * quarantine kept whole. */
-typedef struct {
+typedef struct ingest_bucket {
 	double tokens;
 	int64_t last_ms;
 	int64_t logged_ms;      /* when we last logged a refusal or a deferral */
@@ -46,37 +44,30 @@ typedef struct {
 	uint64_t cut;           /* messages kept short since then */
 } bucket_t;
 
-/* One message of a batch, from arrival to its Ack. */
-typedef struct {
-	zframe_t *identity;     /* the ROUTER's routing id of the sender */
-	zframe_t *raw;          /* the frame as received */
-	const tf_peer_t *sender;        /* whose CURVE key the connection used */
-	const tf_peer_t *author;        /* whose signature the payload must carry */
-	bucket_t *bucket;       /* the sender's, or NULL */
-	tf_envelope_t *envelope;        /* NULL if it did not decode */
-	tf_report_t *report;
-	Tallyfeed__Heartbeat *heartbeat;
-	tf_check_t check;       /* reason, detail, warnings */
-	action_t action;
-	Tallyfeed__Verdict verdict;
-	size_t entry;           /* its index in the batch's store entries */
-	bool stored;            /* written in the current transaction */
-	bool cut;               /* kept short: its sender is over its quarantine budget */
-} item_t;
+/* Where the next message can go. */
+typedef enum {
+	ROOM_NONE,              /* nowhere: leave it in the socket (the writer is busy, not stalled) */
+	ROOM_BATCH,             /* the batch being filled */
+	ROOM_DEFER              /* an answer at once, DEFERRED: the writer is stalled */
+} room_t;
 
 struct _ingest_t {
 	zsock_t *router;
-	store_t *store;
+	writer_t *writer;       /* owns the store */
 	const tf_registry_t *registry;
 	const tf_enrolment_t *enrolment;
 	zactor_t *monitor;      /* the ROUTER's failed handshakes, or NULL */
 	zhashx_t *buckets;      /* CURVE key -> bucket_t */
+	zhashx_t *inflight;     /* message id (hex) -> batch_item_t, not yet answered */
 	ingest_config_t config;
-	item_t *items;
-	store_entry_t *entries; /* the results of a batch, for the store */
-	int count;
-	tf_budget_t *batch_budget;      /* frames held by the batch, and their decodes */
-	tf_budget_t *message_budget;    /* one message's decode, within the batch's */
+	batch_t *fill;          /* being filled */
+	batch_t *spare;         /* the other batch, while not with the writer */
+	batch_t *one;           /* one message as it is read and judged */
+	int64_t stall_said;     /* the stall of the batch in hand is in the log */
+	uint64_t stall_deferred;        /* messages deferred during it */
+	int with_writer;        /* messages in the batch with the writer */
+	bool stopping;          /* writer_stop was called */
+	bool stuck;             /* left with a write that did not come back */
 	feed_t *feed;           /* the live feed, or NULL */
 	tf_metrics_t *metrics;  /* or NULL */
 	struct {                /* NULL until ingest_set_outputs */
@@ -86,6 +77,7 @@ struct _ingest_t {
 		tf_metric_t *batch_size, *commit_seconds;
 		tf_metric_t *database_up, *queue_depth, *agents_connected, *subscriptions;
 		tf_metric_t *quarantine_cut, *quarantine_kept;
+		tf_metric_t *stalled_seconds, *absorbed;
 	} m;
 	int64_t counted_ms;     /* when agents_connected was last counted */
 };
@@ -118,6 +110,7 @@ s_heard(ingest_t *self, bucket_t *b)
 		s_count_connected(self, now);
 }
 
+
 static void
 s_bucket_destroy(void **item)
 {
@@ -125,51 +118,61 @@ s_bucket_destroy(void **item)
 	*item = NULL;
 }
 
+static void
+s_batches_destroy(ingest_t *self)
+{
+	batch_destroy(&self->fill);
+	batch_destroy(&self->spare);
+	batch_destroy(&self->one);
+}
+
+/* The three batches for batch_max; -1 if out of memory (none made). */
+static int
+s_batches_new(ingest_t *self, int batch_max)
+{
+	batch_t *fill = batch_new(batch_max), *spare = batch_new(batch_max), *one = batch_new(1);
+
+	if (fill == NULL || spare == NULL || one == NULL) {
+		batch_destroy(&fill);
+		batch_destroy(&spare);
+		batch_destroy(&one);
+		return -1;
+	}
+	s_batches_destroy(self);
+	self->fill = fill;
+	self->spare = spare;
+	self->one = one;
+	return 0;
+}
+
 ingest_t *
-ingest_new(zsock_t *router, store_t *store, const tf_registry_t *registry,
+ingest_new(zsock_t *router, store_t **store_p, const tf_registry_t *registry,
            const ingest_config_t *config)
 {
 	ingest_t *self;
 
-	assert(router != NULL && store != NULL && registry != NULL && config != NULL);
+	assert(router != NULL && store_p != NULL && *store_p != NULL && registry != NULL
+	       && config != NULL);
 	assert(config->batch_max > 0);
 	self = calloc(1, sizeof *self);
 	if (self == NULL)
 		return NULL;
-	self->items = calloc((size_t)config->batch_max, sizeof *self->items);
-	self->entries = calloc((size_t)config->batch_max, sizeof *self->entries);
 	self->buckets = zhashx_new();
-	self->batch_budget = tf_budget_new(INGEST_BATCH_MEMORY_MAX, NULL);
-	if (self->batch_budget != NULL)
-		self->message_budget = tf_budget_new(TF_DECODE_MAX, self->batch_budget);
-	if (self->items == NULL || self->entries == NULL || self->buckets == NULL
-	    || self->message_budget == NULL) {
-		free(self->items);
-		free(self->entries);
+	self->inflight = zhashx_new();
+	if (self->buckets == NULL || self->inflight == NULL
+	    || s_batches_new(self, config->batch_max) != 0
+	    || (self->writer = writer_new(store_p)) == NULL) {
 		zhashx_destroy(&self->buckets);
-		tf_budget_destroy(&self->message_budget);
-		tf_budget_destroy(&self->batch_budget);
+		zhashx_destroy(&self->inflight);
+		s_batches_destroy(self);
 		free(self);
 		return NULL;
 	}
 	zhashx_set_destructor(self->buckets, s_bucket_destroy);
 	self->router = router;
-	self->store = store;
 	self->registry = registry;
 	self->config = *config;
 	return self;
-}
-
-static void
-s_item_clear(item_t *item)
-{
-	zframe_destroy(&item->identity);
-	zframe_destroy(&item->raw);
-	tf_envelope_destroy(&item->envelope);
-	tf_report_destroy(&item->report);
-	if (item->heartbeat != NULL)
-		tallyfeed__heartbeat__free_unpacked(item->heartbeat, NULL);
-	memset(item, 0, sizeof *item);
 }
 
 void
@@ -181,39 +184,29 @@ ingest_destroy(ingest_t **self_p)
 	self = *self_p;
 	if (self == NULL)
 		return;
-	for (int i = 0; i < self->config.batch_max; i++)
-		s_item_clear(&self->items[i]);
-	free(self->items);
-	free(self->entries);
+	assert(!self->stuck);
+	writer_destroy(&self->writer);
+	s_batches_destroy(self);
 	zhashx_destroy(&self->buckets);
-	tf_budget_destroy(&self->message_budget);
-	tf_budget_destroy(&self->batch_budget);
+	zhashx_destroy(&self->inflight);
 	free(self);
 	*self_p = NULL;
+}
+
+bool
+ingest_drained(const ingest_t *self)
+{
+	return !self->stuck;
 }
 
 int
 ingest_set_config(ingest_t *self, const ingest_config_t *config)
 {
-	item_t *items;
-	store_entry_t *entries;
-
-	assert(self->count == 0 && config->batch_max > 0);
-	if (config->batch_max != self->config.batch_max) {
-		items = calloc((size_t)config->batch_max, sizeof *items);
-		entries = calloc((size_t)config->batch_max, sizeof *entries);
-		if (items == NULL || entries == NULL) {
-			free(items);
-			free(entries);
-			return -1;
-		}
-		for (int i = 0; i < self->config.batch_max; i++)
-			s_item_clear(&self->items[i]);
-		free(self->items);
-		free(self->entries);
-		self->items = items;
-		self->entries = entries;
-	}
+	assert(self->fill->count == 0 && self->spare != NULL && writer_idle(self->writer));
+	assert(config->batch_max > 0);
+	if (config->batch_max != self->config.batch_max
+	    && s_batches_new(self, config->batch_max) != 0)
+		return -1;
 	self->config = *config;
 	return 0;
 }
@@ -222,7 +215,8 @@ void
 ingest_set_enrolment(ingest_t *self, const tf_enrolment_t *enrolment)
 {
 	assert(self != NULL && enrolment != NULL);
-	assert(self->count == 0);       /* items point into the old table */
+	/* Items point into the old table. */
+	assert(self->fill->count == 0 && self->spare != NULL && writer_idle(self->writer));
 	self->enrolment = enrolment;
 }
 
@@ -313,7 +307,7 @@ s_byte_rate_allows(ingest_t *self, const tf_peer_t *peer, bucket_t *b, size_t by
 /* How much of a refused frame of len bytes to keep: all of it while its
  * sender's quarantine budget lasts, else its first bytes. */
 static size_t
-s_quarantine_keep(ingest_t *self, item_t *item, size_t len)
+s_quarantine_keep(ingest_t *self, batch_item_t *item, size_t len)
 {
 	bucket_t *b = item->bucket;
 	int64_t now = zclock_mono();
@@ -332,9 +326,26 @@ s_quarantine_keep(ingest_t *self, item_t *item, size_t len)
 	return INGEST_QUARANTINE_HEAD;
 }
 
+/* What of the item to keep if it is quarantined.  One refused already
+ * takes its bytes from its sender's budget now (so that a batch of them
+ * cannot overdraw it), given back if no row is written; a result refused
+ * by the store pays once it is written. */
+static void
+s_decide_keep(ingest_t *self, batch_item_t *item)
+{
+	size_t len = zframe_size(item->raw);
+
+	item->keep = s_quarantine_keep(self, item, len);
+	if (item->action == BATCH_QUARANTINE && item->keep == len && len > INGEST_QUARANTINE_HEAD
+	    && item->bucket != NULL && self->config.quarantine_per_hour > 0) {
+		item->bucket->quarantine_tokens -= (double)len;
+		item->charged = true;
+	}
+}
+
 /* A row kept short: counted, and logged once a minute per sender. */
 static void
-s_tell_cut(ingest_t *self, const item_t *item)
+s_tell_cut(ingest_t *self, const batch_item_t *item)
 {
 	bucket_t *b = item->bucket;
 	int64_t now = zclock_mono();
@@ -353,26 +364,23 @@ s_tell_cut(ingest_t *self, const item_t *item)
 	}
 }
 
-/* Keep a refused item in quarantine, within its sender's budget. */
-static int
-s_store_quarantine(ingest_t *self, item_t *item)
+/* After its transaction: the quarantine budget settled for what was
+ * written (or not). */
+static void
+s_settle_quarantine(ingest_t *self, batch_item_t *item)
 {
 	size_t len = zframe_size(item->raw);
-	size_t keep = s_quarantine_keep(self, item, len);
-	bool written = false;
+	bool written = item->stored && item->written;
 
-	if (store_quarantine(self->store, item->envelope, zframe_data(item->raw), len, keep,
-	                     item->check.reason, item->check.detail, &written) != 0)
-		return -1;
-	/* Only new bytes kept whole cost budget: a copy is not kept at all. */
-	if (written && keep == len && len > INGEST_QUARANTINE_HEAD && item->bucket != NULL
-	    && self->config.quarantine_per_hour > 0)
+	if (item->charged && !written)
+		item->bucket->quarantine_tokens += (double)len;         /* a copy: kept once */
+	else if (!item->charged && written && item->keep == len && len > INGEST_QUARANTINE_HEAD
+	         && item->bucket != NULL && self->config.quarantine_per_hour > 0)
 		item->bucket->quarantine_tokens -= (double)len;
-	if (written && item->cut)
+	if (written && item->cut && item->bucket != NULL)
 		s_tell_cut(self, item);
 	if (written && self->m.quarantine_kept != NULL)
-		tf_metric_add(self->m.quarantine_kept, (double)keep);
-	return 0;
+		tf_metric_add(self->m.quarantine_kept, (double)item->keep);
 }
 
 /* Log a refused connection key, at most once a minute per key. */
@@ -391,9 +399,9 @@ s_log_refusal(ingest_t *self, const char *key, const char *address)
 }
 
 static void
-s_quarantine(item_t *item, int reason, const char *detail)
+s_quarantine(batch_item_t *item, int reason, const char *detail)
 {
-	item->action = ACTION_QUARANTINE;
+	item->action = BATCH_QUARANTINE;
 	item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
 	item->check.reason = reason;
 	if (detail != item->check.detail)
@@ -413,24 +421,34 @@ s_heartbeat_sound(const Tallyfeed__Heartbeat *hb)
 	return true;
 }
 
-/* Decode and validate: decide what the item is, before any database work. */
-static void
-s_judge(ingest_t *self, item_t *item)
+/* Decode the envelope, within the message's budget; false (and the item
+ * quarantined) if it does not. */
+static bool
+s_decode(batch_t *b, batch_item_t *item)
 {
 	tf_envelope_t *env;
 
 	env = tf_envelope_decode_within(zframe_data(item->raw), zframe_size(item->raw),
-	                                self->message_budget, &item->check, &item->envelope);
+	                                b->message_budget, &item->check, &item->envelope);
 	if (env == NULL) {
 		s_quarantine(item, item->check.reason, item->check.detail);
-		return;
+		return false;
 	}
 	item->envelope = env;
+	return true;
+}
+
+/* Validate a decoded envelope: decide what the item is, before any
+ * database work. */
+static void
+s_judge(ingest_t *self, batch_t *b, batch_item_t *item)
+{
+	const tf_envelope_t *env = item->envelope;
 	/* Who may speak: an agent only as itself; an importer for any
 	 * enrolled agent, whose signature the payload must then carry. */
 	if (item->sender->role == TF_ROLE_AGENT) {
 		if (strcmp(env->agent_id, item->sender->name) != 0) {
-			item->action = ACTION_REFUSE;
+			item->action = BATCH_REFUSE;
 			item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
 			item->check.reason = TALLYFEED__REASON__REASON_AGENT_MISMATCH;
 			snprintf(item->check.detail, sizeof item->check.detail,
@@ -453,19 +471,19 @@ s_judge(ingest_t *self, item_t *item)
 		return;
 	}
 	if (env->payload_type == TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_HEARTBEAT) {
-		item->heartbeat = tf_envelope_heartbeat(env, self->message_budget, &item->check);
+		item->heartbeat = tf_envelope_heartbeat(env, b->message_budget, &item->check);
 		if (item->heartbeat == NULL)
 			s_quarantine(item, item->check.reason, item->check.detail);
 		else if (!s_heartbeat_sound(item->heartbeat))
 			s_quarantine(item, TALLYFEED__REASON__REASON_MALFORMED_PAYLOAD,
 			             "payload is not a sound Heartbeat");
 		else {
-			item->action = ACTION_HEARTBEAT;
+			item->action = BATCH_HEARTBEAT;
 			item->verdict = TALLYFEED__VERDICT__VERDICT_ACCEPTED;
 		}
 		return;
 	}
-	item->report = tf_envelope_report(env, self->message_budget, &item->check);
+	item->report = tf_envelope_report(env, b->message_budget, &item->check);
 	if (item->report == NULL) {
 		s_quarantine(item, item->check.reason, item->check.detail);
 		return;
@@ -476,205 +494,12 @@ s_judge(ingest_t *self, item_t *item)
 		s_quarantine(item, item->check.reason, item->check.detail);
 		return;
 	}
-	item->action = ACTION_RESULT;
+	item->action = BATCH_RESULT;
 	item->verdict = TALLYFEED__VERDICT__VERDICT_ACCEPTED;
 }
 
-/* Receive one message into the next free item; false if none was waiting. */
-static bool
-s_receive(ingest_t *self)
-{
-	item_t *item = &self->items[self->count];
-	zmsg_t *msg = zmsg_recv_nowait(self->router);
-
-	if (msg == NULL)
-		return false;
-	if (self->m.received != NULL)
-		tf_metric_add(self->m.received, 1);
-	item->identity = zmsg_pop(msg);
-	item->raw = zmsg_pop(msg);
-	/* What the frames take, charged to the batch (ingest_run leaves room
-	 * for the worst a message can bring, so this always fits). */
-	tf_budget_reset(self->message_budget);
-	tf_budget_charge(self->batch_budget,
-	                 (item->identity != NULL ? tf_budget_cost(zframe_size(item->identity)) : 0)
-	                 + (item->raw != NULL ? tf_budget_cost(zframe_size(item->raw)) : 0));
-	if (item->raw != NULL) {
-		/* zauth sets User-Id to the CURVE key it admitted.  Enrolment may
-		 * have changed since (SIGHUP): the key must be enrolled now. */
-		const char *key = zframe_meta(item->raw, "User-Id");
-		bucket_t *b;
-
-		item->sender = tf_enrolment_by_key(self->enrolment, key);
-		if (item->sender == NULL) {
-			s_log_refusal(self, key ? key : "(none)", zframe_meta(item->raw, "Peer-Address"));
-			item->action = ACTION_IGNORE;
-			goto counted;
-		}
-		/* One bucket per key: when it was last heard (agents_connected)
-		 * and its rate-limit tokens. */
-		if ((b = s_bucket(self, key)) != NULL)
-			s_heard(self, b);
-		item->bucket = b;
-		if (!s_rate_allows(self, item->sender, b)
-		    || !s_byte_rate_allows(self, item->sender, b, zframe_size(item->raw))) {
-			tf_check_t why;
-			tf_envelope_t *env;
-
-			item->action = ACTION_DEFER;
-			item->verdict = TALLYFEED__VERDICT__VERDICT_DEFERRED;
-			item->check.reason = TALLYFEED__REASON__REASON_RATE_LIMITED;
-			snprintf(item->check.detail, sizeof item->check.detail,
-			         "over the limit of %.0f messages or %.0f bytes a second; send it "
-			         "again later", self->config.rate_per_s, self->config.byte_rate_per_s);
-			/* The message id, to answer by; nothing else is looked at,
-			 * and the decode is bounded like any other. */
-			env = tf_envelope_decode_within(zframe_data(item->raw), zframe_size(item->raw),
-			                                self->message_budget, &why, &item->envelope);
-			if (env != NULL)
-				item->envelope = env;
-			goto counted;
-		}
-	}
-	if (item->raw == NULL || zmsg_size(msg) > 0) {
-		/* A DEALER sends one frame per message: anything else is
-		 * malformed, kept whole as far as we can. */
-		if (item->raw == NULL)
-			item->raw = zframe_new_empty();
-		s_quarantine(item, TALLYFEED__REASON__REASON_MALFORMED_ENVELOPE,
-		             "expected exactly one frame per message");
-	} else
-		s_judge(self, item);
-counted:
-	zmsg_destroy(&msg);
-	self->count++;
-	return true;
-}
-
-/* The verdict for a result from what the store found. */
-static int
-s_result_verdict(item_t *item, store_outcome_t outcome)
-{
-	const tf_report_t *r = item->report;
-
-	switch (outcome) {
-	case STORE_ACCEPTED:
-		item->verdict = TALLYFEED__VERDICT__VERDICT_ACCEPTED;
-		snprintf(item->check.detail, sizeof item->check.detail, "stored");
-		break;
-	case STORE_DUPLICATE:
-		item->verdict = TALLYFEED__VERDICT__VERDICT_DUPLICATE;
-		snprintf(item->check.detail, sizeof item->check.detail,
-		         "this message is stored already");
-		break;
-	case STORE_REFUSED:
-		/* The store put the reason and detail in the item's check. */
-		item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
-		break;
-	case STORE_DEFERRED:
-		item->verdict = TALLYFEED__VERDICT__VERDICT_DEFERRED;
-		break;
-	case STORE_REVISION_EXISTS:
-		item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
-		item->check.reason = TALLYFEED__REASON__REASON_REVISION_EXISTS;
-		snprintf(item->check.detail, sizeof item->check.detail,
-		         "unit %s %s round %u revision %u is stored from another message; "
-		         "send a higher revision", r->unit_code, tf_committee_word(r->committee),
-		         r->round, r->revision);
-		break;
-	}
-	return 0;
-}
-
-/* The head the commit just signed, on the live feed. */
 static void
-s_publish_head(ingest_t *self)
-{
-	const char *chain;
-	const uint8_t *hash, *signature;
-	const tf_peer_t *signer;
-	int64_t link, signed_ms;
-
-	if (self->feed != NULL
-	    && store_signed_head(self->store, &chain, &link, &hash, &signed_ms, &signature, &signer))
-		feed_publish_head(self->feed, chain, link, hash, signed_ms, signer->name,
-		                  signer->sign_public, signature);
-}
-
-/* Store items [from, to) in one transaction; 0 if committed.  Results go
- * in one COPY per table; the rare refused message and the periodic
- * heartbeat one statement each. */
-static int
-s_store_range(ingest_t *self, int from, int to)
-{
-	size_t n = 0;
-	int64_t began = zclock_usecs();
-
-	if (store_begin(self->store) != 0)
-		return -1;
-	for (int i = from; i < to; i++) {
-		item_t *item = &self->items[i];
-		if (item->action != ACTION_RESULT)
-			continue;
-		self->entries[n] = (store_entry_t){
-			.envelope = item->envelope, .raw = zframe_data(item->raw),
-			.raw_len = zframe_size(item->raw), .report = item->report,
-			.check = &item->check
-		};
-		item->entry = n++;
-	}
-	if (store_results(self->store, self->entries, n) != 0)
-		goto fail;
-	for (int i = from; i < to; i++) {
-		item_t *item = &self->items[i];
-		int rc = 0;
-
-		switch (item->action) {
-		case ACTION_RESULT:
-			rc = s_result_verdict(item, self->entries[item->entry].outcome);
-			if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
-				rc = s_store_quarantine(self, item);
-			break;
-		case ACTION_QUARANTINE:
-			rc = s_store_quarantine(self, item);
-			break;
-		case ACTION_HEARTBEAT:
-			rc = store_heartbeat(self->store, item->envelope, item->heartbeat,
-			                     item->author->township);
-			if (rc == 1) {
-				/* A replayed or overtaken heartbeat: nothing changed. */
-				item->verdict = TALLYFEED__VERDICT__VERDICT_DUPLICATE;
-				snprintf(item->check.detail, sizeof item->check.detail,
-				         "older than the newest heartbeat stored for this agent; "
-				         "not applied");
-				rc = 0;
-			}
-			break;
-		case ACTION_REFUSE:
-		case ACTION_DEFER:
-		case ACTION_IGNORE:
-			break;          /* nothing of theirs is stored */
-		}
-		if (rc != 0)
-			goto fail;
-	}
-	if (store_commit(self->store) != 0)
-		return -1;
-	s_publish_head(self);
-	if (self->m.commit_seconds != NULL) {
-		tf_metric_observe(self->m.commit_seconds, (double)(zclock_usecs() - began) / 1e6);
-		tf_metric_observe(self->m.batch_size, (double)(to - from));
-	}
-	for (int i = from; i < to; i++)
-		self->items[i].stored = true;
-	return 0;
-fail:
-	store_rollback(self->store);
-	return -1;
-}
-
-static void
-s_log_item(const item_t *item)
+s_log_item(const batch_item_t *item)
 {
 	char id[2 * TF_MESSAGE_ID_LEN + 1] = "-";
 	const char *agent = "-";
@@ -683,10 +508,10 @@ s_log_item(const item_t *item)
 		tf_message_id_hex(item->envelope->message_id.data, item->envelope->message_id.len, id);
 		agent = item->envelope->agent_id;
 	}
-	if (item->action == ACTION_REFUSE)
+	if (item->action == BATCH_REFUSE)
 		log_warnx("refused message %s from agent %s: %s: %s; nothing stored", id,
 		          item->sender->name, tf_reason_name(item->check.reason), item->check.detail);
-	else if (item->action == ACTION_DEFER)
+	else if (item->action == BATCH_DEFER)
 		log_debug("deferred message %s from agent %s: rate limit", id, item->sender->name);
 	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED)
 		log_info("deferred message %s from agent %.64s: %s: %s", id, agent,
@@ -706,7 +531,7 @@ s_log_item(const item_t *item)
 }
 
 static void
-s_acknowledge(ingest_t *self, item_t *item)
+s_acknowledge(ingest_t *self, batch_item_t *item)
 {
 	const tf_envelope_t *env = item->envelope;
 	zframe_t *ack;
@@ -723,21 +548,21 @@ s_acknowledge(ingest_t *self, item_t *item)
 	}
 	/* If the agent has gone, the ack is dropped; it will send again and
 	 * hear DUPLICATE. */
-	zframe_send(&item->identity, self->router, ZFRAME_MORE);
+	zframe_send(&item->reply, self->router, ZFRAME_MORE);
 	zframe_send(&ack, self->router, 0);
 }
 
 /* Count an answered message, and put it on the live feed (results and
  * refusals; heartbeats are in agent_status and `tallyfeed status`). */
 static void
-s_tell(ingest_t *self, const item_t *item)
+s_tell(ingest_t *self, const batch_item_t *item)
 {
 	const tf_envelope_t *env = item->envelope;
 	bool refused = item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED
 	               || item->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED;
 	feed_item_t fi;
 
-	if (item->action == ACTION_HEARTBEAT) {
+	if (item->action == BATCH_HEARTBEAT) {
 		if (self->m.heartbeats != NULL && item->verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED)
 			tf_metric_add(self->m.heartbeats, 1);
 		return;
@@ -769,38 +594,256 @@ s_tell(ingest_t *self, const item_t *item)
 		tf_metric_add(self->m.published, 1);
 }
 
-/* Write the batch, then acknowledge what was committed. */
+/* Defer the item: answered at once, nothing stored. */
 static void
-s_flush(ingest_t *self)
+s_defer(ingest_t *self, batch_item_t *item, int reason, const char *detail);
+
+/* The id a message is known by while it is not yet answered. */
+static bool
+s_inflight_key(const batch_item_t *item, char key[2 * TF_MESSAGE_ID_LEN + 1])
 {
-	if (self->count == 0)
+	const tf_envelope_t *env = item->envelope;
+
+	if (env == NULL || env->message_id.len != TF_MESSAGE_ID_LEN)
+		return false;
+	tf_message_id_hex(env->message_id.data, env->message_id.len, key);
+	return true;
+}
+
+/* A resend of a message not yet answered, byte for byte: its answer goes
+ * where this copy came from (the agent may have a new connection), and the
+ * copy is dropped.  True if absorbed so. */
+static bool
+s_absorb(ingest_t *self, batch_item_t *item)
+{
+	char key[2 * TF_MESSAGE_ID_LEN + 1];
+	batch_item_t *first;
+
+	if (!s_inflight_key(item, key) || (first = zhashx_lookup(self->inflight, key)) == NULL)
+		return false;
+	if (zframe_size(first->raw) != zframe_size(item->raw)
+	    || memcmp(zframe_data(first->raw), zframe_data(item->raw), zframe_size(item->raw)) != 0)
+		return false;
+	zframe_destroy(&first->reply);
+	first->reply = item->reply;
+	item->reply = NULL;
+	if (self->m.absorbed != NULL)
+		tf_metric_add(self->m.absorbed, 1);
+	return true;
+}
+
+/* Move the judged message from self->one into the batch being filled. */
+static void
+s_enqueue(ingest_t *self, batch_item_t *item)
+{
+	batch_t *b = self->fill;
+	char key[2 * TF_MESSAGE_ID_LEN + 1];
+	batch_item_t *slot = &b->items[b->count++];
+
+	assert(b->count <= b->max);
+	*slot = *item;
+	memset(item, 0, sizeof *item);
+	/* The room for it was there before it was read (s_room). */
+	tf_budget_charge(b->budget, tf_budget_used(self->one->budget));
+	if (s_inflight_key(slot, key) && zhashx_lookup(self->inflight, key) == NULL)
+		zhashx_insert(self->inflight, key, slot);
+}
+
+/* Read one message, judge it, and put it where it goes: into the batch
+ * being filled, or (room == ROOM_DEFER, or over its sender's rate) answered
+ * DEFERRED at once, or answered at once when nothing of it is to be stored.
+ * False if none was waiting. */
+static bool
+s_receive(ingest_t *self, room_t room)
+{
+	batch_t *one = self->one;
+	batch_item_t *item = &one->items[0];
+	zmsg_t *msg = zmsg_recv_nowait(self->router);
+
+	if (msg == NULL)
+		return false;
+	if (self->m.received != NULL)
+		tf_metric_add(self->m.received, 1);
+	batch_clear(one);
+	item->reply = zmsg_pop(msg);
+	item->raw = zmsg_pop(msg);
+	/* What the frames take, charged to the batch they go to. */
+	tf_budget_charge(one->budget,
+	                 (item->reply != NULL ? tf_budget_cost(zframe_size(item->reply)) : 0)
+	                 + (item->raw != NULL ? tf_budget_cost(zframe_size(item->raw)) : 0));
+	if (item->raw != NULL) {
+		/* zauth sets User-Id to the CURVE key it admitted.  Enrolment may
+		 * have changed since (SIGHUP): the key must be enrolled now. */
+		const char *key = zframe_meta(item->raw, "User-Id");
+		bucket_t *b;
+
+		item->sender = tf_enrolment_by_key(self->enrolment, key);
+		if (item->sender == NULL) {
+			s_log_refusal(self, key ? key : "(none)", zframe_meta(item->raw, "Peer-Address"));
+			if (self->m.ignored != NULL)
+				tf_metric_add(self->m.ignored, 1);
+			goto out;
+		}
+		/* One bucket per key: when it was last heard (agents_connected)
+		 * and its rate-limit tokens. */
+		if ((b = s_bucket(self, key)) != NULL)
+			s_heard(self, b);
+		item->bucket = b;
+		if (!s_rate_allows(self, item->sender, b)
+		    || !s_byte_rate_allows(self, item->sender, b, zframe_size(item->raw))) {
+			char detail[sizeof item->check.detail];
+			tf_check_t why;
+			tf_envelope_t *env;
+
+			/* The message id, to answer by; nothing else is looked at,
+			 * and the decode is bounded like any other. */
+			env = tf_envelope_decode_within(zframe_data(item->raw), zframe_size(item->raw),
+			                                one->message_budget, &why, &item->envelope);
+			if (env != NULL)
+				item->envelope = env;
+			snprintf(detail, sizeof detail, "over the limit of %.0f messages or %.0f bytes "
+			         "a second; send it again later", self->config.rate_per_s,
+			         self->config.byte_rate_per_s);
+			s_defer(self, item, TALLYFEED__REASON__REASON_RATE_LIMITED, detail);
+			goto out;
+		}
+	}
+	if (item->raw == NULL || zmsg_size(msg) > 0) {
+		/* A DEALER sends one frame per message: anything else is
+		 * malformed, kept whole as far as we can. */
+		if (item->raw == NULL)
+			item->raw = zframe_new_empty();
+		s_quarantine(item, TALLYFEED__REASON__REASON_MALFORMED_ENVELOPE,
+		             "expected exactly one frame per message");
+	} else if (s_decode(one, item)) {
+		if (s_absorb(self, item))
+			goto out;
+		if (room != ROOM_DEFER)
+			s_judge(self, one, item);
+	}
+	if (room == ROOM_DEFER) {
+		/* Judged and stored when it is sent again. */
+		self->stall_deferred++;
+		s_defer(self, item, TALLYFEED__REASON__REASON_COLLECTOR_BUSY,
+		        "the collector's database is slow to commit; nothing stored: send it "
+		        "again later");
+		goto out;
+	}
+	if (item->action == BATCH_REFUSE) {
+		/* Nothing of it is stored: answered now. */
+		item->stored = true;
+		s_log_item(item);
+		s_acknowledge(self, item);
+		s_tell(self, item);
+		goto out;
+	}
+	s_decide_keep(self, item);
+	s_enqueue(self, item);
+out:
+	zmsg_destroy(&msg);
+	batch_clear(one);
+	return true;
+}
+
+static void
+s_defer(ingest_t *self, batch_item_t *item, int reason, const char *detail)
+{
+	item->action = BATCH_DEFER;
+	item->verdict = TALLYFEED__VERDICT__VERDICT_DEFERRED;
+	item->check.reason = reason;
+	snprintf(item->check.detail, sizeof item->check.detail, "%s", detail);
+	s_log_item(item);
+	s_acknowledge(self, item);
+	s_tell(self, item);
+}
+
+/* Where the next message can go: the batch being filled while it has room
+ * for the worst a message can bring; else, once the batch with the writer
+ * has waited past stall_ms, an answer DEFERRED; else nowhere (ZeroMQ
+ * holds it, and then the sender's queue and TCP). */
+static room_t
+s_room(ingest_t *self)
+{
+	if (!batch_full(self->fill, MESSAGE_MEMORY_MAX))
+		return ROOM_BATCH;
+	if (writer_busy_ms(self->writer) >= self->config.stall_ms)
+		return ROOM_DEFER;
+	return ROOM_NONE;
+}
+
+/* Acknowledge what the batch's transaction stored, and free the batch. */
+static void
+s_answer(ingest_t *self, batch_t *b)
+{
+	int unstored = 0;
+
+	for (int i = 0; i < b->count; i++) {
+		batch_item_t *item = &b->items[i];
+		char key[2 * TF_MESSAGE_ID_LEN + 1];
+
+		if (s_inflight_key(item, key) && zhashx_lookup(self->inflight, key) == item)
+			zhashx_delete(self->inflight, key);
+		if (item->action == BATCH_QUARANTINE || item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
+			s_settle_quarantine(self, item);
+		if (!item->stored) {
+			unstored++;
+			continue;
+		}
+		s_log_item(item);
+		s_acknowledge(self, item);
+		s_tell(self, item);
+	}
+	if (unstored > 0)
+		log_warnx("%d message(s) not stored, and not acknowledged: their agents keep them "
+		          "and will send them again", unstored);
+	if (b->head_signed && self->feed != NULL)
+		feed_publish_head(self->feed, b->chain, b->link, b->row_hash, b->signed_ms,
+		                  b->signer->name, b->signer->sign_public, b->signature);
+	if (self->m.commit_seconds != NULL && b->transactions > 0) {
+		tf_metric_observe(self->m.commit_seconds, (double)b->write_us / 1e6);
+		tf_metric_observe(self->m.batch_size, (double)b->count);
+	}
+	log_debug("batch of %d: %d transaction(s), written in %.1f ms", b->count, b->transactions,
+	          (double)b->write_us / 1000.0);
+	batch_clear(b);
+}
+
+/* Hand the batch being filled to the writer if it is free. */
+static void
+s_dispatch(ingest_t *self)
+{
+	if (self->fill->count == 0 || self->spare == NULL || !writer_idle(self->writer))
 		return;
-	if (self->m.queue_depth != NULL)
-		tf_metric_set(self->m.queue_depth, self->count);
-	if (s_store_range(self, 0, self->count) != 0 && store_ready(self->store)) {
-		/* The database is up but refused the batch: find the message it
-		 * refuses by storing one at a time.  A message that still fails is
-		 * not acknowledged; its agent will send it again. */
-		log_warnx("batch of %d not stored; retrying one message at a time", self->count);
-		for (int i = 0; i < self->count; i++)
-			if (s_store_range(self, i, i + 1) != 0)
-				log_warnx("message %d of the batch could not be stored; not acknowledged", i);
+	if (writer_submit(self->writer, self->fill) != 0) {
+		log_warnx("could not hand a batch to the writer; trying again");
+		return;
 	}
-	for (int i = 0; i < self->count; i++) {
-		item_t *item = &self->items[i];
-		if (item->stored && item->action != ACTION_IGNORE) {
-			s_log_item(item);
-			s_acknowledge(self, item);
-			s_tell(self, item);
-		} else if (item->stored && self->m.ignored != NULL)
-			tf_metric_add(self->m.ignored, 1);
-		s_item_clear(item);
+	self->with_writer = self->fill->count;
+	self->fill = self->spare;
+	self->spare = NULL;
+}
+
+/* The writer is done with its batch: give it the next at once, then
+ * answer the one it gave back. */
+static void
+s_collect(ingest_t *self)
+{
+	batch_t *done = writer_collect(self->writer);
+
+	if (done == NULL)
+		return;
+	self->with_writer = 0;
+	if (self->stall_said != 0) {
+		log_info("database: the commit came back after %.1f s; %llu message(s) were "
+		         "deferred meanwhile", (double)done->write_us / 1e6,
+		         (unsigned long long)self->stall_deferred);
+		self->stall_said = 0;
+		self->stall_deferred = 0;
 	}
-	self->count = 0;
-	tf_budget_reset(self->message_budget);
-	tf_budget_reset(self->batch_budget);
-	if (self->m.queue_depth != NULL)
-		tf_metric_set(self->m.queue_depth, 0);
+	self->spare = done;
+	s_dispatch(self);
+	/* The batch dispatched took the spare's place as the one filling. */
+	s_answer(self, done);
 }
 
 int
@@ -860,7 +903,8 @@ ingest_set_outputs(ingest_t *self, feed_t *feed, tf_metrics_t *metrics)
 	    NULL, NULL, 0);
 	self->m.queue_depth = tf_metrics_declare(metrics, TF_GAUGE,
 	    "tallyfeed_collector_queue_depth",
-	    "Messages read and not yet acknowledged (the batch being written).", NULL, NULL, 0);
+	    "Messages read and not yet acknowledged (the batch being written and the one "
+	    "filling).", NULL, NULL, 0);
 	self->m.agents_connected = tf_metrics_declare(metrics, TF_GAUGE,
 	    "tallyfeed_collector_agents_connected",
 	    "Enrolled agents and importers heard from (message or heartbeat) in the last 90 s.",
@@ -877,11 +921,22 @@ ingest_set_outputs(ingest_t *self, feed_t *feed, tf_metrics_t *metrics)
 	    "tallyfeed_collector_quarantine_bytes_total",
 	    "Bytes of refused frames written to the quarantine (identical bytes are kept once).",
 	    NULL, NULL, 0);
+	self->m.stalled_seconds = tf_metrics_declare(metrics, TF_GAUGE,
+	    "tallyfeed_collector_database_stalled_seconds",
+	    "How long the batch with the database writer has waited for its commit, once past "
+	    "database_stall_ms (0 otherwise): new messages are answered DEFERRED meanwhile.",
+	    NULL, NULL, 0);
+	self->m.absorbed = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_collector_resends_absorbed_total",
+	    "Copies of a message not yet answered, byte for byte (an agent sending again while "
+	    "its transaction commits): dropped, its answer sent where the copy came from.",
+	    NULL, NULL, 0);
 	if (self->m.received == NULL || self->m.agents_connected == NULL
+	    || self->m.stalled_seconds == NULL || self->m.absorbed == NULL
 	    || self->m.subscriptions == NULL || self->m.quarantine_cut == NULL
 	    || self->m.quarantine_kept == NULL)
 		return -1;
-	tf_metric_set(self->m.database_up, store_ready(self->store) ? 1 : 0);
+	tf_metric_set(self->m.database_up, 1);
 	return 0;
 }
 
@@ -891,21 +946,36 @@ ingest_database_up(const ingest_t *self)
 	return self->m.database_up;
 }
 
-/* Refresh the gauges that are states, not events: agents_connected once a
- * second, for those whose window ran out (one heard anew counts at once,
- * in s_heard). */
+const tf_metric_t *
+ingest_database_stalled(const ingest_t *self)
+{
+	return self->m.stalled_seconds;
+}
+
+/* Each turn: the gauges that are states, not events (agents_connected
+ * once a second, for those whose window ran out: one heard anew counts at
+ * once, in s_heard), and the stall said once in the log. */
 static void
 s_gauges(ingest_t *self)
 {
 	int64_t now = zclock_mono();
+	int64_t busy = writer_busy_ms(self->writer);
 	/* Read the feed's subscription news with or without metrics: its
 	 * socket keeps what is not read. */
 	size_t subscriptions = self->feed != NULL ? feed_subscriptions(self->feed) : 0;
+	bool stalled = busy >= self->config.stall_ms;
 
+	if (stalled && self->stall_said == 0) {
+		log_warnx("database: a commit has waited %.1f s; the loop goes on, answering new "
+		          "messages DEFERRED until it comes back", (double)busy / 1000.0);
+		self->stall_said = now;
+	}
 	if (self->m.database_up == NULL)
 		return;
-	tf_metric_set(self->m.database_up, store_ready(self->store) ? 1 : 0);
+	tf_metric_set(self->m.database_up, writer_database_up(self->writer) ? 1 : 0);
+	tf_metric_set(self->m.stalled_seconds, stalled ? (double)busy / 1000.0 : 0);
 	tf_metric_set(self->m.subscriptions, (double)subscriptions);
+	tf_metric_set(self->m.queue_depth, self->fill->count + self->with_writer);
 	if (now - self->counted_ms >= 1000)
 		s_count_connected(self, now);
 }
@@ -944,45 +1014,76 @@ s_log_refused_connections(ingest_t *self)
 	}
 }
 
+
+/* On the way out (stop) or before a reload: nothing new is taken, the
+ * batch being filled is written, and the loop ends once both are answered.
+ * A stop does not wait for ever on a database that does not answer: past
+ * STOP_WAIT_MS (at once if the database is down) the writer gives up and
+ * cancels, and past STOP_GIVE_UP_MS more the loop leaves without it. */
+static bool
+s_leave(ingest_t *self, bool stop, int64_t since)
+{
+	int64_t waited = zclock_mono() - since;
+
+	if (self->fill->count == 0 && writer_idle(self->writer))
+		return true;
+	if (!stop)
+		return false;
+	if (!self->stopping && (waited >= STOP_WAIT_MS || !writer_database_up(self->writer))) {
+		log_warnx("shutting down: the database has not taken the batch in hand; giving it up "
+		          "(its agents keep their messages and will send them again)");
+		writer_stop(self->writer);
+		self->stopping = true;
+	}
+	if (self->stopping && waited >= STOP_WAIT_MS + STOP_GIVE_UP_MS
+	    && !writer_idle(self->writer)) {
+		log_warnx("shutting down with a write that has not come back in %.0f s: nothing of it "
+		          "is acknowledged", (double)waited / 1000.0);
+		self->stuck = true;
+		return true;
+	}
+	return false;
+}
+
 void
 ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
-	zpoller_t *poller = zpoller_new(self->router, NULL);
+	zmq_pollitem_t poll[2] = {
+		{ .socket = zsock_resolve(self->router), .events = ZMQ_POLLIN },
+		{ .socket = zsock_resolve(writer_sock(self->writer)), .events = ZMQ_POLLIN },
+	};
+	int64_t leaving_since = 0;
 
-	if (poller == NULL)
-		fatalx("could not create a poller");
 	assert(self->enrolment != NULL);
-	while (!*stop && !*reload) {
-		int64_t deadline;
+	for (;;) {
+		bool leaving = *stop || *reload;
+		room_t room;
 
 		s_log_refused_connections(self);
 		s_gauges(self);
 		if (self->metrics != NULL)
 			tf_metrics_alive(self->metrics);
 		tf_service_alive();
-		/* While the database is away, leave messages in the socket's queue
-		 * (bounded by its high-water mark): nothing is acknowledged, and
-		 * the agents keep their copies. */
-		if (!store_ready(self->store)) {
-			zclock_sleep(POLL_MS);
-			continue;
-		}
-		if (zpoller_wait(poller, POLL_MS) == NULL)
-			continue;
-		deadline = zclock_mono() + self->config.batch_wait_ms;
-		/* Bounded in count and in memory: at most batch_max frames, and
-		 * room left for the worst the next can bring. */
-		while (self->count < self->config.batch_max
-		       && tf_budget_left(self->batch_budget) >= MESSAGE_MEMORY_MAX) {
-			if (s_receive(self))
-				continue;
-			if (*stop || zclock_mono() >= deadline)
-				break;
-			if (zpoller_wait(poller, (int)(deadline - zclock_mono())) == NULL
-			    && zclock_mono() >= deadline)
+		if (leaving) {
+			if (leaving_since == 0)
+				leaving_since = zclock_mono();
+			if (s_leave(self, *stop, leaving_since))
 				break;
 		}
-		s_flush(self);
+		s_dispatch(self);
+		/* Group commit: while the writer commits one batch the next
+		 * gathers here, and goes the moment the writer is free; an idle
+		 * collector writes each message as it comes. */
+		for (int n = 0; !leaving && n < TAKE_MAX; n++) {
+			room = s_room(self);
+			if (room == ROOM_NONE || !s_receive(self, room))
+				break;
+			s_dispatch(self);
+		}
+		poll[0].events = !leaving && s_room(self) != ROOM_NONE ? ZMQ_POLLIN : 0;
+		if (zmq_poll(poll, 2, POLL_MS) < 0 && errno != EINTR)
+			fatal("zmq_poll");
+		if (poll[1].revents & ZMQ_POLLIN)
+			s_collect(self);
 	}
-	zpoller_destroy(&poller);
 }

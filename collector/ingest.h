@@ -1,9 +1,21 @@
 /*
- * ingest: the collector's loop.  Drains the ROUTER socket in batches
- * (bounded by count and time), decodes and validates each message, writes
- * the whole batch in one transaction, and only after COMMIT sends each
- * agent its Ack.  When the database is away it stops reading — agents keep
- * their messages — and resumes by itself when it returns.
+ * ingest: the collector's loop, which never waits on the database.  It
+ * reads the ROUTER socket, decodes and validates each message, and gathers
+ * them in a batch; the writer (writer.h), a thread with the database
+ * connection, writes a batch in one transaction while the next gathers,
+ * and the loop sends each agent its Ack only after the COMMIT that stored
+ * its message has returned.  Group commit: a batch goes the moment the
+ * writer is free, so an idle collector writes each message as it comes and
+ * a busy one in batches of up to batch_max; no timer waits.
+ *
+ * While the writer is busy and the next batch is full, the loop stops
+ * reading (ZeroMQ holds what comes, then the agents' queues and TCP).  Once
+ * the batch with the writer has waited past stall_ms (a lock, a frozen or
+ * lost server), the loop reads on and answers each new message DEFERRED
+ * (COLLECTOR_BUSY: the agent sends it again after its own backoff), and a
+ * resend of a message not yet answered, byte for byte, is dropped: its
+ * answer goes where the resend came from.  The loop keeps turning
+ * throughout (the watchdog and /healthz see it); /readyz says the stall.
  *
  * Trust, in the order it is checked: the connection's CURVE key (already
  * admitted by ZAP) must still be enrolled, or the message is ignored and
@@ -37,7 +49,7 @@
 
 typedef struct {
 	int batch_max;          /* messages per transaction */
-	int batch_wait_ms;      /* how long a batch waits to fill after its first message */
+	int stall_ms;           /* a commit waited this long is a stall: defer new messages */
 	tf_rules_config_t rules;
 	double rate_per_s;      /* messages per second per agent (0: no limit) */
 	double rate_burst;      /* messages an agent may send at once */
@@ -53,17 +65,20 @@ typedef struct {
 /* The first bytes of a refused frame kept past its sender's quarantine
  * budget. */
 #define INGEST_QUARANTINE_HEAD 256
-/* Memory one batch may hold: its frames as received and what decoding them
- * took.  A batch stops growing while less than a message's worst case (a
- * 1 MiB frame, TF_DECODE_MAX decoded) is left. */
-#define INGEST_BATCH_MEMORY_MAX (32 * 1024 * 1024)
 
 typedef struct _ingest_t ingest_t;
 
-/* The ingest loop over a bound ROUTER socket; borrows all three. */
-ingest_t *ingest_new(zsock_t *router, store_t *store, const tf_registry_t *registry,
+/* The ingest loop over a bound ROUTER socket (borrowed, like registry);
+ * it takes the store for its writer (*store_p becomes NULL).  NULL if out
+ * of memory (the store is then still the caller's). */
+ingest_t *ingest_new(zsock_t *router, store_t **store_p, const tf_registry_t *registry,
                      const ingest_config_t *config);
+/* Only if ingest_drained. */
 void ingest_destroy(ingest_t **self_p);
+/* False if the last run, told to stop, left with a write the database
+ * never answered: the process should exit without freeing (the writer's
+ * thread is still in it). */
+bool ingest_drained(const ingest_t *self);
 
 /* New settings, between runs (batch_max may change).  0, or -1 if out of
  * memory (the old settings stay). */
@@ -76,14 +91,17 @@ void ingest_set_enrolment(ingest_t *self, const tf_enrolment_t *enrolment);
  * metrics (both borrowed; declared here: call once, before any scrape). */
 int ingest_set_outputs(ingest_t *self, feed_t *feed, tf_metrics_t *metrics);
 
-/* The gauge that says the database is up (for /readyz), after the above. */
+/* The gauges /readyz goes by, after the above: the database is up (1), and
+ * how long a commit has stalled (0: none). */
 const tf_metric_t *ingest_database_up(const ingest_t *self);
+const tf_metric_t *ingest_database_stalled(const ingest_t *self);
 
 /* Log the failed handshakes a zmonitor of the ROUTER reports (borrowed). */
 void ingest_watch(ingest_t *self, zactor_t *monitor);
 
-/* Run until *stop or *reload becomes non-zero; finishes the batch in hand
- * first.  The caller handles a reload and runs it again. */
+/* Run until *stop or *reload becomes non-zero; writes and answers the
+ * batches in hand first (a stop waits at most about 15 s on the database).
+ * The caller handles a reload and runs it again. */
 void ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload);
 
 #endif

@@ -35,14 +35,19 @@ s_usage(FILE *fp)
 	    "                           [-k KEY] [-C CERT_DIR] [--endpoint-file FILE]\n"
 	    "Receive township results over ZeroMQ, validate, store in PostgreSQL,\n"
 	    "and acknowledge each message after its transaction has committed.\n"
+	    "A thread of its own writes to the database, so the loop goes on while a\n"
+	    "commit waits; past database_stall_ms new messages are answered DEFERRED.\n"
 	    "Runs in the foreground and logs to stderr; SIGTERM or SIGINT finishes\n"
-	    "the batch in hand, acknowledges it and exits.  SIGHUP re-reads the\n"
+	    "the batches in hand, acknowledges them and exits (waiting at most about\n"
+	    "15 s on a database that does not answer).  SIGHUP re-reads the\n"
 	    "configuration file (batches, rate limits, rules) and the\n"
 	    "certificate directory (revoke an agent: remove its NAME.cert, send SIGHUP);\n"
 	    "whatever is unsound in the new stays as it was.\n"
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"collector\": endpoint, database,\n"
-	    "                 key, certs, chain, batch_max, batch_wait_ms, rate_per_s,\n"
+	    "                 key, certs, chain, batch_max, database_stall_ms,\n"
+	    "                 database_statement_timeout_ms, database_lock_timeout_ms,\n"
+	    "                 database_idle_in_transaction_timeout_ms, rate_per_s,\n"
 	    "                 rate_burst, byte_rate_per_s, byte_burst,\n"
 	    "                 quarantine_bytes_per_hour, accept_protocol_1, feed, metrics,\n"
 	    "                 and a \"rules\" subsection (see deploy/examples/collector.cfg)\n"
@@ -68,7 +73,8 @@ s_usage(FILE *fp)
 	    "\n"
 	    "Command-line options override the file.  Exit status: 0 after a clean\n"
 	    "shutdown or a sound check, 1 on a bad configuration, an unreachable\n"
-	    "database at start or one running with fsync = off, 2 on bad arguments.\n", DEFAULT_ENDPOINT, DEFAULT_FEED,
+	    "database at start or one running with fsync = off, or a shutdown with a\n"
+	    "commit the database never answered, 2 on bad arguments.\n", DEFAULT_ENDPOINT, DEFAULT_FEED,
 	    DEFAULT_METRICS);
 }
 
@@ -77,11 +83,11 @@ s_usage(FILE *fp)
 static int
 s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
 {
-	long batch_max, batch_wait, rate, burst, byte_rate, byte_burst, quarantine, accept_v1;
+	long batch_max, stall, rate, burst, byte_rate, byte_burst, quarantine, accept_v1;
 
 	if (tf_config_int(config, "collector", "batch_max", 1000, 1, 10000, &batch_max, err,
 	                  errlen) != 0
-	    || tf_config_int(config, "collector", "batch_wait_ms", 10, 0, 10000, &batch_wait,
+	    || tf_config_int(config, "collector", "database_stall_ms", 2000, 100, 3600000, &stall,
 	                     err, errlen) != 0
 	    || tf_config_int(config, "collector", "rate_per_s", 20, 0, 1000000, &rate, err,
 	                     errlen) != 0
@@ -98,13 +104,33 @@ s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
 	    || tf_rules_config_load(&ic->rules, config, "collector", err, errlen) != 0)
 		return -1;
 	ic->batch_max = (int)batch_max;
-	ic->batch_wait_ms = (int)batch_wait;
+	ic->stall_ms = (int)stall;
 	ic->rate_per_s = (double)rate;
 	ic->rate_burst = (double)burst;
 	ic->byte_rate_per_s = (double)byte_rate;
 	ic->byte_burst = (double)byte_burst;
 	ic->quarantine_per_hour = (double)quarantine;
 	ic->accept_protocol_1 = accept_v1 != 0;
+	return 0;
+}
+
+/* The limits of the collector's database session (a restart changes
+ * them).  0, or -1 with err. */
+static int
+s_limits(zconfig_t *config, store_limits_t *limits, char *err, size_t errlen)
+{
+	long statement, lock, idle;
+
+	if (tf_config_int(config, "collector", "database_statement_timeout_ms", 60000, 0,
+	                  86400000, &statement, err, errlen) != 0
+	    || tf_config_int(config, "collector", "database_lock_timeout_ms", 10000, 0, 86400000,
+	                     &lock, err, errlen) != 0
+	    || tf_config_int(config, "collector", "database_idle_in_transaction_timeout_ms", 60000,
+	                     0, 86400000, &idle, err, errlen) != 0)
+		return -1;
+	limits->statement_timeout_ms = (int)statement;
+	limits->lock_timeout_ms = (int)lock;
+	limits->idle_in_transaction_ms = (int)idle;
 	return 0;
 }
 
@@ -130,9 +156,9 @@ s_reload_settings(ingest_t *ingest, const char *config_path, const char *const *
 	} else if (ingest_set_config(ingest, &ic) != 0)
 		log_warnx("reload: out of memory; keeping the settings in force");
 	else
-		log_info("reload: batch_max %d, batch_wait_ms %d, rate %.0f/s burst %.0f, %.0f "
+		log_info("reload: batch_max %d, database_stall_ms %d, rate %.0f/s burst %.0f, %.0f "
 		         "bytes/s burst %.0f, quarantine %.0f bytes/h, rules from %s", ic.batch_max,
-		         ic.batch_wait_ms, ic.rate_per_s, ic.rate_burst, ic.byte_rate_per_s,
+		         ic.stall_ms, ic.rate_per_s, ic.rate_burst, ic.byte_rate_per_s,
 		         ic.byte_burst, ic.quarantine_per_hour, config_path);
 	zconfig_destroy(&config);
 }
@@ -176,7 +202,9 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const keys[] = {
-		"endpoint", "database", "batch_max", "batch_wait_ms", "key", "certs", "chain",
+		"endpoint", "database", "batch_max", "database_stall_ms", "key", "certs", "chain",
+		"database_statement_timeout_ms", "database_lock_timeout_ms",
+		"database_idle_in_transaction_timeout_ms",
 		"rate_per_s", "rate_burst", "rules", "feed", "metrics", "byte_rate_per_s",
 		"byte_burst", "quarantine_bytes_per_hour", "accept_protocol_1", NULL
 	};
@@ -196,6 +224,7 @@ main(int argc, char **argv)
 	tf_registry_t *registry = NULL;
 	ingest_t *ingest = NULL;
 	ingest_config_t ic;
+	store_limits_t limits;
 	char err[1024], *bound = NULL;
 	int ch, check_only = 0, verbose = 0, rc = 1;
 
@@ -274,7 +303,8 @@ main(int argc, char **argv)
 		tf_config_warn(config, "collector/metrics: %s", err);
 		goto out;
 	}
-	if (s_settings(config, &ic, err, sizeof err) != 0) {
+	if (s_settings(config, &ic, err, sizeof err) != 0
+	    || s_limits(config, &limits, err, sizeof err) != 0) {
 		tf_config_warn(config, "%s", err);
 		goto out;
 	}
@@ -308,7 +338,7 @@ main(int argc, char **argv)
 	zsys_set_logstream(stderr);
 	zsys_set_logident("tallyfeed-collector");
 
-	store = store_new(conninfo, chain, identity, err, sizeof err);
+	store = store_new(conninfo, chain, identity, &limits, err, sizeof err);
 	if (store == NULL) {
 		log_warnx("%s", err);
 		goto out;
@@ -367,9 +397,9 @@ main(int argc, char **argv)
 	         tf_enrolment_count(enrolment, TF_ROLE_AGENT),
 	         tf_enrolment_count(enrolment, TF_ROLE_IMPORTER), chain);
 
-	ingest = ingest_new(router, store, registry, &ic);
+	ingest = ingest_new(router, &store, registry, &ic);
 	if (ingest == NULL)
-		fatalx("out of memory");
+		fatalx("out of memory, or could not start the database writer");
 	ingest_set_enrolment(ingest, enrolment);
 	feed = feed_new(feed_at, registry, err, sizeof err);
 	if (feed == NULL) {
@@ -379,6 +409,8 @@ main(int argc, char **argv)
 	metrics = tf_metrics_new();
 	if (metrics == NULL || ingest_set_outputs(ingest, feed, metrics) != 0)
 		fatalx("out of memory");
+	tf_metrics_not_ready_above(metrics, ingest_database_stalled(ingest),
+	                           "not ready: a commit has waited %.1f s on the database\n");
 	http = tf_metrics_serve(metrics, metrics_listen, ingest_database_up(ingest),
 	                        "not ready: the database does not answer\n", err, sizeof err);
 	if (http == NULL) {
@@ -422,6 +454,13 @@ main(int argc, char **argv)
 	tf_service_ready("collecting");
 	while (!tf_stop_requested) {
 		ingest_run(ingest, &tf_stop_requested, &tf_reload_requested);
+		if (!ingest_drained(ingest)) {
+			/* Its writer's thread is still in a call to the server:
+			 * leave without freeing what it uses.  Nothing it holds
+			 * was acknowledged. */
+			tf_service_stopping();
+			_exit(1);
+		}
 		if (tf_reload_requested) {
 			tf_reload_requested = 0;
 			tf_service_reloading();

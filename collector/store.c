@@ -12,6 +12,7 @@
 
 #include <assert.h>
 #include <czmq.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,9 @@ struct _store_t {
 	int64_t txn_link;       /* link and head when the transaction began, */
 	uint8_t txn_head[TF_HASH_LEN];  /*   restored if it rolls back */
 	PGconn *conn;
+	store_limits_t limits;
+	pthread_mutex_t cancel_lock;    /* guards cancel: store_cancel may come from any thread */
+	PGcancel *cancel;       /* for conn, or NULL */
 	int64_t next_try;       /* zclock_mono() before which we do not reconnect */
 	int backoff_ms;
 	bool was_down;          /* said "database unavailable" already */
@@ -143,6 +147,8 @@ s_connect(store_t *self, char *err, size_t errlen)
 {
 	PGresult *res;
 
+	char limits[256];
+
 	self->conn = tf_db_connect(self->conninfo, "tallyfeed-collector", err, errlen);
 	if (self->conn == NULL)
 		return -1;
@@ -152,6 +158,24 @@ s_connect(store_t *self, char *err, size_t errlen)
 		self->conn = NULL;
 		return -1;
 	}
+	/* Nothing the server does may keep the writer waiting unbounded: past
+	 * a limit the transaction fails, and is tried again. */
+	snprintf(limits, sizeof limits,
+	         "SELECT pg_catalog.set_config('statement_timeout', '%d', false), "
+	         "pg_catalog.set_config('lock_timeout', '%d', false), "
+	         "pg_catalog.set_config('idle_in_transaction_session_timeout', '%d', false)",
+	         self->limits.statement_timeout_ms, self->limits.lock_timeout_ms,
+	         self->limits.idle_in_transaction_ms);
+	res = PQexec(self->conn, limits);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "could not set the session's timeouts: %s",
+		         tf_db_error(self->conn));
+		PQclear(res);
+		PQfinish(self->conn);
+		self->conn = NULL;
+		return -1;
+	}
+	PQclear(res);
 	for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++) {
 		res = PQprepare(self->conn, s_statements[i].name, s_statements[i].sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -169,16 +193,48 @@ s_connect(store_t *self, char *err, size_t errlen)
 		self->conn = NULL;
 		return -1;
 	}
+	pthread_mutex_lock(&self->cancel_lock);
+	self->cancel = PQgetCancel(self->conn);
+	pthread_mutex_unlock(&self->cancel_lock);
 	return 0;
 }
 
+/* Close the connection (and forget its cancel handle). */
+static void
+s_disconnect(store_t *self)
+{
+	pthread_mutex_lock(&self->cancel_lock);
+	PQfreeCancel(self->cancel);
+	self->cancel = NULL;
+	pthread_mutex_unlock(&self->cancel_lock);
+	PQfinish(self->conn);
+	self->conn = NULL;
+}
+
+void
+store_cancel(store_t *self)
+{
+	char why[256];
+
+	pthread_mutex_lock(&self->cancel_lock);
+	if (self->cancel != NULL && PQcancel(self->cancel, why, sizeof why) == 0)
+		log_warnx("could not ask the database to cancel the statement running: %s", why);
+	pthread_mutex_unlock(&self->cancel_lock);
+}
+
+bool
+store_retryable(const store_t *self)
+{
+	return tf_db_retryable(self->conn);
+}
+
 store_t *
-store_new(const char *conninfo, const char *chain, const tf_identity_t *signer, char *err,
-          size_t errlen)
+store_new(const char *conninfo, const char *chain, const tf_identity_t *signer,
+          const store_limits_t *limits, char *err, size_t errlen)
 {
 	store_t *self;
 
-	assert(conninfo != NULL && chain != NULL && signer != NULL);
+	assert(conninfo != NULL && chain != NULL && signer != NULL && limits != NULL);
 	if (strlen(chain) == 0 || strlen(chain) > TF_CHAIN_NAME_MAX) {
 		snprintf(err, errlen, "chain name \"%.80s\" must be 1 to %d bytes", chain,
 		         TF_CHAIN_NAME_MAX);
@@ -189,6 +245,8 @@ store_new(const char *conninfo, const char *chain, const tf_identity_t *signer, 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&self->cancel_lock, NULL);
+	self->limits = *limits;
 	self->signer = signer;
 	self->conninfo = strdup(conninfo);
 	self->chain = strdup(chain);
@@ -218,7 +276,8 @@ store_destroy(store_t **self_p)
 	self = *self_p;
 	if (self == NULL)
 		return;
-	PQfinish(self->conn);
+	s_disconnect(self);
+	pthread_mutex_destroy(&self->cancel_lock);
 	copybuf_destroy(&self->messages);
 	copybuf_destroy(&self->results);
 	copybuf_destroy(&self->candidates);
@@ -242,8 +301,7 @@ store_ready(store_t *self)
 	}
 	if (zclock_mono() < self->next_try)
 		return false;
-	PQfinish(self->conn);
-	self->conn = NULL;
+	s_disconnect(self);
 	if (s_connect(self, err, sizeof err) != 0) {
 		log_warnx("%s; next try in %d ms", err, self->backoff_ms);
 		self->next_try = zclock_mono() + self->backoff_ms;
@@ -266,6 +324,7 @@ store_load_registry(store_t *self, char *err, size_t errlen)
 int
 store_begin(store_t *self)
 {
+	tf_db_clear_failure();
 	self->txn_link = self->link;
 	memcpy(self->txn_head, self->head, TF_HASH_LEN);
 	return tf_db_exec(self->conn, "BEGIN", "begin");
@@ -402,6 +461,7 @@ s_exec(store_t *self, const char *name, int n, const char *const *values, const 
 		formats[i] = lengths[i] > 0 ? 1 : 0;
 	res = PQexecPrepared(self->conn, name, n, values, lengths, formats, 0);
 	if (PQresultStatus(res) != want) {
+		tf_db_note_failure(res);
 		log_warnx("%s failed: %s", name, tf_db_error(self->conn));
 		PQclear(res);
 		return NULL;
@@ -644,6 +704,7 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 	}
 	res = PQexecPrepared(self->conn, "batch_checks", ARG_COUNT, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		tf_db_note_failure(res);
 		log_warnx("batch_checks failed: %s", tf_db_error(self->conn));
 		goto out;
 	}

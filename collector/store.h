@@ -45,13 +45,23 @@ typedef struct {
 	store_outcome_t outcome;
 } store_entry_t;
 
+/* How long the server lets this collector's session wait, in ms (0: no
+ * limit): a statement, a lock, a transaction left open.  Each, past its
+ * limit, fails the transaction, which is tried again (store_retryable). */
+typedef struct {
+	int statement_timeout_ms;
+	int lock_timeout_ms;
+	int idle_in_transaction_ms;
+} store_limits_t;
+
 struct _tf_identity_t;
 /* Connect now (the caller decides whether failure is fatal); NULL with err.
+ * Every session it opens has limits (copied).
  * chain names this collector's hash chain (1 to 64 bytes); signer (the
  * collector's identity, borrowed) signs its head at each commit that
  * moves it (tallyfeed.signed_head, and a log line at most every 10 s). */
 store_t *store_new(const char *conninfo, const char *chain, const struct _tf_identity_t *signer,
-                   char *err, size_t errlen);
+                   const store_limits_t *limits, char *err, size_t errlen);
 void store_destroy(store_t **self_p);
 
 /* True if the connection is usable; if not, try to reconnect, at most once
@@ -66,6 +76,14 @@ tf_registry_t *store_load_registry(store_t *self, char *err, size_t errlen);
 bool store_signed_head(const store_t *self, const char **chain, int64_t *link,
                        const uint8_t **row_hash, int64_t *signed_ms, const uint8_t **signature,
                        const tf_peer_t **signer);
+
+/* From any thread, while another works with the store: ask the server to
+ * cancel the statement running, if any (its transaction then fails). */
+void store_cancel(store_t *self);
+/* After a failed call: true if the same transaction may succeed when tried
+ * again (connection lost, timeout, deadlock, disk full: tf_db_retryable),
+ * false if the data may be the cause. */
+bool store_retryable(const store_t *self);
 
 int store_begin(store_t *self);
 /* 0 if committed; -1 if not (nothing of the transaction is stored). */

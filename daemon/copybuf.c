@@ -205,6 +205,7 @@ copybuf_send(copybuf_t *self, PGconn *conn, const char *table, const char *colum
 	snprintf(sql, sizeof sql, "COPY %s (%s) FROM STDIN", table, columns);
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		tf_db_note_failure(res);
 		log_warnx("COPY %s: %s", table, tf_db_error(conn));
 		PQclear(res);
 		return -1;
@@ -217,6 +218,7 @@ copybuf_send(copybuf_t *self, PGconn *conn, const char *table, const char *colum
 	}
 	while ((res = PQgetResult(conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			tf_db_note_failure(res);
 			log_warnx("COPY %s: %s", table, tf_db_error(conn));
 			rc = -1;
 		}

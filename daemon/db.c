@@ -11,9 +11,14 @@
 PGconn *
 tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errlen)
 {
-	/* Notices ("schema already exists, skipping") are not for our users. */
-	const char *keys[] = { "dbname", "fallback_application_name", "options", NULL };
-	const char *values[] = { conninfo, appname, "-c client_min_messages=warning", NULL };
+	/* The defaults come before dbname, whose conninfo (expanded) overrides
+	 * them; notices ("schema already exists, skipping") are not for our
+	 * users. */
+	const char *keys[] = { "connect_timeout", "keepalives", "keepalives_idle",
+		               "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		               "dbname", "fallback_application_name", "options", NULL };
+	const char *values[] = { "10", "1", "10", "5", "3", "30000", conninfo, appname,
+		                 "-c client_min_messages=warning", NULL };
 	PGconn *conn;
 	PGresult *res;
 
@@ -92,6 +97,7 @@ tf_db_commit(PGconn *conn, const char *what)
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		tf_db_note_failure(res);
 		log_warnx("%s failed: %s", what, tf_db_error(conn));
 		rc = -1;
 	} else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
@@ -186,6 +192,45 @@ out:
 	return rc;
 }
 
+static _Thread_local char s_sqlstate[6];
+
+void
+tf_db_note_failure(const PGresult *res)
+{
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	snprintf(s_sqlstate, sizeof s_sqlstate, "%s", state != NULL ? state : "");
+}
+
+void
+tf_db_clear_failure(void)
+{
+	s_sqlstate[0] = '\0';
+}
+
+const char *
+tf_db_failure_state(void)
+{
+	return s_sqlstate;
+}
+
+bool
+tf_db_retryable(PGconn *conn)
+{
+	static const char *const classes[] = { "08", "40", "53", "57", "58" };
+	static const char *const states[] = { "55P03", "25P03" };
+
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+		return true;
+	for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+		if (strncmp(s_sqlstate, classes[i], 2) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+		if (strcmp(s_sqlstate, states[i]) == 0)
+			return true;
+	return false;
+}
+
 int
 tf_db_exec(PGconn *conn, const char *sql, const char *what)
 {
@@ -193,6 +238,7 @@ tf_db_exec(PGconn *conn, const char *sql, const char *what)
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		tf_db_note_failure(res);
 		log_warnx("%s failed: %s", what, tf_db_error(conn));
 		rc = -1;
 	}

@@ -7,11 +7,17 @@
 #define TF_DB_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "registry.h"
 
 /* Connect using a conninfo string (may be "" to use the PG* environment).
+ * Unless conninfo says otherwise, a server that does not answer within
+ * 10 s is given up (connect_timeout), and a TCP connection is probed after
+ * 10 s of silence and dropped when 3 probes 5 s apart go unanswered or
+ * sent data stays unacknowledged for 30 s (keepalives, tcp_user_timeout):
+ * a dead server or link is noticed, not waited on.
  * Returns an open connection or NULL with the reason in err. */
 PGconn *tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errlen);
 /* The role every reading program (console, dashboard) works as. */
@@ -35,6 +41,22 @@ int tf_db_durable(PGconn *conn, char *err, size_t errlen);
  * same definitions give the same digest in any database.  Call inside a
  * transaction.  Into out (65 bytes); 0, or -1 with err. */
 int tf_db_schema_digest(PGconn *conn, char out[65], char *err, size_t errlen);
+/* Record the SQLSTATE of a failed result (NULL: out of memory or no
+ * connection) for tf_db_retryable; every failure this module's callers
+ * detect passes through here.  Per thread. */
+void tf_db_note_failure(const PGresult *res);
+/* Forget the failure recorded (before a transaction begins). */
+void tf_db_clear_failure(void);
+/* True if the failure recorded, on conn, is of the moment and the same
+ * work should be tried again unchanged: the connection is lost, or the
+ * server said so (class 08 connection, 40 rollback (serialization,
+ * deadlock), 53 resources (disk full, too many connections), 55P03 lock
+ * timeout, 57 operator intervention (statement timeout, shutdown), 58
+ * system error, 25P03 idle in transaction too long).  False for anything
+ * the data itself might cause. */
+bool tf_db_retryable(PGconn *conn);
+/* The SQLSTATE recorded ("" if none): for logs. */
+const char *tf_db_failure_state(void);
 /* Run a command that returns no rows; 0 or -1 (error logged with what). */
 int tf_db_exec(PGconn *conn, const char *sql, const char *what);
 /* The registry as the database holds it (prefectures, counties, townships,

@@ -41,6 +41,8 @@ struct tf_metrics {
 	_Atomic int64_t alive_s;        /* monotonic seconds, the main loop's last turn */
 	const tf_metric_t *ready;       /* for /readyz, or NULL */
 	const char *not_ready_why;
+	const tf_metric_t *not_ready_above;     /* /readyz fails while above 0, or NULL */
+	const char *above_why;  /* printf format, one %f */
 };
 
 static int64_t
@@ -336,10 +338,26 @@ s_serve(void *arg, const tf_http_request_t *request, tf_http_reply_t *reply)
 			tf_http_reply_text(reply, 503, text, line);
 		} else if (ready && self->ready != NULL && tf_metric_value(self->ready) < 1)
 			tf_http_reply_text(reply, 503, text, self->not_ready_why);
+		else if (ready && self->not_ready_above != NULL
+		         && tf_metric_value(self->not_ready_above) > 0) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+			snprintf(line, sizeof line, self->above_why,
+			         tf_metric_value(self->not_ready_above));
+#pragma GCC diagnostic pop
+			tf_http_reply_text(reply, 503, text, line);
+		}
 		else
 			tf_http_reply_text(reply, 200, text, ready ? "ready\n" : "ok\n");
 	} else
 		tf_http_reply_text(reply, 404, text, "not found: /metrics, /healthz, /readyz\n");
+}
+
+void
+tf_metrics_not_ready_above(tf_metrics_t *self, const tf_metric_t *gauge, const char *why_format)
+{
+	self->not_ready_above = gauge;
+	self->above_why = why_format;
 }
 
 tf_http_t *

@@ -55,6 +55,11 @@ struct tf_http *tf_metrics_serve(tf_metrics_t *self, const char *listen,
                                  const tf_metric_t *ready, const char *not_ready_why,
                                  char *err, size_t errlen);
 
+/* /readyz also fails while gauge (borrowed) is above 0, saying why_format
+ * with its value (one %f).  Call before tf_metrics_serve. */
+void tf_metrics_not_ready_above(tf_metrics_t *self, const tf_metric_t *gauge,
+                                const char *why_format);
+
 /* The whole exposition, malloc'ed, NUL-terminated; NULL if out of memory. */
 char *tf_metrics_render(const tf_metrics_t *self, size_t *length);
 

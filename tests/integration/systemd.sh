@@ -112,7 +112,7 @@ NOTIFY_SOCKET=$WORK/collector.sock WATCHDOG_USEC=400000 start_collector -f "$WOR
 printf 'collector\n    rate_per_s = 5\n    batch_max = 50\n' >"$WORK/collector.cfg"
 check_daemon collector "$COLLECTOR_PID"
 COLLECTOR_PID=
-grep -q 'reload: batch_max 50, batch_wait_ms 10, rate 5/s burst 200' "$WORK/collector.log" \
+grep -q 'reload: batch_max 50, database_stall_ms 2000, rate 5/s burst 200' "$WORK/collector.log" \
 	&& echo "ok: collector: SIGHUP applied the new settings" || fail "collector: the reload did not apply"
 
 say "a collector given a broken configuration on SIGHUP keeps the old one"
