@@ -665,6 +665,7 @@ s_receive(ingest_t *self, room_t room)
 	if (self->m.received != NULL)
 		tf_metric_add(self->m.received, 1);
 	batch_clear(one);
+	one->count = 1;
 	item->reply = zmsg_pop(msg);
 	item->raw = zmsg_pop(msg);
 	/* What the frames take, charged to the batch they go to. */
