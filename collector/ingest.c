@@ -19,6 +19,7 @@
 #define TAKE_MAX 1000           /* messages read per turn, before the loop looks round */
 #define STOP_WAIT_MS 10000      /* on SIGTERM, how long the batch in hand may take to commit */
 #define STOP_GIVE_UP_MS 5000    /* and then, cancelled, to come back */
+#define SLOW_BATCH_US 1000000   /* a batch written slower than this is logged */
 /* The worst one message can add to a batch: a frame as large as ZeroMQ
  * lets through (collector/main.c) and its decode. */
 #define MESSAGE_MEMORY_MAX (tf_budget_cost(4 * TF_MESSAGE_MAX) + 256 + TF_DECODE_MAX)
@@ -804,8 +805,14 @@ s_answer(ingest_t *self, batch_t *b)
 		tf_metric_observe(self->m.commit_seconds, (double)b->write_us / 1e6);
 		tf_metric_observe(self->m.batch_size, (double)b->count);
 	}
-	log_debug("batch of %d: %d transaction(s), written in %.1f ms", b->count, b->transactions,
-	          (double)b->write_us / 1000.0);
+	/* A batch slow to write is said, with what it held (the stall log
+	 * says only one that waited past stall_ms). */
+	if (b->write_us >= SLOW_BATCH_US)
+		log_info("batch of %d message(s): %d transaction(s), written in %.3f s", b->count,
+		         b->transactions, (double)b->write_us / 1e6);
+	else
+		log_debug("batch of %d message(s): %d transaction(s), written in %.1f ms", b->count,
+		          b->transactions, (double)b->write_us / 1000.0);
 	batch_clear(b);
 }
 
