@@ -25,6 +25,9 @@
 #define API_PREFIX "/api/v1/"
 #define JSON_TYPE "application/json; charset=utf-8"
 #define FEED_LIMIT_DEFAULT 100          /* summaries in one answer of /feed */
+/* A query of the dashboard's that runs longer is cancelled: a serving thread
+ * is not held for ever by one request (the rollups answer in milliseconds). */
+#define API_STATEMENT_TIMEOUT_MS 30000
 
 /* The certificates in force, shared by the requests that use them: a
  * request holds a reference for as long as it checks signatures, so a
@@ -192,7 +195,7 @@ s_connect(api_t *self, char *err, size_t errlen, char *why, size_t whylen)
 		snprintf(why, whylen, "the database does not answer");
 		return NULL;
 	}
-	if (tf_db_read_only(conn, TF_DB_READER_ROLE, err, errlen) != 0) {
+	if (tf_db_read_only(conn, TF_DB_READER_ROLE, API_STATEMENT_TIMEOUT_MS, err, errlen) != 0) {
 		/* Our words, and the login's name from our own configuration. */
 		snprintf(why, whylen, "could not read as role %s; grant it to this login: "
 		         "GRANT %s TO %s", TF_DB_READER_ROLE, TF_DB_READER_ROLE, PQuser(conn));

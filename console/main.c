@@ -87,7 +87,7 @@ console_db_conn(console_db_t *db)
 		log_warnx("%s", err);
 		return NULL;
 	}
-	if (db->reads && tf_db_read_only(db->conn, TF_DB_READER_ROLE, err, sizeof err) != 0) {
+	if (db->reads && tf_db_read_only(db->conn, TF_DB_READER_ROLE, 0, err, sizeof err) != 0) {
 		log_warnx("%s", err);
 		PQfinish(db->conn);
 		db->conn = NULL;

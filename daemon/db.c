@@ -51,10 +51,11 @@ tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errle
 }
 
 int
-tf_db_read_only(PGconn *conn, const char *role, char *err, size_t errlen)
+tf_db_read_only(PGconn *conn, const char *role, int statement_timeout_ms, char *err,
+                size_t errlen)
 {
 	char *quoted = PQescapeIdentifier(conn, role, strlen(role));
-	char sql[256];
+	char sql[384];
 	PGresult *res;
 	int rc = 0;
 
@@ -62,7 +63,9 @@ tf_db_read_only(PGconn *conn, const char *role, char *err, size_t errlen)
 		snprintf(err, errlen, "could not quote role %s: %s", role, tf_db_error(conn));
 		return -1;
 	}
-	snprintf(sql, sizeof sql, "SET ROLE %s; SET default_transaction_read_only = on", quoted);
+	snprintf(sql, sizeof sql, "SET ROLE %s; SET default_transaction_read_only = on; "
+	         "SET lock_timeout = 10000; SET idle_in_transaction_session_timeout = 60000; "
+	         "SET statement_timeout = %d", quoted, statement_timeout_ms);
 	PQfreemem(quoted);
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {

@@ -23,8 +23,13 @@ PGconn *tf_db_connect(const char *conninfo, const char *appname, char *err, size
 /* The role every reading program (console, dashboard) works as. */
 #define TF_DB_READER_ROLE "tallyfeed_reader"
 /* Work as role from now on, with every transaction read-only: whatever
- * the login may do, this session can only read.  0, or -1 with err. */
-int tf_db_read_only(PGconn *conn, const char *role, char *err, size_t errlen);
+ * the login may do, this session can only read.  A reader waits at most
+ * 10 s for a lock (a writer's LOCK TABLE does not hold it for ever), is
+ * closed after 60 s idle in a transaction, and has its statements cancelled
+ * after statement_timeout_ms (0: never, for a command a person can stop).
+ * 0, or -1 with err. */
+int tf_db_read_only(PGconn *conn, const char *role, int statement_timeout_ms, char *err,
+                    size_t errlen);
 /* The last libpq error of conn on one line (newlines folded). */
 const char *tf_db_error(PGconn *conn);
 /* COMMIT; 0 only if the server answered COMMIT (a transaction aborted
