@@ -67,6 +67,7 @@ struct _ingest_t {
 	int64_t stall_said;     /* the stall of the batch in hand is in the log */
 	uint64_t stall_deferred;        /* messages deferred during it */
 	int with_writer;        /* messages in the batch with the writer */
+	int64_t submitted_ms;   /* when that batch went to the writer */
 	bool stopping;          /* writer_stop was called */
 	bool stuck;             /* left with a write that did not come back */
 	feed_t *feed;           /* the live feed, or NULL */
@@ -827,6 +828,7 @@ s_dispatch(ingest_t *self)
 		return;
 	}
 	self->with_writer = self->fill->count;
+	self->submitted_ms = zclock_mono();
 	self->fill = self->spare;
 	self->spare = NULL;
 }
@@ -843,7 +845,7 @@ s_collect(ingest_t *self)
 	self->with_writer = 0;
 	if (self->stall_said != 0) {
 		log_info("database: the commit came back after %.1f s; %llu message(s) were "
-		         "deferred meanwhile", (double)done->write_us / 1e6,
+		         "deferred meanwhile", (double)(zclock_mono() - self->submitted_ms) / 1000.0,
 		         (unsigned long long)self->stall_deferred);
 		self->stall_said = 0;
 		self->stall_deferred = 0;
