@@ -64,6 +64,8 @@ typedef struct {
 	/* What the writer reports: */
 	int transactions;       /* committed */
 	int64_t write_us;       /* from the first BEGIN to the last COMMIT */
+	store_timing_t timing;  /* of its last transaction */
+	int64_t waited_ms;      /* from its handing over to its coming back (the loop's) */
 	bool head_signed;       /* a commit moved the chain; its last signed head: */
 	char chain[TF_CHAIN_NAME_MAX + 1];
 	int64_t link;

@@ -812,8 +812,12 @@ s_answer(ingest_t *self, batch_t *b)
 		log_info("batch of %d message(s): %d transaction(s), written in %.3f s", b->count,
 		         b->transactions, (double)b->write_us / 1e6);
 	else
-		log_debug("batch of %d message(s): %d transaction(s), written in %.1f ms", b->count,
-		          b->transactions, (double)b->write_us / 1000.0);
+		log_debug("batch of %d message(s): %d transaction(s), written in %.1f ms (checks "
+		          "%.1f, rows %.1f, copy %.1f, head %.1f, commit %.1f); waited %.1f ms for "
+		          "the writer", b->count, b->transactions, (double)b->write_us / 1000.0,
+		          (double)b->timing.checks / 1000.0, (double)b->timing.rows / 1000.0,
+		          (double)b->timing.copy / 1000.0, (double)b->timing.head / 1000.0,
+		          (double)b->timing.commit / 1000.0, (double)b->waited_ms);
 	batch_clear(b);
 }
 
@@ -842,10 +846,11 @@ s_collect(ingest_t *self)
 
 	if (done == NULL)
 		return;
+	done->waited_ms = zclock_mono() - self->submitted_ms;
 	self->with_writer = 0;
 	if (self->stall_said != 0) {
 		log_info("database: the commit came back after %.1f s; %llu message(s) were "
-		         "deferred meanwhile", (double)(zclock_mono() - self->submitted_ms) / 1000.0,
+		         "deferred meanwhile", (double)done->waited_ms / 1000.0,
 		         (unsigned long long)self->stall_deferred);
 		self->stall_said = 0;
 		self->stall_deferred = 0;

@@ -39,6 +39,7 @@ struct _store_t {
 	int64_t txn_link;       /* link and head when the transaction began, */
 	uint8_t txn_head[TF_HASH_LEN];  /*   restored if it rolls back */
 	PGconn *conn;
+	store_timing_t timing;  /* of the transaction in hand */
 	store_limits_t limits;
 	pthread_mutex_t cancel_lock;    /* guards cancel: store_cancel may come from any thread */
 	PGcancel *cancel;       /* for conn, or NULL */
@@ -325,6 +326,7 @@ int
 store_begin(store_t *self)
 {
 	tf_db_clear_failure();
+	memset(&self->timing, 0, sizeof self->timing);
 	self->txn_link = self->link;
 	memcpy(self->txn_head, self->head, TF_HASH_LEN);
 	return tf_db_exec(self->conn, "BEGIN", "begin");
@@ -374,7 +376,7 @@ store_commit(store_t *self)
 {
 	uint8_t signature[TF_SIGNATURE_LEN];
 	char hex[2 * TF_HASH_LEN + 1], sig_hex[2 * TF_SIGNATURE_LEN + 1];
-	int64_t signed_ms = tf_now_ms();
+	int64_t signed_ms = tf_now_ms(), t0 = zclock_usecs(), t1;
 	bool moved = self->link != self->txn_link;
 
 	self->head_signed = false;
@@ -382,10 +384,13 @@ store_commit(store_t *self)
 		store_rollback(self);
 		return -1;
 	}
+	t1 = zclock_usecs();
+	self->timing.head = t1 - t0;
 	if (tf_db_commit(self->conn, "commit") != 0) {
 		s_chain_restore(self);
 		return -1;
 	}
+	self->timing.commit = zclock_usecs() - t1;
 	if (moved) {
 		self->head_signed = true;
 		self->signed_ms = signed_ms;
@@ -418,6 +423,12 @@ store_signed_head(const store_t *self, const char **chain, int64_t *link,
 	*signature = self->signature;
 	*signer = tf_identity_peer(self->signer);
 	return true;
+}
+
+void
+store_timing(const store_t *self, store_timing_t *timing)
+{
+	*timing = self->timing;
 }
 
 void
@@ -821,12 +832,14 @@ s_result_row(copybuf_t *buf, const store_entry_t *e)
 int
 store_results(store_t *self, store_entry_t *entries, size_t count)
 {
-	int64_t received_ms;
+	int64_t received_ms, t0 = zclock_usecs(), t1, t2;
 
 	if (count == 0)
 		return 0;
 	if (s_find_conflicts(self, entries, count) != 0)
 		return -1;
+	t1 = zclock_usecs();
+	self->timing.checks += t1 - t0;
 	copybuf_reset(self->messages);
 	copybuf_reset(self->results);
 	copybuf_reset(self->candidates);
@@ -839,6 +852,8 @@ store_results(store_t *self, store_entry_t *entries, size_t count)
 		tf_rows_candidates(self->candidates, &entries[i].envelope->message_id,
 		                   entries[i].report);
 	}
+	t2 = zclock_usecs();
+	self->timing.rows += t2 - t1;
 	/* Parents before children: the foreign keys are checked row by row. */
 	if (copybuf_send(self->messages, self->conn, "tallyfeed.message", s_message_columns) != 0
 	    || copybuf_send(self->results, self->conn, "tallyfeed.result",
@@ -846,6 +861,7 @@ store_results(store_t *self, store_entry_t *entries, size_t count)
 	    || copybuf_send(self->candidates, self->conn, "tallyfeed.candidate",
 	                    TF_ROWS_CANDIDATE_COLUMNS) != 0)
 		return -1;
+	self->timing.copy += zclock_usecs() - t2;
 	return 0;
 }
 

@@ -85,6 +85,17 @@ void store_cancel(store_t *self);
  * false if the data may be the cause. */
 bool store_retryable(const store_t *self);
 
+/* Where the last transaction's time went, in microseconds (for the
+ * per-batch timing log). */
+typedef struct {
+	int64_t checks;         /* the query for what is stored already */
+	int64_t rows;           /* building the COPY rows */
+	int64_t copy;           /* the three COPYs */
+	int64_t head;           /* signing and writing the chain's head */
+	int64_t commit;         /* COMMIT, to its answer */
+} store_timing_t;
+void store_timing(const store_t *self, store_timing_t *timing);
+
 int store_begin(store_t *self);
 /* 0 if committed; -1 if not (nothing of the transaction is stored). */
 int store_commit(store_t *self);

@@ -164,6 +164,7 @@ s_store_range(writer_t *self, batch_t *b, int from, int to)
 	if (store_commit(self->store) != 0)
 		return -1;
 	s_note_head(self, b);
+	store_timing(self->store, &b->timing);
 	b->transactions++;
 	for (int i = from; i < to; i++)
 		b->items[i].stored = true;
