@@ -623,6 +623,10 @@ s_absorb(ingest_t *self, batch_item_t *item)
 
 	if (!s_inflight_key(item, key) || (first = zhashx_lookup(self->inflight, key)) == NULL)
 		return false;
+	/* From the same sender only: an importer relaying the agent's bytes
+	 * must not take the agent's answer. */
+	if (first->sender != item->sender)
+		return false;
 	if (zframe_size(first->raw) != zframe_size(item->raw)
 	    || memcmp(zframe_data(first->raw), zframe_data(item->raw), zframe_size(item->raw)) != 0)
 		return false;

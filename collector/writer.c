@@ -12,6 +12,8 @@
 #include "log.h"
 
 #include <assert.h>
+#include <signal.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +144,8 @@ s_store_range(writer_t *self, batch_t *b, int from, int to)
 			rc = s_quarantine(self, item);
 			break;
 		case BATCH_HEARTBEAT:
+			/* A failed attempt before may have said DUPLICATE. */
+			item->verdict = TALLYFEED__VERDICT__VERDICT_ACCEPTED;
 			rc = store_heartbeat(self->store, item->envelope, item->heartbeat,
 			                     item->author->township);
 			if (rc == 1) {
@@ -227,7 +231,12 @@ static void
 s_actor(zsock_t *pipe, void *arg)
 {
 	writer_t *self = arg;
+	sigset_t all;
 
+	/* Signals are the loop's: one delivered here would interrupt the
+	 * pipe's read and end the thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	zsock_signal(pipe, 0);
 	for (;;) {
 		zmsg_t *msg = zmsg_recv(pipe);

@@ -221,7 +221,7 @@ bool
 tf_db_retryable(PGconn *conn)
 {
 	static const char *const classes[] = { "08", "40", "53", "57", "58" };
-	static const char *const states[] = { "55P03", "25P03" };
+	static const char *const states[] = { "55P03", "25P03", "25006" };
 
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 		return true;

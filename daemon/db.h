@@ -55,10 +55,11 @@ void tf_db_clear_failure(void);
 /* True if the failure recorded, on conn, is of the moment and the same
  * work should be tried again unchanged: the connection is lost, or the
  * server said so (class 08 connection, 40 rollback (serialization,
- * deadlock), 53 resources (disk full, too many connections), 55P03 lock
- * timeout, 57 operator intervention (statement timeout, shutdown), 58
- * system error, 25P03 idle in transaction too long).  False for anything
- * the data itself might cause. */
+ * deadlock), 53 resources (disk full, too many connections), 57 operator
+ * intervention (statement timeout, shutdown), 58 system error, 55P03 lock
+ * timeout, 25P03 idle in transaction too long, 25006 a read-only server (a
+ * standby after a failover)).  False for anything the data itself might
+ * cause. */
 bool tf_db_retryable(PGconn *conn);
 /* The SQLSTATE recorded ("" if none): for logs. */
 const char *tf_db_failure_state(void);
