@@ -19,17 +19,6 @@ stop_nofsync() {
 }
 trap stop_nofsync EXIT
 
-# until_true SECONDS COMMAND...: run COMMAND until it succeeds, at most
-# SECONDS; false if it never did.
-until_true() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
-
 setup_db
 
 say "tf_db_commit: a sound COMMIT commits; COMMIT of an aborted transaction (tag ROLLBACK) fails"
@@ -68,7 +57,7 @@ head_heard() {
 	rev=$((rev + 1))
 	return 1
 }
-until_true 60 head_heard || fail "no signed head on the feed"
+wait_for 60 head_heard || fail "no signed head on the feed"
 wait "$feed_pid" && rc=0 || rc=$?
 expect_eq "$rc" 0 "tallyfeed feed --heads --count 1 ends"
 cat "$WORK/feed-heads.tsv"
@@ -97,7 +86,7 @@ agent -f "$WORK/qiaotou.cfg" submit --wait 120 "$ex/villagers.json" "$ex/residen
 	"$ex/party_branch.json" >"$WORK/submit.out" 2>&1 &
 submit_pid=$!
 tried_thrice() { [ "$(grep -c "commit failed: .*tf_abort" "$WORK/collector.log" || true)" -ge 3 ]; }
-until_true 60 tried_thrice || fail "the collector did not try to commit 3 times"
+wait_for 60 tried_thrice || fail "the collector did not try to commit 3 times"
 expect_eq "$(sql "SELECT count(*) FROM tallyfeed.message")" "$stored_before" "nothing more stored while COMMIT fails"
 expect_eq "$(agent -f "$WORK/qiaotou.cfg" status | grep -o 'accepted [0-9]*' | head -1)" "accepted 0" \
 	"nothing acknowledged to the agent"
@@ -122,7 +111,7 @@ nf_conninfo="host=$NF_PGHOST port=$NF_PGPORT user=$NF_PGUSER dbname=$NF_PGDATABA
 "$CONSOLE" -d "$nf_conninfo" registry load "$REGISTRY" >/dev/null
 nf_psql -c "ALTER SYSTEM SET fsync = off" -c "SELECT pg_reload_conf()" >/dev/null
 fsync_is() { [ "$(nf_psql -c 'SHOW fsync')" = "$1" ]; }
-until_true 30 fsync_is off || fail "the throwaway server did not take fsync = off"
+wait_for 30 fsync_is off || fail "the throwaway server did not take fsync = off"
 nf_args=(-e 'tcp://127.0.0.1:!' --feed 'tcp://127.0.0.1:!' --metrics 127.0.0.1:0
 	-k "$KEYS/collector.cert_secret" -C "$CERTS" -d "$nf_conninfo")
 timeout 60 "$COLLECTOR" "${nf_args[@]}" >"$WORK/nofsync.log" 2>&1 && rc=0 || rc=$?
@@ -131,11 +120,11 @@ expect_eq "$rc" 1 "the collector's exit status"
 grep -q "runs with fsync = off: a committed result could be lost" "$WORK/nofsync.log" \
 	&& echo "ok: it says why" || fail "no reason given for refusing fsync = off"
 nf_psql -c "ALTER SYSTEM RESET fsync" -c "SELECT pg_reload_conf()" >/dev/null
-until_true 30 fsync_is on || fail "the throwaway server did not take fsync = on again"
+wait_for 30 fsync_is on || fail "the throwaway server did not take fsync = on again"
 rm -f "$WORK/nf-endpoint"
 "$COLLECTOR" "${nf_args[@]}" --endpoint-file "$WORK/nf-endpoint" >>"$WORK/nofsync.log" 2>&1 &
 nf_pid=$!
-until_true 60 test -s "$WORK/nf-endpoint" && echo "ok: with fsync on it collects" \
+wait_for 60 test -s "$WORK/nf-endpoint" && echo "ok: with fsync on it collects" \
 	|| fail "the collector did not start with fsync on"
 kill -TERM "$nf_pid"
 wait "$nf_pid" && rc=0 || rc=$?
