@@ -224,6 +224,11 @@ AS $$
 DECLARE
     towns char(12)[];
 BEGIN
+    -- Done already by an earlier call (a look by key: the rows deleted
+    -- below are still in the table's pages until the transaction ends).
+    IF NOT EXISTS (SELECT 1 FROM tally_pending WHERE township_code = NEW.township_code) THEN
+        RETURN NULL;
+    END IF;
     SELECT array_agg(township_code ORDER BY township_code) INTO towns FROM tally_pending;
     IF towns IS NULL THEN
         RETURN NULL;
