@@ -122,8 +122,10 @@ s_usage(FILE *fp)
 	    "(protocol 2: over the whole envelope; each protocol 1 message, signed over\n"
 	    "its payload alone, is named), each column the collector derived (validity,\n"
 	    "seats filled, W flags) that the signed report does not give again, each\n"
-	    "missing, repeated or altered link, and a schema whose views, functions,\n"
-	    "triggers or constraints are not the migrations'.  Changes nothing.\n"
+	    "missing, repeated or altered link, each township's tally (what the rollups\n"
+	    "add up) that its stored results do not give again, and a schema whose\n"
+	    "views, functions, triggers or constraints are not the migrations'.\n"
+	    "Changes nothing.\n"
 	    "  --certs DIR   the agents' public certificates (console/certs in the\n"
 	    "                configuration): the collector's certificate directory\n"
 	    "  --collector-cert CERT  a collector's public NAME.cert: the key its signed\n"
@@ -988,6 +990,40 @@ s_check_quarantine(verify_t *v)
 	return 0;
 }
 
+/* The townships' tallies (0009), which the rollups add up, computed again
+ * from the registry and the stored results (checked against their
+ * envelopes above): a row that differs, is missing or has nothing behind
+ * it is named, and so
+ * is a township left pending (computed at every commit, so never left). */
+static int
+s_check_tally(verify_t *v)
+{
+	PGresult *res = s_query(v,
+	    "WITH c AS (SELECT * FROM tallyfeed.tally_compute(ARRAY("
+	    "    SELECT code FROM tallyfeed.township))),"
+	    " t AS (SELECT * FROM tallyfeed.township_tally),"
+	    " stored AS (SELECT * FROM t EXCEPT SELECT * FROM c),"
+	    " derived AS (SELECT * FROM c EXCEPT SELECT * FROM t)"
+	    " SELECT coalesce(s.township_code, d.township_code)::text,"
+	    "        coalesce(s.committee, d.committee),"
+	    "        CASE WHEN d.township_code IS NULL THEN 'has no units or results behind it'"
+	    "             WHEN s.township_code IS NULL THEN 'is missing'"
+	    "             ELSE 'differs from its results' END"
+	    " FROM stored s FULL JOIN derived d"
+	    "   ON d.township_code = s.township_code AND d.committee = s.committee"
+	    " UNION ALL"
+	    " SELECT township_code::text, '-', 'is left pending' FROM tallyfeed.tally_pending"
+	    " ORDER BY 1, 2", 0, NULL);
+
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		s_finding(v, "township_tally: township %s committee %s %s", PQgetvalue(res, i, 0),
+		          PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+	PQclear(res);
+	return 0;
+}
+
 int
 console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 {
@@ -1143,7 +1179,7 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 			          (long long)v.heads[i].link, v.heads[i].where);
 	}
 	if (s_check_messages(&v) != 0 || s_check_quarantine(&v) != 0
-	    || s_check_schema(&v, schema_digest) != 0)
+	    || s_check_tally(&v) != 0 || s_check_schema(&v, schema_digest) != 0)
 		goto out;
 	if (v.findings > FINDINGS_SHOWN_MAX)
 		printf("... and %ld more\n", v.findings - FINDINGS_SHOWN_MAX);

@@ -1,6 +1,7 @@
 /*
- * registry: the division registry of one province, loaded from CSV or built
- * row by row, every row checked against its parent.
+ * registry: the division registry of one province, loaded from CSV, or of
+ * every province in the database, built row by row; every row checked
+ * against its parent.
  */
 #include "registry.h"
 #include "utf8.h"
@@ -192,13 +193,11 @@ tf_registry_add(tf_registry_t *self, tf_level_t level, const char *code,
 		         "500-599 village-like)", code, code + 9);
 		return -1;
 	}
+	/* Rows of several provinces may share one registry (the database's,
+	 * which holds every province loaded into it); a CSV directory holds
+	 * one province (s_load_file checks). */
 	if (self->province[0] == '\0')
 		memcpy(self->province, code, 2);
-	else if (memcmp(self->province, code, 2) != 0) {
-		snprintf(err, errlen, "%s %s is not in province %s like the rows before it",
-		         what, code, self->province);
-		return -1;
-	}
 	if (zhashx_lookup(self->index[level], code) != NULL) {
 		snprintf(err, errlen, "%s %s appears twice", what, code);
 		return -1;
@@ -328,6 +327,12 @@ s_load_file(tf_registry_t *self, const char *dir, tf_level_t level, const char *
 			goto out;
 		}
 		self->areas[level][self->size[level] - 1].line = lineno;
+		if (memcmp(fields[0], self->province, 2) != 0) {
+			snprintf(err, errlen, "%s:%u: %s %s is not in province %s like the rows "
+			         "before it (a directory holds one province)", path, lineno,
+			         s_level_name[level], fields[0], self->province);
+			goto out;
+		}
 	}
 	if (ferror(fp)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -1,5 +1,6 @@
 /*
- * registry: the division registry of one province — prefectures, counties,
+ * registry: the division registry of a province (or of several: the
+ * database may hold any number) — prefectures, counties,
  * townships and units (villages and communities) with their 12-digit
  * statistical codes.  Loaded from the CSV form shipped in
  * deploy/registry/<province>/ (see its README) or built unit by unit from
@@ -71,7 +72,9 @@ size_t tf_registry_size(const tf_registry_t *self, tf_level_t level);
 const tf_area_t *tf_registry_at(const tf_registry_t *self, tf_level_t level, size_t i);
 /* The area with that code at that level, or NULL. */
 const tf_area_t *tf_registry_find(const tf_registry_t *self, tf_level_t level, const char *code);
-/* Two-digit province code of the loaded rows ("63"), or "" when empty. */
+/* Two-digit province code of the first row ("63"), or "" when empty.  A
+ * registry loaded from a directory holds that one province; one built row
+ * by row (from the database) may hold several. */
 const char *tf_registry_province(const tf_registry_t *self);
 
 #endif

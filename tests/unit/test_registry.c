@@ -304,10 +304,18 @@ test_add_builds_and_checks(void **state)
 	                                 "630102000000", NULL, err, sizeof err), 0);
 	assert_int_equal(tf_registry_add(reg, TF_LEVEL_UNIT, "630102001001", "北关社区",
 	                                 "630102001000", "111", err, sizeof err), 0);
-	/* A unit of another province is refused. */
+	/* Row by row (the database's registry) another province is taken, a
+	 * county of it under its own prefecture, not under another's; the
+	 * province named stays the first row's. */
 	assert_int_equal(tf_registry_add(reg, TF_LEVEL_PREFECTURE, "640100000000", "银川市",
-	                                 NULL, NULL, err, sizeof err), -1);
-	assert_contains(err, "province 63");
+	                                 NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(tf_registry_add(reg, TF_LEVEL_COUNTY, "640104000000", "兴庆区",
+	                                 "640100000000", NULL, err, sizeof err), 0);
+	assert_int_equal(tf_registry_add(reg, TF_LEVEL_COUNTY, "640105000000", "西夏区",
+	                                 "630100000000", NULL, err, sizeof err), -1);
+	assert_contains(err, "prefix");
+	assert_string_equal(tf_registry_province(reg), "63");
+	assert_non_null(tf_registry_find(reg, TF_LEVEL_COUNTY, "640104000000"));
 	/* A unit whose parent is missing is refused, whatever the prefix. */
 	assert_int_equal(tf_registry_add(reg, TF_LEVEL_UNIT, "630102002001", "x",
 	                                 "630102002000", "111", err, sizeof err), -1);
@@ -323,7 +331,8 @@ test_add_builds_and_checks(void **state)
 	                                 "630102001000", "1a1", err, sizeof err), -1);
 	assert_contains(err, "urban-rural");
 	/* Nothing refused was kept. */
-	assert_int_equal(tf_registry_size(reg, TF_LEVEL_PREFECTURE), 1);
+	assert_int_equal(tf_registry_size(reg, TF_LEVEL_PREFECTURE), 2);
+	assert_int_equal(tf_registry_size(reg, TF_LEVEL_COUNTY), 2);
 	assert_int_equal(tf_registry_size(reg, TF_LEVEL_UNIT), 1);
 	assert_null(tf_registry_find(reg, TF_LEVEL_UNIT, "630102001002"));
 	tf_registry_destroy(&reg);
