@@ -32,12 +32,14 @@
 #define STUCK_MAX 4096          /* names remembered as unmovable; then forgotten (logged again) */
 #define WHY_MODE 0640
 
-/* What a file looked like at a look: the same twice in a row, it is finished. */
+/* What a file looked like at a look, and since when (the look that first
+ * saw it so): the same for TF_INBOX_SETTLE_MS, it is finished. */
 typedef struct {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtime, ctime;
+	int64_t since;          /* zclock_mono() of the first look that saw it so */
 } look_t;
 
 struct _tf_inbox_t {
@@ -48,6 +50,8 @@ struct _tf_inbox_t {
 	zhashx_t *looks;        /* name -> look_t at the previous look, owned */
 	zhashx_t *stuck;        /* names that could not be moved (logged once) -> 1 */
 	bool replaced_logged;   /* the path names an unsound directory now: said */
+	bool dir_known;         /* dir_mtime and dir_ctime hold the last look's */
+	struct timespec dir_mtime, dir_ctime;  /* the directory's when the last look began */
 };
 
 static void
@@ -371,9 +375,10 @@ s_refuse(tf_inbox_t *self, const char *name, const char *why)
 	s_move(self, name, self->refusedfd, "refused", why);
 }
 
-/* Read name, which looked finished, and queue it. */
+/* Read name, which looked finished, and queue it; a file found changed,
+ * or left for the spool, is noted in looks as seen at now. */
 static void
-s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks)
+s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks, int64_t now_ms)
 {
 	char path[4096], why[512], err[1024];
 	struct stat st;
@@ -402,6 +407,7 @@ s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks)
 
 		if (copy != NULL) {
 			*copy = now;
+			copy->since = now_ms;
 			zhashx_update(looks, name, copy);
 		}
 		free(text);
@@ -418,6 +424,7 @@ s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks)
 			log_warnx("inbox: %s: %s", name, err);
 			if (copy != NULL) {
 				*copy = now;
+				copy->since = now_ms;
 				zhashx_update(looks, name, copy);
 			}
 		} else
@@ -436,13 +443,30 @@ s_name_compare(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+bool
+tf_inbox_changed(tf_inbox_t *self)
+{
+	struct stat st;
+
+	assert(self != NULL);
+	if (!self->dir_known || fstat(self->dirfd, &st) != 0)
+		return true;
+	return st.st_mtim.tv_sec != self->dir_mtime.tv_sec
+	       || st.st_mtim.tv_nsec != self->dir_mtime.tv_nsec
+	       || st.st_ctim.tv_sec != self->dir_ctime.tv_sec
+	       || st.st_ctim.tv_nsec != self->dir_ctime.tv_nsec;
+}
+
 /* Oldest name first. */
-void
-tf_inbox_scan(tf_inbox_t *self)
+int64_t
+tf_inbox_scan(tf_inbox_t *self, int64_t now_ms)
 {
 	char *names[INBOX_FILES_MAX];
 	size_t count = 0, moves = 0;
+	int64_t due = INT64_MAX;
+	bool left = false;
 	struct dirent *entry;
+	struct stat dirst;
 	zhashx_t *looks;
 	DIR *dp;
 	int fd;
@@ -451,6 +475,13 @@ tf_inbox_scan(tf_inbox_t *self)
 	s_follow_path(self);
 	if (zhashx_size(self->stuck) > STUCK_MAX)
 		zhashx_purge(self->stuck);
+	/* The directory as it is before it is read: a name added while it is
+	 * read changes it again, and tf_inbox_changed says so. */
+	self->dir_known = fstat(self->dirfd, &dirst) == 0;
+	if (self->dir_known) {
+		self->dir_mtime = dirst.st_mtim;
+		self->dir_ctime = dirst.st_ctim;
+	}
 	looks = s_looks_new();
 	/* A descriptor of our own for readdir: closedir closes it. */
 	fd = dup(self->dirfd);
@@ -460,7 +491,8 @@ tf_inbox_scan(tf_inbox_t *self)
 		if (fd >= 0 && dp == NULL)
 			close(fd);
 		zhashx_destroy(&looks);
-		return;
+		self->dir_known = false;
+		return now_ms + TF_INBOX_SETTLE_MS;
 	}
 	rewinddir(dp);
 	while ((entry = readdir(dp)) != NULL && count < INBOX_FILES_MAX) {
@@ -478,7 +510,7 @@ tf_inbox_scan(tf_inbox_t *self)
 	for (size_t i = 0; i < count; i++) {
 		const char *name = names[i];
 		const look_t *before = zhashx_lookup(self->looks, name);
-		bool room = moves < INBOX_MOVES_MAX;
+		bool room = moves < INBOX_MOVES_MAX, unchanged;
 		struct stat st;
 		look_t now, *copy;
 		char why[128];
@@ -491,7 +523,8 @@ tf_inbox_scan(tf_inbox_t *self)
 			if (room) {
 				s_refuse(self, name, why);
 				moves++;
-			}
+			} else
+				left = true;
 			goto next;
 		}
 		if (st.st_size > TF_REPORT_FILE_MAX) {
@@ -499,17 +532,22 @@ tf_inbox_scan(tf_inbox_t *self)
 			if (room) {
 				s_refuse(self, name, why);
 				moves++;
-			}
+			} else
+				left = true;
 			goto next;
 		}
 		s_look_of(&st, &now);
-		if (room && before != NULL && s_look_same(before, &now)) {
-			s_take(self, name, &now, looks);
+		unchanged = before != NULL && s_look_same(before, &now);
+		if (room && unchanged && now_ms - before->since >= TF_INBOX_SETTLE_MS) {
+			s_take(self, name, &now, looks, now_ms);
 			moves++;
 		} else if ((copy = malloc(sizeof *copy)) != NULL) {
-			/* First seen, changed since, or no room left in this look:
-			 * looked at again next time (if unchanged, taken then). */
+			/* First seen or changed since: it settles from now.  Not
+			 * settled yet, or no room left in this look: it keeps the
+			 * time it was first seen so, and is taken once unchanged at a
+			 * look that long after. */
 			*copy = now;
+			copy->since = unchanged ? before->since : now_ms;
 			zhashx_update(looks, name, copy);
 		}
 next:
@@ -517,4 +555,9 @@ next:
 	}
 	zhashx_destroy(&self->looks);
 	self->looks = looks;
+	for (look_t *look = zhashx_first(looks); look != NULL; look = zhashx_next(looks))
+		if (look->since + TF_INBOX_SETTLE_MS < due)
+			due = look->since + TF_INBOX_SETTLE_MS;
+	/* A file refused unread for want of room is not noted: due at once. */
+	return left && due > now_ms ? now_ms : due;
 }
