@@ -51,6 +51,15 @@ struct _tf_inbox_t {
 	zhashx_t *stuck;        /* names that could not be moved (logged once) -> 1 */
 	bool replaced_logged;   /* the path names an unsound directory now: said */
 	bool moved_queued, moved_refused;      /* this look moved a file there */
+	/* The files this look queued, in one spool transaction (a batch):
+	 * moved to queued/ once it is committed.  Fewer than INBOX_MOVES_MAX. */
+	bool batch;
+	size_t ntaken;
+	struct {
+		char name[NAME_MAX + 1];
+		int64_t sequence;
+		bool existed;
+	} taken[INBOX_MOVES_MAX];
 	bool dir_known;         /* dir_mtime and dir_ctime hold the last look's */
 	struct timespec dir_mtime, dir_ctime;  /* the directory's when the last look began */
 };
@@ -434,6 +443,10 @@ s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks, 
 		return;
 	}
 	snprintf(path, sizeof path, "%s/%s", self->dir, name);
+	/* One durable spool commit for the look's files, not one a file: a
+	 * look that cannot have the batch queues each on its own. */
+	if (!self->batch && self->ntaken == 0)
+		self->batch = spool_batch_begin(self->spool) == 0;
 	if (s_queue_text(self->spool, self->config, path, text, len, &sequence, &existed, &reason,
 	                 err, sizeof err) != 0) {
 		/* A spool that cannot be written is not the file's fault:
@@ -449,12 +462,42 @@ s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks, 
 			}
 		} else
 			s_refuse(self, name, err);
+	} else if (self->batch) {
+		/* Moved once the batch is on disk (s_finish_batch). */
+		assert(self->ntaken < INBOX_MOVES_MAX);
+		snprintf(self->taken[self->ntaken].name, sizeof self->taken[0].name, "%s", name);
+		self->taken[self->ntaken].sequence = sequence;
+		self->taken[self->ntaken].existed = existed;
+		self->ntaken++;
 	} else {
 		log_info("inbox: %s %s as message %lld", name,
 		         existed ? "was queued already" : "queued", (long long)sequence);
 		s_move(self, name, self->queuedfd, "queued", NULL);
 	}
 	free(text);
+}
+
+/* Commit the look's batch, then move what it queued to queued/; if the
+ * commit fails, none of it is queued and the files stay for a later look. */
+static void
+s_finish_batch(tf_inbox_t *self)
+{
+	if (!self->batch)
+		return;
+	self->batch = false;
+	if (spool_batch_commit(self->spool) != 0) {
+		log_warnx("inbox: could not queue %zu files in the spool; they stay in %s",
+		          self->ntaken, self->dir);
+		self->ntaken = 0;
+		return;
+	}
+	for (size_t i = 0; i < self->ntaken; i++) {
+		log_info("inbox: %s %s as message %lld", self->taken[i].name,
+		         self->taken[i].existed ? "was queued already" : "queued",
+		         (long long)self->taken[i].sequence);
+		s_move(self, self->taken[i].name, self->queuedfd, "queued", NULL);
+	}
+	self->ntaken = 0;
 }
 
 static int
@@ -573,6 +616,7 @@ tf_inbox_scan(tf_inbox_t *self, int64_t now_ms)
 next:
 		free(names[i]);
 	}
+	s_finish_batch(self);
 	s_sync_moves(self);
 	zhashx_destroy(&self->looks);
 	self->looks = looks;
