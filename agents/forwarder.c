@@ -19,7 +19,13 @@
 
 #define TICK_MS 100             /* the loop's longest sleep */
 #define REFILL_MS 200           /* how often the spool is read for new messages */
-#define INBOX_MS 1000           /* how often the inbox is looked at */
+/* The inbox is looked at when its directory changed (a name came or
+ * went), when a file noted there has had time to settle, and at least
+ * every INBOX_MS (a file rewritten in place does not change the
+ * directory); never more often than every INBOX_MIN_MS, however busy the
+ * directory. */
+#define INBOX_MS 1000
+#define INBOX_MIN_MS 100
 #define ANSWERS_MAX 1024        /* acks recorded per spool transaction */
 #define HEARTBEAT_RETRY_MS 1000 /* after a heartbeat that could not be sent */
 /* What the DEALER's monitor reports: a link up (its CURVE handshake done)
@@ -492,7 +498,7 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 {
 	forwarder_t self = { .spool = spool, .config = config };
 	zpoller_t *poller = NULL;
-	int64_t next_refill = 0, next_inbox = 0;
+	int64_t next_refill = 0, next_inbox = 0, last_look = 0;
 	char err[1024];
 	int rc = -1;
 
@@ -524,6 +530,7 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 	tf_service_ready("forwarding");
 	while (!*stop) {
 		int64_t now = zclock_mono();
+		int wait;
 
 		if (*reload) {
 			*reload = 0;
@@ -533,9 +540,15 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 		}
 		if (s_link_events(&self))
 			next_refill = 0;        /* the heartbeat went: the results follow */
-		if (self.inbox != NULL && now >= next_inbox) {
-			tf_inbox_scan(self.inbox);
-			next_inbox = now + INBOX_MS;
+		if (self.inbox != NULL
+		    && (now >= next_inbox
+		        || (now >= last_look + INBOX_MIN_MS && tf_inbox_changed(self.inbox)))) {
+			int64_t due = tf_inbox_scan(self.inbox, now);
+
+			/* Due at once when files were left for want of room in
+			 * this look: the loop turns (acks, heartbeats) between. */
+			last_look = now;
+			next_inbox = due < now + INBOX_MS ? due : now + INBOX_MS;
 			next_refill = 0;
 		}
 		if (now >= next_refill) {
@@ -557,7 +570,15 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 			self.greeted = self.greeted || sent;
 			self.next_heartbeat = now + (sent ? config->heartbeat_ms : HEARTBEAT_RETRY_MS);
 		}
-		if (zpoller_wait(poller, TICK_MS) == self.dealer) {
+		/* Wake for the inbox's next look when it is due before a tick. */
+		wait = TICK_MS;
+		if (self.inbox != NULL) {
+			int64_t until = next_inbox - zclock_mono();
+
+			if (until < wait)
+				wait = until > 0 ? (int)until : 0;
+		}
+		if (zpoller_wait(poller, wait) == self.dealer) {
 			if (s_take_acks(&self) != 0)
 				log_warnx("could not record answers in the spool; they will be asked again");
 			next_refill = 0;        /* room in the window: fill it now */

@@ -32,12 +32,14 @@
 #define STUCK_MAX 4096          /* names remembered as unmovable; then forgotten (logged again) */
 #define WHY_MODE 0640
 
-/* What a file looked like at a look: the same twice in a row, it is finished. */
+/* What a file looked like at a look, and since when (the look that first
+ * saw it so): the same for TF_INBOX_SETTLE_MS, it is finished. */
 typedef struct {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtime, ctime;
+	int64_t since;          /* zclock_mono() of the first look that saw it so */
 } look_t;
 
 struct _tf_inbox_t {
@@ -48,6 +50,18 @@ struct _tf_inbox_t {
 	zhashx_t *looks;        /* name -> look_t at the previous look, owned */
 	zhashx_t *stuck;        /* names that could not be moved (logged once) -> 1 */
 	bool replaced_logged;   /* the path names an unsound directory now: said */
+	bool moved_queued, moved_refused;      /* this look moved a file there */
+	/* The files this look queued, in one spool transaction (a batch):
+	 * moved to queued/ once it is committed.  Fewer than INBOX_MOVES_MAX. */
+	bool batch;
+	size_t ntaken;
+	struct {
+		char name[NAME_MAX + 1];
+		int64_t sequence;
+		bool existed;
+	} taken[INBOX_MOVES_MAX];
+	bool dir_known;         /* dir_mtime and dir_ctime hold the last look's */
+	struct timespec dir_mtime, dir_ctime;  /* the directory's when the last look began */
 };
 
 static void
@@ -358,9 +372,28 @@ s_move(tf_inbox_t *self, const char *name, int todir, const char *subdir, const 
 		return;
 	}
 	zhashx_delete(self->stuck, name);
-	/* The move is on disk once both directories are. */
-	if (fsync(todir) != 0 || fsync(self->dirfd) != 0)
+	/* The move is on disk once both directories are: synced once for the
+	 * whole look (s_sync_moves), not per file (two fsyncs a file were
+	 * about a seventh of an agent's CPU taking in a township's files).  A
+	 * move lost to a crash before then leaves the file in the inbox:
+	 * queued again, it is the message already queued (the spool knows its
+	 * content); refused again, its .why is written anew. */
+	if (todir == self->queuedfd)
+		self->moved_queued = true;
+	else
+		self->moved_refused = true;
+}
+
+/* The look's moves on disk: the directories they entered and left. */
+static void
+s_sync_moves(tf_inbox_t *self)
+{
+	if (!self->moved_queued && !self->moved_refused)
+		return;
+	if ((self->moved_queued && fsync(self->queuedfd) != 0)
+	    || (self->moved_refused && fsync(self->refusedfd) != 0) || fsync(self->dirfd) != 0)
 		log_warn("inbox: fsync of %s", self->dir);
+	self->moved_queued = self->moved_refused = false;
 }
 
 static void
@@ -371,9 +404,10 @@ s_refuse(tf_inbox_t *self, const char *name, const char *why)
 	s_move(self, name, self->refusedfd, "refused", why);
 }
 
-/* Read name, which looked finished, and queue it. */
+/* Read name, which looked finished, and queue it; a file found changed,
+ * or left for the spool, is noted in looks as seen at now. */
 static void
-s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks)
+s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks, int64_t now_ms)
 {
 	char path[4096], why[512], err[1024];
 	struct stat st;
@@ -402,12 +436,17 @@ s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks)
 
 		if (copy != NULL) {
 			*copy = now;
+			copy->since = now_ms;
 			zhashx_update(looks, name, copy);
 		}
 		free(text);
 		return;
 	}
 	snprintf(path, sizeof path, "%s/%s", self->dir, name);
+	/* One durable spool commit for the look's files, not one a file: a
+	 * look that cannot have the batch queues each on its own. */
+	if (!self->batch && self->ntaken == 0)
+		self->batch = spool_batch_begin(self->spool) == 0;
 	if (s_queue_text(self->spool, self->config, path, text, len, &sequence, &existed, &reason,
 	                 err, sizeof err) != 0) {
 		/* A spool that cannot be written is not the file's fault:
@@ -418,10 +457,18 @@ s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks)
 			log_warnx("inbox: %s: %s", name, err);
 			if (copy != NULL) {
 				*copy = now;
+				copy->since = now_ms;
 				zhashx_update(looks, name, copy);
 			}
 		} else
 			s_refuse(self, name, err);
+	} else if (self->batch) {
+		/* Moved once the batch is on disk (s_finish_batch). */
+		assert(self->ntaken < INBOX_MOVES_MAX);
+		snprintf(self->taken[self->ntaken].name, sizeof self->taken[0].name, "%s", name);
+		self->taken[self->ntaken].sequence = sequence;
+		self->taken[self->ntaken].existed = existed;
+		self->ntaken++;
 	} else {
 		log_info("inbox: %s %s as message %lld", name,
 		         existed ? "was queued already" : "queued", (long long)sequence);
@@ -430,19 +477,59 @@ s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks)
 	free(text);
 }
 
+/* Commit the look's batch, then move what it queued to queued/; if the
+ * commit fails, none of it is queued and the files stay for a later look. */
+static void
+s_finish_batch(tf_inbox_t *self)
+{
+	if (!self->batch)
+		return;
+	self->batch = false;
+	if (spool_batch_commit(self->spool) != 0) {
+		log_warnx("inbox: could not queue %zu files in the spool; they stay in %s",
+		          self->ntaken, self->dir);
+		self->ntaken = 0;
+		return;
+	}
+	for (size_t i = 0; i < self->ntaken; i++) {
+		log_info("inbox: %s %s as message %lld", self->taken[i].name,
+		         self->taken[i].existed ? "was queued already" : "queued",
+		         (long long)self->taken[i].sequence);
+		s_move(self, self->taken[i].name, self->queuedfd, "queued", NULL);
+	}
+	self->ntaken = 0;
+}
+
 static int
 s_name_compare(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+bool
+tf_inbox_changed(tf_inbox_t *self)
+{
+	struct stat st;
+
+	assert(self != NULL);
+	if (!self->dir_known || fstat(self->dirfd, &st) != 0)
+		return true;
+	return st.st_mtim.tv_sec != self->dir_mtime.tv_sec
+	       || st.st_mtim.tv_nsec != self->dir_mtime.tv_nsec
+	       || st.st_ctim.tv_sec != self->dir_ctime.tv_sec
+	       || st.st_ctim.tv_nsec != self->dir_ctime.tv_nsec;
+}
+
 /* Oldest name first. */
-void
-tf_inbox_scan(tf_inbox_t *self)
+int64_t
+tf_inbox_scan(tf_inbox_t *self, int64_t now_ms)
 {
 	char *names[INBOX_FILES_MAX];
 	size_t count = 0, moves = 0;
+	int64_t due = INT64_MAX;
+	bool left = false;
 	struct dirent *entry;
+	struct stat dirst;
 	zhashx_t *looks;
 	DIR *dp;
 	int fd;
@@ -451,6 +538,13 @@ tf_inbox_scan(tf_inbox_t *self)
 	s_follow_path(self);
 	if (zhashx_size(self->stuck) > STUCK_MAX)
 		zhashx_purge(self->stuck);
+	/* The directory as it is before it is read: a name added while it is
+	 * read changes it again, and tf_inbox_changed says so. */
+	self->dir_known = fstat(self->dirfd, &dirst) == 0;
+	if (self->dir_known) {
+		self->dir_mtime = dirst.st_mtim;
+		self->dir_ctime = dirst.st_ctim;
+	}
 	looks = s_looks_new();
 	/* A descriptor of our own for readdir: closedir closes it. */
 	fd = dup(self->dirfd);
@@ -460,7 +554,8 @@ tf_inbox_scan(tf_inbox_t *self)
 		if (fd >= 0 && dp == NULL)
 			close(fd);
 		zhashx_destroy(&looks);
-		return;
+		self->dir_known = false;
+		return now_ms + TF_INBOX_SETTLE_MS;
 	}
 	rewinddir(dp);
 	while ((entry = readdir(dp)) != NULL && count < INBOX_FILES_MAX) {
@@ -478,7 +573,7 @@ tf_inbox_scan(tf_inbox_t *self)
 	for (size_t i = 0; i < count; i++) {
 		const char *name = names[i];
 		const look_t *before = zhashx_lookup(self->looks, name);
-		bool room = moves < INBOX_MOVES_MAX;
+		bool room = moves < INBOX_MOVES_MAX, unchanged;
 		struct stat st;
 		look_t now, *copy;
 		char why[128];
@@ -491,7 +586,8 @@ tf_inbox_scan(tf_inbox_t *self)
 			if (room) {
 				s_refuse(self, name, why);
 				moves++;
-			}
+			} else
+				left = true;
 			goto next;
 		}
 		if (st.st_size > TF_REPORT_FILE_MAX) {
@@ -499,22 +595,34 @@ tf_inbox_scan(tf_inbox_t *self)
 			if (room) {
 				s_refuse(self, name, why);
 				moves++;
-			}
+			} else
+				left = true;
 			goto next;
 		}
 		s_look_of(&st, &now);
-		if (room && before != NULL && s_look_same(before, &now)) {
-			s_take(self, name, &now, looks);
+		unchanged = before != NULL && s_look_same(before, &now);
+		if (room && unchanged && now_ms - before->since >= TF_INBOX_SETTLE_MS) {
+			s_take(self, name, &now, looks, now_ms);
 			moves++;
 		} else if ((copy = malloc(sizeof *copy)) != NULL) {
-			/* First seen, changed since, or no room left in this look:
-			 * looked at again next time (if unchanged, taken then). */
+			/* First seen or changed since: it settles from now.  Not
+			 * settled yet, or no room left in this look: it keeps the
+			 * time it was first seen so, and is taken once unchanged at a
+			 * look that long after. */
 			*copy = now;
+			copy->since = unchanged ? before->since : now_ms;
 			zhashx_update(looks, name, copy);
 		}
 next:
 		free(names[i]);
 	}
+	s_finish_batch(self);
+	s_sync_moves(self);
 	zhashx_destroy(&self->looks);
 	self->looks = looks;
+	for (look_t *look = zhashx_first(looks); look != NULL; look = zhashx_next(looks))
+		if (look->since + TF_INBOX_SETTLE_MS < due)
+			due = look->since + TF_INBOX_SETTLE_MS;
+	/* A file refused unread for want of room is not noted: due at once. */
+	return left && due > now_ms ? now_ms : due;
 }

@@ -11,9 +11,12 @@
  * device, directory or a file over TF_REPORT_FILE_MAX is refused unread,
  * and queued/ and refused/ are the agent's own directories, opened once,
  * so a link planted there is replaced, never written through.  A file is
- * read only once its size and times are the same at two looks in a row:
- * a tool still writing it is not read half.  Tools should still write a
- * temporary name (not *.json, or a hidden one) and rename it into place.
+ * read only once its size and times have stayed the same for
+ * TF_INBOX_SETTLE_MS, seen at two looks: a tool still writing it is not
+ * read half.  Tools should still write a temporary name (not *.json, or a
+ * hidden one) and rename it into place.  Looks may come as often as the
+ * caller likes (tf_inbox_changed says when a name came or went); how long
+ * a file must settle does not depend on it.
  */
 #ifndef TF_INBOX_H
 #define TF_INBOX_H
@@ -24,6 +27,9 @@
 
 #include "forwarder.h"
 #include "spool.h"
+
+/* How long a file must look the same before it is read. */
+#define TF_INBOX_SETTLE_MS 1000
 
 typedef struct _tf_inbox_t tf_inbox_t;
 
@@ -41,10 +47,21 @@ void tf_inbox_destroy(tf_inbox_t **self_p);
 /* The directory it watches. */
 const char *tf_inbox_dir(const tf_inbox_t *self);
 
-/* One look: take in the files that are finished, refuse what is unsound
- * (at most INBOX_MOVES_MAX of them together, so a look stays short), note
- * the rest for the next look.  Never blocks on a file. */
-void tf_inbox_scan(tf_inbox_t *self);
+/* One look at now (zclock_mono() milliseconds, never going back): take in
+ * the files that have looked the same since a look TF_INBOX_SETTLE_MS ago
+ * or longer, refuse what is unsound (at most INBOX_MOVES_MAX of them
+ * together, so a look stays short), note the rest for a later look.
+ * Never blocks on a file.  Returns when the next look is due for what it
+ * noted (at most now + TF_INBOX_SETTLE_MS; now or earlier when files were
+ * left for want of room in this look), or INT64_MAX if it noted nothing. */
+int64_t tf_inbox_scan(tf_inbox_t *self, int64_t now);
+
+/* True if the inbox directory changed (a name was added, removed or
+ * renamed) since the last look began: one fstat, cheap enough for every
+ * turn of the loop.  A change within the look's own clock tick may go
+ * unseen until the next look; a file rewritten in place is not a change
+ * of the directory (the look due for it sees it). */
+bool tf_inbox_changed(tf_inbox_t *self);
 
 /* Check a result file (as the inbox does: a regular file, bounded, not
  * through a link) and queue it; for `submit`.  Returns 0 and fills

@@ -16,6 +16,7 @@
 struct _spool_t {
 	sqlite3 *db;
 	zhashx_t *bad_rows;     /* sequences of damaged rows already logged -> 1 */
+	bool batch;             /* spool_batch_begin's transaction is open */
 };
 
 /* A stored row whose bytes are not what the spool wrote (a damaged or
@@ -225,9 +226,17 @@ spool_enqueue(spool_t *self, const char *agent_id, const tf_identity_t *signer,
 	int rc = -1;
 
 	*existed = false;
+	/* An error SQLite answered by rolling the whole transaction back (a
+	 * full disk, say) has undone the batch so far: nothing more goes in
+	 * it, and its commit fails. */
+	if (self->batch && sqlite3_get_autocommit(self->db)) {
+		snprintf(err, errlen, "spool: the batch was rolled back");
+		return -1;
+	}
 	/* IMMEDIATE: take the write lock now, so the sequence we read is the
-	 * one we write. */
-	if (s_exec(self, "BEGIN IMMEDIATE") != 0) {
+	 * one we write.  In a batch the lock is held: a savepoint, so that a
+	 * report that fails leaves the others. */
+	if (s_exec(self, self->batch ? "SAVEPOINT enqueue" : "BEGIN IMMEDIATE") != 0) {
 		snprintf(err, errlen, "spool is busy or unwritable");
 		return -1;
 	}
@@ -295,12 +304,46 @@ spool_enqueue(spool_t *self, const char *agent_id, const tf_identity_t *signer,
 out:
 	sqlite3_finalize(st);
 	zframe_destroy(&frame);
+	if (self->batch) {
+		if (rc != 0)
+			s_exec(self, "ROLLBACK TO enqueue");
+		s_exec(self, "RELEASE enqueue");
+		return rc;
+	}
 	if (rc == 0 && s_exec(self, "COMMIT") != 0) {
 		snprintf(err, errlen, "spool: commit failed: %s", sqlite3_errmsg(self->db));
 		rc = -1;
 	}
 	if (rc != 0)
 		s_exec(self, "ROLLBACK");
+	return rc;
+}
+
+int
+spool_batch_begin(spool_t *self)
+{
+	assert(self != NULL && !self->batch);
+	if (s_exec(self, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	self->batch = true;
+	return 0;
+}
+
+int
+spool_batch_commit(spool_t *self)
+{
+	int rc = 0;
+
+	assert(self != NULL && self->batch);
+	self->batch = false;
+	if (sqlite3_get_autocommit(self->db)) {
+		log_warnx("spool: a batch was rolled back before its commit");
+		return -1;
+	}
+	if (s_exec(self, "COMMIT") != 0) {
+		s_exec(self, "ROLLBACK");
+		rc = -1;
+	}
 	return rc;
 }
 

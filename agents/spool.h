@@ -65,6 +65,14 @@ int spool_enqueue(spool_t *self, const char *agent_id, const tf_identity_t *sign
                   uint8_t message_id[TF_MESSAGE_ID_LEN], bool *existed, char *err,
                   size_t errlen);
 
+/* A batch: the spool_enqueue calls between these are one transaction, so
+ * one durable commit (one sync of the spool) for them all; an enqueue
+ * that fails undoes only itself.  Nothing of the batch is on disk, nor
+ * may be said to be queued, before spool_batch_commit returns 0 (-1: none
+ * of it is stored).  begin: 0, or -1 if the spool is busy or unwritable. */
+int spool_batch_begin(spool_t *self);
+int spool_batch_commit(spool_t *self);
+
 /* Up to max unanswered messages in sequence order, sequence > after.
  * *msgs is allocated (free with spool_msgs_free).  Returns the count or -1. */
 int spool_unanswered(spool_t *self, int64_t after, size_t max, spool_msg_t **msgs);

@@ -1,6 +1,8 @@
 /*
  * test_inbox: the agent's inbox against real files in a mkdtemp directory.
- * A sound file is queued once it has looked the same at two looks; a
+ * A sound file is queued once it has looked the same at two looks
+ * TF_INBOX_SETTLE_MS apart, not at a look sooner, and a look says when
+ * the next is due; a change of the directory is seen at once; a
  * file still being written is not read half; a symbolic link, FIFO,
  * directory, device and oversized file named *.json are refused unread,
  * with a .why naming what they are, and the look returns (a FIFO once
@@ -168,6 +170,17 @@ s_assert_refused(const fixture_t *fx, const char *name, mode_t type, const char 
 	free(why);
 }
 
+/* The looks' clock: most tests look TF_INBOX_SETTLE_MS apart, as an idle
+ * agent does. */
+static int64_t s_clock;
+
+static int64_t
+s_look(tf_inbox_t *inbox)
+{
+	s_clock += TF_INBOX_SETTLE_MS;
+	return tf_inbox_scan(inbox, s_clock);
+}
+
 static int64_t
 s_queued_count(const fixture_t *fx)
 {
@@ -190,9 +203,9 @@ test_sound_file_queued_when_finished(void **state)
 	s_write(path, text, len, "wb");
 	free(text);
 	/* First seen: looked at again next time before it is read. */
-	tf_inbox_scan(inbox);
+	s_look(inbox);
 	assert_int_equal(s_type(fx, "", "a.json"), S_IFREG);
-	tf_inbox_scan(inbox);
+	s_look(inbox);
 	assert_int_equal(s_type(fx, "", "a.json"), 0);
 	assert_int_equal(s_type(fx, "queued", "a.json"), S_IFREG);
 	assert_int_equal(s_queued_count(fx), 1);
@@ -209,18 +222,18 @@ test_half_written_not_read(void **state)
 	text = s_slurp(fx->example, &len);
 	snprintf(path, sizeof path, "%s/h.json", fx->inbox);
 	s_write(path, text, len / 2, "wb");
-	tf_inbox_scan(inbox);
+	s_look(inbox);
 	assert_int_equal(s_type(fx, "", "h.json"), S_IFREG);
 	assert_int_equal(s_type(fx, "refused", "h.json"), 0);
 	/* The tool writes the rest: changed, so still not read. */
 	s_write(path, text + len / 2, len - len / 2, "ab");
 	free(text);
-	tf_inbox_scan(inbox);
+	s_look(inbox);
 	assert_int_equal(s_type(fx, "", "h.json"), S_IFREG);
 	assert_int_equal(s_type(fx, "refused", "h.json"), 0);
 	assert_int_equal(s_queued_count(fx), 0);
 	/* The same at two looks: finished, and whole. */
-	tf_inbox_scan(inbox);
+	s_look(inbox);
 	assert_int_equal(s_type(fx, "queued", "h.json"), S_IFREG);
 	assert_int_equal(s_type(fx, "refused", "h.json"), 0);
 	assert_int_equal(s_queued_count(fx), 1);
@@ -236,7 +249,7 @@ test_symlink_refused(void **state)
 	/* A link to a sound report is still a link: not followed. */
 	snprintf(path, sizeof path, "%s/l.json", fx->inbox);
 	assert_int_equal(symlink(fx->example, path), 0);
-	tf_inbox_scan(inbox);
+	s_look(inbox);
 	s_assert_refused(fx, "l.json", S_IFLNK, "not read: a symbolic link");
 	assert_int_equal(s_queued_count(fx), 0);
 }
@@ -250,7 +263,7 @@ test_fifo_refused(void **state)
 
 	snprintf(path, sizeof path, "%s/f.json", fx->inbox);
 	assert_int_equal(mkfifo(path, 0640), 0);
-	tf_inbox_scan(inbox);           /* returns: the alarm would end the test */
+	s_look(inbox);                  /* returns: the alarm would end the test */
 	s_assert_refused(fx, "f.json", S_IFIFO, "not read: a FIFO");
 }
 
@@ -263,7 +276,7 @@ test_directory_refused(void **state)
 
 	snprintf(path, sizeof path, "%s/d.json", fx->inbox);
 	assert_int_equal(mkdir(path, 0750), 0);
-	tf_inbox_scan(inbox);
+	s_look(inbox);
 	s_assert_refused(fx, "d.json", S_IFDIR, "not read: a directory");
 }
 
@@ -281,7 +294,7 @@ test_device_refused(void **state)
 		skip();
 	}
 	inbox = s_inbox(fx);
-	tf_inbox_scan(inbox);
+	s_look(inbox);
 	s_assert_refused(fx, "c.json", S_IFCHR, "not read: a device");
 }
 
@@ -299,7 +312,7 @@ test_oversized_refused(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 1024L * 1024 * 1024), 0);
 	close(fd);
-	tf_inbox_scan(inbox);
+	s_look(inbox);
 	snprintf(want, sizeof want, "not read: larger than %d bytes", TF_REPORT_FILE_MAX);
 	s_assert_refused(fx, "big.json", S_IFREG, want);
 }
@@ -318,8 +331,8 @@ test_why_link_not_followed(void **state)
 	assert_int_equal(symlink(victim, path), 0);
 	snprintf(path, sizeof path, "%s/x.json", fx->inbox);
 	s_write(path, "{ not json", 10, "wb");
-	tf_inbox_scan(inbox);
-	tf_inbox_scan(inbox);
+	s_look(inbox);
+	s_look(inbox);
 	assert_int_equal(s_type(fx, "refused", "x.json"), S_IFREG);
 	assert_int_equal(s_type(fx, "refused", "x.json.why"), S_IFREG);
 	text = s_slurp(victim, NULL);
@@ -416,8 +429,8 @@ test_inbox_made_and_followed(void **state)
 	snprintf(path, sizeof path, "%s/n.json", fx->inbox);
 	s_write(path, text, len, "wb");
 	free(text);
-	tf_inbox_scan(inbox);
-	tf_inbox_scan(inbox);
+	s_look(inbox);
+	s_look(inbox);
 	assert_int_equal(s_type(fx, "queued", "n.json"), S_IFREG);
 	assert_int_equal(s_queued_count(fx), 1);
 }
@@ -439,8 +452,9 @@ test_many_files_over_looks(void **state)
 		s_write(path, text, len, "wb");
 	}
 	free(text);
-	tf_inbox_scan(inbox);           /* first seen */
-	tf_inbox_scan(inbox);           /* a hundred taken */
+	s_look(inbox);                  /* first seen */
+	/* A hundred taken; the rest are due at once. */
+	assert_true(s_look(inbox) <= s_clock);
 	for (int i = 0; i < 105; i++) {
 		char name[16];
 
@@ -451,10 +465,117 @@ test_many_files_over_looks(void **state)
 	assert_int_equal(queued, 100);
 	assert_int_equal(left, 5);
 	assert_int_equal(s_type(fx, "", "m104.json"), S_IFREG);      /* oldest name first */
-	tf_inbox_scan(inbox);           /* the rest, still unchanged */
+	s_look(inbox);                  /* the rest, still unchanged */
 	assert_int_equal(s_type(fx, "queued", "m104.json"), S_IFREG);
 	assert_int_equal(s_type(fx, "", "m100.json"), 0);
 	assert_int_equal(s_queued_count(fx), 1);                    /* one content, one message */
+}
+
+/* A file is read once it has looked the same for TF_INBOX_SETTLE_MS,
+ * however often it is looked at meanwhile: a look 100 ms after the first
+ * leaves it (the agent looks as soon as the directory changes), and each
+ * look says when the file will be due. */
+static void
+test_settles_before_read(void **state)
+{
+	fixture_t *fx = *state;
+	tf_inbox_t *inbox = s_inbox(fx);
+	char path[512], *text;
+	size_t len;
+
+	assert_true(tf_inbox_scan(inbox, 1000) == INT64_MAX);   /* nothing noted */
+	text = s_slurp(fx->example, &len);
+	snprintf(path, sizeof path, "%s/s.json", fx->inbox);
+	s_write(path, text, len, "wb");
+	free(text);
+	assert_true(tf_inbox_scan(inbox, 2000) == 2000 + TF_INBOX_SETTLE_MS);
+	assert_true(tf_inbox_scan(inbox, 2100) == 2000 + TF_INBOX_SETTLE_MS);
+	assert_int_equal(s_type(fx, "", "s.json"), S_IFREG);
+	assert_true(tf_inbox_scan(inbox, 2000 + TF_INBOX_SETTLE_MS - 1)
+	            == 2000 + TF_INBOX_SETTLE_MS);
+	assert_int_equal(s_type(fx, "", "s.json"), S_IFREG);
+	assert_int_equal(s_queued_count(fx), 0);
+	assert_true(tf_inbox_scan(inbox, 2000 + TF_INBOX_SETTLE_MS) == INT64_MAX);
+	assert_int_equal(s_type(fx, "queued", "s.json"), S_IFREG);
+	assert_int_equal(s_queued_count(fx), 1);
+}
+
+/* A file that changed between looks settles from the look that saw the
+ * change, not from the first. */
+static void
+test_change_restarts_settling(void **state)
+{
+	fixture_t *fx = *state;
+	tf_inbox_t *inbox = s_inbox(fx);
+	char path[512], *text;
+	size_t len;
+
+	text = s_slurp(fx->example, &len);
+	snprintf(path, sizeof path, "%s/c.json", fx->inbox);
+	s_write(path, text, len / 2, "wb");
+	tf_inbox_scan(inbox, 0);
+	s_write(path, text + len / 2, len - len / 2, "ab");
+	free(text);
+	assert_true(tf_inbox_scan(inbox, 600) == 600 + TF_INBOX_SETTLE_MS);
+	tf_inbox_scan(inbox, TF_INBOX_SETTLE_MS);
+	assert_int_equal(s_type(fx, "", "c.json"), S_IFREG);
+	tf_inbox_scan(inbox, 600 + TF_INBOX_SETTLE_MS);
+	assert_int_equal(s_type(fx, "queued", "c.json"), S_IFREG);
+	assert_int_equal(s_type(fx, "refused", "c.json"), 0);
+}
+
+/* tf_inbox_changed: quiet after a look, true once a name is renamed in
+ * (the directory's times are set back first, so the rename cannot fall
+ * in the look's own clock tick). */
+static void
+test_changed_after_rename(void **state)
+{
+	fixture_t *fx = *state;
+	tf_inbox_t *inbox = s_inbox(fx);
+	struct timespec old[2] = { { 1, 0 }, { 1, 0 } };
+	char path[512], tmp[512], *text;
+	size_t len;
+
+	text = s_slurp(fx->example, &len);
+	snprintf(tmp, sizeof tmp, "%s/.r.json.tmp", fx->inbox);
+	s_write(tmp, text, len, "wb");
+	free(text);
+	assert_true(tf_inbox_changed(inbox));          /* never looked at */
+	assert_int_equal(utimensat(AT_FDCWD, fx->inbox, old, 0), 0);
+	assert_true(tf_inbox_scan(inbox, 0) == INT64_MAX);     /* a hidden name: not noted */
+	assert_false(tf_inbox_changed(inbox));
+	snprintf(path, sizeof path, "%s/r.json", fx->inbox);
+	assert_int_equal(rename(tmp, path), 0);
+	assert_true(tf_inbox_changed(inbox));
+	assert_true(tf_inbox_scan(inbox, 10) == 10 + TF_INBOX_SETTLE_MS);
+}
+
+/* The look syncs its directories once, after its moves: a crash before
+ * then can leave a queued file back in the inbox.  Taken in again, it is
+ * the message already queued, and it goes to queued/ again. */
+static void
+test_move_lost_queues_nothing_new(void **state)
+{
+	fixture_t *fx = *state;
+	tf_inbox_t *inbox = s_inbox(fx);
+	char path[512], back[512], *text;
+	size_t len;
+
+	text = s_slurp(fx->example, &len);
+	snprintf(path, sizeof path, "%s/q.json", fx->inbox);
+	s_write(path, text, len, "wb");
+	free(text);
+	s_look(inbox);
+	s_look(inbox);
+	assert_int_equal(s_type(fx, "queued", "q.json"), S_IFREG);
+	assert_int_equal(s_queued_count(fx), 1);
+	snprintf(back, sizeof back, "%s/queued/q.json", fx->inbox);
+	assert_int_equal(rename(back, path), 0);
+	s_look(inbox);
+	s_look(inbox);
+	assert_int_equal(s_type(fx, "", "q.json"), 0);
+	assert_int_equal(s_type(fx, "queued", "q.json"), S_IFREG);
+	assert_int_equal(s_queued_count(fx), 1);
 }
 
 int
@@ -475,6 +596,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_submit_reader_refuses, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_inbox_made_and_followed, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_many_files_over_looks, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_settles_before_read, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_change_restarts_settling, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_changed_after_rename, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_move_lost_queues_nothing_new, s_setup,
+		                                s_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * with fresh ids and stores envelopes that decode to the same report; the
  * same content is queued once; answers are recorded once and never
  * overwritten; the counts add up; everything survives a close and reopen;
- * two handles on one spool (`submit` beside `run`) see each other's writes.
+ * two handles on one spool (`submit` beside `run`) see each other's writes;
+ * a batch of enqueues is seen by another handle only once committed.
  * Reports come from the shipped examples; each test has its own mkdtemp dir.
  */
 #include "testutil.h"
@@ -990,6 +991,36 @@ test_first_sequence(void **state)
 
 #define SPOOL_TEST(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
 
+/* A batch is one transaction: its enqueues number on as usual and know
+ * content queued earlier in it, and another handle (what a reader of the
+ * disk would find) sees none of it before the commit, all of it after. */
+static void
+test_batch(void **state)
+{
+	fixture_t *fx = *state;
+	char err[1024] = "";
+	queued_t q0, q1, again;
+
+	fx->a = s_open(fx);
+	fx->b = spool_open(fx->dir, err, sizeof err);
+	assert_non_null(fx->b);
+	assert_int_equal(spool_batch_begin(fx->a), 0);
+	q0 = s_enqueue(fx, fx->a, 0);
+	q1 = s_enqueue(fx, fx->a, 1);
+	again = s_enqueue(fx, fx->a, 0);
+	assert_false(q0.existed);
+	assert_false(q1.existed);
+	assert_int_equal(q1.sequence, q0.sequence + 1);
+	assert_true(again.existed);
+	assert_int_equal(again.sequence, q0.sequence);
+	s_expect_stats(fx->b, 0, 0, 0, 0, 0);
+	assert_int_equal(spool_batch_commit(fx->a), 0);
+	s_expect_stats(fx->b, 2, 0, 0, 0, 0);
+	/* Outside a batch, each enqueue is its own commit again. */
+	s_enqueue(fx, fx->a, 2);
+	s_expect_stats(fx->b, 3, 0, 0, 0, 0);
+}
+
 int
 main(void)
 {
@@ -1009,6 +1040,7 @@ main(void)
 		SPOOL_TEST(test_survives_reopen),
 		SPOOL_TEST(test_two_handles),
 		SPOOL_TEST(test_first_sequence),
+		SPOOL_TEST(test_batch),
 		cmocka_unit_test(test_state_names),
 	};
 
