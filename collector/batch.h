@@ -51,6 +51,7 @@ typedef struct {
 	bool charged;           /* its bytes were taken from its sender's quarantine budget */
 	bool written;           /* its quarantine row was added (not a copy of one kept) */
 	bool stored;            /* its transaction committed */
+	bool store_refused;     /* alone, the database refused it: answered DEFERRED */
 	size_t entry;           /* its index in the batch's store entries */
 } batch_item_t;
 

@@ -79,7 +79,7 @@ struct _ingest_t {
 		tf_metric_t *batch_size, *commit_seconds;
 		tf_metric_t *database_up, *queue_depth, *agents_connected, *subscriptions;
 		tf_metric_t *quarantine_cut, *quarantine_kept;
-		tf_metric_t *stalled_seconds, *absorbed;
+		tf_metric_t *stalled_seconds, *absorbed, *store_refused;
 	} m;
 	int64_t counted_ms;     /* when agents_connected was last counted */
 };
@@ -739,6 +739,8 @@ s_receive(ingest_t *self, room_t room)
 	if (item->action == BATCH_REFUSE) {
 		/* Nothing of it is stored: answered now. */
 		item->stored = true;
+		if (item->store_refused && self->m.store_refused != NULL)
+			tf_metric_add(self->m.store_refused, 1);
 		s_log_item(item);
 		s_acknowledge(self, item);
 		s_tell(self, item);
@@ -796,6 +798,8 @@ s_answer(ingest_t *self, batch_t *b)
 			unstored++;
 			continue;
 		}
+		if (item->store_refused && self->m.store_refused != NULL)
+			tf_metric_add(self->m.store_refused, 1);
 		s_log_item(item);
 		s_acknowledge(self, item);
 		s_tell(self, item);
@@ -950,8 +954,14 @@ ingest_set_outputs(ingest_t *self, feed_t *feed, tf_metrics_t *metrics)
 	    "Copies of a message not yet answered, byte for byte (an agent sending again while "
 	    "its transaction commits): dropped, its answer sent where the copy came from.",
 	    NULL, NULL, 0);
+	self->m.store_refused = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_collector_store_refused_total",
+	    "Messages the database refused to store even one at a time (SQLSTATE in the log): "
+	    "answered DEFERRED (STORE_REFUSED), nothing stored; their agents send them again.",
+	    NULL, NULL, 0);
 	if (self->m.received == NULL || self->m.agents_connected == NULL
 	    || self->m.stalled_seconds == NULL || self->m.absorbed == NULL
+	    || self->m.store_refused == NULL
 	    || self->m.subscriptions == NULL || self->m.quarantine_cut == NULL
 	    || self->m.quarantine_kept == NULL)
 		return -1;

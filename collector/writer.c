@@ -22,6 +22,7 @@
 #define RETRY_MIN_MS 100        /* first wait before a batch is tried again */
 #define RETRY_MAX_MS 5000
 #define WAIT_STEP_MS 100        /* how often a wait looks at the stop flag */
+#define SPLIT_AFTER 3           /* failures of a batch, the connection up, before it is split */
 
 struct _writer_t {
 	zactor_t *actor;
@@ -178,12 +179,16 @@ fail:
 	return -1;
 }
 
-/* Try [from, to) until it commits, fails for its data (-1), or the writer
- * is told to stop (-1). */
+/* Try [from, to) until it commits (0).  -1 if it fails for its data, if
+ * the writer is told to stop, or if a range of several messages has
+ * failed SPLIT_AFTER times in a row with the connection up: a batch that
+ * times out every time (too big for a slow server) is then stored one
+ * message at a time rather than tried whole for ever. */
 static int
 s_store_until(writer_t *self, batch_t *b, int from, int to)
 {
 	int backoff = RETRY_MIN_MS;
+	int failed = 0;
 
 	while (!atomic_load(&self->stopping)) {
 		if (!store_ready(self->store)) {        /* reconnects, with its own backoff */
@@ -197,6 +202,11 @@ s_store_until(writer_t *self, batch_t *b, int from, int to)
 			return 0;
 		if (!store_retryable(self->store))
 			return -1;
+		if (to - from > 1 && store_ready(self->store) && ++failed >= SPLIT_AFTER) {
+			log_warnx("%d message(s) failed %d times together (SQLSTATE %s); storing them "
+			          "one at a time", to - from, failed, tf_db_failure_state());
+			return -1;
+		}
 		log_warnx("%d message(s) not stored yet (%s%s): trying again in %d ms; none is "
 		          "acknowledged before its commit", to - from,
 		          tf_db_failure_state()[0] != '\0' ? "SQLSTATE " : "the connection",
@@ -209,20 +219,45 @@ s_store_until(writer_t *self, batch_t *b, int from, int to)
 	return -1;
 }
 
+/* A message the database refuses to store, alone, for what is in it (a
+ * constraint the checks before missed, a trigger's error): answered
+ * DEFERRED with the server's reason, so its agent keeps it and sends it
+ * again after its backoff (stored then, once the cause is mended) instead
+ * of waiting out its resend timer into the same failure; the operator
+ * reads the SQLSTATE in the log and in tallyfeed_collector_store_refused_total. */
+static void
+s_refused_by_store(batch_item_t *item)
+{
+	char id[2 * TF_MESSAGE_ID_LEN + 1] = "-";
+
+	if (item->envelope != NULL)
+		tf_message_id_hex(item->envelope->message_id.data, item->envelope->message_id.len, id);
+	item->verdict = TALLYFEED__VERDICT__VERDICT_DEFERRED;
+	item->check.reason = TALLYFEED__REASON__REASON_STORE_REFUSED;
+	snprintf(item->check.detail, sizeof item->check.detail,
+	         "the collector's database refused to store it (SQLSTATE %s); nothing stored: "
+	         "the collector's operator is told, send it again later",
+	         tf_db_failure_state()[0] != '\0' ? tf_db_failure_state() : "none");
+	item->store_refused = true;
+	item->stored = true;    /* answered; nothing of it is written */
+	item->written = false;
+	log_warnx("the database refused to store message %s (SQLSTATE %s): answered DEFERRED, "
+	          "nothing stored; its agent will send it again", id,
+	          tf_db_failure_state()[0] != '\0' ? tf_db_failure_state() : "none");
+}
+
 static void
 s_write(writer_t *self, batch_t *b)
 {
 	int64_t began = zclock_usecs();
 
 	if (s_store_until(self, b, 0, b->count) != 0 && !atomic_load(&self->stopping)) {
-		/* The database refused the batch for what is in it: find the
-		 * message it refuses by storing one at a time.  A message that
-		 * still fails is not acknowledged; its agent will send it again. */
+		/* The database refused the batch: find the message it refuses
+		 * by storing one at a time. */
 		log_warnx("batch of %d not stored; trying one message at a time", b->count);
 		for (int i = 0; i < b->count && !atomic_load(&self->stopping); i++)
-			if (s_store_until(self, b, i, i + 1) != 0)
-				log_warnx("message %d of the batch could not be stored; not acknowledged",
-				          i);
+			if (s_store_until(self, b, i, i + 1) != 0 && !atomic_load(&self->stopping))
+				s_refused_by_store(&b->items[i]);
 	}
 	b->write_us = zclock_usecs() - began;
 }
