@@ -15,6 +15,7 @@
 #include "log.h"
 #include "signals.h"
 #include "store.h"
+#include "tallier.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -49,7 +50,8 @@ s_usage(FILE *fp)
 	    "                 database_statement_timeout_ms, database_lock_timeout_ms,\n"
 	    "                 database_idle_in_transaction_timeout_ms, rate_per_s,\n"
 	    "                 rate_burst, byte_rate_per_s, byte_burst,\n"
-	    "                 quarantine_bytes_per_hour, accept_protocol_1, feed, metrics,\n"
+	    "                 quarantine_bytes_per_hour, accept_protocol_1, tally_refresh_ms,\n"
+	    "                 feed, metrics,\n"
 	    "                 and a \"rules\" subsection (see deploy/examples/collector.cfg)\n"
 	    "  -k KEY         this collector's secret certificate (collector/key), from\n"
 	    "                 `tallyfeed keygen --collector NAME`\n"
@@ -206,7 +208,7 @@ main(int argc, char **argv)
 		"database_statement_timeout_ms", "database_lock_timeout_ms",
 		"database_idle_in_transaction_timeout_ms",
 		"rate_per_s", "rate_burst", "rules", "feed", "metrics", "byte_rate_per_s",
-		"byte_burst", "quarantine_bytes_per_hour", "accept_protocol_1", NULL
+		"byte_burst", "quarantine_bytes_per_hour", "accept_protocol_1", "tally_refresh_ms", NULL
 	};
 	const char *config_path = NULL, *endpoint = NULL, *conninfo = NULL;
 	const char *endpoint_file = NULL, *key_path = NULL, *certs_dir = NULL, *chain;
@@ -223,7 +225,9 @@ main(int argc, char **argv)
 	store_t *store = NULL;
 	tf_registry_t *registry = NULL;
 	ingest_t *ingest = NULL;
+	tallier_t *tallier = NULL;
 	ingest_config_t ic;
+	long tally_ms;
 	store_limits_t limits;
 	char err[1024], *bound = NULL;
 	int ch, check_only = 0, verbose = 0, rc = 1;
@@ -304,7 +308,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (s_settings(config, &ic, err, sizeof err) != 0
-	    || s_limits(config, &limits, err, sizeof err) != 0) {
+	    || s_limits(config, &limits, err, sizeof err) != 0
+	    || tf_config_int(config, "collector", "tally_refresh_ms", 500, 0, 3600000, &tally_ms,
+	                     err, sizeof err) != 0) {
 		tf_config_warn(config, "%s", err);
 		goto out;
 	}
@@ -401,6 +407,9 @@ main(int argc, char **argv)
 	if (ingest == NULL)
 		fatalx("out of memory, or could not start the database writer");
 	ingest_set_enrolment(ingest, enrolment);
+	/* 0: the tallies are another's to keep (another collector's tallier). */
+	if (tally_ms > 0 && (tallier = tallier_new(conninfo, (int)tally_ms, &limits)) == NULL)
+		fatalx("could not start the tallier");
 	feed = feed_new(feed_at, registry, err, sizeof err);
 	if (feed == NULL) {
 		log_warnx("%s", err);
@@ -467,6 +476,9 @@ main(int argc, char **argv)
 			s_reload_settings(ingest, config_path, keys);
 			s_reload(&enrolment, auth, certs_dir);
 			ingest_set_enrolment(ingest, enrolment);
+	/* 0: the tallies are another's to keep (another collector's tallier). */
+	if (tally_ms > 0 && (tallier = tallier_new(conninfo, (int)tally_ms, &limits)) == NULL)
+		fatalx("could not start the tallier");
 			tf_service_ready("collecting");
 		}
 	}
@@ -475,6 +487,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	tf_http_destroy(&http);
+	tallier_destroy(&tallier);
 	ingest_destroy(&ingest);
 	feed_destroy(&feed);
 	tf_metrics_destroy(&metrics);

@@ -8,10 +8,17 @@
 -- rollups need of the stored results: the latest revision of each round
 -- counts, exactly as in totals (0003), progress (0004) and composition
 -- (0003), which tally_compute follows line by line.  It is derived: the
--- collector never writes it; a trigger does, in the transaction that
--- stores the results, and `tallyfeed verify` recomputes every row from
--- the stored results (which it checks against the signed envelopes) and
--- names any township whose row differs.
+-- collector never writes it.  A trigger names, in the transaction that
+-- stores the results, their townships as pending (tally_pending); a
+-- pending township's row is computed again later, off the path of the
+-- collector's commit, by tally_refresh (each collector's tallier thread
+-- calls it every half second), and until then the rollups compute that
+-- township from its results as they answer: in every snapshot a township
+-- is either pending or its row is up to date with its stored results, so
+-- the figures are right the moment the results are committed.
+-- `tallyfeed verify` recomputes every row that is not pending from the
+-- stored results (which it checks against the signed envelopes) and names
+-- any township whose row differs.
 
 SET search_path = tallyfeed, pg_catalog;
 
@@ -52,11 +59,13 @@ CREATE TABLE township_tally (
     PRIMARY KEY (township_code, committee)
 );
 
--- Townships whose rows this transaction must compute again before it
--- commits.  A second transaction touching the same township waits on the
--- first one's row here (the primary key) until it commits, so it computes
--- with the first one's results in view: no figure is lost between two
--- collectors, or an importer and an agent, storing for one township.
+-- Townships whose rows are to be computed again.  A transaction storing
+-- results locks its townships' rows here (an upsert) until it commits, and
+-- tally_refresh takes only rows no one holds (SKIP LOCKED), deleting them
+-- in the transaction that computes their rows: so either the refresh sees
+-- that transaction's results, or the township is pending again after it.
+-- No figure is lost between two collectors, or an importer and an agent,
+-- storing for one township.
 CREATE TABLE tally_pending (
     township_code   char(12) PRIMARY KEY
 );
@@ -178,10 +187,13 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = tallyfeed, pg_catalog
 AS $$
 BEGIN
+    -- DO UPDATE, not DO NOTHING: the row is locked until this commits
+    -- even when it was pending already (see tally_pending).  In code
+    -- order, so that two transactions lock their townships alike.
     INSERT INTO tally_pending (township_code)
     SELECT DISTINCT u.township_code FROM new_rows n JOIN unit u ON u.code = n.unit_code
     ORDER BY 1
-    ON CONFLICT DO NOTHING;
+    ON CONFLICT (township_code) DO UPDATE SET township_code = EXCLUDED.township_code;
     RETURN NULL;
 END
 $$;
@@ -198,11 +210,11 @@ AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         INSERT INTO tally_pending (township_code) VALUES (OLD.township_code)
-        ON CONFLICT DO NOTHING;
+        ON CONFLICT (township_code) DO UPDATE SET township_code = EXCLUDED.township_code;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         INSERT INTO tally_pending (township_code) VALUES (NEW.township_code)
-        ON CONFLICT DO NOTHING;
+        ON CONFLICT (township_code) DO UPDATE SET township_code = EXCLUDED.township_code;
     END IF;
     RETURN NULL;
 END
@@ -214,34 +226,32 @@ CREATE TRIGGER unit_tally_update AFTER UPDATE OF township_code, kind ON unit
     WHEN (OLD.township_code IS DISTINCT FROM NEW.township_code OR OLD.kind IS DISTINCT FROM NEW.kind)
     EXECUTE FUNCTION tally_mark_unit();
 
--- At COMMIT, after every row of the transaction is in (candidates come
--- after their results): the pending townships' rows computed again, all
--- at once by the first of the deferred calls; the others find theirs done.
-CREATE FUNCTION tally_refresh() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
+-- Compute again the rows of at most p_max pending townships that no
+-- transaction holds; their number.  Called (by tallyfeed_writer) in a
+-- transaction of its own; the rows are taken before the results are read,
+-- so a transaction that stored results for one of them either committed
+-- before (and is seen) or marks it pending again once this commits.
+CREATE FUNCTION tally_refresh(p_max integer) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = tallyfeed, pg_catalog
 AS $$
 DECLARE
     towns char(12)[];
 BEGIN
-    -- Done already by an earlier call (a look by key: the rows deleted
-    -- below are still in the table's pages until the transaction ends).
-    IF NOT EXISTS (SELECT 1 FROM tally_pending WHERE township_code = NEW.township_code) THEN
-        RETURN NULL;
-    END IF;
-    SELECT array_agg(township_code ORDER BY township_code) INTO towns FROM tally_pending;
+    SELECT array_agg(township_code ORDER BY township_code) INTO towns
+    FROM (SELECT township_code FROM tally_pending ORDER BY township_code
+          LIMIT p_max FOR UPDATE SKIP LOCKED) p;
     IF towns IS NULL THEN
-        RETURN NULL;
+        RETURN 0;
     END IF;
+    DELETE FROM tally_pending WHERE township_code = ANY (towns);
     DELETE FROM township_tally WHERE township_code = ANY (towns);
     INSERT INTO township_tally SELECT * FROM tally_compute(towns);
-    DELETE FROM tally_pending WHERE township_code = ANY (towns);
-    RETURN NULL;
+    RETURN cardinality(towns);
 END
 $$;
-CREATE CONSTRAINT TRIGGER tally_pending_refresh AFTER INSERT ON tally_pending
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION tally_refresh();
+REVOKE ALL ON FUNCTION tally_refresh(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tally_refresh(integer) TO tallyfeed_writer;
 
 -- Every township of the registry, with whatever is stored already.
 INSERT INTO township_tally SELECT * FROM tally_compute(ARRAY(SELECT code FROM township));
@@ -301,7 +311,17 @@ AS $$
            sum(t.college)::bigint, sum(t.party_members)::bigint, sum(t.reelected)::bigint,
            sum(t.new_members)::bigint, sum(t.cross_serving)::bigint,
            sum(t.units_both_heads)::bigint, sum(t.one_shoulder)::bigint
-    FROM township_tally t
+    FROM (
+        -- Up to date: the rows of townships not pending; the pending ones
+        -- computed now from their results.
+        SELECT * FROM township_tally k
+        WHERE NOT EXISTS (SELECT 1 FROM tally_pending p WHERE p.township_code = k.township_code)
+        UNION ALL
+        SELECT * FROM tally_compute(ARRAY(
+            SELECT p.township_code FROM tally_pending p
+            WHERE p_under IS NULL
+               OR left(p.township_code, under_prefix(p_under)) = left(p_under, under_prefix(p_under))))
+    ) t
     WHERE p_under IS NULL
        OR left(t.township_code, under_prefix(p_under)) = left(p_under, under_prefix(p_under))
     GROUP BY 1, 2
@@ -415,7 +435,7 @@ ALTER TABLE tally_pending OWNER TO tallyfeed_owner;
 ALTER FUNCTION tally_compute(char(12)[]) OWNER TO tallyfeed_owner;
 ALTER FUNCTION tally_mark_results() OWNER TO tallyfeed_owner;
 ALTER FUNCTION tally_mark_unit() OWNER TO tallyfeed_owner;
-ALTER FUNCTION tally_refresh() OWNER TO tallyfeed_owner;
+ALTER FUNCTION tally_refresh(integer) OWNER TO tallyfeed_owner;
 ALTER FUNCTION under_prefix(text) OWNER TO tallyfeed_owner;
 ALTER FUNCTION township_area(text, char(12)) OWNER TO tallyfeed_owner;
 ALTER FUNCTION area_tally(text, text) OWNER TO tallyfeed_owner;
