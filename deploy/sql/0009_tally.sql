@@ -74,7 +74,7 @@ CREATE TABLE tally_pending (
 CREATE FUNCTION tally_compute(p_townships char(12)[])
 RETURNS SETOF township_tally
 LANGUAGE sql STABLE
-SET search_path = tallyfeed, pg_catalog
+SET search_path = pg_catalog, tallyfeed, pg_temp
 AS $$
     WITH u AS (
         SELECT code AS unit_code, township_code, mass_committee
@@ -184,7 +184,7 @@ $$;
 -- Stored results name their townships as pending (once per transaction).
 CREATE FUNCTION tally_mark_results() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = tallyfeed, pg_catalog
+SET search_path = pg_catalog, tallyfeed, pg_temp
 AS $$
 BEGIN
     -- DO UPDATE, not DO NOTHING: the row is locked until this commits
@@ -205,7 +205,7 @@ CREATE TRIGGER result_tally AFTER INSERT ON result
 -- another kind: its townships' expected units change.
 CREATE FUNCTION tally_mark_unit() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = tallyfeed, pg_catalog
+SET search_path = pg_catalog, tallyfeed, pg_temp
 AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
@@ -233,7 +233,7 @@ CREATE TRIGGER unit_tally_update AFTER UPDATE OF township_code, kind ON unit
 -- before (and is seen) or marks it pending again once this commits.
 CREATE FUNCTION tally_refresh(p_max integer) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = tallyfeed, pg_catalog
+SET search_path = pg_catalog, tallyfeed, pg_temp
 AS $$
 DECLARE
     towns char(12)[];
@@ -299,7 +299,7 @@ RETURNS TABLE (area_code text, committee text, units bigint, reported bigint, re
                college bigint, party_members bigint, reelected bigint, new_members bigint,
                cross_serving bigint, units_both_heads bigint, one_shoulder bigint)
 LANGUAGE sql STABLE
-SET search_path = tallyfeed, pg_catalog
+SET search_path = pg_catalog, tallyfeed, pg_temp
 AS $$
     SELECT township_area(p_level, t.township_code), t.committee,
            sum(t.units)::bigint, sum(t.reported)::bigint, sum(t.registered)::bigint, sum(t.excused)::bigint,
@@ -337,7 +337,7 @@ RETURNS TABLE (code text, name text,
                party_members bigint, party_present bigint,
                valid_elections bigint, invalid_elections bigint, runoffs_needed bigint)
 LANGUAGE plpgsql STABLE
-SET search_path = tallyfeed, pg_catalog
+SET search_path = pg_catalog, tallyfeed, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -382,7 +382,7 @@ RETURNS TABLE (code text, name text, committee text, expected bigint, reported b
                outstanding bigint, valid bigint, first_round_success bigint,
                runoffs_pending bigint, invalid bigint)
 LANGUAGE plpgsql STABLE
-SET search_path = tallyfeed, pg_catalog
+SET search_path = pg_catalog, tallyfeed, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -408,7 +408,7 @@ RETURNS TABLE (code text, name text, committee text,
                reelected bigint, new_members bigint,
                one_shoulder bigint, units_both_heads bigint, cross_serving bigint)
 LANGUAGE plpgsql STABLE
-SET search_path = tallyfeed, pg_catalog
+SET search_path = pg_catalog, tallyfeed, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN

@@ -18,6 +18,19 @@ expect_eq "$other_digest" "$schema_digest" "another database, migrated alike, di
 enrol qiaotou 630121100000      # 桥头镇
 enrol chengguan 630121101000    # 城关镇, the next township
 
+say "every function of the schema resolves names with pg_catalog first (0008), those of later migrations too"
+expect_eq "$(sql "SELECT string_agg(p.oid::regprocedure::text, ' ' ORDER BY 1) FROM pg_proc p
+                  JOIN pg_namespace n ON n.oid = p.pronamespace
+                  WHERE n.nspname = 'tallyfeed' AND p.prosecdef
+                    AND NOT coalesce('search_path=pg_catalog, tallyfeed, pg_temp' = ANY (p.proconfig), false)")" "" \
+	"SECURITY DEFINER functions without search_path = pg_catalog, tallyfeed, pg_temp"
+expect_eq "$(sql "SELECT string_agg(p.oid::regprocedure::text, ' ' ORDER BY 1) FROM pg_proc p
+                  JOIN pg_namespace n ON n.oid = p.pronamespace
+                  WHERE n.nspname = 'tallyfeed'
+                    AND EXISTS (SELECT 1 FROM unnest(p.proconfig) c
+                                WHERE c LIKE 'search_path=%' AND c NOT LIKE 'search_path=pg_catalog,%')")" "" \
+	"functions whose search_path does not start with pg_catalog"
+
 say "database roles: the collector writes as tallyfeed_writer"
 writer=tf_writer_$$
 reader=tf_reader_$$
