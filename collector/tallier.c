@@ -25,7 +25,10 @@
 #include <string.h>
 #include <time.h>
 
-#define REFRESH_MAX "200"       /* townships a call computes again */
+#define REFRESH_MAX "50"        /* townships a call computes again */
+#define CALLS_MAX 8             /* calls an interval: under full load townships are
+                                 * pending again at once, and the rollups compute
+                                 * them meanwhile; the database is the writer's first */
 #define STOP_WAIT_MS 5000       /* how long a stop waits for the thread */
 
 struct _tallier_t {
@@ -99,7 +102,8 @@ s_connect(tallier_t *self, char *err, size_t errlen)
 	return 0;
 }
 
-/* Compute pending townships again until none is left (or a stop). */
+/* Compute pending townships again until none is left, CALLS_MAX calls
+ * have been made, or a stop. */
 static void
 s_refresh(tallier_t *self)
 {
@@ -114,7 +118,7 @@ s_refresh(tallier_t *self)
 		self->failing = true;
 		return;
 	}
-	while (!s_stopping(self)) {
+	for (int calls = 0; calls < CALLS_MAX && !s_stopping(self); calls++) {
 		const char *values[1] = { REFRESH_MAX };
 		PGresult *res = PQexecParams(self->conn, "SELECT tallyfeed.tally_refresh($1::integer)",
 		                             1, NULL, values, NULL, NULL, 0);

@@ -59,15 +59,20 @@ CREATE TABLE township_tally (
     PRIMARY KEY (township_code, committee)
 );
 
--- Townships whose rows are to be computed again.  A transaction storing
--- results locks its townships' rows here (an upsert) until it commits, and
--- tally_refresh takes only rows no one holds (SKIP LOCKED), deleting them
--- in the transaction that computes their rows: so either the refresh sees
--- that transaction's results, or the township is pending again after it.
--- No figure is lost between two collectors, or an importer and an agent,
--- storing for one township.
+-- Townships whose rows are to be computed again, and how often they were
+-- marked.  A transaction storing results bumps its townships' version here
+-- (an upsert: the row is its until it commits).  tally_refresh reads the
+-- versions, computes the rows, and deletes only the entries whose version
+-- is still the one it read: a transaction that stored results for one of
+-- them meanwhile has moved it on (or is waited for, and then has), so the
+-- township stays pending and is computed again.  The refresh never holds a
+-- row a writer needs while it computes: writers wait on it only for the
+-- instant between its last DELETE and its COMMIT.  No figure is lost
+-- between two collectors, or an importer and an agent, storing for one
+-- township.
 CREATE TABLE tally_pending (
-    township_code   char(12) PRIMARY KEY
+    township_code   char(12) PRIMARY KEY,
+    version         bigint NOT NULL DEFAULT 1
 );
 
 -- The rows of township_tally for these townships, from the stored results.
@@ -187,13 +192,12 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, tallyfeed, pg_temp
 AS $$
 BEGIN
-    -- DO UPDATE, not DO NOTHING: the row is locked until this commits
-    -- even when it was pending already (see tally_pending).  In code
-    -- order, so that two transactions lock their townships alike.
+    -- A new version even when it was pending already (see tally_pending).
+    -- In code order, so that two transactions lock their townships alike.
     INSERT INTO tally_pending (township_code)
     SELECT DISTINCT u.township_code FROM new_rows n JOIN unit u ON u.code = n.unit_code
     ORDER BY 1
-    ON CONFLICT (township_code) DO UPDATE SET township_code = EXCLUDED.township_code;
+    ON CONFLICT (township_code) DO UPDATE SET version = tally_pending.version + 1;
     RETURN NULL;
 END
 $$;
@@ -210,11 +214,11 @@ AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         INSERT INTO tally_pending (township_code) VALUES (OLD.township_code)
-        ON CONFLICT (township_code) DO UPDATE SET township_code = EXCLUDED.township_code;
+        ON CONFLICT (township_code) DO UPDATE SET version = tally_pending.version + 1;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         INSERT INTO tally_pending (township_code) VALUES (NEW.township_code)
-        ON CONFLICT (township_code) DO UPDATE SET township_code = EXCLUDED.township_code;
+        ON CONFLICT (township_code) DO UPDATE SET version = tally_pending.version + 1;
     END IF;
     RETURN NULL;
 END
@@ -226,27 +230,38 @@ CREATE TRIGGER unit_tally_update AFTER UPDATE OF township_code, kind ON unit
     WHEN (OLD.township_code IS DISTINCT FROM NEW.township_code OR OLD.kind IS DISTINCT FROM NEW.kind)
     EXECUTE FUNCTION tally_mark_unit();
 
--- Compute again the rows of at most p_max pending townships that no
--- transaction holds; their number.  Called (by tallyfeed_writer) in a
--- transaction of its own; the rows are taken before the results are read,
--- so a transaction that stored results for one of them either committed
--- before (and is seen) or marks it pending again once this commits.
+-- Compute again the rows of at most p_max pending townships; their
+-- number.  Called (by tallyfeed_writer) in a transaction of its own.  Two
+-- refreshes (two collectors' talliers) take different townships: each
+-- holds a transaction-scoped advisory lock on those it computes and passes
+-- over those another holds.  The candidates are limited before any lock
+-- is tried, so a call takes at most 2 * p_max locks however many are
+-- pending.
 CREATE FUNCTION tally_refresh(p_max integer) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, tallyfeed, pg_temp
 AS $$
 DECLARE
     towns char(12)[];
+    versions bigint[];
 BEGIN
-    SELECT array_agg(township_code ORDER BY township_code) INTO towns
-    FROM (SELECT township_code FROM tally_pending ORDER BY township_code
-          LIMIT p_max FOR UPDATE SKIP LOCKED) p;
+    SELECT array_agg(c.township_code ORDER BY c.township_code),
+           array_agg(c.version ORDER BY c.township_code)
+    INTO towns, versions
+    FROM (SELECT township_code, version FROM tally_pending
+          ORDER BY township_code LIMIT 2 * p_max) c
+    WHERE pg_try_advisory_xact_lock(29793, hashtext(c.township_code));    -- 29793: 'ta'
     IF towns IS NULL THEN
         RETURN 0;
     END IF;
-    DELETE FROM tally_pending WHERE township_code = ANY (towns);
+    towns := towns[1:p_max];
+    versions := versions[1:p_max];
     DELETE FROM township_tally WHERE township_code = ANY (towns);
     INSERT INTO township_tally SELECT * FROM tally_compute(towns);
+    -- Done, unless results came meanwhile: a version moved on stays.
+    DELETE FROM tally_pending p
+    USING unnest(towns, versions) AS d(township_code, version)
+    WHERE p.township_code = d.township_code AND p.version = d.version;
     RETURN cardinality(towns);
 END
 $$;
