@@ -148,8 +148,6 @@ s_connect(store_t *self, char *err, size_t errlen)
 {
 	PGresult *res;
 
-	char limits[256];
-
 	self->conn = tf_db_connect(self->conninfo, "tallyfeed-collector", err, errlen);
 	if (self->conn == NULL)
 		return -1;
@@ -161,22 +159,13 @@ s_connect(store_t *self, char *err, size_t errlen)
 	}
 	/* Nothing the server does may keep the writer waiting unbounded: past
 	 * a limit the transaction fails, and is tried again. */
-	snprintf(limits, sizeof limits,
-	         "SELECT pg_catalog.set_config('statement_timeout', '%d', false), "
-	         "pg_catalog.set_config('lock_timeout', '%d', false), "
-	         "pg_catalog.set_config('idle_in_transaction_session_timeout', '%d', false)",
-	         self->limits.statement_timeout_ms, self->limits.lock_timeout_ms,
-	         self->limits.idle_in_transaction_ms);
-	res = PQexec(self->conn, limits);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "could not set the session's timeouts: %s",
-		         tf_db_error(self->conn));
-		PQclear(res);
+	if (tf_db_session_limits(self->conn, self->limits.statement_timeout_ms,
+	                         self->limits.lock_timeout_ms, self->limits.idle_in_transaction_ms,
+	                         err, errlen) != 0) {
 		PQfinish(self->conn);
 		self->conn = NULL;
 		return -1;
 	}
-	PQclear(res);
 	for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++) {
 		res = PQprepare(self->conn, s_statements[i].name, s_statements[i].sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {

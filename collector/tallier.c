@@ -78,27 +78,15 @@ s_disconnect(tallier_t *self)
 static int
 s_connect(tallier_t *self, char *err, size_t errlen)
 {
-	char limits[256];
-	PGresult *res;
-
 	self->conn = tf_db_connect(self->conninfo, "tallyfeed-collector tallier", err, errlen);
 	if (self->conn == NULL)
 		return -1;
-	snprintf(limits, sizeof limits,
-	         "SELECT pg_catalog.set_config('statement_timeout', '%d', false), "
-	         "pg_catalog.set_config('lock_timeout', '%d', false), "
-	         "pg_catalog.set_config('idle_in_transaction_session_timeout', '%d', false)",
-	         self->limits.statement_timeout_ms, self->limits.lock_timeout_ms,
-	         self->limits.idle_in_transaction_ms);
-	res = PQexec(self->conn, limits);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "could not set the session's timeouts: %s",
-		         tf_db_error(self->conn));
-		PQclear(res);
+	if (tf_db_session_limits(self->conn, self->limits.statement_timeout_ms,
+	                         self->limits.lock_timeout_ms, self->limits.idle_in_transaction_ms,
+	                         err, errlen) != 0) {
 		s_disconnect(self);
 		return -1;
 	}
-	PQclear(res);
 	return 0;
 }
 

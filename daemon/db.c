@@ -115,6 +115,28 @@ tf_db_commit(PGconn *conn, const char *what)
 }
 
 int
+tf_db_session_limits(PGconn *conn, int statement_ms, int lock_ms, int idle_ms, char *err,
+                     size_t errlen)
+{
+	char sql[256];
+	PGresult *res;
+	int rc = 0;
+
+	snprintf(sql, sizeof sql,
+	         "SELECT pg_catalog.set_config('statement_timeout', '%d', false), "
+	         "pg_catalog.set_config('lock_timeout', '%d', false), "
+	         "pg_catalog.set_config('idle_in_transaction_session_timeout', '%d', false)",
+	         statement_ms, lock_ms, idle_ms);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "could not set the session's timeouts: %s", tf_db_error(conn));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
 tf_db_durable(PGconn *conn, char *err, size_t errlen)
 {
 	PGresult *res;

@@ -39,6 +39,10 @@ int tf_db_commit(PGconn *conn, const char *what);
 /* For a session whose commits are promised to others: synchronous_commit
  * on, and refuse (-1 with err) a server that runs with fsync off. */
 int tf_db_durable(PGconn *conn, char *err, size_t errlen);
+/* The session's limits, in ms (0: none): statement_timeout, lock_timeout,
+ * idle_in_transaction_session_timeout.  0, or -1 with err. */
+int tf_db_session_limits(PGconn *conn, int statement_ms, int lock_ms, int idle_ms, char *err,
+                         size_t errlen);
 /* The SHA-256 (hex) of the definitions of every view, function, trigger
  * (and whether it is enabled) and constraint of schema tallyfeed: what
  * `db migrate` records after migrating (tallyfeed.schema_digest) and
