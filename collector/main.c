@@ -476,9 +476,6 @@ main(int argc, char **argv)
 			s_reload_settings(ingest, config_path, keys);
 			s_reload(&enrolment, auth, certs_dir);
 			ingest_set_enrolment(ingest, enrolment);
-	/* 0: the tallies are another's to keep (another collector's tallier). */
-	if (tally_ms > 0 && (tallier = tallier_new(conninfo, (int)tally_ms, &limits)) == NULL)
-		fatalx("could not start the tallier");
 			tf_service_ready("collecting");
 		}
 	}

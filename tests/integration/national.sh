@@ -72,6 +72,13 @@ chmod 700 "$WORK/akeys"
 "$TF_BIN/tests/bench/tf-load" - --enrol "$WORK/akeys" --sim "$WORK/nat/64" >/dev/null
 find "$WORK/akeys" -name "a${nx_county:0:6}*.cert" -exec cp -t "$CERTS" {} +
 reload_collector
+reload_collector
+# One tallier however often the collector reloads (a reload once started
+# another, and the one before it kept running).
+talliers() { sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tallyfeed-collector tallier'"; }
+one_tallier() { [ "$(talliers)" = 1 ]; }
+wait_for 10 one_tallier && echo "ok: one tallier after two reloads" \
+	|| fail "$(talliers) tallier connections after two reloads"
 find "$WORK/sim" -name '*.json' ! -name "$(basename "$nx_file")" | sort >"$WORK/county.txt"
 out=$(TF_KEY=$KEYS/importer.cert_secret TF_SERVER_CERT=$COLLECTOR_CERT TF_AGENT_KEYS=$WORK/akeys \
 	"$TF_BIN/tests/bench/tf-load" "$EP" --list "$WORK/county.txt")
