@@ -37,8 +37,11 @@ struct ingest_bucket;
 typedef struct {
 	zframe_t *reply;        /* the ROUTER's routing id to answer (the loop's) */
 	zframe_t *raw;          /* the frame as received */
-	const tf_peer_t *sender;        /* whose CURVE key the connection used */
-	const tf_peer_t *author;        /* whose signature the payload must carry */
+	/* Copies, not pointers into the enrolment: a reload (SIGHUP) replaces
+	 * the table while batches are still with the writer. */
+	tf_peer_t sender;       /* whose CURVE key the connection used */
+	tf_peer_t author;       /* whose signature the payload must carry */
+	bool enrolled;          /* sender holds an enrolled certificate */
 	struct ingest_bucket *bucket;   /* the sender's, or NULL */
 	tf_envelope_t *envelope;        /* NULL if it did not decode */
 	tf_report_t *report;

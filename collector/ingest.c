@@ -201,25 +201,36 @@ ingest_drained(const ingest_t *self)
 	return !self->stuck;
 }
 
-int
+void
 ingest_set_config(ingest_t *self, const ingest_config_t *config)
 {
-	assert(self->fill->count == 0 && self->spare != NULL && writer_idle(self->writer));
 	assert(config->batch_max > 0);
-	if (config->batch_max != self->config.batch_max
-	    && s_batches_new(self, config->batch_max) != 0)
-		return -1;
 	self->config = *config;
-	return 0;
 }
 
 void
 ingest_set_enrolment(ingest_t *self, const tf_enrolment_t *enrolment)
 {
 	assert(self != NULL && enrolment != NULL);
-	/* Items point into the old table. */
-	assert(self->fill->count == 0 && self->spare != NULL && writer_idle(self->writer));
 	self->enrolment = enrolment;
+}
+
+/* An empty batch not of batch_max messages (batch_max changed on a reload)
+ * is made again to it; out of memory, it keeps its size until next time. */
+static void
+s_fit(ingest_t *self, batch_t **b)
+{
+	batch_t *fresh;
+
+	if (*b == NULL || (*b)->count != 0 || (*b)->max == self->config.batch_max)
+		return;
+	if ((fresh = batch_new(self->config.batch_max)) == NULL) {
+		log_warnx("out of memory for a batch of %d; keeping batches of %d",
+		          self->config.batch_max, (*b)->max);
+		return;
+	}
+	batch_destroy(b);
+	*b = fresh;
 }
 
 static bucket_t *
@@ -358,7 +369,7 @@ s_tell_cut(ingest_t *self, const batch_item_t *item)
 	if (b->quarantine_logged_ms == 0 || now - b->quarantine_logged_ms >= REFUSAL_LOG_EVERY_MS) {
 		log_warnx("%s is over its quarantine budget (%.0f bytes an hour): %llu refused "
 		          "message(s) kept as their SHA-256, size, reason and first %d bytes",
-		          item->sender != NULL ? item->sender->name : "?",
+		          item->enrolled ? item->sender.name : "?",
 		          self->config.quarantine_per_hour, (unsigned long long)b->cut,
 		          INGEST_QUARANTINE_HEAD);
 		b->quarantine_logged_ms = now;
@@ -448,26 +459,28 @@ s_judge(ingest_t *self, batch_t *b, batch_item_t *item)
 	const tf_envelope_t *env = item->envelope;
 	/* Who may speak: an agent only as itself; an importer for any
 	 * enrolled agent, whose signature the payload must then carry. */
-	if (item->sender->role == TF_ROLE_AGENT) {
-		if (strcmp(env->agent_id, item->sender->name) != 0) {
+	if (item->sender.role == TF_ROLE_AGENT) {
+		if (strcmp(env->agent_id, item->sender.name) != 0) {
 			item->action = BATCH_REFUSE;
 			item->verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
 			item->check.reason = TALLYFEED__REASON__REASON_AGENT_MISMATCH;
 			snprintf(item->check.detail, sizeof item->check.detail,
 			         "the connection's certificate is agent %s's, not %.64s's",
-			         item->sender->name, env->agent_id);
+			         item->sender.name, env->agent_id);
 			return;
 		}
 		item->author = item->sender;
 	} else {
-		item->author = tf_enrolment_by_name(self->enrolment, env->agent_id);
-		if (item->author == NULL || item->author->role != TF_ROLE_AGENT) {
+		const tf_peer_t *author = tf_enrolment_by_name(self->enrolment, env->agent_id);
+
+		if (author == NULL || author->role != TF_ROLE_AGENT) {
 			s_quarantine(item, TALLYFEED__REASON__REASON_UNKNOWN_AGENT,
 			             "no enrolled agent has this agent id");
 			return;
 		}
+		item->author = *author;
 	}
-	if (tf_envelope_verify(env, item->author->sign_public, self->config.accept_protocol_1,
+	if (tf_envelope_verify(env, item->author.sign_public, self->config.accept_protocol_1,
 	                       &item->check) != 0) {
 		s_quarantine(item, item->check.reason, item->check.detail);
 		return;
@@ -492,7 +505,7 @@ s_judge(ingest_t *self, batch_t *b, batch_item_t *item)
 	}
 	/* The agent's certificate names the only township it speaks for. */
 	if (tf_rules_check(&self->config.rules, item->report, self->registry,
-	                   item->author->township, &item->check) != 0) {
+	                   item->author.township, &item->check) != 0) {
 		s_quarantine(item, item->check.reason, item->check.detail);
 		return;
 	}
@@ -512,9 +525,9 @@ s_log_item(const batch_item_t *item)
 	}
 	if (item->action == BATCH_REFUSE)
 		log_warnx("refused message %s from agent %s: %s: %s; nothing stored", id,
-		          item->sender->name, tf_reason_name(item->check.reason), item->check.detail);
+		          item->sender.name, tf_reason_name(item->check.reason), item->check.detail);
 	else if (item->action == BATCH_DEFER)
-		log_debug("deferred message %s from agent %s: rate limit", id, item->sender->name);
+		log_debug("deferred message %s from agent %s: rate limit", id, item->sender.name);
 	else if (item->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED)
 		log_info("deferred message %s from agent %.64s: %s: %s", id, agent,
 		         tf_reason_name(item->check.reason), item->check.detail);
@@ -584,9 +597,9 @@ s_tell(ingest_t *self, const batch_item_t *item)
 		.reason = refused ? item->check.reason : 0,
 		.detail = refused ? item->check.detail : NULL,
 		.agent = env != NULL && env->agent_id != NULL ? env->agent_id
-		         : item->sender != NULL ? item->sender->name : NULL,
-		.township = item->sender != NULL && item->sender->township[0] != '\0'
-		            ? item->sender->township : NULL,
+		         : item->enrolled ? item->sender.name : NULL,
+		.township = item->enrolled && item->sender.township[0] != '\0'
+		            ? item->sender.township : NULL,
 		.report = item->report,
 		.message_id = env != NULL ? env->message_id.data : NULL,
 		.message_id_len = env != NULL ? env->message_id.len : 0,
@@ -625,7 +638,7 @@ s_absorb(ingest_t *self, batch_item_t *item)
 		return false;
 	/* From the same sender only: an importer relaying the agent's bytes
 	 * must not take the agent's answer. */
-	if (first->sender != item->sender)
+	if (strcmp(first->sender.curve_public, item->sender.curve_public) != 0)
 		return false;
 	if (zframe_size(first->raw) != zframe_size(item->raw)
 	    || memcmp(zframe_data(first->raw), zframe_data(item->raw), zframe_size(item->raw)) != 0)
@@ -682,10 +695,10 @@ s_receive(ingest_t *self, room_t room)
 		/* zauth sets User-Id to the CURVE key it admitted.  Enrolment may
 		 * have changed since (SIGHUP): the key must be enrolled now. */
 		const char *key = zframe_meta(item->raw, "User-Id");
+		const tf_peer_t *sender = tf_enrolment_by_key(self->enrolment, key);
 		bucket_t *b;
 
-		item->sender = tf_enrolment_by_key(self->enrolment, key);
-		if (item->sender == NULL) {
+		if (sender == NULL) {
 			s_log_refusal(self, key ? key : "(none)", zframe_meta(item->raw, "Peer-Address"));
 			if (self->m.ignored != NULL)
 				tf_metric_add(self->m.ignored, 1);
@@ -695,9 +708,11 @@ s_receive(ingest_t *self, room_t room)
 		 * and its rate-limit tokens. */
 		if ((b = s_bucket(self, key)) != NULL)
 			s_heard(self, b);
+		item->sender = *sender;
+		item->enrolled = true;
 		item->bucket = b;
-		if (!s_rate_allows(self, item->sender, b)
-		    || !s_byte_rate_allows(self, item->sender, b, zframe_size(item->raw))) {
+		if (!s_rate_allows(self, &item->sender, b)
+		    || !s_byte_rate_allows(self, &item->sender, b, zframe_size(item->raw))) {
 			char detail[sizeof item->check.detail];
 			tf_check_t why;
 			tf_envelope_t *env;
@@ -1085,8 +1100,14 @@ ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *r
 
 	assert(self->enrolment != NULL);
 	for (;;) {
-		bool leaving = *stop || *reload;
+		bool leaving = *stop;
 		room_t room;
+
+		/* Nothing of a reload waits on the writer: it may be stuck. */
+		if (*reload && !*stop)
+			break;
+		s_fit(self, &self->fill);
+		s_fit(self, &self->spare);
 
 		s_log_refused_connections(self);
 		s_gauges(self);

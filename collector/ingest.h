@@ -80,11 +80,14 @@ void ingest_destroy(ingest_t **self_p);
  * thread is still in it). */
 bool ingest_drained(const ingest_t *self);
 
-/* New settings, between runs (batch_max may change).  0, or -1 if out of
- * memory (the old settings stay). */
-int ingest_set_config(ingest_t *self, const ingest_config_t *config);
+/* New settings, between runs, with batches still in hand: they apply to
+ * messages read from now on (a new batch_max to each batch as it is next
+ * empty). */
+void ingest_set_config(ingest_t *self, const ingest_config_t *config);
 
-/* The certificates to judge connections by (borrowed; replace between runs). */
+/* The certificates to judge connections by (borrowed).  May be replaced
+ * between runs, with batches in hand: their messages carry copies of what
+ * they need of it. */
 void ingest_set_enrolment(ingest_t *self, const tf_enrolment_t *enrolment);
 
 /* Publish every answered result on feed, and count what happens in
@@ -99,9 +102,10 @@ const tf_metric_t *ingest_database_stalled(const ingest_t *self);
 /* Log the failed handshakes a zmonitor of the ROUTER reports (borrowed). */
 void ingest_watch(ingest_t *self, zactor_t *monitor);
 
-/* Run until *stop or *reload becomes non-zero; writes and answers the
- * batches in hand first (a stop waits at most about 15 s on the database).
- * The caller handles a reload and runs it again. */
+/* Run until *stop or *reload becomes non-zero.  A stop writes and answers
+ * the batches in hand first (it waits at most about 15 s on the database);
+ * a reload returns at once, whatever the writer is doing, and the caller
+ * handles it and runs again. */
 void ingest_run(ingest_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload);
 
 #endif

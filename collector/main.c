@@ -155,13 +155,13 @@ s_reload_settings(ingest_t *ingest, const char *config_path, const char *const *
 	if (s_settings(config, &ic, err, sizeof err) != 0) {
 		tf_config_where(config, err, where, sizeof where);
 		log_warnx("reload: %s; keeping the settings in force", where);
-	} else if (ingest_set_config(ingest, &ic) != 0)
-		log_warnx("reload: out of memory; keeping the settings in force");
-	else
+	} else {
+		ingest_set_config(ingest, &ic);
 		log_info("reload: batch_max %d, database_stall_ms %d, rate %.0f/s burst %.0f, %.0f "
 		         "bytes/s burst %.0f, quarantine %.0f bytes/h, rules from %s", ic.batch_max,
 		         ic.stall_ms, ic.rate_per_s, ic.rate_burst, ic.byte_rate_per_s,
 		         ic.byte_burst, ic.quarantine_per_hour, config_path);
+	}
 	zconfig_destroy(&config);
 }
 

@@ -148,7 +148,7 @@ s_store_range(writer_t *self, batch_t *b, int from, int to)
 			/* A failed attempt before may have said DUPLICATE. */
 			item->verdict = TALLYFEED__VERDICT__VERDICT_ACCEPTED;
 			rc = store_heartbeat(self->store, item->envelope, item->heartbeat,
-			                     item->author->township);
+			                     item->author.township);
 			if (rc == 1) {
 				/* A replayed or overtaken heartbeat: nothing changed. */
 				item->verdict = TALLYFEED__VERDICT__VERDICT_DUPLICATE;

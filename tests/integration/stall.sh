@@ -5,7 +5,8 @@
 #   1. another session holds LOCK TABLE tallyfeed.message;
 #   2. the collector's own database backend is frozen (SIGSTOP).
 # Throughout, /healthz answers 200 (the loop turns) and /readyz says 503 and
-# why; nothing is acknowledged before the commit that stores it (no agent's
+# why; a SIGHUP reloads at once, batch size and all, and the loop answers
+# on; nothing is acknowledged before the commit that stores it (no agent's
 # spool holds an accepted message, the collector has answered none); past
 # the batch in hand the collector answers DEFERRED (COLLECTOR_BUSY) rather
 # than letting the agents resend into a storm.  When the fault goes, every
@@ -102,6 +103,22 @@ fault() {
 	expect_eq "$(accepted_in_spools)" "$spooled0" "$name: no agent holds an acceptance while the commit waits"
 	[ "$(grep -c 'database: a commit has waited' "$WORK/collector.log")" -gt "$said0" ] \
 		&& echo "ok: $name: the stall is in the log" || fail "$name: the stall is not in the log"
+	# A reload while the commit waits, with batches in hand, and a new
+	# batch size: it takes effect at once and the collector answers on
+	# (a reload once waited for the batches in hand to be written).
+	batch=$((batch == 8 ? 5 : 8))
+	sed -i "s/batch_max = .*/batch_max = $batch/" "$WORK/collector.cfg"
+	reload_collector && echo "ok: $name: SIGHUP reloaded while the commit waits" \
+		|| fail "$name: SIGHUP did not reload while the commit waits"
+	grep -q "reload: batch_max $batch," "$WORK/collector.log" \
+		&& echo "ok: $name: batch_max $batch applied" || fail "$name: batch_max $batch not applied"
+	scrape
+	deferred1=$(metric 'tallyfeed_collector_messages_total{verdict="deferred"}')
+	more_deferred() { scrape; [ "$(metric 'tallyfeed_collector_messages_total{verdict="deferred"}')" -gt "$deferred1" ]; }
+	wait_for 60 more_deferred && echo "ok: $name: still answering (DEFERRED) after the reload" \
+		|| fail "$name: nothing answered after the reload"
+	expect_eq "$(metric 'tallyfeed_collector_messages_total{verdict="accepted"}')" "$accepted0" \
+		"$name: still nothing ACCEPTED while the commit waits"
 	$release
 	all_stored() { [ "$(sql "SELECT count(*) FROM tallyfeed.message WHERE payload_type = 1")" -ge "$want" ] && [ "$(accepted_in_spools)" -ge "$want" ]; }
 	wait_for 120 all_stored || fail "$name: not everything was stored and acknowledged after the fault"
@@ -145,6 +162,7 @@ freeze() {
 }
 thaw() { kill -CONT $FROZEN; }
 
+batch=8
 first=$(cat "$WORK"/first-a? | wc -l)
 fault lock first lock_hold lock_release "$first"
 fault sigstop second freeze thaw "$total"
