@@ -52,11 +52,82 @@ static const struct {
 	const char *name;
 	const char *sql;
 } s_statements[] = {
+	/* What the store must know about a batch before it writes it, one row
+	 * per finding, item = the 1-based position in the arrays:
+	 *   duplicate          this message id is stored
+	 *   revision_exists    another message holds this unit/committee/round/revision
+	 *   replayed           this agent's sequence number is stored under another
+	 *                      message id
+	 *   prior              for a runoff (round 2): the latest revision of round 1;
+	 *                      for a re-election (round 3 on): of the latest earlier
+	 *                      round; whether its election was valid and the seats it
+	 *                      left unfilled
+	 *   photo_reused       the same sheet photo hash is stored for another unit
+	 *   identical_figures  another unit's same committee has the same six figures
+	 *                      (electorate, took part, ballots issued/returned/valid/
+	 *                      invalid); only from 100 registered up, where a match
+	 *                      is too unlikely to be chance
+	 * A prepared statement, planned once per connection (s_connect makes its
+	 * plan generic): 0002's function of the same query was planned at every
+	 * call, 2 ms of a 5 ms one-message transaction.  A plan made once must
+	 * stay right as the tables grow from empty: every lookup is a LATERAL
+	 * subquery fenced by LIMIT (never pulled up into a join the planner
+	 * could turn round), so each is an index probe per message whatever the
+	 * statistics said when it was planned.  unit as char(12), the column's
+	 * type: compared as text, the indexes on result (unit_code, ...) would go
+	 * unused. */
 	{ "batch_checks",
-	  "SELECT kind, item, election_valid, unfilled_head, unfilled_deputy, unfilled_member "
-	  "FROM tallyfeed.batch_checks($1::text[], $2::text[], $3::text[], $4::integer[], "
-	  "$5::integer[], $6::text[], $7::bigint[], $8::text[], $9::integer[], $10::integer[], "
-	  "$11::integer[], $12::integer[], $13::integer[], $14::integer[])" },
+	  "WITH k AS MATERIALIZED ("
+	  " SELECT id, unit::char(12) AS unit, committee, round, revision, agent, sequence, photo,"
+	  "  registered, took_part, issued, returned, valid, invalid, i::integer AS i"
+	  " FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::integer[],"
+	  "  $6::text[], $7::bigint[], $8::text[], $9::integer[], $10::integer[], $11::integer[],"
+	  "  $12::integer[], $13::integer[], $14::integer[]) WITH ORDINALITY"
+	  "  AS u(id, unit, committee, round, revision, agent, sequence, photo, registered,"
+	  "  took_part, issued, returned, valid, invalid, i)) "
+	  "SELECT 'duplicate' AS kind, k.i AS item, NULL::boolean AS election_valid,"
+	  " NULL::integer AS unfilled_head, NULL::integer AS unfilled_deputy,"
+	  " NULL::integer AS unfilled_member"
+	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.message m"
+	  "  WHERE m.message_id = decode(k.id, 'hex') LIMIT 1) x "
+	  "UNION ALL "
+	  "SELECT 'revision_exists', k.i, NULL, NULL, NULL, NULL"
+	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.result r"
+	  "  WHERE r.unit_code = k.unit AND r.committee = k.committee AND r.round = k.round"
+	  "  AND r.revision = k.revision LIMIT 1) x "
+	  "UNION ALL "
+	  "SELECT 'replayed', k.i, NULL, NULL, NULL, NULL"
+	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.message m"
+	  "  WHERE m.agent_id = k.agent AND m.sequence = k.sequence"
+	  "  AND m.message_id <> decode(k.id, 'hex') LIMIT 1) x "
+	  "UNION ALL "
+	  "SELECT 'prior', k.i, p.election_valid, p.seats_head - w.head,"
+	  " p.seats_deputy - w.deputy, p.seats_member - w.member"
+	  " FROM k CROSS JOIN LATERAL (SELECT r.message_id, r.election_valid, r.seats_head,"
+	  "  r.seats_deputy, r.seats_member FROM tallyfeed.result r"
+	  "  WHERE r.unit_code = k.unit AND r.committee = k.committee AND r.round < k.round"
+	  "  AND (k.round > 2 OR r.round = 1)"
+	  "  ORDER BY r.round DESC, r.revision DESC LIMIT 1) p"
+	  " CROSS JOIN LATERAL (SELECT"
+	  "  (count(*) FILTER (WHERE c.position_won = 'head'))::integer AS head,"
+	  "  (count(*) FILTER (WHERE c.position_won = 'deputy'))::integer AS deputy,"
+	  "  (count(*) FILTER (WHERE c.position_won = 'member'))::integer AS member"
+	  "  FROM tallyfeed.candidate c WHERE c.message_id = p.message_id AND c.elected) w"
+	  " WHERE k.round >= 2 "
+	  "UNION ALL "
+	  "SELECT 'photo_reused', k.i, NULL, NULL, NULL, NULL"
+	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.result r"
+	  "  WHERE r.sheet_photo_sha256 = decode(k.photo, 'hex') AND r.unit_code <> k.unit"
+	  "  LIMIT 1) x"
+	  " WHERE k.photo <> '' "
+	  "UNION ALL "
+	  "SELECT 'identical_figures', k.i, NULL, NULL, NULL, NULL"
+	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.result r"
+	  "  WHERE r.committee = k.committee AND r.registered = k.registered"
+	  "  AND r.took_part = k.took_part AND r.ballots_valid = k.valid"
+	  "  AND r.ballots_issued = k.issued AND r.ballots_returned = k.returned"
+	  "  AND r.ballots_invalid = k.invalid AND r.unit_code <> k.unit LIMIT 1) x"
+	  " WHERE k.registered >= 100" },
 	{ "quarantine",
 	  /* Identical bytes are kept once, whatever their message id says. */
 	  "INSERT INTO tallyfeed.quarantine (message_id, agent_id, sequence, reason, reason_name, "
@@ -166,6 +237,23 @@ s_connect(store_t *self, char *err, size_t errlen)
 		self->conn = NULL;
 		return -1;
 	}
+	/* Plans made once per connection (batch_checks is made to be planned
+	 * once), and only index probes where an index serves: a plan chosen
+	 * while the tables were nearly empty must not read them whole once
+	 * they are full. */
+	res = PQexec(self->conn, "SELECT pg_catalog.set_config('plan_cache_mode', "
+	             "'force_generic_plan', false), pg_catalog.set_config('enable_seqscan', "
+	             "'off', false), pg_catalog.set_config('enable_hashjoin', 'off', false), "
+	             "pg_catalog.set_config('enable_mergejoin', 'off', false)");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "could not set the planner's settings: %s",
+		         tf_db_error(self->conn));
+		PQclear(res);
+		PQfinish(self->conn);
+		self->conn = NULL;
+		return -1;
+	}
+	PQclear(res);
 	for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++) {
 		res = PQprepare(self->conn, s_statements[i].name, s_statements[i].sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -201,15 +289,45 @@ s_disconnect(store_t *self)
 	self->conn = NULL;
 }
 
+/* PQcancel opens a connection to the server and waits for it to close:
+ * on a frozen or unreachable server, for ever (libpq 15 has no bounded
+ * cancel).  It runs on a thread of its own, which owns the handle. */
+static void *
+s_cancel_thread(void *arg)
+{
+	PGcancel *cancel = arg;
+	char why[256];
+
+	if (PQcancel(cancel, why, sizeof why) == 0)
+		log_warnx("could not ask the database to cancel the statement running: %s", why);
+	PQfreeCancel(cancel);
+	return NULL;
+}
+
 void
 store_cancel(store_t *self)
 {
-	char why[256];
+	pthread_attr_t attr;
+	pthread_t thread;
+	PGcancel *cancel;
+	int rc;
 
 	pthread_mutex_lock(&self->cancel_lock);
-	if (self->cancel != NULL && PQcancel(self->cancel, why, sizeof why) == 0)
-		log_warnx("could not ask the database to cancel the statement running: %s", why);
+	cancel = self->cancel;
+	self->cancel = NULL;
 	pthread_mutex_unlock(&self->cancel_lock);
+	if (cancel == NULL)
+		return;
+	if ((rc = pthread_attr_init(&attr)) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&thread, &attr, s_cancel_thread, cancel);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc != 0) {
+		log_warnx("could not start a thread to cancel the statement running: %s",
+		          strerror(rc));
+		PQfreeCancel(cancel);
+	}
 }
 
 bool

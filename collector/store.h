@@ -78,7 +78,9 @@ bool store_signed_head(const store_t *self, const char **chain, int64_t *link,
                        const tf_peer_t **signer);
 
 /* From any thread, while another works with the store: ask the server to
- * cancel the statement running, if any (its transaction then fails). */
+ * cancel the statement running, if any (its transaction then fails).  It
+ * does not wait: the request goes from a thread of its own, once per
+ * connection. */
 void store_cancel(store_t *self);
 /* After a failed call: true if the same transaction may succeed when tried
  * again (connection lost, timeout, deadlock, disk full: tf_db_retryable),
