@@ -148,11 +148,12 @@ setup_db() {
 
 # Start a collector on a free port; sets EP and COLLECTOR_PID.  The port
 # is random ('!'), not the first free one ('*'): a test that restarts its
-# collector on the same port must not find another test's collector there.
+# collector on the same port must not find another test's collector there
+# (such a test sets COLLECTOR_ENDPOINT to the endpoint it had).
 start_collector() {
 	rm -f "$WORK/endpoint"
 	rm -f "$WORK/feed" "$WORK/metrics"
-	${TF_WRAP:-} "$COLLECTOR" -e 'tcp://127.0.0.1:!' --endpoint-file "$WORK/endpoint" \
+	${TF_WRAP:-} "$COLLECTOR" -e "${COLLECTOR_ENDPOINT:-tcp://127.0.0.1:!}" --endpoint-file "$WORK/endpoint" \
 		--feed 'tcp://127.0.0.1:!' --feed-file "$WORK/feed" \
 		--metrics 127.0.0.1:0 --metrics-file "$WORK/metrics" \
 		-k "$KEYS/collector.cert_secret" -C "$CERTS" "$@" \
