@@ -21,7 +21,9 @@
 #define STOP_GIVE_UP_MS 5000    /* and then, cancelled, to come back */
 #define SLOW_BATCH_US 1000000   /* a batch written slower than this is logged */
 /* The worst one message can add to a batch: a frame as large as ZeroMQ
- * lets through (collector/main.c) and its decode. */
+ * lets through (collector/main.c), its routing id (a ROUTER's are 5
+ * bytes, charged as tf_budget_cost(5) = 32; 256 leaves room) and its
+ * decode. */
 #define MESSAGE_MEMORY_MAX (tf_budget_cost(4 * TF_MESSAGE_MAX) + 256 + TF_DECODE_MAX)
 
 #define REFUSAL_LOG_EVERY_MS 60000      /* one log line per refused key per minute */
@@ -831,16 +833,14 @@ s_answer(ingest_t *self, batch_t *b)
 	}
 	/* A batch slow to write is said, with what it held (the stall log
 	 * says only one that waited past stall_ms). */
-	if (b->write_us >= SLOW_BATCH_US)
-		log_info("batch of %d message(s): %d transaction(s), written in %.3f s", b->count,
-		         b->transactions, (double)b->write_us / 1e6);
-	else
-		log_debug("batch of %d message(s): %d transaction(s), written in %.1f ms (checks "
-		          "%.1f, rows %.1f, copy %.1f, head %.1f, commit %.1f); waited %.1f ms for "
-		          "the writer", b->count, b->transactions, (double)b->write_us / 1000.0,
-		          (double)b->timing.checks / 1000.0, (double)b->timing.rows / 1000.0,
-		          (double)b->timing.copy / 1000.0, (double)b->timing.head / 1000.0,
-		          (double)b->timing.commit / 1000.0, (double)b->waited_ms);
+	/* A slow one is said, with where its time went. */
+	(b->write_us >= SLOW_BATCH_US ? log_info : log_debug)(
+	    "batch of %d message(s): %d transaction(s), written in %.1f ms (checks %.1f, rows "
+	    "%.1f, copy %.1f, head %.1f, commit %.1f); waited %.1f ms for the writer", b->count,
+	    b->transactions, (double)b->write_us / 1000.0, (double)b->timing.checks / 1000.0,
+	    (double)b->timing.rows / 1000.0, (double)b->timing.copy / 1000.0,
+	    (double)b->timing.head / 1000.0, (double)b->timing.commit / 1000.0,
+	    (double)b->waited_ms);
 	batch_clear(b);
 }
 

@@ -22,6 +22,9 @@
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define HEAD_LOG_EVERY_MS 10000 /* the signed head in the log, at most this often */
+/* The checks' plan is made again after this many results checked with it
+ * (see s_statements). */
+#define CHECKS_REPLAN_EVERY 1024
 
 struct _store_t {
 	copybuf_t *messages;    /* COPY rows of the batch, reused */
@@ -46,6 +49,8 @@ struct _store_t {
 	int64_t next_try;       /* zclock_mono() before which we do not reconnect */
 	int backoff_ms;
 	bool was_down;          /* said "database unavailable" already */
+	bool checks_prepared;   /* batch_checks is prepared on conn */
+	int64_t checked_since_plan;     /* results checked since it was */
 };
 
 static const struct {
@@ -73,7 +78,14 @@ static const struct {
 	 * stay right as the tables grow from empty: every lookup is a LATERAL
 	 * subquery fenced by LIMIT (never pulled up into a join the planner
 	 * could turn round), so each is an index probe per message whatever the
-	 * statistics said when it was planned.  unit as char(12), the column's
+	 * statistics said when it was planned.  Which index serves a probe is
+	 * still the planner's choice, and on empty tables (election night's
+	 * start, or a TRUNCATE) the candidates cost alike: one planned then may
+	 * go by committee alone and read every result of it once the tables
+	 * fill (tests/bench/ingest, one run in four: 65 s instead of 13).  So
+	 * the plan is made again every CHECKS_REPLAN_EVERY results: planned on
+	 * tables of some size, the whole-key probe is the cheapest by far, and
+	 * a wrong plan lives for one batch at most.  unit as char(12), the column's
 	 * type: compared as text, the indexes on result (unit_code, ...) would go
 	 * unused. */
 	{ "batch_checks",
@@ -266,6 +278,8 @@ s_connect(store_t *self, char *err, size_t errlen)
 		}
 		PQclear(res);
 	}
+	self->checks_prepared = true;
+	self->checked_since_plan = 0;
 	if (s_chain_open(self, err, errlen) != 0) {
 		PQfinish(self->conn);
 		self->conn = NULL;
@@ -287,6 +301,7 @@ s_disconnect(store_t *self)
 	pthread_mutex_unlock(&self->cancel_lock);
 	PQfinish(self->conn);
 	self->conn = NULL;
+	self->checks_prepared = false;
 }
 
 /* PQcancel opens a connection to the server and waits for it to close:
@@ -755,6 +770,32 @@ s_settle_copies(store_entry_t *entries, size_t count, const size_t *first_id,
 	}
 }
 
+/* batch_checks prepared afresh: its plan is made at its next execution,
+ * on the tables as they are then.  0, or -1 (logged). */
+static int
+s_prepare_checks(store_t *self)
+{
+	PGresult *res;
+
+	assert(strcmp(s_statements[0].name, "batch_checks") == 0);
+	if (self->checks_prepared) {
+		if (tf_db_exec(self->conn, "DEALLOCATE batch_checks", "deallocate") != 0)
+			return -1;
+		self->checks_prepared = false;
+	}
+	res = PQprepare(self->conn, s_statements[0].name, s_statements[0].sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		tf_db_note_failure(res);
+		log_warnx("could not prepare batch_checks: %s", tf_db_error(self->conn));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	self->checks_prepared = true;
+	self->checked_since_plan = 0;
+	return 0;
+}
+
 /* Mark the entries the database (or an earlier entry of the batch)
  * already holds, and those a check against stored results refuses or
  * flags. */
@@ -820,6 +861,10 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 		s_array_close(arrays[a]);
 		values[a] = (const char *)zchunk_data(arrays[a]);
 	}
+	if ((!self->checks_prepared || self->checked_since_plan >= CHECKS_REPLAN_EVERY)
+	    && s_prepare_checks(self) != 0)
+		goto out;
+	self->checked_since_plan += (int64_t)count;
 	res = PQexecPrepared(self->conn, "batch_checks", ARG_COUNT, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		tf_db_note_failure(res);
