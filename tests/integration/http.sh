@@ -102,7 +102,7 @@ locked() { [ "$(sql "SELECT count(*) FROM pg_locks WHERE relation = 'tallyfeed.m
 wait_for "the lock taken" locked
 curl -s --max-time 60 -o "$WORK/slow.body" -w '%{http_code}' "${URL}api/v1/unit/$unit" >"$WORK/slow.status" &
 SLOW_PID=$!
-waiting() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tallyfeed-web' AND wait_event_type = 'Lock'")" -ge 1 ]; }
+waiting() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tallyfeed-web' AND wait_event_type = 'Lock' AND datname = current_database()")" -ge 1 ]; }
 wait_for "the unit page waiting on the lock" waiting
 for q in "api/v1/totals?level=province" "api/v1/area/630121000000" "api/v1/"; do
 	read -r st secs < <(curl -s --max-time 10 --interface 127.0.0.2 -o /dev/null -w '%{http_code} %{time_total}\n' "$URL$q")

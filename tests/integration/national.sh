@@ -75,7 +75,7 @@ reload_collector
 reload_collector
 # One tallier however often the collector reloads (a reload once started
 # another, and the one before it kept running).
-talliers() { sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tallyfeed-collector tallier'"; }
+talliers() { sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tallyfeed-collector tallier' AND datname = current_database()"; }
 one_tallier() { [ "$(talliers)" = 1 ]; }
 wait_for 10 one_tallier && echo "ok: one tallier after two reloads" \
 	|| fail "$(talliers) tallier connections after two reloads"
@@ -112,11 +112,11 @@ sql "INSERT INTO tallyfeed.tally_pending VALUES ('$nx_town')" >/dev/null
 coproc HOLD { psql -X -Atq -v ON_ERROR_STOP=1 2>&1; }
 echo "BEGIN; INSERT INTO tallyfeed.tally_pending VALUES ('$nx_town')
       ON CONFLICT (township_code) DO UPDATE SET version = tally_pending.version + 1;" >&"${HOLD[1]}"
-held() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" -ge 1 ]; }
+held() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database()")" -ge 1 ]; }
 wait_for 30 held || fail "the holding session did not start"
 sql "SELECT tallyfeed.tally_refresh(50)" >"$WORK/refresh.out" 2>&1 &
 refresh=$!
-waiting() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")" -ge 1 ]; }
+waiting() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")" -ge 1 ]; }
 wait_for 30 waiting && echo "ok: the refresh computed, and waits only to delete the entry the writer holds" \
 	|| fail "the refresh did not reach the held entry"
 echo "COMMIT; \\q" >&"${HOLD[1]}"

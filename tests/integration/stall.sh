@@ -154,7 +154,7 @@ lock_release() {
 	wait "$LOCKER_PID" || fail "the locking session failed: $(cat "$WORK/locker.out")"
 }
 # 2. The collector's own backend frozen.
-backend_pids() { sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'tallyfeed-collector' AND pid <> pg_backend_pid()"; }
+backend_pids() { sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'tallyfeed-collector' AND datname = current_database() AND pid <> pg_backend_pid()"; }
 freeze() {
 	FROZEN=$(backend_pids)
 	[ -n "$FROZEN" ] || fail "no backend of the collector's to freeze"

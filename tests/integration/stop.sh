@@ -36,7 +36,7 @@ expect_eq "$(results)" 1 "the first result stored"
 
 say "the server frozen with a batch in hand, then SIGTERM"
 postmaster=$(head -1 "$OWN_CLUSTER/data/postmaster.pid")
-writer=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'tallyfeed-collector'")
+writer=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'tallyfeed-collector' AND datname = current_database()")
 [ -n "$postmaster" ] && [ -n "$writer" ] || fail "no postmaster ($postmaster) or writer backend ($writer)"
 FROZEN="$postmaster $writer"
 kill -STOP $FROZEN
