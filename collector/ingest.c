@@ -801,6 +801,7 @@ s_room(ingest_t *self)
 static void
 s_answer(ingest_t *self, batch_t *b)
 {
+	char line[256];
 	int unstored = 0;
 
 	for (int i = 0; i < b->count; i++) {
@@ -833,14 +834,17 @@ s_answer(ingest_t *self, batch_t *b)
 	}
 	/* A batch slow to write is said, with what it held (the stall log
 	 * says only one that waited past stall_ms). */
-	/* A slow one is said, with where its time went. */
-	(b->write_us >= SLOW_BATCH_US ? log_info : log_debug)(
-	    "batch of %d message(s): %d transaction(s), written in %.1f ms (checks %.1f, rows "
-	    "%.1f, copy %.1f, head %.1f, commit %.1f); waited %.1f ms for the writer", b->count,
-	    b->transactions, (double)b->write_us / 1000.0, (double)b->timing.checks / 1000.0,
-	    (double)b->timing.rows / 1000.0, (double)b->timing.copy / 1000.0,
-	    (double)b->timing.head / 1000.0, (double)b->timing.commit / 1000.0,
-	    (double)b->waited_ms);
+	snprintf(line, sizeof line, "batch of %d message(s): %d transaction(s), written in %.1f ms "
+	         "(checks %.1f, rows %.1f, copy %.1f, head %.1f, commit %.1f); waited %.1f ms for "
+	         "the writer", b->count, b->transactions, (double)b->write_us / 1000.0,
+	         (double)b->timing.checks / 1000.0, (double)b->timing.rows / 1000.0,
+	         (double)b->timing.copy / 1000.0, (double)b->timing.head / 1000.0,
+	         (double)b->timing.commit / 1000.0, (double)b->waited_ms);
+	/* A slow one is said without -v, with where its time went. */
+	if (b->write_us >= SLOW_BATCH_US)
+		log_info("%s", line);
+	else
+		log_debug("%s", line);
 	batch_clear(b);
 }
 

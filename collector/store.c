@@ -72,22 +72,21 @@ static const struct {
 	 *                      (electorate, took part, ballots issued/returned/valid/
 	 *                      invalid); only from 100 registered up, where a match
 	 *                      is too unlikely to be chance
-	 * A prepared statement, planned once per connection (s_connect makes its
-	 * plan generic): 0002's function of the same query was planned at every
-	 * call, 2 ms of a 5 ms one-message transaction.  A plan made once must
-	 * stay right as the tables grow from empty: every lookup is a LATERAL
-	 * subquery fenced by LIMIT (never pulled up into a join the planner
-	 * could turn round), so each is an index probe per message whatever the
-	 * statistics said when it was planned.  Which index serves a probe is
-	 * still the planner's choice, and on empty tables (election night's
-	 * start, or a TRUNCATE) the candidates cost alike: one planned then may
-	 * go by committee alone and read every result of it once the tables
-	 * fill (tests/bench/ingest, one run in four: 65 s instead of 13).  So
-	 * the plan is made again every CHECKS_REPLAN_EVERY results: planned on
-	 * tables of some size, the whole-key probe is the cheapest by far, and
-	 * a wrong plan lives for one batch at most.  unit as char(12), the column's
-	 * type: compared as text, the indexes on result (unit_code, ...) would go
-	 * unused. */
+	 * A prepared statement with a generic plan (s_connect), reused across
+	 * batches: 0002's function of the same query was planned at every
+	 * call, 2 ms of a 5 ms one-message transaction.  Every lookup is a
+	 * LATERAL subquery fenced by LIMIT, never pulled up into a join the
+	 * planner could turn round, so each is a probe per message.  Which
+	 * index serves a probe is still the planner's choice, and on empty
+	 * tables (election night's start, or a TRUNCATE) the candidates cost
+	 * alike: a plan made then may probe by committee alone and read every
+	 * result of it once the tables fill (tests/bench/ingest, one run in
+	 * four: 65 s instead of 13).  So the plan is made again every
+	 * CHECKS_REPLAN_EVERY results (s_prepare_checks): made on tables of
+	 * some size, the whole-key probe is the cheapest by far, and a wrong
+	 * plan lives for one batch at most.  unit as char(12), the column's
+	 * type: compared as text, the indexes on result (unit_code, ...) would
+	 * go unused. */
 	{ "batch_checks",
 	  "WITH k AS MATERIALIZED ("
 	  " SELECT id, unit::char(12) AS unit, committee, round, revision, agent, sequence, photo,"
@@ -249,10 +248,10 @@ s_connect(store_t *self, char *err, size_t errlen)
 		self->conn = NULL;
 		return -1;
 	}
-	/* Plans made once per connection (batch_checks is made to be planned
-	 * once), and only index probes where an index serves: a plan chosen
-	 * while the tables were nearly empty must not read them whole once
-	 * they are full. */
+	/* Generic plans, made at a statement's first execution and reused
+	 * (batch_checks is prepared again now and then: s_prepare_checks), and
+	 * index probes wherever an index serves: a plan made while the tables
+	 * were nearly empty must not read them whole once they are full. */
 	res = PQexec(self->conn, "SELECT pg_catalog.set_config('plan_cache_mode', "
 	             "'force_generic_plan', false), pg_catalog.set_config('enable_seqscan', "
 	             "'off', false), pg_catalog.set_config('enable_hashjoin', 'off', false), "

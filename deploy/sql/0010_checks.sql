@@ -7,12 +7,15 @@
 -- A plan made once is made, on election night, while the tables are empty
 -- and never analysed, and every lookup must stay an index probe by its
 -- whole key as they fill.  With result_figures_idx led by committee, the
--- plan made on empty tables looked up "this unit/committee/round/revision
--- is stored" in result_figures_idx by committee alone, which reads every
--- result of the committee, and a batch's checks grew with the table (a
--- full-speed run of the province, 4 revisions: 71 s instead of 13).  Led
--- by the figures, the index serves only the identical-figures check.
--- tests/integration/trust.sh checks the plan made on empty tables.
+-- plan made on a fresh database looked up "this unit/committee/round/
+-- revision is stored" in result_figures_idx by committee alone, which
+-- reads every result of the committee, and a batch's checks grew with the
+-- table (a full-speed run of the province, 4 revisions: 71 s instead of
+-- 11).  Led by the figures, it no longer serves that lookup.  That is not
+-- enough alone (after a TRUNCATE a plan probed identical figures through
+-- the unit index by committee alone), so the collector also makes the plan
+-- again every 1,024 results.  tests/integration/plan.sh checks the plan
+-- made on a fresh database.
 
 SET search_path = tallyfeed, pg_catalog;
 
