@@ -3,6 +3,7 @@
  */
 #include "forwarder.h"
 #include "inbox.h"
+#include "rtt.h"
 #include "service.h"
 #include "envelope.h"
 #include "log.h"
@@ -17,8 +18,15 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define TICK_MS 100             /* the loop's longest sleep */
-#define REFILL_MS 200           /* how often the spool is read for new messages */
+/* The loop's longest sleep: how late a resend may be, and how soon a new
+ * file in the inbox is seen (it must then settle).  An idle agent's CPU
+ * time is mostly these wake-ups. */
+#define TICK_MS 250
+/* How often the spool is looked at for messages put there by another
+ * process (`submit`): it is read only if it changed (spool_generation),
+ * or if sendable messages were left in it; the loop's own events (an
+ * inbox look, answers, a link up) read it at once. */
+#define REFILL_MS 1000
 /* The inbox is looked at when its directory changed (a name came or
  * went), when a file noted there has had time to settle, and at least
  * every INBOX_MS (a file rewritten in place does not change the
@@ -56,6 +64,13 @@ typedef struct {
 	int64_t heartbeat_seq;
 	int64_t next_heartbeat; /* zclock_mono() of the next heartbeat */
 	int64_t next_gauges;
+	uint64_t gauges_generation;     /* the spool's, when the gauges last read it */
+	spool_stats_t gauges_stats;     /* what they read then */
+	bool gauges_read;
+	bool refill_due;        /* read the spool at the next turn: room, or new messages */
+	bool backlog;           /* the last refill left sendable messages behind */
+	uint64_t refill_generation;     /* the spool's, when it was last read for sending */
+	rtt_t rtt;              /* the collector's answer time, for the wait before a resend */
 	struct {                /* all NULL without config->metrics */
 		tf_metric_t *sends, *retransmits, *heartbeats, *round_trip;
 		tf_metric_t *acks[5];
@@ -99,22 +114,36 @@ s_declare_metrics(forwarder_t *self, tf_metrics_t *metrics)
 	    "Messages sent and awaiting their answer.", NULL, NULL, 0);
 }
 
-/* Refresh the gauges from the spool, once a second. */
+/* Refresh the gauges once a second; the spool's counts are read again
+ * only when it changed (counting them reads the whole table). */
 static void
 s_gauges(forwarder_t *self)
 {
-	spool_stats_t stats;
+	const spool_stats_t *stats = &self->gauges_stats;
 	int64_t now = zclock_mono();
+	uint64_t generation;
 
 	if (self->m.spool_depth == NULL || now < self->next_gauges)
 		return;
 	self->next_gauges = now + GAUGES_MS;
 	tf_metric_set(self->m.in_flight, (double)zhashx_size(self->flights));
-	if (spool_stats(self->spool, &stats) != 0)
-		return;
-	tf_metric_set(self->m.spool_depth, (double)(stats.pending + stats.in_flight));
-	tf_metric_set(self->m.oldest_pending, stats.oldest_pending_ms
-	              ? (double)(tf_now_ms() - stats.oldest_pending_ms) / 1000.0 : 0.0);
+	generation = spool_generation(self->spool);
+	if (!self->gauges_read || generation != self->gauges_generation) {
+		if (spool_stats(self->spool, &self->gauges_stats) != 0)
+			return;
+		self->gauges_read = true;
+		self->gauges_generation = generation;
+	}
+	tf_metric_set(self->m.spool_depth, (double)(stats->pending + stats->in_flight));
+	tf_metric_set(self->m.oldest_pending, stats->oldest_pending_ms
+	              ? (double)(tf_now_ms() - stats->oldest_pending_ms) / 1000.0 : 0.0);
+}
+
+/* The wait after a flight's latest send. */
+static int64_t
+s_wait(const forwarder_t *self, int sends)
+{
+	return rtt_wait(&self->rtt, sends, self->config->timeout_ms, self->config->retry_max_ms);
 }
 
 static void
@@ -137,8 +166,11 @@ s_refill(forwarder_t *self)
 	int64_t *sent = NULL;
 	size_t nsent = 0;
 	int n, rc = 0;
-	size_t room;
+	size_t room, max;
 
+	self->backlog = false;
+	/* Taken before the read: a change after it is read next time. */
+	self->refill_generation = spool_generation(self->spool);
 	/* A link's first message is its heartbeat (see s_link_events). */
 	if (!self->greeted)
 		return 0;
@@ -148,9 +180,14 @@ s_refill(forwarder_t *self)
 	room = (size_t)self->config->window - zhashx_size(self->flights);
 	/* Read a little past the window: some may be in flight already, or
 	 * wait behind an earlier message for the same unit. */
-	n = spool_unanswered(self->spool, 0, room + zhashx_size(self->flights) + 64, &msgs);
-	if (n < 0)
+	max = room + zhashx_size(self->flights) + 64;
+	n = spool_unanswered(self->spool, 0, max, &msgs);
+	if (n < 0) {
+		self->backlog = true;
 		return -1;
+	}
+	/* All it could read, and room left: there may be more behind. */
+	self->backlog = (size_t)n == max;
 	sent = calloc((size_t)n + 1, sizeof *sent);
 	for (int i = 0; i < n && room > 0 && sent != NULL; i++) {
 		char hex[2 * TF_MESSAGE_ID_LEN + 1];
@@ -168,6 +205,7 @@ s_refill(forwarder_t *self)
 		copy = zframe_dup(msgs[i].envelope);
 		if (zframe_send(&copy, self->dealer, ZFRAME_DONTWAIT) != 0) {
 			zframe_destroy(&copy);
+			self->backlog = true;
 			break;          /* not connected: the collector is away */
 		}
 		f = calloc(1, sizeof *f);
@@ -181,7 +219,7 @@ s_refill(forwarder_t *self)
 		msgs[i].envelope = NULL;
 		f->sends = 1;
 		f->last_sent = zclock_mono();
-		f->due = f->last_sent + self->config->timeout_ms;
+		f->due = f->last_sent + s_wait(self, 1);
 		if (self->m.sends != NULL)
 			tf_metric_add(self->m.sends, 1);
 		zhashx_insert(self->flights, hex, f);
@@ -199,7 +237,10 @@ s_refill(forwarder_t *self)
 	return rc;
 }
 
-/* Send again whatever is overdue; the wait doubles up to retry_max_ms. */
+/* Send again whatever is overdue; the wait doubles up to retry_max_ms.  A
+ * flight's due time is set at its send; if answers have grown slower
+ * since, it is put off to what the estimate says now (due 0: at once,
+ * on a new link). */
 static void
 s_retransmit(forwarder_t *self)
 {
@@ -215,15 +256,17 @@ s_retransmit(forwarder_t *self)
 
 		if (f->due > now)
 			continue;
+		if (f->due != 0 && f->last_sent + s_wait(self, f->sends) > now) {
+			f->due = f->last_sent + s_wait(self, f->sends);
+			continue;
+		}
 		copy = zframe_dup(f->envelope);
 		if (zframe_send(&copy, self->dealer, ZFRAME_DONTWAIT) != 0) {
 			zframe_destroy(&copy);
 			f->due = now + self->config->timeout_ms;
 			continue;
 		}
-		wait = (int64_t)self->config->timeout_ms << (f->sends < 16 ? f->sends : 16);
-		if (wait > self->config->retry_max_ms)
-			wait = self->config->retry_max_ms;
+		wait = s_wait(self, f->sends + 1);
 		f->due = now + wait;
 		f->last_sent = now;
 		f->sends++;
@@ -263,6 +306,9 @@ s_take_acks(forwarder_t *self)
 		}
 		tf_message_id_hex(ack->message_id.data, TF_MESSAGE_ID_LEN, hex);
 		f = zhashx_lookup(self->flights, hex);
+		/* Karn: only a message sent once says how long one answer takes. */
+		if (f != NULL && f->sends == 1 && ack->verdict >= 1 && ack->verdict <= 4)
+			rtt_sample(&self->rtt, zclock_mono() - f->last_sent);
 		if (f != NULL && self->m.round_trip != NULL && ack->verdict >= 1 && ack->verdict <= 4) {
 			tf_metric_add(self->m.acks[ack->verdict], 1);
 			tf_metric_observe(self->m.round_trip,
@@ -496,7 +542,8 @@ int
 forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t *stop,
               volatile sig_atomic_t *reload)
 {
-	forwarder_t self = { .spool = spool, .config = config };
+	forwarder_t self = { .spool = spool, .config = config, .refill_due = true,
+		             .rtt = RTT_INIT };
 	zpoller_t *poller = NULL;
 	int64_t next_refill = 0, next_inbox = 0, last_look = 0;
 	char err[1024];
@@ -530,6 +577,7 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 	tf_service_ready("forwarding");
 	while (!*stop) {
 		int64_t now = zclock_mono();
+		void *ready;
 		int wait;
 
 		if (*reload) {
@@ -537,9 +585,8 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 			s_reload(&self, config, &poller);
 			s_inbox_follow(&self);
 			self.next_heartbeat = 0;
+			self.refill_due = true;
 		}
-		if (s_link_events(&self))
-			next_refill = 0;        /* the heartbeat went: the results follow */
 		if (self.inbox != NULL
 		    && (now >= next_inbox
 		        || (now >= last_look + INBOX_MIN_MS && tf_inbox_changed(self.inbox)))) {
@@ -549,12 +596,17 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 			 * this look: the loop turns (acks, heartbeats) between. */
 			last_look = now;
 			next_inbox = due < now + INBOX_MS ? due : now + INBOX_MS;
-			next_refill = 0;
+			self.refill_due = true;
 		}
-		if (now >= next_refill) {
+		if (!self.refill_due && now >= next_refill) {
+			self.refill_due = self.backlog
+			                  || spool_generation(self.spool) != self.refill_generation;
+			next_refill = now + REFILL_MS;
+		}
+		if (self.refill_due) {
+			self.refill_due = false;
 			if (s_refill(&self) != 0)
 				log_warnx("could not read the spool; trying again");
-			next_refill = now + REFILL_MS;
 		}
 		s_retransmit(&self);
 		s_gauges(&self);
@@ -567,6 +619,8 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 			 * link too, should its monitor event have been missed. */
 			bool sent = s_heartbeat(&self);
 
+			if (sent && !self.greeted)
+				self.refill_due = true;
 			self.greeted = self.greeted || sent;
 			self.next_heartbeat = now + (sent ? config->heartbeat_ms : HEARTBEAT_RETRY_MS);
 		}
@@ -578,11 +632,13 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 			if (until < wait)
 				wait = until > 0 ? (int)until : 0;
 		}
-		if (zpoller_wait(poller, wait) == self.dealer) {
+		ready = zpoller_wait(poller, wait);
+		if (ready == self.dealer) {
 			if (s_take_acks(&self) != 0)
 				log_warnx("could not record answers in the spool; they will be asked again");
-			next_refill = 0;        /* room in the window: fill it now */
-		}
+			self.refill_due = true; /* room in the window: fill it now */
+		} else if (ready == self.link && s_link_events(&self))
+			self.refill_due = true; /* the heartbeat went: the results follow */
 	}
 	tf_service_stopping();
 	log_info("stopping; %zu messages in flight stay in the spool", zhashx_size(self.flights));

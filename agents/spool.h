@@ -94,6 +94,10 @@ int spool_commit_answers(spool_t *self, const spool_answer_t *answers, size_t co
                          int64_t now_ms);
 
 int spool_stats(spool_t *self, spool_stats_t *out);
+/* A number that changes whenever the spool does, by this handle or
+ * another process's (`submit`): a reader that saw the same number last
+ * time has nothing new to read.  Cheap: no table is read. */
+uint64_t spool_generation(spool_t *self);
 
 /* The state of one message (and, if rejected, why).  0, or -1 if there is
  * no such message. */

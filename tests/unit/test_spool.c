@@ -989,6 +989,52 @@ test_first_sequence(void **state)
 	spool_close(&spool);
 }
 
+/* spool_generation moves with every change, this handle's or another's,
+ * and stands still while nothing changes: the running agent reads the
+ * spool again only when it moved.  A handle's statements, prepared once
+ * and kept, hold no read open between calls: b sees what a writes after b
+ * has read. */
+static void
+test_generation(void **state)
+{
+	fixture_t *fx = *state;
+	spool_msg_t *msgs = NULL;
+	spool_stats_t st;
+	spool_answer_t a;
+	uint64_t ga, gb;
+	queued_t q;
+	int n;
+
+	fx->a = s_open(fx);
+	fx->b = s_open(fx);
+	ga = spool_generation(fx->a);
+	gb = spool_generation(fx->b);
+	assert_true(spool_generation(fx->a) == ga);     /* reading is no change */
+	assert_int_equal(spool_stats(fx->a, &st), 0);
+	n = spool_unanswered(fx->b, 0, 10, &msgs);
+	assert_int_equal(n, 0);
+	spool_msgs_free(&msgs, 0);
+	assert_true(spool_generation(fx->a) == ga);
+	assert_true(spool_generation(fx->b) == gb);
+
+	q = s_enqueue(fx, fx->b, 0);                    /* another process's write */
+	assert_true(spool_generation(fx->a) != ga);
+	assert_true(spool_generation(fx->b) != gb);     /* and its own */
+	ga = spool_generation(fx->a);
+	gb = spool_generation(fx->b);
+	s_expect_unanswered(fx->a, (const int64_t[]){ q.sequence }, 1);
+
+	assert_int_equal(spool_note_sent(fx->a, &q.sequence, 1, tf_now_ms()), 0);
+	assert_true(spool_generation(fx->a) != ga);
+	assert_true(spool_generation(fx->b) != gb);
+	ga = spool_generation(fx->a);
+	a = s_answer(q.id, SPOOL_ACCEPTED, 0, "");
+	assert_int_equal(spool_commit_answers(fx->b, &a, 1, tf_now_ms()), 0);
+	assert_true(spool_generation(fx->a) != ga);
+	s_expect_stats(fx->a, 0, 0, 1, 0, q.sequence);
+	s_expect_unanswered(fx->a, NULL, 0);
+}
+
 #define SPOOL_TEST(f) cmocka_unit_test_setup_teardown(f, s_setup, s_teardown)
 
 /* A batch is one transaction: its enqueues number on as usual and know
@@ -1039,6 +1085,7 @@ main(void)
 		SPOOL_TEST(test_damaged_rows_refused),
 		SPOOL_TEST(test_survives_reopen),
 		SPOOL_TEST(test_two_handles),
+		SPOOL_TEST(test_generation),
 		SPOOL_TEST(test_first_sequence),
 		SPOOL_TEST(test_batch),
 		cmocka_unit_test(test_state_names),
