@@ -186,7 +186,7 @@ s_refill(forwarder_t *self)
 		self->backlog = true;
 		return -1;
 	}
-	/* All it could read, and room left: there may be more behind. */
+	/* As many as it asked for: there may be more behind. */
 	self->backlog = (size_t)n == max;
 	sent = calloc((size_t)n + 1, sizeof *sent);
 	for (int i = 0; i < n && room > 0 && sent != NULL; i++) {
@@ -637,7 +637,10 @@ forwarder_run(spool_t *spool, forwarder_config_t *config, volatile sig_atomic_t 
 			if (s_take_acks(&self) != 0)
 				log_warnx("could not record answers in the spool; they will be asked again");
 			self.refill_due = true; /* room in the window: fill it now */
-		} else if (ready == self.link && s_link_events(&self))
+		}
+		/* Any wake by a socket (the poller names only the first ready):
+		 * an idle turn, woken by the clock, has no event to read. */
+		if (ready != NULL && s_link_events(&self))
 			self.refill_due = true; /* the heartbeat went: the results follow */
 	}
 	tf_service_stopping();
