@@ -251,13 +251,14 @@ s_retransmit(forwarder_t *self)
 	if (!self->greeted)
 		return;
 	for (flight_t *f = zhashx_first(self->flights); f != NULL; f = zhashx_next(self->flights)) {
-		int64_t wait;
+		int64_t wait, later;
 		zframe_t *copy;
 
 		if (f->due > now)
 			continue;
-		if (f->due != 0 && f->last_sent + s_wait(self, f->sends) > now) {
-			f->due = f->last_sent + s_wait(self, f->sends);
+		later = f->last_sent + s_wait(self, f->sends);
+		if (f->due != 0 && later > now) {
+			f->due = later;
 			continue;
 		}
 		copy = zframe_dup(f->envelope);

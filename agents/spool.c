@@ -83,7 +83,7 @@ s_done(sqlite3_stmt *st)
 	}
 }
 
-/* BEGIN IMMEDIATE, COMMIT or ROLLBACK.  0, or -1 (the caller says why). */
+/* BEGIN IMMEDIATE, COMMIT or ROLLBACK.  0, or -1 (logged). */
 static int
 s_step(spool_t *self, statement_t which)
 {

@@ -225,6 +225,23 @@ out:
 	return rc;
 }
 
+/* s_statements[i] prepared on the connection.  0, or -1 with err. */
+static int
+s_prepare(store_t *self, size_t i, char *err, size_t errlen)
+{
+	PGresult *res = PQprepare(self->conn, s_statements[i].name, s_statements[i].sql, 0, NULL);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		tf_db_note_failure(res);
+		snprintf(err, errlen, "could not prepare %s (has `tallyfeed db migrate` run?): %s",
+		         s_statements[i].name, tf_db_error(self->conn));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
 static int
 s_connect(store_t *self, char *err, size_t errlen)
 {
@@ -266,16 +283,11 @@ s_connect(store_t *self, char *err, size_t errlen)
 	}
 	PQclear(res);
 	for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++) {
-		res = PQprepare(self->conn, s_statements[i].name, s_statements[i].sql, 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			snprintf(err, errlen, "could not prepare %s (has `tallyfeed db migrate` run?): %s",
-			         s_statements[i].name, tf_db_error(self->conn));
-			PQclear(res);
+		if (s_prepare(self, i, err, errlen) != 0) {
 			PQfinish(self->conn);
 			self->conn = NULL;
 			return -1;
 		}
-		PQclear(res);
 	}
 	self->checks_prepared = true;
 	self->checked_since_plan = 0;
@@ -774,7 +786,7 @@ s_settle_copies(store_entry_t *entries, size_t count, const size_t *first_id,
 static int
 s_prepare_checks(store_t *self)
 {
-	PGresult *res;
+	char err[512];
 
 	assert(strcmp(s_statements[0].name, "batch_checks") == 0);
 	if (self->checks_prepared) {
@@ -782,14 +794,10 @@ s_prepare_checks(store_t *self)
 			return -1;
 		self->checks_prepared = false;
 	}
-	res = PQprepare(self->conn, s_statements[0].name, s_statements[0].sql, 0, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		tf_db_note_failure(res);
-		log_warnx("could not prepare batch_checks: %s", tf_db_error(self->conn));
-		PQclear(res);
+	if (s_prepare(self, 0, err, sizeof err) != 0) {
+		log_warnx("%s", err);
 		return -1;
 	}
-	PQclear(res);
 	self->checks_prepared = true;
 	self->checked_since_plan = 0;
 	return 0;
