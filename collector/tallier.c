@@ -30,6 +30,11 @@
                                  * pending again at once, and the rollups compute
                                  * them meanwhile; the database is the writer's first */
 #define STOP_WAIT_MS 5000       /* how long a stop waits for the thread */
+#define SHARE_PERCENT 20        /* of the time, at most, the tallier keeps the database
+                                 * busy: under full load every township is pending
+                                 * again at once, and computing them again and again
+                                 * took a third of the server's CPU from the writer
+                                 * (tests/bench/ingest) */
 
 struct _tallier_t {
 	pthread_t thread;
@@ -91,8 +96,8 @@ s_connect(tallier_t *self, char *err, size_t errlen)
 }
 
 /* Compute pending townships again until none is left, CALLS_MAX calls
- * have been made, or a stop. */
-static void
+ * have been made, or a stop; how long it took, in ms. */
+static int64_t
 s_refresh(tallier_t *self)
 {
 	char err[1024];
@@ -104,7 +109,7 @@ s_refresh(tallier_t *self)
 			log_warnx("tallies: %s; the rollups compute pending townships from their "
 			          "results meanwhile", err);
 		self->failing = true;
-		return;
+		return 0;
 	}
 	for (int calls = 0; calls < CALLS_MAX && !s_stopping(self); calls++) {
 		const char *values[1] = { REFRESH_MAX };
@@ -120,7 +125,7 @@ s_refresh(tallier_t *self)
 			self->failing = true;
 			PQclear(res);
 			s_disconnect(self);
-			return;
+			return 0;
 		}
 		n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
@@ -134,6 +139,17 @@ s_refresh(tallier_t *self)
 	if (total > 0)
 		log_debug("tallies: %ld township(s) computed again in %.1f ms", total,
 		          (double)(zclock_usecs() - began) / 1000.0);
+	return (zclock_usecs() - began) / 1000;
+}
+
+/* The wait before the next refresh: the interval, or longer after a long
+ * refresh, so that refreshing takes at most SHARE_PERCENT of the time. */
+static int
+s_next_wait(const tallier_t *self, int64_t took_ms)
+{
+	int64_t share = took_ms * (100 - SHARE_PERCENT) / SHARE_PERCENT;
+
+	return share > self->every_ms ? (int)(share < 3600000 ? share : 3600000) : self->every_ms;
 }
 
 static void *
@@ -145,11 +161,11 @@ s_run(void *arg)
 	/* Signals are the main loop's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	for (;;) {
+	for (int wait_ms = self->every_ms;;) {
 		struct timespec until;
 		bool stopping;
 
-		s_deadline(&until, self->every_ms);
+		s_deadline(&until, wait_ms);
 		pthread_mutex_lock(&self->lock);
 		while (!self->stopping
 		       && pthread_cond_timedwait(&self->wake, &self->lock, &until) != ETIMEDOUT)
@@ -158,7 +174,7 @@ s_run(void *arg)
 		pthread_mutex_unlock(&self->lock);
 		if (stopping)
 			break;
-		s_refresh(self);
+		wait_ms = s_next_wait(self, s_refresh(self));
 	}
 	if (self->conn != NULL)
 		s_disconnect(self);

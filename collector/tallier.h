@@ -5,7 +5,9 @@
  * the rows of the pending townships (tallyfeed.tally_refresh), a bounded
  * number a call, until none is left that another session does not hold.
  * Nothing waits for it: until a township's row is computed, the rollups
- * compute that township from its results.  If the database is away it
+ * compute that township from its results.  Under load it waits longer
+ * than the interval, so that it keeps the database busy at most a fifth
+ * of the time: the writer's commits come first.  If the database is away it
  * tries again next interval, and says so once.
  */
 #ifndef TF_TALLIER_H
