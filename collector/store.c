@@ -42,6 +42,9 @@ struct _store_t {
 	int64_t txn_link;       /* link and head when the transaction began, */
 	uint8_t txn_head[TF_HASH_LEN];  /*   restored if it rolls back */
 	PGconn *conn;
+	bool in_transaction;    /* between store_begin and its commit or rollback */
+	bool begun;             /* BEGIN sent for it: it goes with the first statement
+	                         * that writes (store_begin) */
 	store_timing_t timing;  /* of the transaction in hand */
 	store_limits_t limits;
 	pthread_mutex_t cancel_lock;    /* guards cancel: store_cancel may come from any thread */
@@ -147,13 +150,16 @@ static const struct {
 	  "$8::bytea, $9::timestamptz, $10::text, $11::bigint, $12::bytea, $13::bigint "
 	  "WHERE NOT EXISTS (SELECT 1 FROM tallyfeed.quarantine WHERE raw_sha256 = $8::bytea) "
 	  "ON CONFLICT (message_id) DO NOTHING RETURNING 1" },
-	{ "chain_head",
-	  "INSERT INTO tallyfeed.chain_head (chain, link, row_hash) VALUES ($1, $2, $3) "
+	{ "heads",
+	  /* The chain's head moved, and its signature, in one statement (one
+	   * round trip): no trigger of either table reads the other. */
+	  "WITH moved AS (INSERT INTO tallyfeed.chain_head (chain, link, row_hash) "
+	  "VALUES ($1, $2, $3) "
 	  "ON CONFLICT (chain) DO UPDATE SET link = EXCLUDED.link, row_hash = EXCLUDED.row_hash, "
-	  "updated_at = now()" },
-	{ "signed_head",
+	  "updated_at = now() RETURNING 1) "
 	  "INSERT INTO tallyfeed.signed_head (chain, link, row_hash, signed_at, signer, "
-	  "sign_public, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)" },
+	  "sign_public, signature) "
+	  "SELECT $1, $2, $3, $4::timestamptz, $5::text, $6::bytea, $7::bytea FROM moved" },
 	{ "chain_lock",
 	  "SELECT pg_try_advisory_lock(hashtextextended('tallyfeed.chain:' || $1, 0))" },
 	{ "chain_read",
@@ -462,6 +468,23 @@ store_begin(store_t *self)
 	memset(&self->timing, 0, sizeof self->timing);
 	self->txn_link = self->link;
 	memcpy(self->txn_head, self->head, TF_HASH_LEN);
+	/* Not sent yet: a round trip saved, and none at all for a batch that
+	 * writes nothing (every message stored already).  The checks read
+	 * before it, as they would in it: each statement of a READ COMMITTED
+	 * transaction has a snapshot of its own. */
+	self->in_transaction = true;
+	self->begun = false;
+	return 0;
+}
+
+/* Send the BEGIN store_begin put off; 0, or -1 (logged). */
+static int
+s_begin_now(store_t *self)
+{
+	assert(self->in_transaction);
+	if (self->begun)
+		return 0;
+	self->begun = true;     /* a ROLLBACK is owed even if BEGIN fails half way */
 	return tf_db_exec(self->conn, "BEGIN", "begin");
 }
 
@@ -479,11 +502,10 @@ s_head_write(store_t *self, int64_t signed_ms, uint8_t signature[TF_SIGNATURE_LE
 {
 	const tf_peer_t *peer = tf_identity_peer(self->signer);
 	char link[24], signed_at[64];
-	const char *head[3] = { self->chain, link, (const char *)self->head };
-	int head_lengths[3] = { 0, 0, TF_HASH_LEN };
-	const char *sig[7] = { self->chain, link, (const char *)self->head, signed_at, peer->name,
-		               (const char *)peer->sign_public, (const char *)signature };
-	int sig_lengths[7] = { 0, 0, TF_HASH_LEN, 0, 0, TF_SIGN_PUBLIC_LEN, TF_SIGNATURE_LEN };
+	const char *values[7] = { self->chain, link, (const char *)self->head, signed_at,
+		                  peer->name, (const char *)peer->sign_public,
+		                  (const char *)signature };
+	int lengths[7] = { 0, 0, TF_HASH_LEN, 0, 0, TF_SIGN_PUBLIC_LEN, TF_SIGNATURE_LEN };
 	PGresult *res;
 
 	snprintf(link, sizeof link, "%lld", (long long)self->link);
@@ -493,11 +515,7 @@ s_head_write(store_t *self, int64_t signed_ms, uint8_t signature[TF_SIGNATURE_LE
 		log_warnx("could not sign the head of chain %s", self->chain);
 		return -1;
 	}
-	res = s_exec(self, "chain_head", 3, head, head_lengths, PGRES_COMMAND_OK);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	res = s_exec(self, "signed_head", 7, sig, sig_lengths, PGRES_COMMAND_OK);
+	res = s_exec(self, "heads", 7, values, lengths, PGRES_COMMAND_OK);
 	if (res == NULL)
 		return -1;
 	PQclear(res);
@@ -519,10 +537,13 @@ store_commit(store_t *self)
 	}
 	t1 = zclock_usecs();
 	self->timing.head = t1 - t0;
-	if (tf_db_commit(self->conn, "commit") != 0) {
+	/* Nothing written (no BEGIN sent): nothing to commit. */
+	if (self->begun && tf_db_commit(self->conn, "commit") != 0) {
+		self->in_transaction = self->begun = false;
 		s_chain_restore(self);
 		return -1;
 	}
+	self->in_transaction = self->begun = false;
 	self->timing.commit = zclock_usecs() - t1;
 	if (moved) {
 		self->head_signed = true;
@@ -568,8 +589,9 @@ void
 store_rollback(store_t *self)
 {
 	s_chain_restore(self);
-	if (PQstatus(self->conn) == CONNECTION_OK)
+	if (self->begun && PQstatus(self->conn) == CONNECTION_OK)
 		tf_db_exec(self->conn, "ROLLBACK", "rollback");
+	self->in_transaction = self->begun = false;
 }
 
 /* The next link: its number, and its hash from the previous one. */
@@ -601,6 +623,8 @@ s_exec(store_t *self, const char *name, int n, const char *const *values, const 
 	PGresult *res;
 
 	assert(n <= 16);
+	if (s_begin_now(self) != 0)
+		return NULL;
 	for (int i = 0; i < n; i++)
 		formats[i] = lengths[i] > 0 ? 1 : 0;
 	res = PQexecPrepared(self->conn, name, n, values, lengths, formats, 0);
@@ -1013,13 +1037,24 @@ store_results(store_t *self, store_entry_t *entries, size_t count)
 	}
 	t2 = zclock_usecs();
 	self->timing.rows += t2 - t1;
-	/* Parents before children: the foreign keys are checked row by row. */
-	if (copybuf_send(self->messages, self->conn, "tallyfeed.message", s_message_columns) != 0
-	    || copybuf_send(self->results, self->conn, "tallyfeed.result",
-	                    TF_ROWS_RESULT_SIGNED_COLUMNS ", seats_filled, election_valid, warnings") != 0
-	    || copybuf_send(self->candidates, self->conn, "tallyfeed.candidate",
-	                    TF_ROWS_CANDIDATE_COLUMNS) != 0)
-		return -1;
+	/* Parents before children: the foreign keys are checked row by row.
+	 * The three COPYs in one query string, with the BEGIN put off. */
+	{
+		copybuf_t *const bufs[3] = { self->messages, self->results, self->candidates };
+		const char *const tables[3] = { "tallyfeed.message", "tallyfeed.result",
+			                        "tallyfeed.candidate" };
+		const char *const columns[3] = { s_message_columns,
+			TF_ROWS_RESULT_SIGNED_COLUMNS ", seats_filled, election_valid, warnings",
+			TF_ROWS_CANDIDATE_COLUMNS };
+		bool sending = copybuf_rows(self->messages) > 0;
+		const char *before = sending && !self->begun ? "BEGIN" : NULL;
+
+		assert(self->in_transaction);
+		if (sending)
+			self->begun = true;     /* sent with it, or before */
+		if (copybuf_send_many(self->conn, before, bufs, tables, columns, 3) != 0)
+			return -1;
+	}
 	self->timing.copy += zclock_usecs() - t2;
 	return 0;
 }

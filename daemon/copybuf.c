@@ -192,37 +192,91 @@ copybuf_data(const copybuf_t *self, size_t *len)
 int
 copybuf_send(copybuf_t *self, PGconn *conn, const char *table, const char *columns)
 {
-	char sql[1024];
-	PGresult *res;
-	int rc = 0;
+	return copybuf_send_many(conn, NULL, &self, &table, &columns, 1);
+}
 
-	if (self->rows == 0)
+int
+copybuf_send_many(PGconn *conn, const char *before, copybuf_t *const *bufs,
+                  const char *const *tables, const char *const *columns, size_t n)
+{
+	size_t size = 1, sending = 0, sent = 0;
+	size_t *order = NULL;           /* the indexes of the buffers with rows, in order */
+	const char *table = "";
+	char *sql = NULL;
+	PGresult *res;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (bufs[i]->rows > 0) {
+			if (bufs[i]->failed) {
+				log_warnx("COPY %s: out of memory building rows", tables[i]);
+				return -1;
+			}
+			size += strlen(tables[i]) + strlen(columns[i]) + sizeof "COPY  () FROM STDIN; ";
+			sending++;
+		}
+	if (sending == 0)
 		return 0;
-	if (self->failed) {
-		log_warnx("COPY %s: out of memory building rows", table);
-		return -1;
+	if (before != NULL)
+		size += strlen(before) + sizeof "; ";
+	if ((sql = malloc(size)) == NULL || (order = calloc(sending, sizeof *order)) == NULL) {
+		log_warnx("COPY: out of memory");
+		goto out;
 	}
-	snprintf(sql, sizeof sql, "COPY %s (%s) FROM STDIN", table, columns);
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		tf_db_note_failure(res);
-		log_warnx("COPY %s: %s", table, tf_db_error(conn));
-		PQclear(res);
-		return -1;
+	sql[0] = '\0';
+	if (before != NULL) {
+		strcat(sql, before);
+		strcat(sql, "; ");
 	}
-	PQclear(res);
-	if (PQputCopyData(conn, self->data, (int)self->len) != 1
-	    || PQputCopyEnd(conn, NULL) != 1) {
-		log_warnx("COPY %s: %s", table, tf_db_error(conn));
-		rc = -1;
+	for (size_t i = 0, k = 0; i < n; i++)
+		if (bufs[i]->rows > 0) {
+			size_t used = strlen(sql);
+
+			snprintf(sql + used, size - used, "COPY %s (%s) FROM STDIN; ", tables[i],
+			         columns[i]);
+			order[k++] = i;
+		}
+	if (PQsendQuery(conn, sql) != 1) {
+		log_warnx("COPY: %s", tf_db_error(conn));
+		goto out;
 	}
+	/* One result per statement: before's, then per COPY the wait for its
+	 * data (COPY_IN) and its end; the server goes from one to the next
+	 * without waiting for a new query, and stops at the first error. */
+	rc = 0;
 	while ((res = PQgetResult(conn)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		switch (PQresultStatus(res)) {
+		case PGRES_COPY_IN:
+			if (sent == sending) {
+				/* Cannot happen: more COPYs than asked for. */
+				PQputCopyEnd(conn, "more COPY statements than buffers");
+				rc = -1;
+				break;
+			}
+			table = tables[order[sent]];
+			if (PQputCopyData(conn, bufs[order[sent]]->data, (int)bufs[order[sent]]->len) != 1
+			    || PQputCopyEnd(conn, NULL) != 1) {
+				log_warnx("COPY %s: %s", table, tf_db_error(conn));
+				rc = -1;
+			}
+			sent++;
+			break;
+		case PGRES_COMMAND_OK:
+			break;
+		default:
 			tf_db_note_failure(res);
-			log_warnx("COPY %s: %s", table, tf_db_error(conn));
+			log_warnx("COPY %s: %s", sent > 0 ? table : "(before it)", tf_db_error(conn));
 			rc = -1;
+			break;
 		}
 		PQclear(res);
 	}
+	if (rc == 0 && sent != sending) {
+		log_warnx("COPY: %zu of %zu tables sent", sent, sending);
+		rc = -1;
+	}
+out:
+	free(sql);
+	free(order);
 	return rc;
 }
