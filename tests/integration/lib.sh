@@ -5,7 +5,10 @@
 #
 # Needs TF_BIN (the build directory) and TF_SRC (the source tree).
 
-set -euo pipefail
+set -Eeuo pipefail
+# A command that ends the test under set -e says which it was: once, in a
+# fresh-debian run, integration_stop failed after 4 s with no output at all.
+trap 'echo "${BASH_SOURCE[0]}:$LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
 
 : "${TF_BIN:?TF_BIN must name the build directory}"
 : "${TF_SRC:?TF_SRC must name the source tree}"
