@@ -6,9 +6,13 @@
 # Needs TF_BIN (the build directory) and TF_SRC (the source tree).
 
 set -Eeuo pipefail
-# A command that ends the test under set -e says which it was: once, in a
-# fresh-debian run, integration_stop failed after 4 s with no output at all.
-trap 'echo "${BASH_SOURCE[0]}:$LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
+# The command that ends a test under set -e is named at the exit (once, in
+# a fresh-debian run, integration_stop failed after 4 s with no output at
+# all).  Recorded at every failure, said only at a failing exit: a failure
+# set -e tolerates (a condition, a command substitution's grep) is not
+# the one that ended the test unless nothing came after it.
+LAST_FAILURE=
+trap 'LAST_FAILURE="${BASH_SOURCE[0]}:$LINENO: \"$BASH_COMMAND\" exited $?"' ERR
 
 : "${TF_BIN:?TF_BIN must name the build directory}"
 : "${TF_SRC:?TF_SRC must name the source tree}"
@@ -49,6 +53,7 @@ cleanup() {
 	if [ $rc -eq 0 ]; then
 		rm -rf "$WORK"
 	else
+		[ -n "$LAST_FAILURE" ] && echo "last failed command: $LAST_FAILURE" >&2
 		echo "test work directory kept: $WORK" >&2
 	fi
 }
