@@ -1012,10 +1012,24 @@ s_result_row(copybuf_t *buf, const store_entry_t *e)
 	copybuf_end_row(buf);
 }
 
+/* The tables store_results copies into, parents before children: the
+ * foreign keys are checked row by row. */
+static const char *const s_copy_tables[3] = {
+	"tallyfeed.message", "tallyfeed.result", "tallyfeed.candidate"
+};
+static const char *const s_copy_columns[3] = {
+	s_message_columns,
+	TF_ROWS_RESULT_SIGNED_COLUMNS ", seats_filled, election_valid, warnings",
+	TF_ROWS_CANDIDATE_COLUMNS
+};
+
 int
 store_results(store_t *self, store_entry_t *entries, size_t count)
 {
+	copybuf_t *const bufs[3] = { self->messages, self->results, self->candidates };
 	int64_t received_ms, t0 = zclock_usecs(), t1, t2;
+	const char *before;
+	bool sending;
 
 	if (count == 0)
 		return 0;
@@ -1037,24 +1051,14 @@ store_results(store_t *self, store_entry_t *entries, size_t count)
 	}
 	t2 = zclock_usecs();
 	self->timing.rows += t2 - t1;
-	/* Parents before children: the foreign keys are checked row by row.
-	 * The three COPYs in one query string, with the BEGIN put off. */
-	{
-		copybuf_t *const bufs[3] = { self->messages, self->results, self->candidates };
-		const char *const tables[3] = { "tallyfeed.message", "tallyfeed.result",
-			                        "tallyfeed.candidate" };
-		const char *const columns[3] = { s_message_columns,
-			TF_ROWS_RESULT_SIGNED_COLUMNS ", seats_filled, election_valid, warnings",
-			TF_ROWS_CANDIDATE_COLUMNS };
-		bool sending = copybuf_rows(self->messages) > 0;
-		const char *before = sending && !self->begun ? "BEGIN" : NULL;
-
-		assert(self->in_transaction);
-		if (sending)
-			self->begun = true;     /* sent with it, or before */
-		if (copybuf_send_many(self->conn, before, bufs, tables, columns, 3) != 0)
-			return -1;
-	}
+	/* The three COPYs in one query string, with the BEGIN put off. */
+	assert(self->in_transaction);
+	sending = copybuf_rows(self->messages) > 0;
+	before = sending && !self->begun ? "BEGIN" : NULL;
+	if (sending)
+		self->begun = true;     /* sent with them, or before */
+	if (copybuf_send(self->conn, before, bufs, s_copy_tables, s_copy_columns, 3) != 0)
+		return -1;
 	self->timing.copy += zclock_usecs() - t2;
 	return 0;
 }

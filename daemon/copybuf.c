@@ -189,94 +189,80 @@ copybuf_data(const copybuf_t *self, size_t *len)
 	return self->data;
 }
 
-int
-copybuf_send(copybuf_t *self, PGconn *conn, const char *table, const char *columns)
+/* The index of the first buffer from i on that has rows (n: none). */
+static size_t
+s_next_with_rows(copybuf_t *const *bufs, size_t n, size_t i)
 {
-	return copybuf_send_many(conn, NULL, &self, &table, &columns, 1);
+	while (i < n && bufs[i]->rows == 0)
+		i++;
+	return i;
 }
 
 int
-copybuf_send_many(PGconn *conn, const char *before, copybuf_t *const *bufs,
-                  const char *const *tables, const char *const *columns, size_t n)
+copybuf_send(PGconn *conn, const char *before, copybuf_t *const *bufs,
+             const char *const *tables, const char *const *columns, size_t n)
 {
-	size_t size = 1, sending = 0, sent = 0;
-	size_t *order = NULL;           /* the indexes of the buffers with rows, in order */
-	const char *table = "";
-	char *sql = NULL;
+	size_t size = 1, used = 0, i;
+	char *sql;
 	PGresult *res;
-	int rc = -1;
+	int rc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (bufs[i]->rows > 0) {
-			if (bufs[i]->failed) {
-				log_warnx("COPY %s: out of memory building rows", tables[i]);
-				return -1;
-			}
-			size += strlen(tables[i]) + strlen(columns[i]) + sizeof "COPY  () FROM STDIN; ";
-			sending++;
-		}
-	if (sending == 0)
+	if (s_next_with_rows(bufs, n, 0) == n)
 		return 0;
 	if (before != NULL)
 		size += strlen(before) + sizeof "; ";
-	if ((sql = malloc(size)) == NULL || (order = calloc(sending, sizeof *order)) == NULL) {
-		log_warnx("COPY: out of memory");
-		goto out;
-	}
-	sql[0] = '\0';
-	if (before != NULL) {
-		strcat(sql, before);
-		strcat(sql, "; ");
-	}
-	for (size_t i = 0, k = 0; i < n; i++)
-		if (bufs[i]->rows > 0) {
-			size_t used = strlen(sql);
-
-			snprintf(sql + used, size - used, "COPY %s (%s) FROM STDIN; ", tables[i],
-			         columns[i]);
-			order[k++] = i;
+	for (i = s_next_with_rows(bufs, n, 0); i < n; i = s_next_with_rows(bufs, n, i + 1)) {
+		if (bufs[i]->failed) {
+			log_warnx("COPY %s: out of memory building rows", tables[i]);
+			return -1;
 		}
+		size += strlen(tables[i]) + strlen(columns[i]) + sizeof "COPY  () FROM STDIN; ";
+	}
+	if ((sql = malloc(size)) == NULL) {
+		log_warnx("COPY: out of memory");
+		return -1;
+	}
+	if (before != NULL)
+		used += (size_t)snprintf(sql, size, "%s; ", before);
+	for (i = s_next_with_rows(bufs, n, 0); i < n; i = s_next_with_rows(bufs, n, i + 1))
+		used += (size_t)snprintf(sql + used, size - used, "COPY %s (%s) FROM STDIN; ",
+		                         tables[i], columns[i]);
 	if (PQsendQuery(conn, sql) != 1) {
 		log_warnx("COPY: %s", tf_db_error(conn));
-		goto out;
+		free(sql);
+		return -1;
 	}
+	free(sql);
 	/* One result per statement: before's, then per COPY the wait for its
 	 * data (COPY_IN) and its end; the server goes from one to the next
 	 * without waiting for a new query, and stops at the first error. */
-	rc = 0;
+	i = n;          /* the buffer whose COPY is under way */
 	while ((res = PQgetResult(conn)) != NULL) {
 		switch (PQresultStatus(res)) {
 		case PGRES_COPY_IN:
-			if (sent == sending) {
-				/* Cannot happen: more COPYs than asked for. */
-				PQputCopyEnd(conn, "more COPY statements than buffers");
+			i = s_next_with_rows(bufs, n, i == n ? 0 : i + 1);
+			if (i == n) {
+				/* More COPYs than the string holds: not a server's. */
+				PQputCopyEnd(conn, "no rows for this COPY");
 				rc = -1;
 				break;
 			}
-			table = tables[order[sent]];
-			if (PQputCopyData(conn, bufs[order[sent]]->data, (int)bufs[order[sent]]->len) != 1
+			if (PQputCopyData(conn, bufs[i]->data, (int)bufs[i]->len) != 1
 			    || PQputCopyEnd(conn, NULL) != 1) {
-				log_warnx("COPY %s: %s", table, tf_db_error(conn));
+				log_warnx("COPY %s: %s", tables[i], tf_db_error(conn));
 				rc = -1;
 			}
-			sent++;
 			break;
 		case PGRES_COMMAND_OK:
 			break;
 		default:
 			tf_db_note_failure(res);
-			log_warnx("COPY %s: %s", sent > 0 ? table : "(before it)", tf_db_error(conn));
+			/* The server's message names the table and line (CONTEXT). */
+			log_warnx("COPY: %s", tf_db_error(conn));
 			rc = -1;
 			break;
 		}
 		PQclear(res);
 	}
-	if (rc == 0 && sent != sending) {
-		log_warnx("COPY: %zu of %zu tables sent", sent, sending);
-		rc = -1;
-	}
-out:
-	free(sql);
-	free(order);
 	return rc;
 }

@@ -30,15 +30,13 @@ size_t copybuf_rows(const copybuf_t *self);
 /* The rows as COPY text, for comparing with what COPY TO gives back
  * (`tallyfeed verify`); *len is 0 if building them ran out of memory. */
 const char *copybuf_data(const copybuf_t *self, size_t *len);
-/* Run "COPY table (columns) FROM STDIN" with the rows; 0 or -1 (logged).
- * An empty buffer sends nothing. */
-int copybuf_send(copybuf_t *self, PGconn *conn, const char *table, const char *columns);
-/* The same for n buffers (tables[i], columns[i]) in one query string,
- * after the statement before (NULL: none) when anything is sent: one
- * round trip to the server per table instead of two, and none for before.
- * The buffers with no rows are left out; if none has rows, nothing is
- * sent, before included.  0, or -1 (logged) at the first failure. */
-int copybuf_send_many(PGconn *conn, const char *before, copybuf_t *const *bufs,
-                      const char *const *tables, const char *const *columns, size_t n);
+/* Run "COPY tables[i] (columns[i]) FROM STDIN" with the rows of each of
+ * the n buffers, in one query string after the statement before (NULL:
+ * none): one round trip to the server per table, none for before.  The
+ * buffers with no rows are left out; if none has rows, nothing is sent,
+ * before included (so it needs no connection).  0, or -1 (logged) at the
+ * first failure. */
+int copybuf_send(PGconn *conn, const char *before, copybuf_t *const *bufs,
+                 const char *const *tables, const char *const *columns, size_t n);
 
 #endif

@@ -299,7 +299,11 @@ test_reset_keeps_nothing(void **state)
 	assert_int_equal(cb->capacity, capacity);
 
 	/* An empty buffer sends nothing, so needs no connection. */
-	assert_int_equal(copybuf_send(cb, NULL, "t", "a"), 0);
+	{
+		const char *table = "t", *columns = "a";
+
+		assert_int_equal(copybuf_send(NULL, "BEGIN", &cb, &table, &columns, 1), 0);
+	}
 	copybuf_destroy(&cb);
 }
 
