@@ -72,7 +72,7 @@ typedef struct {
 	uint64_t refill_generation;     /* the spool's, when it was last read for sending */
 	rtt_t rtt;              /* the collector's answer time, for the wait before a resend */
 	struct {                /* all NULL without config->metrics */
-		tf_metric_t *sends, *retransmits, *heartbeats, *round_trip;
+		tf_metric_t *sends, *retransmits, *heartbeats, *round_trip, *receipts_refused;
 		tf_metric_t *acks[5];
 		tf_metric_t *spool_depth, *oldest_pending, *in_flight;
 	} m;
@@ -99,6 +99,10 @@ s_declare_metrics(forwarder_t *self, tf_metrics_t *metrics)
 		self->m.acks[v] = tf_metrics_declare(metrics, TF_COUNTER, "tallyfeed_agent_acks_total",
 		    "Answers from the collector to messages in flight, by verdict.", labels, NULL, 0);
 	}
+	self->m.receipts_refused = tf_metrics_declare(metrics, TF_COUNTER,
+	    "tallyfeed_agent_receipts_refused_total",
+	    "Answers not taken: no receipt, or one not signed by the collector's key, or not of "
+	    "the message sent, or not of the verdict given.", NULL, NULL, 0);
 	self->m.heartbeats = tf_metrics_declare(metrics, TF_COUNTER,
 	    "tallyfeed_agent_heartbeats_sent_total", "Heartbeats sent.", NULL, NULL, 0);
 	self->m.round_trip = tf_metrics_declare(metrics, TF_HISTOGRAM,
@@ -282,6 +286,25 @@ s_retransmit(forwarder_t *self)
 		spool_note_sent(self->spool, sent, nsent, tf_now_ms());
 }
 
+/* The receipt in an answer to f's message: signed by the collector whose
+ * certificate the agent holds, of these very envelope bytes, and of this
+ * verdict.  0 with it in fields, or -1 with why. */
+static int
+s_receipt_taken(const forwarder_t *self, const tf_ack_t *ack, const flight_t *f,
+                tf_receipt_fields_t *fields, char *why, size_t whylen)
+{
+	if (ack->receipt == NULL) {
+		snprintf(why, whylen, "it carries no receipt (is the collector older than this "
+		         "agent?)");
+		return -1;
+	}
+	if (tf_receipt_fields(ack->receipt, fields, why, whylen) != 0)
+		return -1;
+	return tf_receipt_check_answer(fields, self->config->collector, ack,
+	                               zframe_data(f->envelope), zframe_size(f->envelope), why,
+	                               whylen);
+}
+
 /* Read every ack waiting; record them in one spool transaction. */
 static int
 s_take_acks(forwarder_t *self)
@@ -328,7 +351,20 @@ s_take_acks(forwarder_t *self)
 				f->holds_key = false;
 			}
 		} else if (f != NULL && ack->verdict != TALLYFEED__VERDICT__VERDICT_UNSPECIFIED) {
-			spool_answer_t *a = &answers[count++];
+			spool_answer_t *a = &answers[count];
+			char why[256];
+
+			if (s_receipt_taken(self, ack, f, &a->receipt, why, sizeof why) != 0) {
+				log_warnx("message %lld: the collector's answer %s is not taken: %s; "
+				          "the message stays in the spool and is sent again",
+				          (long long)f->sequence, tf_verdict_name(ack->verdict), why);
+				if (self->m.receipts_refused != NULL)
+					tf_metric_add(self->m.receipts_refused, 1);
+				tf_ack_destroy(&ack);
+				continue;
+			}
+			a->has_receipt = true;
+			count++;
 
 			memcpy(a->message_id, ack->message_id.data, TF_MESSAGE_ID_LEN);
 			a->state = ack->verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED ? SPOOL_ACCEPTED

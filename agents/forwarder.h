@@ -3,7 +3,9 @@
  * spool in sequence order, keeps a window of them in flight on a DEALER
  * socket, sends each again (the same bytes) when its answer is overdue,
  * with a doubling timeout capped at retry_max_ms, for as long as it takes,
- * records each Ack in the spool, sends a heartbeat now and then, and takes
+ * records each Ack in the spool once its receipt is checked (an answer
+ * without a sound receipt of this very message is not taken: the message
+ * is sent again), sends a heartbeat now and then, and takes
  * in the result files township staff drop in the inbox (inbox.h).
  *
  * Only one message per (unit, committee) is in flight at a time, so a
@@ -25,6 +27,7 @@ typedef struct forwarder_config {
 	const char *agent_id;
 	const tf_identity_t *identity;  /* signs every payload; CURVE keys for the link */
 	const char *collector_key;      /* the collector's CURVE public key (Z85) */
+	const tf_peer_t *collector;     /* its certificate: who signs every receipt */
 	const char *endpoint;           /* the collector */
 	const char *inbox;              /* directory watched for result files; NULL for none */
 	const char *township;           /* the only township it may report for; may be NULL */

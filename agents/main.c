@@ -5,6 +5,7 @@
  *   submit   check result files and queue them in the spool (durably)
  *   status   what the spool holds: pending, in flight, answered, rejected and why
  *   export   write every unanswered message to a bundle for the USB stick
+ *   receipts the collector's signed receipts the spool keeps
  */
 #include "bundle.h"
 #include "config.h"
@@ -13,6 +14,7 @@
 #include "http.h"
 #include "inbox.h"
 #include "metrics.h"
+#include "receipts.h"
 #include "log.h"
 #include "signals.h"
 #include "registry.h"
@@ -57,6 +59,14 @@ s_usage(FILE *fp)
 	    "                          messages, the oldest pending age, rejections and why\n"
 	    "  export --to FILE        every unanswered message into a bundle file, for\n"
 	    "                          `tallyfeed import` at the county\n"
+	    "  receipts [--unit CODE] [--export DIR]\n"
+	    "                          the collector's signed receipts the spool keeps (one\n"
+	    "                          per answer taken: an answer is taken only with a\n"
+	    "                          receipt signed by the collector's certificate, of the\n"
+	    "                          very bytes sent); --export writes each to DIR as\n"
+	    "                          UNIT-COMMITTEE-rROUND-vREVISION-SEQ-VERDICT.receipt,\n"
+	    "                          for `tallyfeed receipt check` and `tallyfeed verify\n"
+	    "                          --receipts`\n"
 	    "\n"
 	    "Options (override the configuration file):\n"
 	    "  -f FILE        configuration (ZPL), section \"agent\": key, collector_cert, id,\n"
@@ -201,6 +211,7 @@ s_reload(void *arg, forwarder_config_t *fresh, char *err, size_t errlen)
 		if (tf_peer_load(cert, collector, err, errlen) != 0)
 			return -1;
 		fresh->collector_key = collector->curve_public;
+		fresh->collector = collector;
 	}
 	return 0;
 }
@@ -470,13 +481,14 @@ main(int argc, char **argv)
 	if (check_only && optind >= argc)
 		argv[--optind] = (char *)"run";
 	if (optind >= argc) {
-		log_warnx("no command given (run, submit, status, export)");
+		log_warnx("no command given (run, submit, status, export, receipts)");
 		s_usage(stderr);
 		return 2;
 	}
 	command = argv[optind];
 	if (strcmp(command, "run") != 0 && strcmp(command, "submit") != 0
-	    && strcmp(command, "status") != 0 && strcmp(command, "export") != 0) {
+	    && strcmp(command, "status") != 0 && strcmp(command, "export") != 0
+	    && strcmp(command, "receipts") != 0) {
 		log_warnx("unknown command \"%s\" (run, submit, status, export)", command);
 		return 2;
 	}
@@ -515,6 +527,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 		agent.fc.collector_key = collector.curve_public;
+		agent.fc.collector = &collector;
 	}
 	if (spool_dir == NULL) {
 		log_warnx("a spool directory is required (-s or agent/spool)");
@@ -632,6 +645,8 @@ main(int argc, char **argv)
 		rc = s_submit(&agent, spool, argc, argv);
 	else if (strcmp(command, "status") == 0)
 		rc = s_status(spool, argc, argv);
+	else if (strcmp(command, "receipts") == 0)
+		rc = receipts_command(spool, argc, argv);
 	else
 		rc = s_export(&agent, spool, argc, argv);
 out:

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -19,7 +20,7 @@
  * of it). */
 typedef enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_DATA_VERSION, ST_BY_SOURCE, ST_NEXT_SEQUENCE,
-	ST_INSERT, ST_UNANSWERED, ST_NOTE_SENT, ST_ANSWER, ST_STATS, ST_COUNT
+	ST_INSERT, ST_UNANSWERED, ST_NOTE_SENT, ST_ANSWER, ST_RECEIPT, ST_STATS, ST_COUNT
 } statement_t;
 
 static const char *const s_sql[ST_COUNT] = {
@@ -41,6 +42,8 @@ static const char *const s_sql[ST_COUNT] = {
 	/* state = 0: an answer never overwrites an earlier one. */
 	[ST_ANSWER] = "UPDATE message SET state = ?, reason = ?, detail = ?, answered_ms = ? "
 	              "WHERE message_id = ? AND state = 0",
+	[ST_RECEIPT] = "INSERT OR IGNORE INTO receipt (message_id, taken_ms, verdict, receipt) "
+	               "VALUES (?, ?, ?, ?)",
 	[ST_STATS] = "SELECT count(*) FILTER (WHERE state = 0 AND attempts = 0),"
 	             "       count(*) FILTER (WHERE state = 0 AND attempts > 0),"
 	             "       count(*) FILTER (WHERE state IN (1, 2)),"
@@ -161,6 +164,14 @@ static const char s_schema[] =
     "  answered_ms INTEGER,"
     "  reason TEXT, detail TEXT);"
     "CREATE INDEX IF NOT EXISTS message_unanswered ON message (sequence) WHERE state = 0;"
+    /* Every receipt that came with an answer the agent took, as the
+     * collector signed it (receipt.h): what the township can show. */
+    "CREATE TABLE IF NOT EXISTS receipt ("
+    "  message_id BLOB NOT NULL REFERENCES message (message_id),"
+    "  taken_ms INTEGER NOT NULL,"              /* when the agent checked and kept it */
+    "  verdict TEXT NOT NULL,"
+    "  receipt BLOB NOT NULL,"                  /* a serialized Receipt */
+    "  UNIQUE (message_id, receipt));"
     /* A new spool numbers from the clock (microseconds), not from 1: an
      * agent reinstalled with an empty spool must not reuse a sequence
      * number the collector has stored, which it would refuse as a replay. */
@@ -500,6 +511,31 @@ spool_note_sent(spool_t *self, const int64_t *sequences, size_t count, int64_t n
 	return rc;
 }
 
+/* Within the answers' transaction: keep an answer's receipt. */
+static int
+s_keep_receipt(spool_t *self, const spool_answer_t *a, int64_t now_ms)
+{
+	sqlite3_stmt *st = s_statement(self, ST_RECEIPT);
+	uint8_t *bytes;
+	size_t len;
+	int rc = -1;
+
+	if (st == NULL)
+		return -1;
+	if ((bytes = tf_receipt_pack(&a->receipt, &len)) == NULL)
+		goto out;
+	sqlite3_bind_blob(st, 1, a->message_id, TF_MESSAGE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	sqlite3_bind_text(st, 3, tf_verdict_name(a->receipt.verdict), -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, bytes, (int)len, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+out:
+	s_done(st);
+	free(bytes);
+	return rc;
+}
+
 int
 spool_commit_answers(spool_t *self, const spool_answer_t *answers, size_t count, int64_t now_ms)
 {
@@ -526,6 +562,8 @@ spool_commit_answers(spool_t *self, const spool_answer_t *answers, size_t count,
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = -1;
 		sqlite3_reset(st);
+		if (rc == 0 && a->has_receipt)
+			rc = s_keep_receipt(self, a, now_ms);
 	}
 	s_done(st);
 	if (rc == 0)
@@ -645,6 +683,48 @@ spool_get(spool_t *self, int64_t sequence, spool_state_t *state, char *reason,
 		snprintf(detail, detail_len, "%s", sqlite3_column_text(st, 2)
 		         ? (const char *)sqlite3_column_text(st, 2) : "");
 		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+spool_foreach_receipt(spool_t *self, const char *unit, spool_receipt_fn *fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(self->db,
+	        "SELECT m.sequence, m.unit, m.committee, m.round, m.revision, r.taken_ms, r.receipt"
+	        " FROM receipt r JOIN message m USING (message_id)"
+	        " WHERE ?1 IS NULL OR m.unit = ?1 ORDER BY m.sequence, r.rowid", -1, &st, NULL)
+	    != SQLITE_OK) {
+		log_warnx("spool: %s", sqlite3_errmsg(self->db));
+		return -1;
+	}
+	if (unit != NULL)
+		sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		spool_receipt_t r = {
+			.sequence = sqlite3_column_int64(st, 0),
+			.round = (unsigned)sqlite3_column_int(st, 3),
+			.revision = (unsigned)sqlite3_column_int(st, 4),
+			.taken_ms = sqlite3_column_int64(st, 5),
+		};
+		char why[256];
+
+		snprintf(r.unit, sizeof r.unit, "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(r.committee, sizeof r.committee, "%s", (const char *)sqlite3_column_text(st, 2));
+		r.bytes = sqlite3_column_blob(st, 6);
+		r.len = (size_t)sqlite3_column_bytes(st, 6);
+		/* Kept only after it was checked; a row that no longer reads
+		 * is a damaged spool, said and passed over. */
+		if (r.bytes == NULL || tf_receipt_decode(r.bytes, r.len, &r.fields, why, sizeof why) != 0) {
+			log_warnx("spool: a receipt of message %lld does not read: %s",
+			          (long long)r.sequence, r.bytes == NULL ? "empty" : why);
+			continue;
+		}
+		rc = fn(arg, &r);
 	}
 	sqlite3_finalize(st);
 	return rc;

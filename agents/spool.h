@@ -20,6 +20,8 @@
 
 #include "envelope.h"
 #include "identity.h"
+#include "receipt.h"
+#include "registry.h"
 #include "report.h"
 
 typedef struct _spool_t spool_t;
@@ -87,9 +89,12 @@ typedef struct {
 	spool_state_t state;
 	int reason;
 	char detail[TF_DETAIL_MAX];
+	bool has_receipt;
+	tf_receipt_fields_t receipt;    /* checked by the caller */
 } spool_answer_t;
 
-/* Record answers in one durable transaction.  0 or -1. */
+/* Record answers, and keep their receipts, in one durable transaction.
+ * 0 or -1. */
 int spool_commit_answers(spool_t *self, const spool_answer_t *answers, size_t count,
                          int64_t now_ms);
 
@@ -113,6 +118,24 @@ int spool_foreach(spool_t *self, int state, spool_row_fn *fn, void *arg);
 
 /* Every unanswered envelope's bytes, in sequence order, for a bundle. */
 int spool_unanswered_envelopes(spool_t *self, zlist_t *frames);
+
+/* A receipt kept, and the message it is for. */
+typedef struct {
+	int64_t sequence;
+	char unit[TF_CODE_LEN + 1];
+	char committee[24];
+	unsigned round, revision;
+	int64_t taken_ms;               /* when the agent checked and kept it */
+	const uint8_t *bytes;           /* as kept (a serialized Receipt) */
+	size_t len;
+	tf_receipt_fields_t fields;     /* what it says */
+} spool_receipt_t;
+
+/* Call fn for each receipt kept (of unit's messages only, unless unit is
+ * NULL), in sequence order; fn returns 0 to go on.  0, or fn's non-zero
+ * return, or -1. */
+typedef int (spool_receipt_fn)(void *arg, const spool_receipt_t *receipt);
+int spool_foreach_receipt(spool_t *self, const char *unit, spool_receipt_fn *fn, void *arg);
 
 const char *spool_state_name(spool_state_t state);
 

@@ -56,6 +56,7 @@ typedef struct {
 	bool stored;            /* its transaction committed */
 	bool store_refused;     /* alone, the database refused it: answered DEFERRED */
 	size_t entry;           /* its index in the batch's store entries */
+	store_row_t row;        /* the chain row that holds it, for its receipt */
 } batch_item_t;
 
 typedef struct {

@@ -8,10 +8,12 @@
 #include "envelope.h"
 #include "identity.h"
 #include "log.h"
+#include "receipt.h"
 #include "writer.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +60,7 @@ struct _ingest_t {
 	zsock_t *router;
 	writer_t *writer;       /* owns the store */
 	const tf_registry_t *registry;
+	const tf_identity_t *signer;    /* signs every Ack's receipt */
 	const tf_enrolment_t *enrolment;
 	zactor_t *monitor;      /* the ROUTER's failed handshakes, or NULL */
 	zhashx_t *buckets;      /* CURVE key -> bucket_t */
@@ -151,12 +154,12 @@ s_batches_new(ingest_t *self, int batch_max)
 
 ingest_t *
 ingest_new(zsock_t *router, store_t **store_p, const tf_registry_t *registry,
-           const ingest_config_t *config)
+           const tf_identity_t *signer, const ingest_config_t *config)
 {
 	ingest_t *self;
 
 	assert(router != NULL && store_p != NULL && *store_p != NULL && registry != NULL
-	       && config != NULL);
+	       && signer != NULL && config != NULL);
 	assert(config->batch_max > 0);
 	self = calloc(1, sizeof *self);
 	if (self == NULL)
@@ -175,6 +178,7 @@ ingest_new(zsock_t *router, store_t **store_p, const tf_registry_t *registry,
 	zhashx_set_destructor(self->buckets, s_bucket_destroy);
 	self->router = router;
 	self->registry = registry;
+	self->signer = signer;
 	self->config = *config;
 	return self;
 }
@@ -547,18 +551,52 @@ s_log_item(const batch_item_t *item)
 		          item->report->revision);
 }
 
+/* The receipt for an answer: what was received, the verdict, and the row
+ * that holds the message (receipt.h); signed.  -1 if it cannot be. */
+static int
+s_receipt(const ingest_t *self, const batch_item_t *item, int reason, tf_receipt_fields_t *r)
+{
+	const tf_envelope_t *env = item->envelope;
+
+	memset(r, 0, sizeof *r);
+	snprintf(r->collector, sizeof r->collector, "%s", tf_identity_peer(self->signer)->name);
+	if (env != NULL && env->message_id.len == TF_MESSAGE_ID_LEN) {
+		memcpy(r->message_id, env->message_id.data, TF_MESSAGE_ID_LEN);
+		r->message_id_len = TF_MESSAGE_ID_LEN;
+		r->sequence = env->sequence;
+	}
+	crypto_hash_sha256(r->envelope_sha256, zframe_data(item->raw), zframe_size(item->raw));
+	r->verdict = item->verdict;
+	r->reason = reason;
+	r->at_ms = tf_now_ms();
+	if (item->row.link > 0) {
+		snprintf(r->chain, sizeof r->chain, "%s", item->row.chain);
+		r->link = item->row.link;
+		memcpy(r->row_hash, item->row.row_hash, TF_HASH_LEN);
+		r->at_ms = item->row.received_ms;
+	}
+	return tf_receipt_sign(r, self->signer);
+}
+
 static void
 s_acknowledge(ingest_t *self, batch_item_t *item)
 {
 	const tf_envelope_t *env = item->envelope;
+	int reason = item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED
+	             || item->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED ? item->check.reason : 0;
+	tf_receipt_fields_t receipt;
+	tf_receipt_t wire;
 	zframe_t *ack;
 
+	if (s_receipt(self, item, reason, &receipt) != 0) {
+		log_warnx("could not sign a receipt (a name over its bound); not answered");
+		return;
+	}
+	tf_receipt_wire(&receipt, &wire);
 	ack = tf_ack_build(env != NULL ? env->message_id.data : NULL,
 	                   env != NULL ? env->message_id.len : 0,
-	                   env != NULL ? env->sequence : 0, item->verdict,
-	                   item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED
-	                   || item->verdict == TALLYFEED__VERDICT__VERDICT_DEFERRED ? item->check.reason : 0,
-	                   item->check.detail);
+	                   env != NULL ? env->sequence : 0, item->verdict, reason,
+	                   item->check.detail, &wire);
 	if (ack == NULL) {
 		log_warnx("out of memory building an ack");
 		return;

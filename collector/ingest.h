@@ -42,6 +42,7 @@
 
 #include "enrolment.h"
 #include "feed.h"
+#include "identity.h"
 #include "metrics.h"
 #include "registry.h"
 #include "rules.h"
@@ -68,11 +69,12 @@ typedef struct {
 
 typedef struct _ingest_t ingest_t;
 
-/* The ingest loop over a bound ROUTER socket (borrowed, like registry);
+/* The ingest loop over a bound ROUTER socket (borrowed, like registry and
+ * signer, the collector's identity, which signs every Ack's receipt);
  * it takes the store for its writer (*store_p becomes NULL).  NULL if out
  * of memory (the store is then still the caller's). */
 ingest_t *ingest_new(zsock_t *router, store_t **store_p, const tf_registry_t *registry,
-                     const ingest_config_t *config);
+                     const tf_identity_t *signer, const ingest_config_t *config);
 /* Only if ingest_drained. */
 void ingest_destroy(ingest_t **self_p);
 /* False if the last run, told to stop, left with a write the database

@@ -403,7 +403,7 @@ main(int argc, char **argv)
 	         tf_enrolment_count(enrolment, TF_ROLE_AGENT),
 	         tf_enrolment_count(enrolment, TF_ROLE_IMPORTER), chain);
 
-	ingest = ingest_new(router, &store, registry, &ic);
+	ingest = ingest_new(router, &store, registry, identity, &ic);
 	if (ingest == NULL)
 		fatalx("out of memory, or could not start the database writer");
 	ingest_set_enrolment(ingest, enrolment);

@@ -101,22 +101,23 @@ static const struct {
 	  "  took_part, issued, returned, valid, invalid, i)) "
 	  "SELECT 'duplicate' AS kind, k.i AS item, NULL::boolean AS election_valid,"
 	  " NULL::integer AS unfilled_head, NULL::integer AS unfilled_deputy,"
-	  " NULL::integer AS unfilled_member"
-	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.message m"
-	  "  WHERE m.message_id = decode(k.id, 'hex') LIMIT 1) x "
+	  " NULL::integer AS unfilled_member, x.chain, x.link, encode(x.row_hash, 'hex') AS row_hash,"
+	  " (extract(epoch FROM x.received_at) * 1000)::bigint AS received_ms"
+	  " FROM k CROSS JOIN LATERAL (SELECT m.chain, m.link, m.row_hash, m.received_at"
+	  "  FROM tallyfeed.message m WHERE m.message_id = decode(k.id, 'hex') LIMIT 1) x "
 	  "UNION ALL "
-	  "SELECT 'revision_exists', k.i, NULL, NULL, NULL, NULL"
+	  "SELECT 'revision_exists', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.result r"
 	  "  WHERE r.unit_code = k.unit AND r.committee = k.committee AND r.round = k.round"
 	  "  AND r.revision = k.revision LIMIT 1) x "
 	  "UNION ALL "
-	  "SELECT 'replayed', k.i, NULL, NULL, NULL, NULL"
+	  "SELECT 'replayed', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.message m"
 	  "  WHERE m.agent_id = k.agent AND m.sequence = k.sequence"
 	  "  AND m.message_id <> decode(k.id, 'hex') LIMIT 1) x "
 	  "UNION ALL "
 	  "SELECT 'prior', k.i, p.election_valid, p.seats_head - w.head,"
-	  " p.seats_deputy - w.deputy, p.seats_member - w.member"
+	  " p.seats_deputy - w.deputy, p.seats_member - w.member, NULL, NULL, NULL, NULL"
 	  " FROM k CROSS JOIN LATERAL (SELECT r.message_id, r.election_valid, r.seats_head,"
 	  "  r.seats_deputy, r.seats_member FROM tallyfeed.result r"
 	  "  WHERE r.unit_code = k.unit AND r.committee = k.committee AND r.round < k.round"
@@ -129,13 +130,13 @@ static const struct {
 	  "  FROM tallyfeed.candidate c WHERE c.message_id = p.message_id AND c.elected) w"
 	  " WHERE k.round >= 2 "
 	  "UNION ALL "
-	  "SELECT 'photo_reused', k.i, NULL, NULL, NULL, NULL"
+	  "SELECT 'photo_reused', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.result r"
 	  "  WHERE r.sheet_photo_sha256 = decode(k.photo, 'hex') AND r.unit_code <> k.unit"
 	  "  LIMIT 1) x"
 	  " WHERE k.photo <> '' "
 	  "UNION ALL "
-	  "SELECT 'identical_figures', k.i, NULL, NULL, NULL, NULL"
+	  "SELECT 'identical_figures', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.result r"
 	  "  WHERE r.committee = k.committee AND r.registered = k.registered"
 	  "  AND r.took_part = k.took_part AND r.ballots_valid = k.valid"
@@ -150,6 +151,11 @@ static const struct {
 	  "$8::bytea, $9::timestamptz, $10::text, $11::bigint, $12::bytea, $13::bigint "
 	  "WHERE NOT EXISTS (SELECT 1 FROM tallyfeed.quarantine WHERE raw_sha256 = $8::bytea) "
 	  "ON CONFLICT (message_id) DO NOTHING RETURNING 1" },
+	{ "quarantine_row",
+	  /* In the columns of batch_checks' duplicate finding (s_stored_row). */
+	  "SELECT NULL, NULL, NULL, NULL, NULL, NULL, chain, link, encode(row_hash, 'hex'),"
+	  " (extract(epoch FROM received_at) * 1000)::bigint FROM tallyfeed.quarantine"
+	  " WHERE message_id = $1::bytea OR raw_sha256 = $2::bytea ORDER BY link LIMIT 1" },
 	{ "heads",
 	  /* The chain's head moved, and its signature, in one statement (one
 	   * round trip): no trigger of either table reads the other. */
@@ -613,6 +619,17 @@ s_chain_advance(store_t *self, int64_t link, const uint8_t hash[TF_HASH_LEN])
 	memcpy(self->head, hash, TF_HASH_LEN);
 }
 
+/* A row of this collector's chain, as a receipt names it. */
+static void
+s_row_here(const store_t *self, int64_t link, const uint8_t hash[TF_HASH_LEN],
+           int64_t received_ms, store_row_t *row)
+{
+	snprintf(row->chain, sizeof row->chain, "%s", self->chain);
+	row->link = link;
+	memcpy(row->row_hash, hash, TF_HASH_LEN);
+	row->received_ms = received_ms;
+}
+
 /* Run a prepared statement; values with a non-zero length in lengths are
  * binary (bytea), the others text. */
 static PGresult *
@@ -787,8 +804,10 @@ s_settle_copies(store_entry_t *entries, size_t count, const size_t *first_id,
 
 		if (first_id[i] != 0 && e->outcome == STORE_DUPLICATE) {
 			first = &entries[first_id[i] - 1];
-			if (first->outcome == STORE_ACCEPTED)
+			if (first->outcome == STORE_ACCEPTED) {
+				e->copy_of = first_id[i];       /* its row, once written */
 				continue;
+			}
 			e->outcome = first->outcome;
 			e->check->reason = first->check->reason;
 			snprintf(e->check->detail, sizeof e->check->detail, "%s", first->check->detail);
@@ -827,6 +846,21 @@ s_prepare_checks(store_t *self)
 	return 0;
 }
 
+/* The chain row a duplicate finding names (batch_checks' columns 6 to 9). */
+static void
+s_stored_row(const PGresult *res, int row, store_row_t *out)
+{
+	const char *hex = PQgetvalue(res, row, 8);
+
+	*out = (store_row_t){ .link = 0 };
+	if (sodium_hex2bin(out->row_hash, sizeof out->row_hash, hex, strlen(hex), NULL, NULL,
+	                   NULL) != 0)
+		return;         /* the schema's CHECK makes it 32 bytes: never */
+	snprintf(out->chain, sizeof out->chain, "%s", PQgetvalue(res, row, 6));
+	out->link = strtoll(PQgetvalue(res, row, 7), NULL, 10);
+	out->received_ms = strtoll(PQgetvalue(res, row, 9), NULL, 10);
+}
+
 /* Mark the entries the database (or an earlier entry of the batch)
  * already holds, and those a check against stored results refuses or
  * flags. */
@@ -859,6 +893,8 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 		snprintf(key, sizeof key, "%s/%d/%u/%u", r->unit_code, (int)r->committee, r->round,
 		         r->revision);
 		entries[i].outcome = STORE_ACCEPTED;
+		entries[i].row = (store_row_t){ .link = 0 };
+		entries[i].copy_of = 0;
 		/* Within the batch: an agent may resend before the first copy's
 		 * ack.  What a later copy hears is settled once the first copy's
 		 * fate is known (s_settle_copies). */
@@ -911,8 +947,10 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 			continue;
 		e = &entries[item];
 		/* A stored message id wins over a stored key: it is the same message. */
-		if (strcmp(kind, "duplicate") == 0)
+		if (strcmp(kind, "duplicate") == 0) {
 			e->outcome = STORE_DUPLICATE;
+			s_stored_row(res, row, &e->row);
+		}
 		else if (strcmp(kind, "revision_exists") == 0) {
 			if (e->outcome == STORE_ACCEPTED)
 				e->outcome = STORE_REVISION_EXISTS;
@@ -966,7 +1004,7 @@ s_timestamp(int64_t ms, char out[64])
 }
 
 static void
-s_message_row(store_t *self, const store_entry_t *e, int64_t received_ms)
+s_message_row(store_t *self, store_entry_t *e, int64_t received_ms)
 {
 	copybuf_t *buf = self->messages;
 	const tf_envelope_t *env = e->envelope;
@@ -979,6 +1017,7 @@ s_message_row(store_t *self, const store_entry_t *e, int64_t received_ms)
 	s_timestamp(received_ms, received);
 	link = s_chain_next(self, TF_CHAIN_MESSAGE, digest, received_ms, 0, hash);
 	s_chain_advance(self, link, hash);
+	s_row_here(self, link, hash, received_ms, &e->row);
 	copybuf_bytea(buf, env->message_id.data, env->message_id.len);
 	copybuf_text(buf, env->agent_id);
 	copybuf_int(buf, (long long)env->sequence);
@@ -1049,6 +1088,9 @@ store_results(store_t *self, store_entry_t *entries, size_t count)
 		tf_rows_candidates(self->candidates, &entries[i].envelope->message_id,
 		                   entries[i].report);
 	}
+	for (size_t i = 0; i < count; i++)
+		if (entries[i].outcome == STORE_DUPLICATE && entries[i].copy_of != 0)
+			entries[i].row = entries[entries[i].copy_of - 1].row;
 	t2 = zclock_usecs();
 	self->timing.rows += t2 - t1;
 	/* The three COPYs in one query string, with the BEGIN put off. */
@@ -1063,9 +1105,29 @@ store_results(store_t *self, store_entry_t *entries, size_t count)
 	return 0;
 }
 
+/* The quarantine row kept before for this message id (id NULL: none) or
+ * these bytes. */
+static int
+s_quarantined_row(store_t *self, const char *id, int id_len, const uint8_t digest[TF_HASH_LEN],
+                  store_row_t *row)
+{
+	const char *values[2] = { id, (const char *)digest };
+	int lengths[2] = { id_len, TF_HASH_LEN };
+	PGresult *res;
+
+	*row = (store_row_t){ .link = 0 };
+	res = s_exec(self, "quarantine_row", 2, values, lengths, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 1)
+		s_stored_row(res, 0, row);
+	PQclear(res);
+	return 0;
+}
+
 int
 store_quarantine(store_t *self, const tf_envelope_t *env, const uint8_t *raw, size_t raw_len,
-                 size_t keep, int reason, const char *detail, bool *written)
+                 size_t keep, int reason, const char *detail, bool *written, store_row_t *row)
 {
 	char sequence[24], reason_text[12], received[64], link_text[24], size_text[24];
 	const char *values[13];
@@ -1126,11 +1188,14 @@ store_quarantine(store_t *self, const tf_envelope_t *env, const uint8_t *raw, si
 	 * already, and the link unused. */
 	if (PQntuples(res) == 1) {
 		s_chain_advance(self, link, hash);
+		s_row_here(self, link, hash, received_ms, row);
 		if (written != NULL)
 			*written = true;
+		PQclear(res);
+		return 0;
 	}
 	PQclear(res);
-	return 0;
+	return s_quarantined_row(self, values[0], lengths[0], digest, row);
 }
 
 int

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chain.h"
 #include "envelope.h"
 #include "identity.h"
 #include "registry.h"
@@ -33,6 +34,15 @@ typedef enum {
 	STORE_DEFERRED          /* its earlier round is not stored yet: reason in check */
 } store_outcome_t;
 
+/* The row of a chain that holds a message, as a receipt names it
+ * (receipt.h): chain "" when there is none. */
+typedef struct {
+	char chain[TF_CHAIN_NAME_MAX + 1];
+	int64_t link;
+	uint8_t row_hash[TF_HASH_LEN];
+	int64_t received_ms;
+} store_row_t;
+
 /* One accepted report of a batch, and (after store_results) its outcome. */
 typedef struct {
 	const tf_envelope_t *envelope;
@@ -43,6 +53,9 @@ typedef struct {
 	                                 * adds the W flags that need stored results,
 	                                 * and the reason when it refuses */
 	store_outcome_t outcome;
+	store_row_t row;                /* ACCEPTED: its new row; DUPLICATE: the stored
+	                                 * copy's (in the database, or earlier in the batch) */
+	size_t copy_of;                 /* 1 + the index of an earlier copy in the batch, or 0 */
 } store_entry_t;
 
 /* How long the server lets this collector's session wait, in ms (0: no
@@ -115,10 +128,11 @@ int store_results(store_t *self, store_entry_t *entries, size_t count);
  * budget), its size and the SHA-256 of them all.  envelope may be NULL
  * when the frame could not be decoded.  A message id, or bytes, quarantined
  * before are not stored twice.  *written (if not NULL) says whether a row
- * was added. */
+ * was added; *row is the row that holds the message: the new one, or the
+ * one kept before (chain "" if none is found). */
 int store_quarantine(store_t *self, const tf_envelope_t *envelope, const uint8_t *raw,
                      size_t raw_len, size_t keep, int reason, const char *detail,
-                     bool *written);
+                     bool *written, store_row_t *row);
 /* Within a transaction: an agent's heartbeat, and the township its
  * certificate names.  Applied only if its envelope's creation time is
  * later than the newest heartbeat stored for the agent: 0 if applied, 1

@@ -83,7 +83,7 @@ s_quarantine(writer_t *self, batch_item_t *item)
 {
 	return store_quarantine(self->store, item->envelope, zframe_data(item->raw),
 	                        zframe_size(item->raw), item->keep, item->check.reason,
-	                        item->check.detail, &item->written);
+	                        item->check.detail, &item->written, &item->row);
 }
 
 /* The head the commit signed, for the loop to publish. */
@@ -120,6 +120,7 @@ s_store_range(writer_t *self, batch_t *b, int from, int to)
 		batch_item_t *item = &b->items[i];
 
 		item->written = false;
+		item->row = (store_row_t){ .link = 0 };
 		if (item->action != BATCH_RESULT)
 			continue;
 		b->entries[n] = (store_entry_t){
@@ -138,6 +139,7 @@ s_store_range(writer_t *self, batch_t *b, int from, int to)
 		switch (item->action) {
 		case BATCH_RESULT:
 			s_result_verdict(item, b->entries[item->entry].outcome);
+			item->row = b->entries[item->entry].row;
 			if (item->verdict == TALLYFEED__VERDICT__VERDICT_REJECTED)
 				rc = s_quarantine(self, item);
 			break;

@@ -38,6 +38,8 @@ int console_status(query_status_t status, const char *err);
 /* Need no database: import talks to a collector, keygen writes files. */
 int console_import(zconfig_t *config, int argc, char **argv);
 int console_keygen(int argc, char **argv);
+/* receipt check reads a receipt file and a certificate, no database. */
+int console_receipt(int argc, char **argv);
 /* feed listens to a collector; status reads the database (below). */
 int console_feed(zconfig_t *config, int argc, char **argv);
 /* verify needs the database and the certificates (console/certs). */

@@ -45,12 +45,16 @@ s_usage(FILE *fp)
 	    "                               the collector's live feed, a line per answer\n"
 	    "  keygen --agent ID --township CODE --out DIR  (or --importer/--collector NAME)\n"
 	    "                               enrol: CURVE and Ed25519 keys in a certificate\n"
-	    "  verify [--certs DIR] [--collector-cert CERT] [--heads FILE]\n"
+	    "  verify [--certs DIR] [--collector-cert CERT] [--heads FILE] [--receipts DIR]\n"
 	    "                               re-check every stored result against its signed\n"
 	    "                               envelope and the hash chain of the log, and the\n"
-	    "                               chain against heads the collector signed\n"
+	    "                               chain against heads the collector signed, and\n"
+	    "                               receipts against what is stored\n"
 	    "  heads [--all] [--out FILE]   the chain heads the collectors signed, to be\n"
 	    "                               kept away from the database\n"
+	    "  receipt check FILE --cert COLLECTOR.cert\n"
+	    "                               check a collector's receipt offline (from\n"
+	    "                               `tallyfeed-agent receipts --export`)\n"
 	    "\n"
 	    "Options:\n"
 	    "  -d CONNINFO   PostgreSQL connection string or URI (default: the PG* environment)\n"
@@ -176,6 +180,9 @@ main(int argc, char **argv)
 		goto out;
 	} else if (strcmp(argv[0], "keygen") == 0) {
 		rc = console_keygen(argc, argv);
+		goto out;
+	} else if (strcmp(argv[0], "receipt") == 0) {
+		rc = console_receipt(argc, argv);
 		goto out;
 	} else if (strcmp(argv[0], "verify") == 0) {
 		configured = console_verify;

@@ -23,7 +23,11 @@
  *    --heads kept elsewhere);
  *  - every quarantined message: its raw bytes against their SHA-256;
  *  - the schema's views, functions, triggers and constraints against the
- *    digest db migrate recorded (and --schema-digest, kept elsewhere).
+ *    digest db migrate recorded (and --schema-digest, kept elsewhere);
+ *  - with --receipts, the collectors' receipts an agent kept
+ *    (`tallyfeed-agent receipts --export`): each signed by a
+ *    --collector-cert in its name, and the message it receipts as stored
+ *    stored at the chain row it names, with the envelope it names.
  *
  * It reads through any role that may SELECT (the reader role will do) and
  * changes nothing.  Each finding is one line; the exit status is 1 if
@@ -36,17 +40,22 @@
 #include "enrolment.h"
 #include "envelope.h"
 #include "identity.h"
+#include "infile.h"
 #include "log.h"
+#include "receipt.h"
 #include "registry.h"
 #include "rows.h"
 #include "rules.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FINDINGS_SHOWN_MAX 1000  /* findings printed; the count goes on */
 #define HEADS_FILE_MAX (64 * 1024 * 1024)   /* bytes in a --heads file */
@@ -90,6 +99,7 @@ typedef struct {
 	long quarantined;
 	long links;
 	long v1, v2;            /* messages checked as protocol 1 and 2 */
+	long receipts;          /* --receipts files checked */
 } verify_t;
 
 static void
@@ -115,7 +125,7 @@ s_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: tallyfeed verify [--certs DIR] [--rules FILE] [--registry DIR]\n"
 	    "                        [--schema-digest HEX] [--collector-cert CERT]...\n"
-	    "                        [--heads FILE]\n"
+	    "                        [--heads FILE] [--receipts DIR]\n"
 	    "Re-check every stored result against its signed envelope and the agents'\n"
 	    "public keys, and every collector's hash chain: report each row whose data\n"
 	    "no longer matches its signed envelope, each envelope whose signature fails\n"
@@ -143,6 +153,12 @@ s_usage(FILE *fp)
 	    "                --out FILE`): each must be signed by a --collector-cert and\n"
 	    "                match the chain recomputed from the rows, so a chain rewritten\n"
 	    "                since, even by the database's superuser, is named\n"
+	    "  --receipts DIR  the collectors' receipts an agent kept (`tallyfeed-agent\n"
+	    "                receipts --export DIR`, files NAME.receipt): each must be signed\n"
+	    "                by a --collector-cert in its name, and the message it receipts\n"
+	    "                as stored must be in the database, at the chain row it names,\n"
+	    "                with the envelope it names (a receipt for a message the\n"
+	    "                database lacks is a finding)\n"
 	    "The heads the collector signed into tallyfeed.signed_head are checked the\n"
 	    "same way (their signatures under a --collector-cert if one is given).\n"
 	    "Exit status: 0 all sound, 1 something found (or the check could not run),\n"
@@ -1035,6 +1051,120 @@ s_check_tally(verify_t *v)
 	return 0;
 }
 
+#define RECEIPT_FILES_MAX 10000000    /* files in a --receipts directory */
+
+/* A receipt's chain row against the row the database holds for its
+ * message (in message for a stored message, quarantine for a rejected one). */
+static void
+s_check_receipt_row(verify_t *v, const char *name, const tf_receipt_fields_t *f)
+{
+	bool stored = f->verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED
+	              || f->verdict == TALLYFEED__VERDICT__VERDICT_DUPLICATE;
+	const char *params[1];
+	char id_text[2 + 2 * TF_MESSAGE_ID_LEN + 1], id[2 * TF_MESSAGE_ID_LEN + 1];
+	PGresult *res;
+	uint8_t hash[TF_HASH_LEN], sha[TF_HASH_LEN];
+
+	if ((!stored && f->verdict != TALLYFEED__VERDICT__VERDICT_REJECTED) || f->link == 0
+	    || f->message_id_len != TF_MESSAGE_ID_LEN)
+		return;         /* nothing kept that it could name */
+	tf_message_id_hex(f->message_id, f->message_id_len, id);
+	snprintf(id_text, sizeof id_text, "\\x%s", id);
+	params[0] = id_text;
+	res = s_query(v, stored
+	              ? "SELECT chain, link, row_hash, (extract(epoch FROM received_at) * 1000)::bigint,"
+	                " envelope_sha256 FROM tallyfeed.message WHERE message_id = $1::bytea"
+	              : "SELECT chain, link, row_hash, (extract(epoch FROM received_at) * 1000)::bigint,"
+	                " raw_sha256 FROM tallyfeed.quarantine WHERE message_id = $1::bytea",
+	              1, params);
+	if (res == NULL)
+		return;
+	if (PQntuples(res) == 0) {
+		s_finding(v, "receipt %s: collector %s receipted message %s as %s at chain %s link "
+		          "%lld, and the database has no such message%s", name, f->collector, id,
+		          tf_verdict_name(f->verdict), f->chain, (long long)f->link,
+		          stored ? "" : " in quarantine");
+		goto out;
+	}
+	if (PQgetlength(res, 0, 2) != TF_HASH_LEN || PQgetlength(res, 0, 4) != TF_HASH_LEN) {
+		s_finding(v, "receipt %s: message %s's stored hashes are not 32 bytes", name, id);
+		goto out;
+	}
+	memcpy(hash, PQgetvalue(res, 0, 2), TF_HASH_LEN);
+	memcpy(sha, PQgetvalue(res, 0, 4), TF_HASH_LEN);
+	if (strcmp(PQgetvalue(res, 0, 0), f->chain) != 0 || s_int8(res, 0, 1) != f->link
+	    || memcmp(hash, f->row_hash, TF_HASH_LEN) != 0)
+		s_finding(v, "receipt %s: message %s is receipted at chain %s link %lld, and the "
+		          "database has it at chain %s link %lld%s", name, id, f->chain,
+		          (long long)f->link, PQgetvalue(res, 0, 0), (long long)s_int8(res, 0, 1),
+		          memcmp(hash, f->row_hash, TF_HASH_LEN) != 0 ? " with another row hash" : "");
+	else if (s_int8(res, 0, 3) != f->at_ms)
+		s_finding(v, "receipt %s: message %s is receipted as received at %lld ms, and the "
+		          "database says %lld ms", name, id, (long long)f->at_ms,
+		          (long long)s_int8(res, 0, 3));
+	if (memcmp(sha, f->envelope_sha256, TF_HASH_LEN) != 0)
+		s_finding(v, "receipt %s: message %s's stored bytes are not the ones receipted "
+		          "(another SHA-256)", name, id);
+out:
+	PQclear(res);
+}
+
+/* Every NAME.receipt in dir: signed by a collector given, in its own name,
+ * and what it names is what the database holds. */
+static int
+s_check_receipts(verify_t *v, const char *dir)
+{
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+	long files = 0;
+
+	if (dirfd < 0 || (d = fdopendir(dirfd)) == NULL) {
+		log_warn("verify: --receipts %s", dir);
+		if (dirfd >= 0)
+			close(dirfd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name), n;
+		const tf_peer_t *signer = NULL;
+		tf_receipt_fields_t f;
+		char why[512], *data;
+
+		if (len <= 8 || strcmp(de->d_name + len - 8, ".receipt") != 0)
+			continue;
+		if (++files > RECEIPT_FILES_MAX) {
+			s_finding(v, "%s: over %d receipt files; the rest not checked", dir,
+			          RECEIPT_FILES_MAX);
+			break;
+		}
+		v->receipts++;
+		data = tf_infile_read(dirfd, de->d_name, TF_RECEIPT_MAX, 0, &n, NULL, why, sizeof why);
+		if (data == NULL || tf_receipt_decode((const uint8_t *)data, n, &f, why,
+		                                      sizeof why) != 0) {
+			s_finding(v, "receipt %s: does not read: %s", de->d_name, why);
+			free(data);
+			continue;
+		}
+		free(data);
+		for (size_t i = 0; i < v->ncollectors && signer == NULL; i++)
+			if (strcmp(v->collectors[i].name, f.collector) == 0)
+				signer = &v->collectors[i];
+		if (signer == NULL) {
+			s_finding(v, "receipt %s: signed in the name of collector %s, whose certificate "
+			          "is not given (--collector-cert)", de->d_name, f.collector);
+			continue;
+		}
+		if (tf_receipt_check(&f, signer, why, sizeof why) != 0) {
+			s_finding(v, "receipt %s: %s", de->d_name, why);
+			continue;
+		}
+		s_check_receipt_row(v, de->d_name, &f);
+	}
+	closedir(d);
+	return 0;
+}
+
 int
 console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 {
@@ -1045,10 +1175,12 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		{ "rules", required_argument, NULL, 'R' },
 		{ "schema-digest", required_argument, NULL, 'S' },
 		{ "registry", required_argument, NULL, 'r' },
+		{ "receipts", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *certs = tf_config_str(config, "console", "certs", NULL);
+	const char *receipts_dir = NULL;
 	const char *heads_path = NULL, *rules_path = NULL, *registry_dir = NULL;
 	const char *schema_digest = NULL;
 	tf_peer_t collectors[COLLECTORS_MAX];
@@ -1098,6 +1230,9 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		case 'r':
 			registry_dir = optarg;
 			break;
+		case 'E':
+			receipts_dir = optarg;
+			break;
 		case 'h':
 			s_usage(stdout);
 			return CONSOLE_OK;
@@ -1108,6 +1243,11 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	}
 	if (optind != argc || certs == NULL) {
 		log_warnx("verify needs the agents' certificates (--certs DIR or console/certs)");
+		return CONSOLE_USAGE;
+	}
+	if (receipts_dir != NULL && ncollectors == 0) {
+		log_warnx("verify: --receipts needs the keys they must be signed by "
+		          "(--collector-cert)");
 		return CONSOLE_USAGE;
 	}
 	if (heads_path != NULL && ncollectors == 0) {
@@ -1190,7 +1330,8 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 			          (long long)v.heads[i].link, v.heads[i].where);
 	}
 	if (s_check_messages(&v) != 0 || s_check_quarantine(&v) != 0
-	    || s_check_tally(&v) != 0 || s_check_schema(&v, schema_digest) != 0)
+	    || s_check_tally(&v) != 0 || s_check_schema(&v, schema_digest) != 0
+	    || (receipts_dir != NULL && s_check_receipts(&v, receipts_dir) != 0))
 		goto out;
 	if (v.findings > FINDINGS_SHOWN_MAX)
 		printf("... and %ld more\n", v.findings - FINDINGS_SHOWN_MAX);
@@ -1200,6 +1341,9 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	       v.messages, v.v2, v.v1, v.rederived, v.quarantined, PQntuples(chains),
 	       PQntuples(chains) == 1 ? "" : "s", v.links, v.nheads, v.nkept,
 	       v.findings ? "" : "all sound, ", v.findings, v.findings == 1 ? "" : "s");
+	if (receipts_dir != NULL)
+		printf("verify: %ld receipts from %s checked against the database\n", v.receipts,
+		       receipts_dir);
 	rc = v.findings ? CONSOLE_FAILED : CONSOLE_OK;
 out:
 	PQclear(chains);

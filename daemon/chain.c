@@ -3,17 +3,11 @@
  */
 #include "chain.h"
 #include "identity.h"
+#include "signedbytes.h"
 
 #include <assert.h>
 #include <sodium.h>
 #include <string.h>
-
-static void
-s_be64(uint8_t *out, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
-}
 
 void
 tf_chain_link_hash(const uint8_t previous[TF_HASH_LEN], int64_t link, tf_chain_kind_t kind,
@@ -28,15 +22,12 @@ tf_chain_link_hash(const uint8_t previous[TF_HASH_LEN], int64_t link, tf_chain_k
 	p += sizeof tag - 1;
 	memcpy(p, previous, TF_HASH_LEN);
 	p += TF_HASH_LEN;
-	s_be64(p, (uint64_t)link);
-	p += 8;
+	p = tf_put_be(p, (uint64_t)link, 8);
 	*p++ = (uint8_t)kind;
 	memcpy(p, entry_sha256, TF_HASH_LEN);
 	p += TF_HASH_LEN;
-	s_be64(p, (uint64_t)received_ms);
-	p += 8;
-	for (int i = 3; i >= 0; i--)
-		*p++ = (uint8_t)((uint32_t)reason >> (8 * i));
+	p = tf_put_be(p, (uint64_t)received_ms, 8);
+	p = tf_put_be(p, (uint32_t)reason, 4);
 	assert((size_t)(p - buf) == sizeof buf);
 	crypto_hash_sha256(out, buf, sizeof buf);
 }
@@ -53,16 +44,11 @@ s_head_bytes(const char *chain, int64_t link, const uint8_t hash[TF_HASH_LEN],
 		return 0;
 	memcpy(p, TF_HEAD_CONTEXT, sizeof TF_HEAD_CONTEXT);
 	p += sizeof TF_HEAD_CONTEXT;
-	for (int i = 3; i >= 0; i--)
-		*p++ = (uint8_t)(name_len >> (8 * i));
-	memcpy(p, chain, name_len);
-	p += name_len;
-	s_be64(p, (uint64_t)link);
-	p += 8;
+	p = tf_put_counted(p, chain, name_len);
+	p = tf_put_be(p, (uint64_t)link, 8);
 	memcpy(p, hash, TF_HASH_LEN);
 	p += TF_HASH_LEN;
-	s_be64(p, (uint64_t)signed_ms);
-	p += 8;
+	p = tf_put_be(p, (uint64_t)signed_ms, 8);
 	return (size_t)(p - buf);
 }
 

@@ -3,6 +3,7 @@
  */
 #include "envelope.h"
 #include "identity.h"
+#include "signedbytes.h"
 #include "utf8.h"
 
 #include <assert.h>
@@ -47,14 +48,6 @@ s_pack(const ProtobufCMessage *message)
 	return frame;
 }
 
-static uint8_t *
-s_be(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-	return p + bytes;
-}
-
 uint8_t *
 tf_envelope_signed_bytes(const tf_envelope_t *env, size_t *len)
 {
@@ -76,20 +69,12 @@ tf_envelope_signed_bytes(const tf_envelope_t *env, size_t *len)
 		return NULL;
 	memcpy(bytes, TF_ENVELOPE_CONTEXT, TF_ENVELOPE_CONTEXT_LEN);
 	p = bytes + TF_ENVELOPE_CONTEXT_LEN;
-	p = s_be(p, agent_len, 4);
-	memcpy(p, agent, agent_len);
-	p += agent_len;
-	p = s_be(p, env->sequence, 8);
-	p = s_be(p, env->message_id.len, 4);
-	if (env->message_id.len > 0)
-		memcpy(p, env->message_id.data, env->message_id.len);
-	p += env->message_id.len;
-	p = s_be(p, (uint64_t)env->created_unix_ms, 8);
-	p = s_be(p, (uint32_t)env->payload_type, 4);
-	p = s_be(p, env->payload.len, 4);
-	if (env->payload.len > 0)
-		memcpy(p, env->payload.data, env->payload.len);
-	p += env->payload.len;
+	p = tf_put_counted(p, agent, agent_len);
+	p = tf_put_be(p, env->sequence, 8);
+	p = tf_put_counted(p, env->message_id.data, env->message_id.len);
+	p = tf_put_be(p, (uint64_t)env->created_unix_ms, 8);
+	p = tf_put_be(p, (uint32_t)env->payload_type, 4);
+	p = tf_put_counted(p, env->payload.data, env->payload.len);
 	assert((size_t)(p - bytes) == *len);
 	return bytes;
 }
@@ -294,7 +279,8 @@ tf_envelope_destroy(tf_envelope_t **envelope_p)
 
 zframe_t *
 tf_ack_build(const uint8_t *message_id, size_t id_len, uint64_t sequence,
-             Tallyfeed__Verdict verdict, int reason, const char *detail)
+             Tallyfeed__Verdict verdict, int reason, const char *detail,
+             const Tallyfeed__Receipt *receipt)
 {
 	Tallyfeed__Ack ack = TALLYFEED__ACK__INIT;
 	char bounded[TF_DETAIL_MAX];
@@ -311,6 +297,7 @@ tf_ack_build(const uint8_t *message_id, size_t id_len, uint64_t sequence,
 			if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
 				*p = '?';
 	ack.detail = bounded;
+	ack.receipt = (Tallyfeed__Receipt *)receipt;
 	return s_pack(&ack.base);
 }
 

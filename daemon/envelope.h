@@ -97,9 +97,11 @@ Tallyfeed__Heartbeat *tf_envelope_heartbeat(const tf_envelope_t *env, tf_budget_
                                             tf_check_t *why);
 void tf_envelope_destroy(tf_envelope_t **envelope_p);
 
-/* Build an Ack frame.  message_id may be NULL (when it could not be read). */
+/* Build an Ack frame.  message_id may be NULL (when it could not be read);
+ * receipt (receipt.h's wire form) may be NULL for none. */
 zframe_t *tf_ack_build(const uint8_t *message_id, size_t id_len, uint64_t sequence,
-                       Tallyfeed__Verdict verdict, int reason, const char *detail);
+                       Tallyfeed__Verdict verdict, int reason, const char *detail,
+                       const Tallyfeed__Receipt *receipt);
 /* Decode an Ack (within TF_DECODE_MAX); NULL if malformed or over.  Free
  * with tf_ack_destroy. */
 tf_ack_t *tf_ack_decode(const uint8_t *data, size_t len);

@@ -15,11 +15,14 @@
  * TF_SEND_SAVE=FILE also writes the frame sent to FILE (to send it again
  * later with `raw`); TF_SEND_PROTOCOL=1 makes a report or heartbeat a
  * protocol 1 envelope, only its payload signed, as agents sent before
- * protocol 2; TF_SEND_AHEAD_MS=N dates a heartbeat N ms from now.
+ * protocol 2; TF_SEND_AHEAD_MS=N dates a heartbeat N ms from now;
+ * TF_SEND_RECEIPTS=1 prints each answer's receipt after it ("receipt:
+ * VERDICT chain=C link=L at=MS sound", or why not).
  */
 #include "bundle.h"
 #include "envelope.h"
 #include "identity.h"
+#include "receipt.h"
 #include "report.h"
 #include "rules.h"
 
@@ -45,6 +48,27 @@ s_read_raw(const char *path)
 	}
 	fclose(fp);
 	return frame;
+}
+
+/* TF_SEND_RECEIPTS: the receipt of an answer, and whether it is sound. */
+static void
+s_print_receipt(const tf_ack_t *ack, const tf_peer_t *collector, const zframe_t *sent)
+{
+	tf_receipt_fields_t f;
+	char why[256];
+
+	if (ack->receipt == NULL) {
+		printf("receipt: none\n");
+		return;
+	}
+	if (tf_receipt_fields(ack->receipt, &f, why, sizeof why) != 0
+	    || tf_receipt_check_answer(&f, collector, ack, zframe_data((zframe_t *)sent),
+	                               zframe_size((zframe_t *)sent), why, sizeof why) != 0) {
+		printf("receipt: NOT SOUND: %s\n", why);
+		return;
+	}
+	printf("receipt: %s chain=%s link=%lld at=%lld sound\n", tf_verdict_name(f.verdict),
+	       f.link > 0 ? f.chain : "-", (long long)f.link, (long long)f.at_ms);
 }
 
 /* What an importer holding a bundle could do: the same signed payloads,
@@ -241,6 +265,8 @@ main(int argc, char **argv)
 		}
 		printf("%s %s %s\n", tf_verdict_name(ack->verdict), tf_reason_name(ack->reason),
 		       ack->detail);
+		if (getenv("TF_SEND_RECEIPTS") != NULL && identity != NULL)
+			s_print_receipt(ack, &server, frame);
 		tf_ack_destroy(&ack);
 	}
 	rc = 0;

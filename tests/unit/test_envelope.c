@@ -237,7 +237,7 @@ test_ack_round_trip(void **state)
 	(void)state;
 	tf_message_id_new(id);
 	frame = tf_ack_build(id, sizeof id, 42, TALLYFEED__VERDICT__VERDICT_REJECTED,
-	                     TALLYFEED__REASON__REASON_BALLOT_SUM, "valid 790 + invalid 9 != returned 800");
+	                     TALLYFEED__REASON__REASON_BALLOT_SUM, "valid 790 + invalid 9 != returned 800", NULL);
 	assert_non_null(frame);
 	ack = tf_ack_decode(zframe_data(frame), zframe_size(frame));
 	assert_non_null(ack);
@@ -253,7 +253,7 @@ test_ack_round_trip(void **state)
 	zframe_destroy(&frame);
 
 	frame = tf_ack_build(id, sizeof id, 43, TALLYFEED__VERDICT__VERDICT_ACCEPTED,
-	                     TALLYFEED__REASON__REASON_NONE, NULL);
+	                     TALLYFEED__REASON__REASON_NONE, NULL, NULL);
 	assert_non_null(frame);
 	ack = tf_ack_decode(zframe_data(frame), zframe_size(frame));
 	assert_non_null(ack);
@@ -274,7 +274,7 @@ test_ack_without_message_id(void **state)
 
 	(void)state;
 	frame = tf_ack_build(NULL, 16, 0, TALLYFEED__VERDICT__VERDICT_REJECTED,
-	                     TALLYFEED__REASON__REASON_MALFORMED_ENVELOPE, "frame is not an Envelope");
+	                     TALLYFEED__REASON__REASON_MALFORMED_ENVELOPE, "frame is not an Envelope", NULL);
 	assert_non_null(frame);
 	ack = tf_ack_decode(zframe_data(frame), zframe_size(frame));
 	assert_non_null(ack);
@@ -299,7 +299,7 @@ test_ack_long_detail_bounded_utf8(void **state)
 	for (int i = 0; i < 100; i++)
 		strcat(detail, "村");              /* 301 bytes; a byte-count cut lands mid-character */
 	frame = tf_ack_build(NULL, 0, 1, TALLYFEED__VERDICT__VERDICT_REJECTED,
-	                     TALLYFEED__REASON__REASON_UNKNOWN_UNIT, detail);
+	                     TALLYFEED__REASON__REASON_UNKNOWN_UNIT, detail, NULL);
 	assert_non_null(frame);
 	ack = tf_ack_decode(zframe_data(frame), zframe_size(frame));
 	zframe_destroy(&frame);
