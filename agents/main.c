@@ -6,6 +6,7 @@
  *   status   what the spool holds: pending, in flight, answered, rejected and why
  *   export   write every unanswered message to a bundle for the USB stick
  *   receipts the collector's signed receipts the spool keeps
+ *   sheet    the posting sheet (公示) of an accepted result, with its QR code
  */
 #include "bundle.h"
 #include "config.h"
@@ -15,6 +16,7 @@
 #include "inbox.h"
 #include "metrics.h"
 #include "receipts.h"
+#include "sheet.h"
 #include "log.h"
 #include "signals.h"
 #include "registry.h"
@@ -67,11 +69,19 @@ s_usage(FILE *fp)
 	    "                          UNIT-COMMITTEE-rROUND-vREVISION-SEQ-VERDICT.receipt,\n"
 	    "                          for `tallyfeed receipt check` and `tallyfeed verify\n"
 	    "                          --receipts`\n"
+	    "  sheet SEQUENCE [--out FILE.html] [--check-url URL] [--url-only]\n"
+	    "                          the posting sheet (公示) of message SEQUENCE once the\n"
+	    "                          collector has stored it: an A4 HTML page to print,\n"
+	    "                          with a QR code of the province's check page\n"
+	    "                          (agent/check_url, or --check-url) that says whether\n"
+	    "                          the province counts exactly what it shows;\n"
+	    "                          --url-only prints only that URL\n"
 	    "\n"
 	    "Options (override the configuration file):\n"
 	    "  -f FILE        configuration (ZPL), section \"agent\": key, collector_cert, id,\n"
 	    "                 township, collector, registry, spool, inbox, window, timeout_ms,\n"
-	    "                 retry_max_ms, heartbeat_ms, metrics, and a \"rules\" subsection\n"
+	    "                 retry_max_ms, heartbeat_ms, metrics, check_url, and a \"rules\"\n"
+	    "                 subsection\n"
 	    "                 (see deploy/examples/agent.cfg)\n"
 	    "  -s SPOOL       spool directory (required)\n"
 	    "  -k KEY         this agent's secret certificate, NAME.cert_secret from\n"
@@ -169,7 +179,8 @@ s_settings(zconfig_t *config, forwarder_config_t *fc, char *err, size_t errlen)
 
 static const char *const s_config_keys[] = {
 	"id", "township", "collector", "registry", "spool", "inbox", "window", "timeout_ms",
-	"retry_max_ms", "heartbeat_ms", "key", "collector_cert", "rules", "metrics", NULL
+	"retry_max_ms", "heartbeat_ms", "key", "collector_cert", "rules", "metrics", "check_url",
+	NULL
 };
 
 /* SIGHUP, from the forwarder: read the configuration file and the
@@ -488,7 +499,7 @@ main(int argc, char **argv)
 	command = argv[optind];
 	if (strcmp(command, "run") != 0 && strcmp(command, "submit") != 0
 	    && strcmp(command, "status") != 0 && strcmp(command, "export") != 0
-	    && strcmp(command, "receipts") != 0) {
+	    && strcmp(command, "receipts") != 0 && strcmp(command, "sheet") != 0) {
 		log_warnx("unknown command \"%s\" (run, submit, status, export)", command);
 		return 2;
 	}
@@ -647,6 +658,9 @@ main(int argc, char **argv)
 		rc = s_status(spool, argc, argv);
 	else if (strcmp(command, "receipts") == 0)
 		rc = receipts_command(spool, argc, argv);
+	else if (strcmp(command, "sheet") == 0)
+		rc = sheet_command(spool, agent.registry, tf_config_str(config, "agent", "check_url", NULL),
+		                   argc, argv);
 	else
 		rc = s_export(&agent, spool, argc, argv);
 out:

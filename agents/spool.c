@@ -729,3 +729,51 @@ spool_foreach_receipt(spool_t *self, const char *unit, spool_receipt_fn *fn, voi
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int
+spool_posted(spool_t *self, int64_t sequence, zframe_t **envelope, tf_receipt_fields_t *receipt,
+             char *why, size_t whylen)
+{
+	sqlite3_stmt *st = NULL;
+	const void *blob;
+	int rc = -1;
+
+	*envelope = NULL;
+	if (sqlite3_prepare_v2(self->db,
+	        "SELECT m.envelope, m.state, r.receipt FROM message m"
+	        " LEFT JOIN receipt r ON r.message_id = m.message_id"
+	        "  AND r.verdict IN ('ACCEPTED', 'DUPLICATE')"
+	        " WHERE m.sequence = ? ORDER BY r.rowid LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(why, whylen, "spool: %s", sqlite3_errmsg(self->db));
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, sequence);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(why, whylen, "there is no message %lld in the spool", (long long)sequence);
+		rc = 1;
+		goto out;
+	}
+	if (!s_envelope_sound(self, st, 0, sequence)) {
+		snprintf(why, whylen, "message %lld's stored envelope is damaged", (long long)sequence);
+		goto out;
+	}
+	if (sqlite3_column_int(st, 1) != SPOOL_ACCEPTED && sqlite3_column_int(st, 1) != SPOOL_DUPLICATE) {
+		snprintf(why, whylen, "message %lld is %s, not stored by the collector", (long long)sequence,
+		         spool_state_name((spool_state_t)sqlite3_column_int(st, 1)));
+		rc = 1;
+		goto out;
+	}
+	if ((blob = sqlite3_column_blob(st, 2)) == NULL) {
+		snprintf(why, whylen, "message %lld was answered without a receipt (by an agent "
+		         "older than receipts)", (long long)sequence);
+		rc = 1;
+		goto out;
+	}
+	if (tf_receipt_decode(blob, (size_t)sqlite3_column_bytes(st, 2), receipt, why, whylen) != 0)
+		goto out;
+	*envelope = zframe_new(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+	rc = *envelope != NULL ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -137,6 +137,13 @@ typedef struct {
 typedef int (spool_receipt_fn)(void *arg, const spool_receipt_t *receipt);
 int spool_foreach_receipt(spool_t *self, const char *unit, spool_receipt_fn *fn, void *arg);
 
+/* What a posting sheet of message sequence needs: its envelope (owned by
+ * the caller) and the receipt of its storing (the first ACCEPTED or
+ * DUPLICATE one).  0; 1 with why if it has none (not stored, no such
+ * message); -1 with why on a spool error. */
+int spool_posted(spool_t *self, int64_t sequence, zframe_t **envelope,
+                 tf_receipt_fields_t *receipt, char *why, size_t whylen);
+
 const char *spool_state_name(spool_state_t state);
 
 #endif
