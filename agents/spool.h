@@ -114,6 +114,11 @@ int spool_foreach(spool_t *self, int state, spool_row_fn *fn, void *arg);
 /* Every unanswered envelope's bytes, in sequence order, for a bundle. */
 int spool_unanswered_envelopes(spool_t *self, zlist_t *frames);
 
+/* The envelope bytes of one message, as sent (owned), or NULL if there is
+ * no such message or its row is damaged.  Read-only: for the entry desk,
+ * which shows what was sent. */
+zframe_t *spool_envelope(spool_t *self, int64_t sequence);
+
 const char *spool_state_name(spool_state_t state);
 
 #endif

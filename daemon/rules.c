@@ -793,6 +793,21 @@ s_check_counts(const tf_report_t *r, s_sink_t *sink)
 	return 0;
 }
 
+bool
+tf_rules_unit_has(tf_unit_kind_t kind, Tallyfeed__Committee committee)
+{
+	switch (committee) {
+	case TALLYFEED__COMMITTEE__COMMITTEE_VILLAGERS:
+		return kind == TF_UNIT_VILLAGERS || kind == TF_UNIT_VILLAGE_LIKE;
+	case TALLYFEED__COMMITTEE__COMMITTEE_RESIDENTS:
+		return kind == TF_UNIT_RESIDENTS || kind == TF_UNIT_COMMUNITY_LIKE;
+	case TALLYFEED__COMMITTEE__COMMITTEE_PARTY_BRANCH:
+		return kind != TF_UNIT_UNKNOWN;
+	default:
+		return false;
+	}
+}
+
 /* The unit exists, is of a kind that has this committee, and is the sender's. */
 static int
 s_check_unit(const tf_report_t *r, const tf_registry_t *registry, const char *township,
@@ -800,7 +815,7 @@ s_check_unit(const tf_report_t *r, const tf_registry_t *registry, const char *to
 {
 	tf_unit_kind_t kind = tf_unit_kind_of(r->unit_code);
 	const tf_area_t *unit;
-	bool mass_villagers, mass_residents;
+	bool mass_villagers;
 
 	if (!tf_code_valid(r->unit_code))
 		return s_reject(sink, TALLYFEED__REASON__REASON_UNKNOWN_UNIT, -1, "unit",
@@ -812,9 +827,9 @@ s_check_unit(const tf_report_t *r, const tf_registry_t *registry, const char *to
 		                "unit %s: last three digits %s map to no committee type",
 		                r->unit_code, r->unit_code + 9);
 	mass_villagers = kind == TF_UNIT_VILLAGERS || kind == TF_UNIT_VILLAGE_LIKE;
-	mass_residents = kind == TF_UNIT_RESIDENTS || kind == TF_UNIT_COMMUNITY_LIKE;
-	if (((r->committee == TALLYFEED__COMMITTEE__COMMITTEE_VILLAGERS && !mass_villagers)
-	     || (r->committee == TALLYFEED__COMMITTEE__COMMITTEE_RESIDENTS && !mass_residents))
+	if ((r->committee == TALLYFEED__COMMITTEE__COMMITTEE_VILLAGERS
+	     || r->committee == TALLYFEED__COMMITTEE__COMMITTEE_RESIDENTS)
+	    && !tf_rules_unit_has(kind, r->committee)
 	    && s_reject(sink, TALLYFEED__REASON__REASON_COMMITTEE_MISMATCH, -1, "committee",
 	                "单位 %s 是%.0s%s单位，没有%.0s%s",
 	                "unit %s is a %s%.0s unit and has no %s%.0s committee", r->unit_code,

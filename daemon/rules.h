@@ -132,6 +132,12 @@ int tf_rules_findings(const tf_rules_config_t *config, const tf_report_t *report
                       const tf_registry_t *registry, const char *township,
                       tf_findings_t *out);
 
+/* May a unit of this kind have this committee?  Villages (and
+ * village-like units) have a villagers' committee, communities (and
+ * community-like units) a residents' one, every kind that maps a Party
+ * branch; a kind that maps to nothing has none. */
+bool tf_rules_unit_has(tf_unit_kind_t kind, Tallyfeed__Committee committee);
+
 /* Who the thresholds elect: fills elected[i] for each candidate and says
  * whether the election itself is valid.  The report's arithmetic must
  * already be sound (seats present, candidates' positions have seats). */
