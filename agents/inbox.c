@@ -279,8 +279,8 @@ tf_inbox_dir(const tf_inbox_t *self)
 
 /* Check a result file's text and queue it; source is what the spool
  * records it came from. */
-static int
-s_queue_text(spool_t *spool, const forwarder_config_t *config, const char *source,
+int
+tf_inbox_queue_text(spool_t *spool, const forwarder_config_t *config, const char *source,
              const char *text, size_t len, int64_t *sequence, bool *existed, int *reason,
              char *err, size_t errlen)
 {
@@ -334,7 +334,8 @@ tf_inbox_queue_file(spool_t *spool, const forwarder_config_t *config, const char
 		snprintf(err, errlen, "%s: not read: %s", path, why);
 		return -1;
 	}
-	rc = s_queue_text(spool, config, path, text, len, sequence, existed, reason, err, errlen);
+	rc = tf_inbox_queue_text(spool, config, path, text, len, sequence, existed, reason, err,
+	                         errlen);
 	free(text);
 	return rc;
 }
@@ -447,8 +448,8 @@ s_take(tf_inbox_t *self, const char *name, const look_t *look, zhashx_t *looks, 
 	 * look that cannot have the batch queues each on its own. */
 	if (!self->batch && self->ntaken == 0)
 		self->batch = spool_batch_begin(self->spool) == 0;
-	if (s_queue_text(self->spool, self->config, path, text, len, &sequence, &existed, &reason,
-	                 err, sizeof err) != 0) {
+	if (tf_inbox_queue_text(self->spool, self->config, path, text, len, &sequence, &existed,
+	                        &reason, err, sizeof err) != 0) {
 		/* A spool that cannot be written is not the file's fault:
 		 * leave it for the next look. */
 		if (strncmp(err, "spool", 5) == 0 || strncmp(err, "out of memory", 13) == 0) {

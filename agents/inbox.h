@@ -72,4 +72,10 @@ int tf_inbox_queue_file(spool_t *spool, const forwarder_config_t *config, const 
                         int64_t *sequence, bool *existed, int *reason, char *err,
                         size_t errlen);
 
+/* The same for a result's JSON text already in memory (the entry desk's
+ * form); source is what the spool records it came from. */
+int tf_inbox_queue_text(spool_t *spool, const forwarder_config_t *config, const char *source,
+                        const char *text, size_t len, int64_t *sequence, bool *existed,
+                        int *reason, char *err, size_t errlen);
+
 #endif

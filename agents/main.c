@@ -7,13 +7,16 @@
  *   export   write every unanswered message to a bundle for the USB stick
  *   receipts the collector's signed receipts the spool keeps
  *   sheet    the posting sheet (公示) of an accepted result, with its QR code
+ *   password set the entry desk's password (entry.h, login.h)
  */
 #include "bundle.h"
 #include "config.h"
+#include "entry.h"
 #include "envelope.h"
 #include "forwarder.h"
 #include "http.h"
 #include "inbox.h"
+#include "login.h"
 #include "metrics.h"
 #include "receipts.h"
 #include "sheet.h"
@@ -25,9 +28,12 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #define DEFAULT_ENDPOINT "tcp://127.0.0.1:7401"
 #define DEFAULT_METRICS "127.0.0.1:7404"
@@ -76,12 +82,26 @@ s_usage(FILE *fp)
 	    "                          (agent/check_url, or --check-url) that says whether\n"
 	    "                          the province counts exactly what it shows;\n"
 	    "                          --url-only prints only that URL\n"
+	    "  password [--fd N]       set the entry desk's password (%d to %d bytes),\n"
+	    "                          kept as its Argon2id hash in SPOOL/%s (mode\n"
+	    "                          0600): asked twice on the terminal, or one line\n"
+	    "                          read from descriptor N (0: stdin) for scripts.\n"
+	    "                          A running agent reads it when it starts\n"
+	    "\n"
+	    "The entry desk: `run` serves the township staff's page (in Chinese) at\n"
+	    "agent/web (default %s; port 0: a free one; \"off\": none), only on the\n"
+	    "address given.  The page lists the township's units and takes results,\n"
+	    "checked by the collector's rules as they are typed and queued as `submit`\n"
+	    "queues files.  Everything but the page's own files needs a login with the\n"
+	    "password (a session cookie, 30 min idle, 12 h at most); every write also\n"
+	    "its CSRF token.  Results carry candidates' particulars: keep it on\n"
+	    "127.0.0.1 unless the township's network is trusted.\n"
 	    "\n"
 	    "Options (override the configuration file):\n"
 	    "  -f FILE        configuration (ZPL), section \"agent\": key, collector_cert, id,\n"
 	    "                 township, collector, registry, spool, inbox, window, timeout_ms,\n"
-	    "                 retry_max_ms, heartbeat_ms, metrics, check_url, and a \"rules\"\n"
-	    "                 subsection\n"
+	    "                 retry_max_ms, heartbeat_ms, metrics, web, check_url, and a\n"
+	    "                 \"rules\" subsection\n"
 	    "                 (see deploy/examples/agent.cfg)\n"
 	    "  -s SPOOL       spool directory (required)\n"
 	    "  -k KEY         this agent's secret certificate, NAME.cert_secret from\n"
@@ -98,6 +118,8 @@ s_usage(FILE *fp)
 	    "                 (agent/metrics; default %s, skipped with a warning if that\n"
 	    "                 port is taken; port 0: a free one)\n"
 	    "  --metrics-file FILE  run: write the metrics address to FILE\n"
+	    "  --web ADDR:PORT  run: serve the entry desk here (agent/web)\n"
+	    "  --web-file FILE  run: write the entry desk's address to FILE\n"
 	    "  --syslog       log to syslog (facility daemon) instead of stderr\n"
 	    "  -n             check the configuration (as `run` reads it) and exit: 0 if\n"
 	    "                 it is sound\n"
@@ -105,8 +127,8 @@ s_usage(FILE *fp)
 	    "  -h, --help     this text\n"
 	    "\n"
 	    "Exit status: 0 success; 1 a file was refused, rejected or unanswered, or the\n"
-	    "spool, registry or configuration failed; 2 bad arguments.\n", DEFAULT_ENDPOINT,
-	    DEFAULT_METRICS);
+	    "spool, registry or configuration failed; 2 bad arguments.\n", LOGIN_PASSWORD_MIN,
+	    LOGIN_PASSWORD_MAX, LOGIN_FILE, ENTRY_DEFAULT_LISTEN, DEFAULT_ENDPOINT, DEFAULT_METRICS);
 }
 
 /* run: the metrics endpoint.  One configured (-M, agent/metrics) must
@@ -180,7 +202,7 @@ s_settings(zconfig_t *config, forwarder_config_t *fc, char *err, size_t errlen)
 static const char *const s_config_keys[] = {
 	"id", "township", "collector", "registry", "spool", "inbox", "window", "timeout_ms",
 	"retry_max_ms", "heartbeat_ms", "key", "collector_cert", "rules", "metrics", "check_url",
-	NULL
+	"web", NULL
 };
 
 /* SIGHUP, from the forwarder: read the configuration file and the
@@ -223,6 +245,132 @@ s_reload(void *arg, forwarder_config_t *fresh, char *err, size_t errlen)
 			return -1;
 		fresh->collector_key = collector->curve_public;
 		fresh->collector = collector;
+	}
+	return 0;
+}
+
+/* One line of at most size - 1 bytes from fd, without its newline, into
+ * buf.  0, or -1 if longer or unreadable. */
+static int
+s_read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	char c;
+
+	for (;;) {
+		ssize_t got = read(fd, &c, 1);
+
+		if (got < 0)
+			return -1;
+		if (got == 0 || c == '\n')
+			break;
+		if (n + 1 >= size)
+			return -1;
+		buf[n++] = c;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Ask for a line on the terminal, not echoed (or read a line from stdin). */
+static int
+s_ask(const char *prompt, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
+	int rc;
+
+	fputs(prompt, stderr);
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	rc = s_read_line(STDIN_FILENO, buf, size);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	return rc;
+}
+
+/* password [--fd N]: the entry desk's password, hashed into the spool
+ * directory. */
+static int
+s_password(const char *spool_dir, int argc, char **argv)
+{
+	char first[LOGIN_PASSWORD_MAX + 2] = "", again[LOGIN_PASSWORD_MAX + 2] = "";
+	char path[4096], err[1024];
+	long fd = -1;
+	int rc = 1;
+
+	if (argc == 3 && strcmp(argv[1], "--fd") == 0) {
+		if (tf_parse_long(argv[2], 0, 1023, &fd) != 0) {
+			log_warnx("--fd takes a descriptor number");
+			return 2;
+		}
+	} else if (argc != 1) {
+		log_warnx("usage: password [--fd N]");
+		return 2;
+	}
+	snprintf(path, sizeof path, "%s/%s", spool_dir, LOGIN_FILE);
+	if (fd >= 0) {
+		if (s_read_line((int)fd, first, sizeof first) != 0) {
+			log_warnx("password: no line of at most %d bytes on descriptor %ld",
+			          LOGIN_PASSWORD_MAX, fd);
+			goto out;
+		}
+	} else if (s_ask("new password for the entry desk: ", first, sizeof first) != 0
+	           || s_ask("the same again: ", again, sizeof again) != 0) {
+		log_warnx("password: not read (at most %d bytes)", LOGIN_PASSWORD_MAX);
+		goto out;
+	} else if (strcmp(first, again) != 0) {
+		log_warnx("password: the two differ; nothing changed");
+		goto out;
+	}
+	if (login_password_set(path, first, err, sizeof err) != 0) {
+		log_warnx("password: %s", err);
+		goto out;
+	}
+	printf("password set in %s (a running agent takes it when restarted)\n", path);
+	rc = 0;
+out:
+	sodium_memzero(first, sizeof first);
+	sodium_memzero(again, sizeof again);
+	return rc;
+}
+
+/* run: the entry desk, unless agent/web is "off".  One configured must
+ * come up; the default is skipped with a warning if its port is taken
+ * (several agents on one host), for forwarding results matters more. */
+static int
+s_serve_entry(zconfig_t *config, const char *listen, const char *file, const char *spool_dir,
+              const forwarder_config_t *fc, entry_t **entry)
+{
+	const char *chosen = listen != NULL ? listen : tf_config_str(config, "agent", "web", NULL);
+	const char *where = chosen != NULL ? chosen : ENTRY_DEFAULT_LISTEN;
+	char err[1024], path[4096], address[128];
+
+	if (strcmp(where, "off") == 0)
+		return 0;
+	snprintf(path, sizeof path, "%s/%s", spool_dir, LOGIN_FILE);
+	*entry = entry_new(&(entry_config_t){ .listen = where, .spool_dir = spool_dir,
+	                                      .password_path = path, .config = fc },
+	                   err, sizeof err);
+	if (*entry == NULL) {
+		log_warnx("entry desk: %s%s", err, chosen != NULL ? "" : "; running without it");
+		return chosen != NULL ? -1 : 0;
+	}
+	snprintf(address, sizeof address, "http://%.*s:%u/", (int)(strrchr(where, ':') - where),
+	         where, entry_port(*entry));
+	log_info("entry desk on %s", address);
+	if (access(path, F_OK) != 0)
+		log_warnx("entry desk: no password set (`tallyfeed-agent password`): no one can log in");
+	if (file != NULL && tf_write_line_file(file, address) != 0) {
+		log_warn("could not write %s", file);
+		return -1;
 	}
 	return 0;
 }
@@ -417,6 +565,8 @@ main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "metrics-file", required_argument, NULL, 'N' },
+		{ "web", required_argument, NULL, 'W' },
+		{ "web-file", required_argument, NULL, 'F' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -424,6 +574,8 @@ main(int argc, char **argv)
 	const char *config_path = NULL, *endpoint = NULL, *agent_id = NULL, *township = NULL;
 	const char *key_path = NULL, *collector_cert = NULL;
 	const char *metrics_listen = NULL, *metrics_file = NULL;
+	const char *web_listen = NULL, *web_file = NULL;
+	entry_t *entry = NULL;
 	tf_metrics_t *metrics = NULL;
 	tf_http_t *http = NULL;
 	tf_identity_t *identity = NULL;
@@ -473,6 +625,12 @@ main(int argc, char **argv)
 		case 'N':
 			metrics_file = optarg;
 			break;
+		case 'W':
+			web_listen = optarg;
+			break;
+		case 'F':
+			web_file = optarg;
+			break;
 		case 'K':
 			collector_cert = optarg;
 			break;
@@ -492,15 +650,17 @@ main(int argc, char **argv)
 	if (check_only && optind >= argc)
 		argv[--optind] = (char *)"run";
 	if (optind >= argc) {
-		log_warnx("no command given (run, submit, status, export, receipts)");
+		log_warnx("no command given (run, submit, status, export, receipts, sheet, password)");
 		s_usage(stderr);
 		return 2;
 	}
 	command = argv[optind];
 	if (strcmp(command, "run") != 0 && strcmp(command, "submit") != 0
 	    && strcmp(command, "status") != 0 && strcmp(command, "export") != 0
-	    && strcmp(command, "receipts") != 0 && strcmp(command, "sheet") != 0) {
-		log_warnx("unknown command \"%s\" (run, submit, status, export)", command);
+	    && strcmp(command, "receipts") != 0 && strcmp(command, "sheet") != 0
+	    && strcmp(command, "password") != 0) {
+		log_warnx("unknown command \"%s\" (run, submit, status, export, receipts, sheet, "
+		          "password)", command);
 		return 2;
 	}
 	endpoint_option = endpoint;
@@ -643,6 +803,8 @@ main(int argc, char **argv)
 		}
 		if (s_serve_metrics(config, metrics_listen, metrics_file, &metrics, &http) != 0)
 			goto out;
+		if (s_serve_entry(config, web_listen, web_file, spool_dir, &agent.fc, &entry) != 0)
+			goto out;
 		agent.fc.metrics = metrics;
 		agent.fc.reload = s_reload;
 		agent.fc.reload_arg = &agent;
@@ -661,6 +823,8 @@ main(int argc, char **argv)
 	else if (strcmp(command, "sheet") == 0)
 		rc = sheet_command(spool, agent.registry, tf_config_str(config, "agent", "check_url", NULL),
 		                   argc, argv);
+	else if (strcmp(command, "password") == 0)
+		rc = s_password(spool_dir, argc, argv);
 	else
 		rc = s_export(&agent, spool, argc, argv);
 out:
@@ -672,6 +836,7 @@ out:
 		free(zlist_pop(agent.retired_peers));
 	zlist_destroy(&agent.retired_configs);
 	zlist_destroy(&agent.retired_peers);
+	entry_destroy(&entry);
 	tf_http_destroy(&http);
 	tf_metrics_destroy(&metrics);
 	spool_close(&spool);

@@ -777,3 +777,19 @@ out:
 	sqlite3_finalize(st);
 	return rc;
 }
+
+zframe_t *
+spool_envelope(spool_t *self, int64_t sequence)
+{
+	sqlite3_stmt *st = NULL;
+	zframe_t *frame = NULL;
+
+	if (sqlite3_prepare_v2(self->db, "SELECT envelope FROM message WHERE sequence = ?", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, sequence);
+	if (sqlite3_step(st) == SQLITE_ROW && s_envelope_sound(self, st, 0, sequence))
+		frame = zframe_new(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_finalize(st);
+	return frame;
+}

@@ -143,6 +143,10 @@ int spool_foreach_receipt(spool_t *self, const char *unit, spool_receipt_fn *fn,
  * message); -1 with why on a spool error. */
 int spool_posted(spool_t *self, int64_t sequence, zframe_t **envelope,
                  tf_receipt_fields_t *receipt, char *why, size_t whylen);
+/* The envelope bytes of one message, as sent (owned), or NULL if there is
+ * no such message or its row is damaged.  Read-only: for the entry desk,
+ * which shows what was sent. */
+zframe_t *spool_envelope(spool_t *self, int64_t sequence);
 
 const char *spool_state_name(spool_state_t state);
 

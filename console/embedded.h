@@ -21,5 +21,7 @@ typedef struct {
  * tallyfeed, in the order of their names (their numbers). */
 extern const embedded_file_t web_assets[];
 extern const embedded_file_t sql_migrations[];
+/* entry_assets: in tallyfeed-agent, the entry desk's page (agents/web/), by path. */
+extern const embedded_file_t entry_assets[];
 
 #endif

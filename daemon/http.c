@@ -55,6 +55,9 @@ struct tf_http {
 	tf_http_handler_fn *handler;
 	void *arg;
 	unsigned port;
+	/* POST: the largest body taken (0: none) and its media type. */
+	size_t body_max;
+	char body_type[64];
 	/* The address listened on, for the Host check. */
 	int family;
 	unsigned char address[16];
@@ -78,7 +81,21 @@ struct tf_http_request {
 	struct MHD_Connection *connection;
 	const char *method;
 	const char *path;
+	const char *body;               /* NULL without one */
+	size_t body_length;
+	const char *peer;
 };
+
+/* A POST's body as it comes in: its length is known from its headers
+ * and bounded before it is allocated. */
+typedef struct {
+	size_t want, got;
+	char data[];                    /* want bytes and a NUL */
+} s_body_t;
+
+/* The request state of one whose answer is queued (or being read: an
+ * s_body_t). */
+static int s_answered;
 
 static int64_t
 s_now_ms(void)
@@ -233,8 +250,11 @@ s_request_done(void *arg, struct MHD_Connection *connection, void **state,
 	tf_http_t *self = arg;
 	s_conn_t *c = s_conn_of(connection);
 
-	(void)state;
 	(void)code;
+	/* A body read (or half read: the client went away) is freed here. */
+	if (*state != NULL && *state != &s_answered)
+		free(*state);
+	*state = NULL;
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&self->lock);
@@ -438,75 +458,172 @@ s_has_body(struct MHD_Connection *connection)
 	return length != NULL && strspn(length, "0") != strlen(length);
 }
 
-static enum MHD_Result
-s_answer(void *arg, struct MHD_Connection *connection, const char *url, const char *method,
-         const char *version, const char *upload_data, size_t *upload_data_size, void **state)
+/* Does the Content-Type name the media type the server takes?
+ * Parameters (a charset) after ";" are allowed, case is not significant. */
+static bool
+s_type_allowed(const tf_http_t *self, const char *type)
 {
-	static int first_call;
-	tf_http_t *self = arg;
-	tf_http_request_t request = { connection, method, url };
-	tf_http_reply_t reply;
+	size_t n = strlen(self->body_type);
+
+	if (type == NULL || strncasecmp(type, self->body_type, n) != 0)
+		return false;
+	type += n;
+	while (*type == ' ' || *type == '\t')
+		type++;
+	return *type == '\0' || *type == ';';
+}
+
+/* Is a POST refused by its headers?  true with the refusal in reply, or
+ * false with the body's length in *want. */
+static bool
+s_post_refused(tf_http_t *self, struct MHD_Connection *connection, tf_http_reply_t *reply,
+               size_t *want)
+{
+	const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+	                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *type = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+	                                               MHD_HTTP_HEADER_CONTENT_TYPE);
+	unsigned long long n = 0;
+
+	/* A chunked body has no length to judge it by before it is read. */
+	if (MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+	                                MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL || length == NULL) {
+		tf_http_reply_text(reply, MHD_HTTP_LENGTH_REQUIRED, "text/plain; charset=utf-8",
+		                   "a POST needs a Content-Length\n");
+		return true;
+	}
+	if (length[0] == '\0' || strspn(length, "0123456789") != strlen(length)
+	    || strlen(length) > 12 || (n = strtoull(length, NULL, 10)) > self->body_max) {
+		char text[128];
+
+		snprintf(text, sizeof text, "a body takes at most %zu bytes\n", self->body_max);
+		tf_http_reply_text(reply, MHD_HTTP_CONTENT_TOO_LARGE, "text/plain; charset=utf-8",
+		                   text);
+		return true;
+	}
+	if (!s_type_allowed(self, type)) {
+		char text[128];
+
+		snprintf(text, sizeof text, "a body must be %s\n", self->body_type);
+		tf_http_reply_text(reply, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+		                   "text/plain; charset=utf-8", text);
+		return true;
+	}
+	*want = (size_t)n;
+	return false;
+}
+
+/* Queue reply (its body is the response's from here on). */
+static enum MHD_Result
+s_send(tf_http_t *self, struct MHD_Connection *connection, const char *method, const char *url,
+       tf_http_reply_t *reply)
+{
 	struct MHD_Response *response;
 	enum MHD_Result rc;
-	bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-	s_conn_t *c;
 
-	(void)version;
-	(void)upload_data;
-	/* libmicrohttpd calls once for the headers, then for any body: answer
-	 * on the first call, before a body is read.  The headers are in: the
-	 * deadline is now the whole request's. */
-	if (*state != NULL) {
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-	*state = &first_call;
-	if ((c = s_conn_of(connection)) != NULL) {
-		pthread_mutex_lock(&self->lock);
-		c->headers_in = true;
-		pthread_mutex_unlock(&self->lock);
-	}
-	memset(&reply, 0, sizeof reply);
-	if (self->check_host
-	    && !s_host_allowed(self, MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-	                                                         MHD_HTTP_HEADER_HOST)))
-		tf_http_reply_text(&reply, 421, "text/plain; charset=utf-8",
-		                   "this server does not answer to that Host\n");
-	else if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0)
-		tf_http_reply_text(&reply, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
-		                   "only GET and HEAD are served here\n");
-	else if (s_has_body(connection))
-		tf_http_reply_text(&reply, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8",
-		                   "a GET takes no body\n");
-	else
-		self->handler(self->arg, &request, &reply);
-	*upload_data_size = 0;
-	if (reply.body == NULL && reply.length == 0)
-		reply.body_static = true;
-	response = MHD_create_response_from_buffer(reply.length, reply.body,
-	                                           reply.body_static ? MHD_RESPMEM_PERSISTENT
-	                                                             : MHD_RESPMEM_MUST_FREE);
+	if (reply->body == NULL && reply->length == 0)
+		reply->body_static = true;
+	response = MHD_create_response_from_buffer(reply->length, reply->body,
+	                                           reply->body_static ? MHD_RESPMEM_PERSISTENT
+	                                                              : MHD_RESPMEM_MUST_FREE);
 	if (response == NULL) {
-		if (!reply.body_static)
-			free(reply.body);
+		if (!reply->body_static)
+			free(reply->body);
 		return MHD_NO;
 	}
-	if (reply.status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	if (reply.content_type != NULL)
-		MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type);
+	if (reply->status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW,
+		                        self->body_max > 0 ? "GET, HEAD, POST" : "GET, HEAD");
+	if (reply->content_type != NULL)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+	if (reply->cookie[0] != '\0')
+		MHD_add_response_header(response, MHD_HTTP_HEADER_SET_COOKIE, reply->cookie);
 	MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
-	                        reply.cache_control != NULL ? reply.cache_control : "no-store");
+	                        reply->cache_control != NULL ? reply->cache_control : "no-store");
 	/* Nothing here is meant to be framed, sniffed or to load from elsewhere. */
 	MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(response, "X-Frame-Options", "DENY");
 	MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(response, "Content-Security-Policy",
 	                        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
-	log_debug("http: %s %s -> %u (%zu bytes)", method, url, reply.status, reply.length);
-	rc = MHD_queue_response(connection, reply.status, response);
+	log_debug("http: %s %s -> %u (%zu bytes)", method, url, reply->status, reply->length);
+	rc = MHD_queue_response(connection, reply->status, response);
 	MHD_destroy_response(response);
 	return rc;
+}
+
+static enum MHD_Result
+s_answer(void *arg, struct MHD_Connection *connection, const char *url, const char *method,
+         const char *version, const char *upload_data, size_t *upload_data_size, void **state)
+{
+	tf_http_t *self = arg;
+	tf_http_request_t request = { connection, method, url, NULL, 0, "?" };
+	tf_http_reply_t reply;
+	bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	s_body_t *body = *state != &s_answered ? *state : NULL;
+	size_t want = 0;
+	s_conn_t *c;
+
+	(void)version;
+	/* libmicrohttpd calls once for the headers, then for each piece of a
+	 * body, then once more with none.  A refusal is answered on the first
+	 * call, before a body is read; a POST taken is answered on the last. */
+	if (*state == &s_answered) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (body != NULL && *upload_data_size != 0) {
+		/* libmicrohttpd holds the body to its Content-Length: more is a bug. */
+		if (*upload_data_size > body->want - body->got)
+			return MHD_NO;
+		memcpy(body->data + body->got, upload_data, *upload_data_size);
+		body->got += *upload_data_size;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if ((c = s_conn_of(connection)) != NULL) {
+		pthread_mutex_lock(&self->lock);
+		c->headers_in = true;
+		pthread_mutex_unlock(&self->lock);
+		request.peer = c->peer;         /* written once, when it connected */
+	}
+	memset(&reply, 0, sizeof reply);
+	if (body != NULL) {
+		/* The last call: the whole body is in. */
+		body->data[body->got] = '\0';
+		request.body = body->data;
+		request.body_length = body->got;
+		self->handler(self->arg, &request, &reply);
+		return s_send(self, connection, method, url, &reply);
+	}
+	*state = &s_answered;
+	if (self->check_host
+	    && !s_host_allowed(self, MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+	                                                         MHD_HTTP_HEADER_HOST)))
+		tf_http_reply_text(&reply, 421, "text/plain; charset=utf-8",
+		                   "this server does not answer to that Host\n");
+	else if (post && self->body_max > 0) {
+		if (!s_post_refused(self, connection, &reply, &want)) {
+			/* want <= body_max <= TF_HTTP_BODY_MAX: bounded before this. */
+			if ((body = malloc(sizeof *body + want + 1)) == NULL)
+				return MHD_NO;
+			body->want = want;
+			body->got = 0;
+			*state = body;
+			return MHD_YES;
+		}
+	} else if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+		tf_http_reply_text(&reply, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
+		                   self->body_max > 0 ? "only GET, HEAD and POST are served here\n"
+		                                      : "only GET and HEAD are served here\n");
+	else if (s_has_body(connection))
+		tf_http_reply_text(&reply, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8",
+		                   "a GET takes no body\n");
+	else
+		self->handler(self->arg, &request, &reply);
+	*upload_data_size = 0;
+	return s_send(self, connection, method, url, &reply);
 }
 
 tf_http_t *
@@ -589,6 +706,17 @@ tf_http_start(const char *listen, const tf_http_options_t *options, tf_http_hand
 	}
 	if (options != NULL && options->per_address != 0)
 		per_address = options->per_address;
+	if (options != NULL && options->body_max > 0) {
+		if (options->body_max > TF_HTTP_BODY_MAX || options->body_type == NULL
+		    || strlen(options->body_type) >= sizeof self->body_type) {
+			snprintf(err, errlen, "a POST body takes 1 to %d bytes of one media type",
+			         TF_HTTP_BODY_MAX);
+			free(self);
+			return NULL;
+		}
+		self->body_max = options->body_max;
+		snprintf(self->body_type, sizeof self->body_type, "%s", options->body_type);
+	}
 	pthread_mutex_init(&self->lock, NULL);
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
@@ -695,4 +823,30 @@ tf_http_reply_static(tf_http_reply_t *reply, unsigned status, const char *conten
 	reply->body = (char *)data;
 	reply->length = length;
 	reply->body_static = true;
+}
+
+const char *
+tf_http_header(const tf_http_request_t *request, const char *name)
+{
+	return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
+}
+
+const char *
+tf_http_cookie(const tf_http_request_t *request, const char *name)
+{
+	return MHD_lookup_connection_value(request->connection, MHD_COOKIE_KIND, name);
+}
+
+const char *
+tf_http_body(const tf_http_request_t *request, size_t *length)
+{
+	if (length != NULL)
+		*length = request->body_length;
+	return request->body;
+}
+
+const char *
+tf_http_peer(const tf_http_request_t *request)
+{
+	return request->peer;
 }

@@ -1,6 +1,7 @@
 /*
- * http: a small HTTP server for tallyfeed's read-only pages (the dashboard
- * and its JSON API, the daemons' metrics and health), on libmicrohttpd.
+ * http: a small HTTP server for tallyfeed's pages (the dashboard and its
+ * JSON API, the daemons' metrics and health: read-only; the agent's entry
+ * desk: also POST), on libmicrohttpd.
  *
  * A small pool of libmicrohttpd's threads serves the requests, so one slow
  * handler (a long query) holds up only the connections of its thread: a
@@ -15,7 +16,13 @@
  *    (more are closed as they come), and all together
  *    TF_HTTP_CONNECTIONS_MAX.
  * Only GET and HEAD are served; one with a body (Content-Length or
- * Transfer-Encoding) is refused with 400.  With tf_http_options_t.hosts,
+ * Transfer-Encoding) is refused with 400.  A server started with
+ * tf_http_options_t.body_max also takes POST, with a body of at most that
+ * many bytes, of the one media type body_type, and a Content-Length: a
+ * longer one is refused with 413 from its headers, before a byte of it is
+ * read (and 100-continue is not sent), a chunked one with 411, another
+ * type with 415; the body is in memory, whole, when the handler is called.
+ * Every other server refuses POST with 405, as before.  With tf_http_options_t.hosts,
  * the Host header must name this server (its address and port, or
  * localhost on a loopback address; any address literal when listening on
  * every address) or one of the hosts given, or the request is refused with
@@ -40,6 +47,7 @@ typedef struct {
 	char *body;
 	size_t length;
 	bool body_static;
+	char cookie[256];               /* a Set-Cookie header's value; "" for none */
 } tf_http_reply_t;
 
 typedef void tf_http_handler_fn(void *arg, const tf_http_request_t *request,
@@ -51,6 +59,7 @@ typedef void tf_http_handler_fn(void *arg, const tf_http_request_t *request,
 #define TF_HTTP_THREADS 4               /* serving threads */
 #define TF_HTTP_HOSTS_MAX 16            /* names in tf_http_options_t.hosts */
 #define TF_HTTP_CONNECTIONS_MAX 256     /* at once, every client together */
+#define TF_HTTP_BODY_MAX (1024 * 1024)  /* the largest body_max a server may take */
 
 typedef struct {
 	/* Check the Host header: NULL (no check), or a NULL-terminated list
@@ -60,6 +69,11 @@ typedef struct {
 	/* Connections one client address may hold (0: TF_HTTP_PER_ADDRESS).
 	 * Behind a proxy every client has the proxy's address. */
 	unsigned per_address;
+	/* POST: 0 (refused with 405), or the largest body taken, in bytes
+	 * (at most TF_HTTP_BODY_MAX), of the media type body_type
+	 * ("application/json"; parameters such as charset are allowed). */
+	size_t body_max;
+	const char *body_type;
 } tf_http_options_t;
 
 /* Listen on ADDRESS:PORT ("127.0.0.1:8080", "[::1]:8080", "*:8080"; port 0
@@ -88,6 +102,15 @@ const char *tf_http_path(const tf_http_request_t *request);
 const char *tf_http_method(const tf_http_request_t *request);
 /* A query-string argument, URL-decoded, or NULL when absent. */
 const char *tf_http_arg(const tf_http_request_t *request, const char *name);
+/* A request header's value, or NULL when absent. */
+const char *tf_http_header(const tf_http_request_t *request, const char *name);
+/* A cookie's value, or NULL when absent. */
+const char *tf_http_cookie(const tf_http_request_t *request, const char *name);
+/* A POST's body (NUL-terminated; *length without the NUL), or NULL for
+ * a request without one. */
+const char *tf_http_body(const tf_http_request_t *request, size_t *length);
+/* The client's address, numeric ("127.0.0.1", "::1"). */
+const char *tf_http_peer(const tf_http_request_t *request);
 
 /* Fill reply with a copy of text (or, with tf_http_reply_static, text
  * itself, which must outlive the reply). */

@@ -83,6 +83,26 @@ typedef struct {
 	unsigned unfilled[TF_POSITIONS];   /* seats it left unfilled, by Tallyfeed__Position */
 } tf_prior_round_t;
 
+/* One finding of tf_rules_findings: an E (reason set, the report would
+ * be rejected) or a W (warning set, accepted and flagged). */
+#define TF_FINDINGS_MAX 64      /* findings kept; more set truncated */
+#define TF_FIELD_MAX 48         /* bytes of a field path */
+typedef struct {
+	int reason;                 /* Tallyfeed__Reason of an E; REASON_NONE for a W */
+	unsigned warning;           /* the TF_WARN_* bit of a W; 0 for an E */
+	char field[TF_FIELD_MAX];   /* the report JSON's path of the field it concerns:
+	                             * "ballots.valid", "candidates[2].votes_for" (from 0) */
+	char message[TF_DETAIL_MAX];        /* why, in Chinese (Simplified), for township staff */
+	char detail[TF_DETAIL_MAX];         /* why, in English, as tf_check_t's detail */
+} tf_finding_t;
+
+typedef struct {
+	tf_check_t check;           /* the verdict, exactly tf_rules_check's */
+	size_t count;
+	bool truncated;             /* more than TF_FINDINGS_MAX */
+	tf_finding_t items[TF_FINDINGS_MAX];        /* E in the order checked, then W */
+} tf_findings_t;
+
 /* The strict defaults. */
 void tf_rules_config_default(tf_rules_config_t *config);
 
@@ -100,6 +120,23 @@ int tf_rules_config_load(tf_rules_config_t *config, zconfig_t *root, const char 
  * rejected (reason and detail in out). */
 int tf_rules_check(const tf_rules_config_t *config, const tf_report_t *report,
                    const tf_registry_t *registry, const char *township, tf_check_t *out);
+
+/* Every finding of the checks of tf_rules_check, for a form that shows
+ * them all as the staff type: the same checks in the same order, going on
+ * past a failure to everything that failure leaves sound (votes are not
+ * counted on unsound seats, for one).  So the first finding is always the
+ * reason tf_rules_check gives, and out->check is its verdict.  When there
+ * is no E, the W flags follow, one finding each.  Returns 0 if accepted,
+ * -1 if not.  out is large (tens of KiB): not for the stack of a thread. */
+int tf_rules_findings(const tf_rules_config_t *config, const tf_report_t *report,
+                      const tf_registry_t *registry, const char *township,
+                      tf_findings_t *out);
+
+/* May a unit of this kind have this committee?  Villages (and
+ * village-like units) have a villagers' committee, communities (and
+ * community-like units) a residents' one, every kind that maps a Party
+ * branch; a kind that maps to nothing has none. */
+bool tf_rules_unit_has(tf_unit_kind_t kind, Tallyfeed__Committee committee);
 
 /* Who the thresholds elect: fills elected[i] for each candidate and says
  * whether the election itself is valid.  The report's arithmetic must

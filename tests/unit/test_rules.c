@@ -20,6 +20,7 @@
 #include "registry.h"
 #include "report.h"
 #include "rules.h"
+#include "utf8.h"
 
 /* 上毛佰胜村委会 (villagers' committee) in 城关镇, 大通回族土族自治县, 西宁市. */
 #define UNIT "630121101201"
@@ -272,11 +273,52 @@ s_free_registry(void **state)
 
 /* ---- checking ---- */
 
+/* The collector's verdict, tf_rules_check, and beside it the form's list,
+ * tf_rules_findings, on the same report: every test vector of this file
+ * goes through here (s_check stands for tf_rules_check throughout), so
+ * each proves the list's verdict is the collector's and its first finding
+ * is the collector's reason.  Each finding names a field and says why in
+ * Chinese; an accepted report lists only its W flags, one each. */
+static int
+s_check(const tf_rules_config_t *config, const tf_report_t *r, const tf_registry_t *registry,
+        const char *township, tf_check_t *out)
+{
+	int rc = tf_rules_check(config, r, registry, township, out);
+	tf_findings_t *all = malloc(sizeof *all);
+	unsigned warned = 0;
+
+	assert_non_null(all);
+	assert_int_equal(tf_rules_findings(config, r, registry, township, all), rc);
+	assert_int_equal(all->check.reason, out->reason);
+	assert_string_equal(all->check.detail, out->detail);
+	assert_int_equal(all->check.warnings, out->warnings);
+	assert_true(all->count > 0 || (rc == 0 && out->warnings == 0));
+	if (rc != 0) {
+		assert_int_equal(all->items[0].reason, out->reason);
+		assert_string_equal(all->items[0].detail, out->detail);
+	}
+	for (size_t i = 0; i < all->count; i++) {
+		const tf_finding_t *f = &all->items[i];
+
+		assert_true(f->field[0] != '\0');
+		assert_true(f->message[0] != '\0');
+		assert_true(tf_utf8_valid(f->message, strlen(f->message)));
+		/* Only Es before the Ws, and Ws only when accepted. */
+		assert_true((f->reason != R(NONE)) == (f->warning == 0));
+		if (rc == 0)
+			assert_int_equal(f->reason, R(NONE));
+		warned |= f->warning;
+	}
+	assert_int_equal(warned, rc == 0 ? out->warnings : 0);
+	free(all);
+	return rc;
+}
+
 static void
 s_accepted(const tf_report_t *r, const tf_registry_t *registry, const char *township,
            tf_check_t *out, int line)
 {
-	int rc = tf_rules_check(&s_config, r, registry, township, out);
+	int rc = s_check(&s_config, r, registry, township, out);
 
 	if (rc != 0 || out->reason != R(NONE)) {
 		print_error("line %d: rejected with %s: %s\n", line, tf_reason_name(out->reason),
@@ -290,7 +332,7 @@ s_rejected(const tf_report_t *r, const tf_registry_t *registry, const char *town
            int reason, int line)
 {
 	tf_check_t out;
-	int rc = tf_rules_check(&s_config, r, registry, township, &out);
+	int rc = s_check(&s_config, r, registry, township, &out);
 
 	if (rc != -1 || out.reason != reason) {
 		print_error("line %d: expected %s, got rc %d reason %s (%s)\n", line,
@@ -308,7 +350,7 @@ static void
 s_rejected_saying(const tf_report_t *r, int reason, const char *needle, int line)
 {
 	tf_check_t out;
-	int rc = tf_rules_check(&s_config, r, s_registry, TOWNSHIP, &out);
+	int rc = s_check(&s_config, r, s_registry, TOWNSHIP, &out);
 
 	if (rc != -1 || out.reason != reason || strstr(out.detail, needle) == NULL) {
 		print_error("line %d: expected %s saying \"%s\", got rc %d reason %s (%s)\n", line,
@@ -471,7 +513,7 @@ test_shipped_examples_accepted(void **state)
 			fail_msg("%s", err);
 		unit = tf_registry_find(s_registry, TF_LEVEL_UNIT, r->unit_code);
 		assert_non_null(unit);
-		if (tf_rules_check(&s_config, r, s_registry, unit->parent, &out) != 0) {
+		if (s_check(&s_config, r, s_registry, unit->parent, &out) != 0) {
 			tf_report_destroy(&r);
 			fail_msg("%s rejected: %s: %s", files[i], tf_reason_name(out.reason), out.detail);
 		}
@@ -565,13 +607,13 @@ test_bad_date(void **state)
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		tf_check_t out;
 		s_set(&r->held_on, good[i]);
-		if (tf_rules_check(&s_config, r, s_registry, TOWNSHIP, &out) != 0)
+		if (s_check(&s_config, r, s_registry, TOWNSHIP, &out) != 0)
 			fail_msg("held_on \"%s\" refused: %s", good[i], out.detail);
 	}
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		tf_check_t out;
 		s_set(&r->held_on, bad[i]);
-		if (tf_rules_check(&s_config, r, s_registry, TOWNSHIP, &out) != -1
+		if (s_check(&s_config, r, s_registry, TOWNSHIP, &out) != -1
 		    || out.reason != R(BAD_DATE))
 			fail_msg("held_on \"%s\": got %s, expected BAD_DATE", bad[i],
 			         tf_reason_name(out.reason));
@@ -1569,7 +1611,7 @@ test_negative_count_on_the_wire(void **state)
 	free(buf);
 	assert_non_null(back);
 	assert_int_equal(back->registered, 0xfffffffbu);
-	rc = tf_rules_check(&s_config, back, s_registry, TOWNSHIP, &out);
+	rc = s_check(&s_config, back, s_registry, TOWNSHIP, &out);
 	tf_report_destroy(&back);
 	assert_int_equal(rc, -1);
 	assert_int_equal(out.reason, R(COUNT_TOO_LARGE));
@@ -2419,6 +2461,115 @@ test_sequence_from_stored_round1(void **state)
 	assert_int_equal(prior.unfilled[MEMBER], 3);
 }
 
+/* ---- the form's list of findings ---- */
+
+/* The field and reason of finding i, as "field REASON". */
+static void
+s_assert_finding(const tf_findings_t *all, size_t i, const char *field, int reason,
+                 const char *needle)
+{
+	if (i >= all->count) {
+		print_error("finding %zu: only %zu findings\n", i, all->count);
+		fail();
+	}
+	if (strcmp(all->items[i].field, field) != 0 || all->items[i].reason != reason
+	    || strstr(all->items[i].message, needle) == NULL) {
+		print_error("finding %zu: expected %s %s \"%s\", got %s %s \"%s\"\n", i, field,
+		            tf_reason_name(reason), needle, all->items[i].field,
+		            tf_reason_name(all->items[i].reason), all->items[i].message);
+		fail();
+	}
+}
+
+/* Three mistakes in different places: all three are listed, each at its
+ * field, in Chinese, the first being the collector's verdict. */
+static void
+test_findings_lists_every_mistake(void **state)
+{
+	tf_report_t *r = *state;
+	tf_findings_t *all = malloc(sizeof *all);
+	tf_check_t out;
+
+	assert_non_null(all);
+	r->ballots_invalid = 11;                        /* 790 + 11 != 800 */
+	s_cand(r, "m4")->votes_for = 800;               /* > 790 valid */
+	s_set_elected(s_cand(r, "m3"), false);          /* 450 > 400: elected */
+	s_cand(r, "d1")->birth_year = 1800;
+	assert_int_equal(tf_rules_findings(&s_config, r, s_registry, TOWNSHIP, all), -1);
+	assert_int_equal(tf_rules_check(&s_config, r, s_registry, TOWNSHIP, &out), -1);
+	assert_int_equal(all->check.reason, out.reason);
+	s_assert_finding(all, 0, "candidates[2].birth_year", R(BAD_DATE), "出生年份 1800");
+	s_assert_finding(all, 1, "ballots.valid", R(BALLOT_SUM), "有效票 790 + 无效票 11");
+	s_assert_finding(all, 2, "candidates[7].votes_for", R(VOTES_OVER_VALID), "多于有效票 790");
+	/* m4's 800 votes rank it first among the members: the thresholds
+	 * elect it and not m3, whatever they were marked. */
+	s_assert_finding(all, 3, "seats.member", R(POSITION_VOTES_OVER), "委员");
+	s_assert_finding(all, 4, "candidates[7].elected", R(ELECTED_MISMATCH), "应当选");
+	assert_int_equal(all->count, 5);
+	assert_false(all->truncated);
+	free(all);
+}
+
+/* Seats that cannot be counted on stop the vote checks, not the others. */
+static void
+test_findings_unsound_seats_stop_the_count(void **state)
+{
+	tf_report_t *r = *state;
+	tf_findings_t *all = malloc(sizeof *all);
+
+	assert_non_null(all);
+	s_set_seats(r, 1, 0, 3);                        /* d1, d2 stand for no seats */
+	r->ballots_returned = 2000;                     /* > issued, but not looked at */
+	r->registered = 2000000;
+	s_set(&r->unit_code, "630121101299");           /* not in the registry */
+	assert_int_equal(tf_rules_findings(&s_config, r, s_registry, TOWNSHIP, all), -1);
+	s_assert_finding(all, 0, "candidates[2].position", R(BAD_SEATS), "没有应选名额");
+	s_assert_finding(all, 1, "candidates[3].position", R(BAD_SEATS), "没有应选名额");
+	s_assert_finding(all, 2, "electorate.registered", R(COUNT_TOO_LARGE), "登记人数为 2000000");
+	s_assert_finding(all, 3, "unit", R(UNKNOWN_UNIT), "不在区划名录中");
+	assert_int_equal(all->count, 4);
+	free(all);
+}
+
+/* An accepted report lists its W flags, each at its field. */
+static void
+test_findings_warnings_of_accepted(void **state)
+{
+	tf_report_t *r = *state;
+	tf_findings_t *all = malloc(sizeof *all);
+
+	assert_non_null(all);
+	s_set_elected(s_cand(r, "m3"), false);
+	s_cand(r, "m3")->votes_for = 400;               /* exactly half: not elected */
+	assert_int_equal(tf_rules_findings(&s_config, r, s_registry, TOWNSHIP, all), 0);
+	assert_int_equal(all->count, 1);
+	assert_int_equal(all->items[0].warning, TF_WARN_SEATS_UNFILLED);
+	assert_string_equal(all->items[0].field, "seats");
+	assert_non_null(strstr(all->items[0].message, "另行选举"));
+	free(all);
+}
+
+/* More findings than the list holds: it says so, and keeps the first. */
+static void
+test_findings_truncated(void **state)
+{
+	tf_report_t *r = *state;
+	tf_findings_t *all = malloc(sizeof *all);
+	char id[16];
+
+	assert_non_null(all);
+	s_clear_candidates(r);
+	for (int i = 0; i < TF_FINDINGS_MAX + 10; i++) {
+		snprintf(id, sizeof id, "x%d", i);
+		s_add(r, id, "", MEMBER, 1, TALLYFEED__GENDER__GENDER_MALE, false);
+	}
+	assert_int_equal(tf_rules_findings(&s_config, r, s_registry, TOWNSHIP, all), -1);
+	assert_int_equal(all->count, TF_FINDINGS_MAX);
+	assert_true(all->truncated);
+	s_assert_finding(all, 0, "candidates[0].name", R(MISSING_FIELD), "没有填姓名");
+	free(all);
+}
+
 int
 main(void)
 {
@@ -2488,6 +2639,10 @@ main(void)
 		T(test_sequence_runoff_seats),
 		T(test_sequence_reelection),
 		T(test_sequence_from_stored_round1),
+		T(test_findings_lists_every_mistake),
+		T(test_findings_unsound_seats_stop_the_count),
+		T(test_findings_warnings_of_accepted),
+		T(test_findings_truncated),
 	};
 #undef T
 
