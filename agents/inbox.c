@@ -288,7 +288,6 @@ tf_inbox_queue_text(spool_t *spool, const forwarder_config_t *config, const char
 	tf_report_t *report = NULL;
 	tf_check_t check;
 	char why[512];
-	char *json = NULL;
 	int rc = -1;
 
 	*reason = 0;
@@ -304,16 +303,13 @@ tf_inbox_queue_text(spool_t *spool, const forwarder_config_t *config, const char
 	}
 	/* The same content queued twice is one message: a file moved back into
 	 * the inbox, or a crash between queueing and moving it, sends nothing new. */
-	json = tf_report_to_json(report, 0);
-	if (json == NULL) {
+	if (spool_content_sha256(report, digest) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	crypto_hash_sha256(digest, (const uint8_t *)json, strlen(json));
 	rc = spool_enqueue(spool, config->agent_id, config->identity, report, source, digest,
 	                   sequence, message_id, existed, err, errlen);
 out:
-	free(json);
 	tf_report_destroy(&report);
 	return rc;
 }

@@ -2,13 +2,16 @@
  * tallyfeed-agent: the township agent.
  *
  *   run      the daemon: watches the inbox, forwards the spool, records answers
- *   submit   check result files and queue them in the spool (durably)
+ *   submit   check result files (JSON, or a filled-in spreadsheet) and queue
+ *            them in the spool (durably)
+ *   template write the spreadsheet (CSV) of the township's units to fill in
  *   status   what the spool holds: pending, in flight, answered, rejected and why
  *   export   write every unanswered message to a bundle for the USB stick
  *   receipts the collector's signed receipts the spool keeps
  *   sheet    the posting sheet (公示) of an accepted result, with its QR code
  *   password set the entry desk's password (entry.h, login.h)
  */
+#include "atomicfile.h"
 #include "bundle.h"
 #include "config.h"
 #include "entry.h"
@@ -24,14 +27,17 @@
 #include "signals.h"
 #include "registry.h"
 #include "spool.h"
+#include "spreadsheet.h"
 #include "utf8.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -57,12 +63,27 @@ s_usage(FILE *fp)
 	    "                          temporary name and rename it); DIR/queued and\n"
 	    "                          DIR/refused must be this user's own directories,\n"
 	    "                          not links\n"
-	    "  submit [--wait SECONDS] RESULT.json...\n"
-	    "                          check each file (a regular file, not a link, at most\n"
-	    "                          1 MiB) with the collector's rules and queue it;\n"
-	    "                          returns once it is on disk.  --wait: also wait up to\n"
-	    "                          SECONDS for the collector's answers (sent by a running\n"
-	    "                          agent) and print them\n"
+	    "  submit [--wait SECONDS] FILE...\n"
+	    "                          check each file with the collector's rules and queue\n"
+	    "                          it; returns once it is on disk.  RESULT.json: one\n"
+	    "                          result (a regular file, not a link, at most 1 MiB).\n"
+	    "                          FILE.csv: a spreadsheet from `template`, filled in\n"
+	    "                          (UTF-8 with or without BOM, or GB18030/GBK as Excel\n"
+	    "                          saves \"CSV (逗号分隔)\"; at most 4 MiB): every\n"
+	    "                          election filled in is queued, elections left blank\n"
+	    "                          are skipped; a refused cell is named FILE:ROW:COLUMN\n"
+	    "                          and then nothing of that file is queued.  The agent\n"
+	    "                          numbers a spreadsheet's revisions: 1, or the next\n"
+	    "                          after the spool's latest when the figures changed\n"
+	    "                          (the same figures again are the message queued\n"
+	    "                          before).  --wait: also wait up to SECONDS for the\n"
+	    "                          collector's answers (sent by a running agent) and\n"
+	    "                          print them\n"
+	    "  template --out FILE.csv the spreadsheet of this township's units (-r, and\n"
+	    "                          -t or the key's township) for WPS or Excel: a row per\n"
+	    "                          unit and committee it can have, rows for candidates\n"
+	    "                          below, Chinese headers; UTF-8 with BOM.  Never\n"
+	    "                          overwrites FILE.csv.  Needs no spool and no key\n"
 	    "  status [--all]          counts of pending, in-flight, accepted and rejected\n"
 	    "                          messages, the oldest pending age, rejections and why\n"
 	    "  export --to FILE        every unanswered message into a bundle file, for\n"
@@ -103,7 +124,7 @@ s_usage(FILE *fp)
 	    "                 retry_max_ms, heartbeat_ms, metrics, web, check_url, and a\n"
 	    "                 \"rules\" subsection\n"
 	    "                 (see deploy/examples/agent.cfg)\n"
-	    "  -s SPOOL       spool directory (required)\n"
+	    "  -s SPOOL       spool directory (required, but by template)\n"
 	    "  -k KEY         this agent's secret certificate, NAME.cert_secret from\n"
 	    "                 `tallyfeed keygen` (required by run and submit): its CURVE\n"
 	    "                 keys open the link, its Ed25519 key signs every result\n"
@@ -112,7 +133,8 @@ s_usage(FILE *fp)
 	    "  -t TOWNSHIP    this agent's township; must match the certificate's (default:\n"
 	    "                 it).  Results for units of other townships are refused before\n"
 	    "                 queueing\n"
-	    "  -r DIR         registry to check unit codes against (deploy/registry/qinghai)\n"
+	    "  -r DIR         registry to check unit codes against (deploy/registry/qinghai);\n"
+	    "                 template's units\n"
 	    "  -c ENDPOINT    the collector (default %s)\n"
 	    "  -M ADDR:PORT   run: serve /metrics (Prometheus), /healthz and /readyz here\n"
 	    "                 (agent/metrics; default %s, skipped with a warning if that\n"
@@ -375,6 +397,111 @@ s_serve_entry(zconfig_t *config, const char *listen, const char *file, const cha
 	return 0;
 }
 
+/* A message `submit` queued, and what to call it when its answer comes. */
+typedef struct {
+	char *label;            /* the file, or FILE:ROW of a spreadsheet's election */
+	int64_t sequence;       /* 0: not queued */
+} submitted_t;
+
+/* One more entry of *items (grown as needed); NULL out of memory. */
+static submitted_t *
+s_submitted_add(submitted_t **items, size_t *n, size_t *capacity)
+{
+	if (*n == *capacity) {
+		size_t more = *capacity ? 2 * *capacity : 16;
+		submitted_t *grown = realloc(*items, more * sizeof *grown);
+
+		if (grown == NULL)
+			return NULL;
+		*items = grown;
+		*capacity = more;
+	}
+	memset(&(*items)[*n], 0, sizeof **items);
+	return &(*items)[(*n)++];
+}
+
+static bool
+s_is_spreadsheet(const char *path)
+{
+	size_t len = strlen(path);
+
+	return len > 4 && strcasecmp(path + len - 4, ".csv") == 0;
+}
+
+/* submit FILE.csv: every election of the spreadsheet queued, or none of
+ * them (a refused cell, a rule broken, the spool failing): staff correct
+ * the file and submit it whole again, and what an earlier submission of
+ * it queued is recognised by its content.  0, or -1 (said on stdout). */
+static int
+s_submit_spreadsheet(agent_t *agent, spool_t *spool, const char *path, bool quiet,
+                     submitted_t **items, size_t *n, size_t *capacity)
+{
+	tf_spreadsheet_t *sheet = tf_spreadsheet_read(path);
+	tf_spreadsheet_queued_t *queued = NULL;
+	char *shown = tf_text_escape_dup(path), err[1024];
+	size_t refused, count;
+	int rc = -1;
+
+	if (sheet == NULL || shown == NULL) {
+		printf("%s: NOT QUEUED: out of memory\n", shown != NULL ? shown : "?");
+		goto out;
+	}
+	/* Every election read is checked, even beside refused cells: staff
+	 * see all that is wrong with the file at once. */
+	tf_spreadsheet_check(sheet, &agent->fc.rules, agent->registry, agent->fc.township);
+	count = tf_spreadsheet_size(sheet);
+	if (tf_spreadsheet_encoding(sheet) != NULL)
+		printf("%s: read as %s: %zu elections filled in, %zu left blank (skipped)\n", shown,
+		       tf_spreadsheet_encoding(sheet), count, tf_spreadsheet_blank(sheet));
+	refused = tf_spreadsheet_refused(sheet);
+	if (refused > 0) {
+		for (size_t i = 0; i < tf_spreadsheet_errors(sheet); i++)
+			printf("%s\n", tf_spreadsheet_error(sheet, i));
+		if (refused > tf_spreadsheet_errors(sheet))
+			printf("%s: and %zu more\n", shown, refused - tf_spreadsheet_errors(sheet));
+		printf("%s: NOT QUEUED: %zu refused; nothing of this file is queued (correct it "
+		       "and submit it again)\n", shown, refused);
+		goto out;
+	}
+	if (count == 0) {
+		printf("%s: nothing to queue: every election in it is blank\n", shown);
+		rc = 0;
+		goto out;
+	}
+	if ((queued = calloc(count, sizeof *queued)) == NULL) {
+		printf("%s: NOT QUEUED: out of memory\n", shown);
+		goto out;
+	}
+	if (tf_spreadsheet_queue(sheet, spool, &agent->fc, queued, err, sizeof err) != 0) {
+		printf("%s: NOT QUEUED: %s; nothing of this file is queued\n", shown, err);
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const tf_report_t *r = tf_spreadsheet_report(sheet, i);
+		submitted_t *item = s_submitted_add(items, n, capacity);
+
+		if (item == NULL || asprintf(&item->label, "%s:%u: %s %s round %u revision %u",
+		                             shown, tf_spreadsheet_row(sheet, i), r->unit_code,
+		                             tf_committee_word(r->committee), r->round,
+		                             queued[i].revision) < 0) {
+			/* Queued all the same: only its answer will not be shown. */
+			if (item != NULL)
+				item->label = NULL;
+			continue;
+		}
+		item->sequence = queued[i].sequence;
+		if (!quiet)
+			printf("%s: QUEUED%s as message %lld\n", item->label,
+			       queued[i].existed ? " already" : "", (long long)queued[i].sequence);
+	}
+	rc = 0;
+out:
+	free(queued);
+	free(shown);
+	tf_spreadsheet_destroy(&sheet);
+	return rc;
+}
+
 static int
 s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 {
@@ -382,7 +509,8 @@ s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int64_t *sequences = NULL;
+	submitted_t *items = NULL;
+	size_t nitems = 0, capacity = 0;
 	long wait_s = -1;
 	int ch, nfiles, refused = 0, rc = 1;
 
@@ -400,23 +528,32 @@ s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 		log_warnx("submit: give 1 to %d result files", FILES_MAX);
 		return 2;
 	}
-	sequences = calloc((size_t)nfiles, sizeof *sequences);
-	if (sequences == NULL)
-		return 1;
 	for (int i = 0; i < nfiles; i++) {
 		const char *path = argv[optind + i];
 		char err[1024];
 		bool existed;
 		int reason;
+		submitted_t *item;
 
-		if (tf_inbox_queue_file(spool, &agent->fc, path, &sequences[i], &existed, &reason, err,
-		                        sizeof err) != 0) {
+		if (s_is_spreadsheet(path)) {
+			if (s_submit_spreadsheet(agent, spool, path, wait_s >= 0, &items, &nitems,
+			                         &capacity) != 0)
+				refused++;
+			continue;
+		}
+		if ((item = s_submitted_add(&items, &nitems, &capacity)) == NULL
+		    || (item->label = strdup(path)) == NULL) {
+			log_warnx("out of memory");
+			goto out;
+		}
+		if (tf_inbox_queue_file(spool, &agent->fc, path, &item->sequence, &existed, &reason,
+		                        err, sizeof err) != 0) {
 			printf("%s: NOT QUEUED: %s\n", path, err);
-			sequences[i] = 0;
+			item->sequence = 0;
 			refused++;
 		} else if (wait_s < 0)
 			printf("%s: QUEUED%s as message %lld\n", path, existed ? " already" : "",
-			       (long long)sequences[i]);
+			       (long long)item->sequence);
 	}
 	if (wait_s < 0) {
 		rc = refused ? 1 : 0;
@@ -425,15 +562,16 @@ s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 	/* Wait for the running agent to hear the collector's answers. */
 	int64_t deadline = zclock_mono() + wait_s * 1000;
 	int bad = refused;
-	for (int i = 0; i < nfiles; i++) {
+	for (size_t i = 0; i < nitems; i++) {
 		spool_state_t state = SPOOL_PENDING;
 		char reason[64] = "", detail[TF_DETAIL_MAX] = "";
 		char shown[TF_TEXT_ESCAPED_MAX(TF_DETAIL_MAX)];    /* the collector's words, escaped */
+		const char *label = items[i].label;
 
-		if (sequences[i] == 0)
+		if (items[i].sequence == 0 || label == NULL)
 			continue;
 		for (;;) {
-			if (spool_get(spool, sequences[i], &state, reason, sizeof reason, detail,
+			if (spool_get(spool, items[i].sequence, &state, reason, sizeof reason, detail,
 			              sizeof detail) != 0 || state != SPOOL_PENDING
 			    || zclock_mono() >= deadline || tf_stop_requested)
 				break;
@@ -441,29 +579,77 @@ s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
 		}
 		switch (state) {
 		case SPOOL_ACCEPTED:
-			printf("%s: ACCEPTED\n", argv[optind + i]);
+			printf("%s: ACCEPTED\n", label);
 			break;
 		case SPOOL_DUPLICATE:
 			tf_text_escape(shown, sizeof shown, detail, strlen(detail));
-			printf("%s: DUPLICATE: %s\n", argv[optind + i], shown);
+			printf("%s: DUPLICATE: %s\n", label, shown);
 			break;
 		case SPOOL_REJECTED:
 			tf_text_escape(shown, sizeof shown, reason, strlen(reason));
-			printf("%s: REJECTED: %s", argv[optind + i], shown);
+			printf("%s: REJECTED: %s", label, shown);
 			tf_text_escape(shown, sizeof shown, detail, strlen(detail));
 			printf(": %s\n", shown);
 			bad++;
 			break;
 		case SPOOL_PENDING:
 			printf("%s: UNANSWERED (queued as message %lld; still in the spool)\n",
-			       argv[optind + i], (long long)sequences[i]);
+			       label, (long long)items[i].sequence);
 			bad++;
 			break;
 		}
 	}
 	rc = bad ? 1 : 0;
 out:
-	free(sequences);
+	for (size_t i = 0; i < nitems; i++)
+		free(items[i].label);
+	free(items);
+	return rc;
+}
+
+/* template --out FILE.csv: the township's spreadsheet, written whole,
+ * never over a file that exists (it may be the one staff filled in). */
+static int
+s_template(agent_t *agent, int argc, char **argv)
+{
+	const tf_area_t *township;
+	size_t len, elections, skipped;
+	char err[1024], *text;
+	int rc = 1;
+
+	if (argc != 3 || strcmp(argv[1], "--out") != 0) {
+		log_warnx("usage: template --out FILE.csv");
+		return 2;
+	}
+	if (agent->registry == NULL || agent->fc.township == NULL) {
+		log_warnx("template needs the registry (-r or agent/registry) and the township "
+		          "(-t, agent/township or the key's)");
+		return 2;
+	}
+	township = tf_registry_find(agent->registry, TF_LEVEL_TOWNSHIP, agent->fc.township);
+	text = tf_spreadsheet_template(agent->registry, agent->fc.township, &len, &elections,
+	                               &skipped, err, sizeof err);
+	if (text == NULL) {
+		log_warnx("template: %s", err);
+		return 1;
+	}
+	if (tf_atomicfile_write(argv[2], text, len, 0644, TF_ATOMICFILE_NOREPLACE, err,
+	                        sizeof err) != 0) {
+		if (errno == EEXIST)
+			log_warnx("template: %s exists: not overwritten (it may be filled in already); "
+			          "remove it or name another file", argv[2]);
+		else
+			log_warnx("template: %s", err);
+		goto out;
+	}
+	printf("wrote %s: %zu elections of township %s %s%s; fill it in with WPS or Excel, save "
+	       "it as CSV, then: tallyfeed-agent submit %s\n", argv[2], elections,
+	       agent->fc.township, township != NULL ? township->name : "",
+	       skipped ? " (units whose code maps to no committee type left out: see the log)" : "",
+	       argv[2]);
+	rc = 0;
+out:
+	free(text);
 	return rc;
 }
 
@@ -650,7 +836,8 @@ main(int argc, char **argv)
 	if (check_only && optind >= argc)
 		argv[--optind] = (char *)"run";
 	if (optind >= argc) {
-		log_warnx("no command given (run, submit, status, export, receipts, sheet, password)");
+		log_warnx("no command given (run, submit, status, export, receipts, sheet, password, "
+		          "template)");
 		s_usage(stderr);
 		return 2;
 	}
@@ -658,9 +845,9 @@ main(int argc, char **argv)
 	if (strcmp(command, "run") != 0 && strcmp(command, "submit") != 0
 	    && strcmp(command, "status") != 0 && strcmp(command, "export") != 0
 	    && strcmp(command, "receipts") != 0 && strcmp(command, "sheet") != 0
-	    && strcmp(command, "password") != 0) {
+	    && strcmp(command, "password") != 0 && strcmp(command, "template") != 0) {
 		log_warnx("unknown command \"%s\" (run, submit, status, export, receipts, sheet, "
-		          "password)", command);
+		          "password, template)", command);
 		return 2;
 	}
 	endpoint_option = endpoint;
@@ -700,7 +887,7 @@ main(int argc, char **argv)
 		agent.fc.collector_key = collector.curve_public;
 		agent.fc.collector = &collector;
 	}
-	if (spool_dir == NULL) {
+	if (spool_dir == NULL && strcmp(command, "template") != 0) {
 		log_warnx("a spool directory is required (-s or agent/spool)");
 		goto out;
 	}
@@ -736,7 +923,8 @@ main(int argc, char **argv)
 		          "from `tallyfeed keygen`", command);
 		goto out;
 	}
-	if ((agent_id == NULL && !(check_only && key_path != NULL))
+	/* template signs nothing: it needs only the township. */
+	if ((agent_id == NULL && !(check_only && key_path != NULL) && strcmp(command, "template") != 0)
 	    || (agent_id != NULL && !tf_agent_id_valid(agent_id))) {
 		log_warnx("an agent id is required (-i or agent/id): printable ASCII, 1 to %d bytes",
 		          TF_AGENT_ID_MAX);
@@ -786,6 +974,10 @@ main(int argc, char **argv)
 	tf_signals_install();
 	zsys_set_logstream(stderr);
 
+	if (strcmp(command, "template") == 0) {
+		rc = s_template(&agent, argc - optind, argv + optind);
+		goto out;
+	}
 	spool = spool_open(spool_dir, err, sizeof err);
 	if (spool == NULL) {
 		log_warnx("%s", err);

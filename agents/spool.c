@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,8 @@
  * of it). */
 typedef enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_DATA_VERSION, ST_BY_SOURCE, ST_NEXT_SEQUENCE,
-	ST_INSERT, ST_UNANSWERED, ST_NOTE_SENT, ST_ANSWER, ST_RECEIPT, ST_STATS, ST_COUNT
+	ST_INSERT, ST_UNANSWERED, ST_NOTE_SENT, ST_ANSWER, ST_RECEIPT, ST_STATS, ST_LATEST_REVISION,
+	ST_COUNT
 } statement_t;
 
 static const char *const s_sql[ST_COUNT] = {
@@ -51,6 +53,9 @@ static const char *const s_sql[ST_COUNT] = {
 	             "       coalesce(min(created_ms) FILTER (WHERE state = 0), 0),"
 	             "       coalesce(max(sequence) FILTER (WHERE state IN (1, 2, 3)), 0) "
 	             "FROM message",
+	[ST_LATEST_REVISION] = "SELECT revision, source_sha256, state FROM message "
+	                       "WHERE unit = ? AND committee = ? AND round = ? "
+	                       "ORDER BY revision DESC, sequence DESC LIMIT 1",
 };
 
 struct _spool_t {
@@ -309,6 +314,20 @@ spool_close(spool_t **self_p)
 }
 
 int
+spool_content_sha256(const tf_report_t *report, uint8_t digest[32])
+{
+	char *json;
+
+	assert(report != NULL && digest != NULL);
+	json = tf_report_to_json(report, 0);
+	if (json == NULL)
+		return -1;
+	crypto_hash_sha256(digest, (const uint8_t *)json, strlen(json));
+	free(json);
+	return 0;
+}
+
+int
 spool_enqueue(spool_t *self, const char *agent_id, const tf_identity_t *signer,
               const tf_report_t *report,
               const char *source, const uint8_t source_sha256[32], int64_t *sequence,
@@ -430,6 +449,47 @@ spool_batch_commit(spool_t *self)
 		s_step(self, ST_ROLLBACK);
 		rc = -1;
 	}
+	return rc;
+}
+
+void
+spool_batch_abort(spool_t *self)
+{
+	assert(self != NULL && self->batch);
+	self->batch = false;
+	/* A batch SQLite rolled back itself has nothing left to undo. */
+	if (!sqlite3_get_autocommit(self->db))
+		s_step(self, ST_ROLLBACK);
+}
+
+int
+spool_latest_revision(spool_t *self, const char *unit, const char *committee, unsigned round,
+                      unsigned *revision, uint8_t sha256[32], spool_state_t *state)
+{
+	sqlite3_stmt *st;
+	int rc = -1, step;
+
+	assert(self != NULL && unit != NULL && committee != NULL && revision != NULL);
+	assert(sha256 != NULL && state != NULL);
+	*revision = 0;
+	if ((st = s_statement(self, ST_LATEST_REVISION)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, committee, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, round);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE)
+		rc = 0;
+	else if (step == SQLITE_ROW && sqlite3_column_bytes(st, 1) == 32
+	         && sqlite3_column_int64(st, 0) > 0 && sqlite3_column_int64(st, 0) <= UINT32_MAX) {
+		*revision = (unsigned)sqlite3_column_int64(st, 0);
+		memcpy(sha256, sqlite3_column_blob(st, 1), 32);
+		*state = (spool_state_t)sqlite3_column_int(st, 2);
+		rc = 0;
+	} else
+		log_warnx("spool: latest revision of %s/%s/r%u: %s", unit, committee, round,
+		          step == SQLITE_ROW ? "a damaged row" : sqlite3_errmsg(self->db));
+	s_done(st);
 	return rc;
 }
 

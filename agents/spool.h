@@ -58,6 +58,12 @@ void spool_close(spool_t **self_p);
  * spool was created); -1 on error. */
 int64_t spool_first_sequence(spool_t *self);
 
+/* The content hash spool_enqueue's callers give as source_sha256: the
+ * SHA-256 of the report's canonical JSON (tf_report_to_json, compact).
+ * The same figures queued again, from any file or form, are recognised by
+ * it.  0, or -1 out of memory. */
+int spool_content_sha256(const tf_report_t *report, uint8_t digest[32]);
+
 /* Queue a report for sending.  If a file with the same content was queued
  * before, nothing is added and *existed is set.  On success *sequence and
  * message_id say what it is now.  0, or -1 with err. */
@@ -74,6 +80,18 @@ int spool_enqueue(spool_t *self, const char *agent_id, const tf_identity_t *sign
  * of it is stored).  begin: 0, or -1 if the spool is busy or unwritable. */
 int spool_batch_begin(spool_t *self);
 int spool_batch_commit(spool_t *self);
+/* End a batch storing none of it (a caller that found one of its reports
+ * unsound after the first enqueues: all or nothing). */
+void spool_batch_abort(spool_t *self);
+
+/* The latest revision queued for (unit, committee word, round), whatever
+ * its state: 0 and *revision = 0 when there is none, else 0 with its
+ * revision, its source_sha256 and its state.  -1 on error (logged).  For
+ * a caller that numbers revisions itself (the spreadsheet): inside a
+ * batch, the answer holds until the batch ends. */
+int spool_latest_revision(spool_t *self, const char *unit, const char *committee,
+                          unsigned round, unsigned *revision, uint8_t sha256[32],
+                          spool_state_t *state);
 
 /* Up to max unanswered messages in sequence order, sequence > after.
  * *msgs is allocated (free with spool_msgs_free).  Returns the count or -1. */

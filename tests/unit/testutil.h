@@ -5,10 +5,12 @@
 #ifndef TF_TESTUTIL_H
 #define TF_TESTUTIL_H
 
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -38,5 +40,21 @@
 			fail();                                                  \
 		}                                                                \
 	} while (0)
+
+/* Remove a test's mkdtemp directory and all in it, links not followed. */
+static inline int
+tf_test_remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static inline void
+tf_test_remove_tree(const char *path)
+{
+	nftw(path, tf_test_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 #endif
