@@ -107,7 +107,7 @@ s_posted(spool_t *spool, int64_t sequence, posted_t *p, char *why, size_t whylen
 	}
 	crypto_hash_sha256(digest, p->env->payload.data, p->env->payload.len);
 	if (tf_posting_of(p->report, digest, p->receipt.signature, &p->posting) != 0) {
-		snprintf(why, whylen, "message %lld has more candidates than a sheet carries",
+		snprintf(why, whylen, "message %lld has more candidates than a sheet carries, or no sound unit code",
 		         (long long)sequence);
 		return -1;
 	}

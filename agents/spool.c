@@ -622,7 +622,8 @@ spool_commit_answers(spool_t *self, const spool_answer_t *answers, size_t count,
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = -1;
 		sqlite3_reset(st);
-		if (rc == 0 && a->has_receipt)
+		/* The receipt of an answer recorded, not of one the spool had. */
+		if (rc == 0 && a->has_receipt && sqlite3_changes(self->db) == 1)
 			rc = s_keep_receipt(self, a, now_ms);
 	}
 	s_done(st);

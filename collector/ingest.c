@@ -569,7 +569,9 @@ s_receipt(const ingest_t *self, const batch_item_t *item, int reason, tf_receipt
 	r->verdict = item->verdict;
 	r->reason = reason;
 	r->at_ms = tf_now_ms();
-	if (item->row.link > 0) {
+	/* A row only for an answer that says something is kept: a DEFERRED
+	 * message has none, whatever a failed attempt left. */
+	if (item->row.link > 0 && item->verdict != TALLYFEED__VERDICT__VERDICT_DEFERRED) {
 		snprintf(r->chain, sizeof r->chain, "%s", item->row.chain);
 		r->link = item->row.link;
 		memcpy(r->row_hash, item->row.row_hash, TF_HASH_LEN);

@@ -102,22 +102,24 @@ static const struct {
 	  "SELECT 'duplicate' AS kind, k.i AS item, NULL::boolean AS election_valid,"
 	  " NULL::integer AS unfilled_head, NULL::integer AS unfilled_deputy,"
 	  " NULL::integer AS unfilled_member, x.chain, x.link, encode(x.row_hash, 'hex') AS row_hash,"
-	  " (extract(epoch FROM x.received_at) * 1000)::bigint AS received_ms"
-	  " FROM k CROSS JOIN LATERAL (SELECT m.chain, m.link, m.row_hash, m.received_at"
-	  "  FROM tallyfeed.message m WHERE m.message_id = decode(k.id, 'hex') LIMIT 1) x "
+	  " (extract(epoch FROM x.received_at) * 1000)::bigint AS received_ms,"
+	  " encode(x.envelope_sha256, 'hex') AS sha256"
+	  " FROM k CROSS JOIN LATERAL (SELECT m.chain, m.link, m.row_hash, m.received_at,"
+	  "  m.envelope_sha256 FROM tallyfeed.message m"
+	  "  WHERE m.message_id = decode(k.id, 'hex') LIMIT 1) x "
 	  "UNION ALL "
-	  "SELECT 'revision_exists', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+	  "SELECT 'revision_exists', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.result r"
 	  "  WHERE r.unit_code = k.unit AND r.committee = k.committee AND r.round = k.round"
 	  "  AND r.revision = k.revision LIMIT 1) x "
 	  "UNION ALL "
-	  "SELECT 'replayed', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+	  "SELECT 'replayed', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.message m"
 	  "  WHERE m.agent_id = k.agent AND m.sequence = k.sequence"
 	  "  AND m.message_id <> decode(k.id, 'hex') LIMIT 1) x "
 	  "UNION ALL "
 	  "SELECT 'prior', k.i, p.election_valid, p.seats_head - w.head,"
-	  " p.seats_deputy - w.deputy, p.seats_member - w.member, NULL, NULL, NULL, NULL"
+	  " p.seats_deputy - w.deputy, p.seats_member - w.member, NULL, NULL, NULL, NULL, NULL"
 	  " FROM k CROSS JOIN LATERAL (SELECT r.message_id, r.election_valid, r.seats_head,"
 	  "  r.seats_deputy, r.seats_member FROM tallyfeed.result r"
 	  "  WHERE r.unit_code = k.unit AND r.committee = k.committee AND r.round < k.round"
@@ -130,13 +132,13 @@ static const struct {
 	  "  FROM tallyfeed.candidate c WHERE c.message_id = p.message_id AND c.elected) w"
 	  " WHERE k.round >= 2 "
 	  "UNION ALL "
-	  "SELECT 'photo_reused', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+	  "SELECT 'photo_reused', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.result r"
 	  "  WHERE r.sheet_photo_sha256 = decode(k.photo, 'hex') AND r.unit_code <> k.unit"
 	  "  LIMIT 1) x"
 	  " WHERE k.photo <> '' "
 	  "UNION ALL "
-	  "SELECT 'identical_figures', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+	  "SELECT 'identical_figures', k.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	  " FROM k CROSS JOIN LATERAL (SELECT 1 FROM tallyfeed.result r"
 	  "  WHERE r.committee = k.committee AND r.registered = k.registered"
 	  "  AND r.took_part = k.took_part AND r.ballots_valid = k.valid"
@@ -144,18 +146,19 @@ static const struct {
 	  "  AND r.ballots_invalid = k.invalid AND r.unit_code <> k.unit LIMIT 1) x"
 	  " WHERE k.registered >= 100" },
 	{ "quarantine",
-	  /* Identical bytes are kept once, whatever their message id says. */
+	  /* Identical bytes are kept once, whatever their message id says;
+	   * other bytes under the same id are another frame (0011). */
 	  "INSERT INTO tallyfeed.quarantine (message_id, agent_id, sequence, reason, reason_name, "
 	  "detail, raw, raw_sha256, received_at, chain, link, row_hash, raw_size) "
 	  "SELECT $1::bytea, $2::text, $3::bigint, $4::smallint, $5::text, $6::text, $7::bytea, "
 	  "$8::bytea, $9::timestamptz, $10::text, $11::bigint, $12::bytea, $13::bigint "
 	  "WHERE NOT EXISTS (SELECT 1 FROM tallyfeed.quarantine WHERE raw_sha256 = $8::bytea) "
-	  "ON CONFLICT (message_id) DO NOTHING RETURNING 1" },
+	  "RETURNING 1" },
 	{ "quarantine_row",
 	  /* In the columns of batch_checks' duplicate finding (s_stored_row). */
 	  "SELECT NULL, NULL, NULL, NULL, NULL, NULL, chain, link, encode(row_hash, 'hex'),"
-	  " (extract(epoch FROM received_at) * 1000)::bigint FROM tallyfeed.quarantine"
-	  " WHERE message_id = $1::bytea OR raw_sha256 = $2::bytea ORDER BY link LIMIT 1" },
+	  " (extract(epoch FROM received_at) * 1000)::bigint, encode(raw_sha256, 'hex')"
+	  " FROM tallyfeed.quarantine WHERE raw_sha256 = $1::bytea LIMIT 1" },
 	{ "heads",
 	  /* The chain's head moved, and its signature, in one statement (one
 	   * round trip): no trigger of either table reads the other. */
@@ -374,6 +377,17 @@ store_retryable(const store_t *self)
 	return tf_db_retryable(self->conn);
 }
 
+static bool
+s_printable(const char *name)
+{
+	if (!tf_utf8_valid(name, strlen(name)))
+		return false;
+	for (const char *p = name; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 store_t *
 store_new(const char *conninfo, const char *chain, const tf_identity_t *signer,
           const store_limits_t *limits, char *err, size_t errlen)
@@ -381,9 +395,11 @@ store_new(const char *conninfo, const char *chain, const tf_identity_t *signer,
 	store_t *self;
 
 	assert(conninfo != NULL && chain != NULL && signer != NULL && limits != NULL);
-	if (strlen(chain) == 0 || strlen(chain) > TF_CHAIN_NAME_MAX) {
-		snprintf(err, errlen, "chain name \"%.80s\" must be 1 to %d bytes", chain,
-		         TF_CHAIN_NAME_MAX);
+	/* Every receipt names the chain, and a reader refuses a name that
+	 * would not print as it is (receipt.h). */
+	if (strlen(chain) == 0 || strlen(chain) > TF_CHAIN_NAME_MAX || !s_printable(chain)) {
+		snprintf(err, errlen, "chain name must be 1 to %d bytes of UTF-8 with no control "
+		         "character", TF_CHAIN_NAME_MAX);
 		return NULL;
 	}
 	self = calloc(1, sizeof *self);
@@ -846,19 +862,32 @@ s_prepare_checks(store_t *self)
 	return 0;
 }
 
-/* The chain row a duplicate finding names (batch_checks' columns 6 to 9). */
-static void
-s_stored_row(const PGresult *res, int row, store_row_t *out)
+static bool
+s_same_bytes(const store_entry_t *a, const store_entry_t *b)
 {
-	const char *hex = PQgetvalue(res, row, 8);
+	return a->raw_len == b->raw_len && memcmp(a->raw, b->raw, a->raw_len) == 0;
+}
+
+/* The chain row a duplicate finding names (batch_checks' columns 6 to 9),
+ * if the bytes it holds (column 10, their SHA-256) are digest: a message
+ * id stored with other bytes names no row of this message. */
+static bool
+s_stored_row(const PGresult *res, int row, const uint8_t digest[TF_HASH_LEN], store_row_t *out)
+{
+	const char *hex = PQgetvalue(res, row, 8), *sha = PQgetvalue(res, row, 10);
+	uint8_t stored[TF_HASH_LEN];
 
 	*out = (store_row_t){ .link = 0 };
+	if (sodium_hex2bin(stored, sizeof stored, sha, strlen(sha), NULL, NULL, NULL) != 0
+	    || sodium_memcmp(stored, digest, TF_HASH_LEN) != 0)
+		return false;
 	if (sodium_hex2bin(out->row_hash, sizeof out->row_hash, hex, strlen(hex), NULL, NULL,
 	                   NULL) != 0)
-		return;         /* the schema's CHECK makes it 32 bytes: never */
+		return false;   /* the schema's CHECK makes it 32 bytes: never */
 	snprintf(out->chain, sizeof out->chain, "%s", PQgetvalue(res, row, 6));
 	out->link = strtoll(PQgetvalue(res, row, 7), NULL, 10);
 	out->received_ms = strtoll(PQgetvalue(res, row, 9), NULL, 10);
+	return true;
 }
 
 /* Mark the entries the database (or an earlier entry of the batch)
@@ -900,7 +929,12 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 		 * fate is known (s_settle_copies). */
 		first_id[i] = (size_t)zhashx_lookup(ids, hex);
 		first_key[i] = (size_t)zhashx_lookup(keys, key);
-		if (first_id[i] != 0)
+		if (first_id[i] != 0 && !s_same_bytes(&entries[first_id[i] - 1], &entries[i])) {
+			s_refuse(&entries[i], TALLYFEED__REASON__REASON_MESSAGE_ID_REUSED,
+			         "this message id came earlier in the batch with other bytes: not "
+			         "this message");
+			first_id[i] = 0;
+		} else if (first_id[i] != 0)
 			entries[i].outcome = STORE_DUPLICATE;
 		else if (first_key[i] != 0)
 			entries[i].outcome = STORE_REVISION_EXISTS;
@@ -948,8 +982,17 @@ s_find_conflicts(store_t *self, store_entry_t *entries, size_t count)
 		e = &entries[item];
 		/* A stored message id wins over a stored key: it is the same message. */
 		if (strcmp(kind, "duplicate") == 0) {
-			e->outcome = STORE_DUPLICATE;
-			s_stored_row(res, row, &e->row);
+			uint8_t digest[TF_HASH_LEN];
+
+			/* The same message id is the same message only with the
+			 * same bytes: a DUPLICATE receipt must name the row of
+			 * what this sender sent, never another's. */
+			crypto_hash_sha256(digest, e->raw, e->raw_len);
+			if (s_stored_row(res, row, digest, &e->row))
+				e->outcome = STORE_DUPLICATE;
+			else
+				s_refuse(e, TALLYFEED__REASON__REASON_MESSAGE_ID_REUSED,
+				         "this message id is stored with other bytes: not this message");
 		}
 		else if (strcmp(kind, "revision_exists") == 0) {
 			if (e->outcome == STORE_ACCEPTED)
@@ -1105,22 +1148,20 @@ store_results(store_t *self, store_entry_t *entries, size_t count)
 	return 0;
 }
 
-/* The quarantine row kept before for this message id (id NULL: none) or
- * these bytes. */
+/* The quarantine row kept before for these very bytes. */
 static int
-s_quarantined_row(store_t *self, const char *id, int id_len, const uint8_t digest[TF_HASH_LEN],
-                  store_row_t *row)
+s_quarantined_row(store_t *self, const uint8_t digest[TF_HASH_LEN], store_row_t *row)
 {
-	const char *values[2] = { id, (const char *)digest };
-	int lengths[2] = { id_len, TF_HASH_LEN };
+	const char *values[1] = { (const char *)digest };
+	int lengths[1] = { TF_HASH_LEN };
 	PGresult *res;
 
 	*row = (store_row_t){ .link = 0 };
-	res = s_exec(self, "quarantine_row", 2, values, lengths, PGRES_TUPLES_OK);
+	res = s_exec(self, "quarantine_row", 1, values, lengths, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 1)
-		s_stored_row(res, 0, row);
+		s_stored_row(res, 0, digest, row);
 	PQclear(res);
 	return 0;
 }
@@ -1195,7 +1236,7 @@ store_quarantine(store_t *self, const tf_envelope_t *env, const uint8_t *raw, si
 		return 0;
 	}
 	PQclear(res);
-	return s_quarantined_row(self, values[0], lengths[0], digest, row);
+	return s_quarantined_row(self, digest, row);
 }
 
 int

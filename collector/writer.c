@@ -178,6 +178,9 @@ s_store_range(writer_t *self, batch_t *b, int from, int to)
 	return 0;
 fail:
 	store_rollback(self->store);
+	/* Rolled back: no row a receipt could name exists. */
+	for (int i = from; i < to; i++)
+		b->items[i].row = (store_row_t){ .link = 0 };
 	return -1;
 }
 
@@ -243,6 +246,7 @@ s_refused_by_store(batch_item_t *item)
 	item->store_refused = true;
 	item->stored = true;    /* answered; nothing of it is written */
 	item->written = false;
+	item->row = (store_row_t){ .link = 0 };
 	log_warnx("the database refused to store message %s (SQLSTATE %s): answered DEFERRED, "
 	          "nothing stored; its agent will send it again", id,
 	          tf_db_failure_state()[0] != '\0' ? tf_db_failure_state() : "none");

@@ -46,6 +46,7 @@
 #include "registry.h"
 #include "rows.h"
 #include "rules.h"
+#include "utf8.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -100,6 +101,7 @@ typedef struct {
 	long links;
 	long v1, v2;            /* messages checked as protocol 1 and 2 */
 	long receipts;          /* --receipts files checked */
+	long receipts_unkept;   /* of them, answers that name nothing kept (DEFERRED...) */
 } verify_t;
 
 static void
@@ -1060,23 +1062,32 @@ s_check_receipt_row(verify_t *v, const char *name, const tf_receipt_fields_t *f)
 {
 	bool stored = f->verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED
 	              || f->verdict == TALLYFEED__VERDICT__VERDICT_DUPLICATE;
-	const char *params[1];
-	char id_text[2 + 2 * TF_MESSAGE_ID_LEN + 1], id[2 * TF_MESSAGE_ID_LEN + 1];
+	const char *params[2] = { NULL, f->chain };
+	char id_text[2 + 2 * TF_HASH_LEN + 1], id[2 * TF_MESSAGE_ID_LEN + 1];
 	PGresult *res;
 	uint8_t hash[TF_HASH_LEN], sha[TF_HASH_LEN];
 
 	if ((!stored && f->verdict != TALLYFEED__VERDICT__VERDICT_REJECTED) || f->link == 0
-	    || f->message_id_len != TF_MESSAGE_ID_LEN)
-		return;         /* nothing kept that it could name */
+	    || f->message_id_len != TF_MESSAGE_ID_LEN) {
+		v->receipts_unkept++;   /* nothing kept that it could name */
+		return;
+	}
 	tf_message_id_hex(f->message_id, f->message_id_len, id);
-	snprintf(id_text, sizeof id_text, "\\x%s", id);
+	if (stored)
+		snprintf(id_text, sizeof id_text, "\\x%s", id);
+	else {
+		/* A quarantined frame is known by its bytes (0011). */
+		memcpy(id_text, "\\x", 2);
+		sodium_bin2hex(id_text + 2, sizeof id_text - 2, f->envelope_sha256, TF_HASH_LEN);
+	}
 	params[0] = id_text;
 	res = s_query(v, stored
 	              ? "SELECT chain, link, row_hash, (extract(epoch FROM received_at) * 1000)::bigint,"
-	                " envelope_sha256 FROM tallyfeed.message WHERE message_id = $1::bytea"
+	                 " envelope_sha256, 0::integer FROM tallyfeed.message WHERE message_id = $1::bytea"
 	              : "SELECT chain, link, row_hash, (extract(epoch FROM received_at) * 1000)::bigint,"
-	                " raw_sha256 FROM tallyfeed.quarantine WHERE message_id = $1::bytea",
-	              1, params);
+	                " raw_sha256, reason::integer FROM tallyfeed.quarantine WHERE raw_sha256 = $1::bytea"
+	                " ORDER BY chain = $2 DESC, link LIMIT 1",
+	              stored ? 1 : 2, params);
 	if (res == NULL)
 		return;
 	if (PQntuples(res) == 0) {
@@ -1105,6 +1116,10 @@ s_check_receipt_row(verify_t *v, const char *name, const tf_receipt_fields_t *f)
 	if (memcmp(sha, f->envelope_sha256, TF_HASH_LEN) != 0)
 		s_finding(v, "receipt %s: message %s's stored bytes are not the ones receipted "
 		          "(another SHA-256)", name, id);
+	if (!stored && s_int4(res, 0, 5) != f->reason)
+		s_finding(v, "receipt %s: message %s is receipted as rejected for %s, and the "
+		          "quarantine says %s", name, id, tf_reason_name(f->reason),
+		          tf_reason_name(s_int4(res, 0, 5)));
 out:
 	PQclear(res);
 }
@@ -1129,7 +1144,7 @@ s_check_receipts(verify_t *v, const char *dir)
 		size_t len = strlen(de->d_name), n;
 		const tf_peer_t *signer = NULL;
 		tf_receipt_fields_t f;
-		char why[512], *data;
+		char why[512], name[TF_TEXT_ESCAPED_MAX(sizeof de->d_name)], *data;
 
 		if (len <= 8 || strcmp(de->d_name + len - 8, ".receipt") != 0)
 			continue;
@@ -1139,10 +1154,12 @@ s_check_receipts(verify_t *v, const char *dir)
 			break;
 		}
 		v->receipts++;
+		/* A file's name may hold anything: escaped before it is shown. */
+		tf_text_escape(name, sizeof name, de->d_name, len);
 		data = tf_infile_read(dirfd, de->d_name, TF_RECEIPT_MAX, 0, &n, NULL, why, sizeof why);
 		if (data == NULL || tf_receipt_decode((const uint8_t *)data, n, &f, why,
 		                                      sizeof why) != 0) {
-			s_finding(v, "receipt %s: does not read: %s", de->d_name, why);
+			s_finding(v, "receipt %s: does not read: %s", name, why);
 			free(data);
 			continue;
 		}
@@ -1152,14 +1169,14 @@ s_check_receipts(verify_t *v, const char *dir)
 				signer = &v->collectors[i];
 		if (signer == NULL) {
 			s_finding(v, "receipt %s: signed in the name of collector %s, whose certificate "
-			          "is not given (--collector-cert)", de->d_name, f.collector);
+			          "is not given (--collector-cert)", name, f.collector);
 			continue;
 		}
 		if (tf_receipt_check(&f, signer, why, sizeof why) != 0) {
-			s_finding(v, "receipt %s: %s", de->d_name, why);
+			s_finding(v, "receipt %s: %s", name, why);
 			continue;
 		}
-		s_check_receipt_row(v, de->d_name, &f);
+		s_check_receipt_row(v, name, &f);
 	}
 	closedir(d);
 	return 0;
@@ -1342,8 +1359,9 @@ console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	       PQntuples(chains) == 1 ? "" : "s", v.links, v.nheads, v.nkept,
 	       v.findings ? "" : "all sound, ", v.findings, v.findings == 1 ? "" : "s");
 	if (receipts_dir != NULL)
-		printf("verify: %ld receipts from %s checked against the database\n", v.receipts,
-		       receipts_dir);
+		printf("verify: %ld receipts from %s checked against the database (%ld of them "
+		       "name nothing kept: signatures checked only)\n", v.receipts, receipts_dir,
+		       v.receipts_unkept);
 	rc = v.findings ? CONSOLE_FAILED : CONSOLE_OK;
 out:
 	PQclear(chains);

@@ -39,8 +39,9 @@ tf_enrolment_destroy(tf_enrolment_t **self_p)
 	*self_p = NULL;
 }
 
-tf_enrolment_t *
-tf_enrolment_load(const char *dir, char *err, size_t errlen)
+/* The certificates of dir: the collectors' alone, or all others. */
+static tf_enrolment_t *
+s_load(const char *dir, bool collectors, char *err, size_t errlen)
 {
 	tf_enrolment_t *self = calloc(1, sizeof *self);
 	size_t capacity = 0;
@@ -83,8 +84,10 @@ tf_enrolment_load(const char *dir, char *err, size_t errlen)
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
 		if (tf_peer_load(path, &self->peers[self->count], err, errlen) != 0)
 			goto fail;
-		if (self->peers[self->count].role == TF_ROLE_COLLECTOR)
-			continue;       /* a collector's certificate admits no one */
+		/* A collector's certificate admits no one; the collectors'
+		 * table holds theirs alone. */
+		if ((self->peers[self->count].role == TF_ROLE_COLLECTOR) != collectors)
+			continue;
 		self->count++;
 	}
 	for (size_t i = 0; i < self->count; i++) {
@@ -107,6 +110,32 @@ fail:
 		closedir(d);
 	tf_enrolment_destroy(&self);
 	return NULL;
+}
+
+tf_enrolment_t *
+tf_enrolment_load(const char *dir, char *err, size_t errlen)
+{
+	return s_load(dir, false, err, errlen);
+}
+
+tf_enrolment_t *
+tf_enrolment_load_collectors(const char *dir, char *err, size_t errlen)
+{
+	return s_load(dir, true, err, errlen);
+}
+
+size_t
+tf_enrolment_size(const tf_enrolment_t *self)
+{
+	assert(self != NULL);
+	return self->count;
+}
+
+const tf_peer_t *
+tf_enrolment_at(const tf_enrolment_t *self, size_t i)
+{
+	assert(self != NULL && i < self->count);
+	return &self->peers[i];
 }
 
 const tf_peer_t *

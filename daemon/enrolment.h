@@ -24,7 +24,14 @@ typedef struct _tf_enrolment_t tf_enrolment_t;
  * this user or root, not writable by others; a FIFO or a link named
  * *.cert fails the load at once.  NULL with err. */
 tf_enrolment_t *tf_enrolment_load(const char *dir, char *err, size_t errlen);
+/* The same for the collectors' certificates (role collector) in dir and
+ * no others: the keys their receipts and chain heads must verify under. */
+tf_enrolment_t *tf_enrolment_load_collectors(const char *dir, char *err, size_t errlen);
 void tf_enrolment_destroy(tf_enrolment_t **self_p);
+
+/* How many certificates the table holds, and the i-th (i < size). */
+size_t tf_enrolment_size(const tf_enrolment_t *self);
+const tf_peer_t *tf_enrolment_at(const tf_enrolment_t *self, size_t i);
 
 /* The peer with this CURVE public key (Z85), or NULL. */
 const tf_peer_t *tf_enrolment_by_key(const tf_enrolment_t *self, const char *curve_public);

@@ -66,7 +66,7 @@ tf_posting_of(const tf_report_t *report, const uint8_t payload_sha256[TF_HASH_LE
 	assert(report != NULL && out != NULL);
 	memset(out, 0, sizeof *out);
 	if (report->n_candidates > TF_POSTING_CANDIDATES_MAX || report->unit_code == NULL
-	    || strlen(report->unit_code) != TF_CODE_LEN)
+	    || !tf_code_valid(report->unit_code))
 		return -1;
 	memcpy(out->unit, report->unit_code, TF_CODE_LEN + 1);
 	out->committee = report->committee;

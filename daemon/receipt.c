@@ -242,10 +242,35 @@ tf_receipt_check(const tf_receipt_fields_t *f, const tf_peer_t *collector, char 
 		         "forged or altered", collector->name);
 		return -1;
 	}
-	if ((f->verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED
-	     || f->verdict == TALLYFEED__VERDICT__VERDICT_DUPLICATE) && f->link == 0) {
-		snprintf(why, whylen, "a %s receipt that names no chain row",
-		         tf_verdict_name(f->verdict));
+	switch (f->verdict) {
+	case TALLYFEED__VERDICT__VERDICT_ACCEPTED:
+	case TALLYFEED__VERDICT__VERDICT_DUPLICATE:
+		if (f->link == 0) {
+			snprintf(why, whylen, "a %s receipt that names no chain row",
+			         tf_verdict_name(f->verdict));
+			return -1;
+		}
+		if (f->reason != 0) {
+			snprintf(why, whylen, "a %s receipt with a reason (%s)",
+			         tf_verdict_name(f->verdict), tf_reason_name(f->reason));
+			return -1;
+		}
+		break;
+	case TALLYFEED__VERDICT__VERDICT_REJECTED:
+		if (f->reason == 0) {
+			snprintf(why, whylen, "a REJECTED receipt without a reason");
+			return -1;
+		}
+		break;
+	case TALLYFEED__VERDICT__VERDICT_DEFERRED:
+		if (f->link != 0) {
+			snprintf(why, whylen, "a DEFERRED receipt that names a chain row: nothing "
+			         "deferred is kept");
+			return -1;
+		}
+		break;
+	default:
+		snprintf(why, whylen, "no such verdict: %d", (int)f->verdict);
 		return -1;
 	}
 	return 0;

@@ -68,6 +68,19 @@ qrow=$(sql "SELECT 'chain=' || chain || ' link=' || link || ' at=' ||
 expect_eq "$(echo "$out" | grep '^receipt:' | tr '\n' '|')" \
 	"receipt: REJECTED $qrow sound|receipt: REJECTED $qrow sound|" "REJECTED twice, at its quarantine row"
 
+say "another message under a stored message id is not its duplicate: refused, kept, its own row"
+used=$(sql "SELECT encode(message_id, 'hex') FROM tallyfeed.message WHERE link = 2")
+sed 's/"unit": "630121100201"/"unit": "630121100203"/' "$EXAMPLES/villagers.json" >"$WORK/thief.json"
+out=$(TF_SEND_MESSAGE_ID=$used TF_SEND_RECEIPTS=1 "$SEND" "$EP" report "$WORK/thief.json")
+echo "$out"
+expect_eq "$(echo "$out" | head -1 | cut -d' ' -f1,2)" "REJECTED MESSAGE_ID_REUSED" "refused"
+trow=$(sql "SELECT 'chain=' || chain || ' link=' || link FROM tallyfeed.quarantine
+            WHERE reason_name = 'MESSAGE_ID_REUSED'")
+expect_eq "$(echo "$out" | sed -n 2p | cut -d' ' -f1-4)" "receipt: REJECTED $trow" \
+	"its receipt names its own quarantine row, not the stored message's"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.result WHERE unit_code = '630121100203'")" 0 \
+	"nothing of it stored"
+
 say "receipts altered, forged, mismatched and for a message the database lacks"
 mkdir "$WORK/bad"
 "$RECEIPTS_BIN" rewrite "$genuine" "$WORK/bad/altered.receipt" - link=2
@@ -97,7 +110,7 @@ expect_eq "$(echo "$out" | grep -c '^receipt missing.receipt: .* and the databas
 	"missing: a receipt for a message the database lacks"
 expect_eq "$(echo "$out" | grep -c '^receipt ')" 4 "nothing else found"
 out=$("$CONSOLE" verify --certs "$CERTS" --collector-cert "$COLLECTOR_CERT" --receipts "$WORK/r1")
-expect_eq "$(echo "$out" | tail -1)" "verify: 1 receipts from $WORK/r1 checked against the database" \
+expect_eq "$(echo "$out" | tail -1)" "verify: 1 receipts from $WORK/r1 checked against the database (0 of them name nothing kept: signatures checked only)" \
 	"the genuine receipt verifies"
 
 say "a false collector's answers are not taken: the message stays in the spool"
@@ -114,7 +127,7 @@ for mode in none forged other-bytes other-verdict other-message; do
 	none) why="it carries no receipt" ;;
 	forged) why="the signature does not verify under collector collector's key" ;;
 	other-bytes) why="the receipt is of other bytes than the message sent" ;;
-	other-verdict) why="the receipt says REJECTED (0), the answer ACCEPTED (0)" ;;
+	other-verdict) why="the receipt says REJECTED (13), the answer ACCEPTED (0)" ;;
 	other-message) why="the receipt is of another message" ;;
 	esac
 	if [ "$mode" = forged ]; then serve "$mode" "$KEYS/mallory.cert_secret"

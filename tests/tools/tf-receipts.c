@@ -13,7 +13,7 @@
  *                        row it never wrote (what verify must catch)
  *         forged         the same (SIGN_SECRET another's key: a forgery)
  *         other-bytes    of another envelope's SHA-256
- *         other-verdict  saying REJECTED while the Ack says ACCEPTED
+ *         other-verdict  saying REJECTED (BALLOT_SUM) while the Ack says ACCEPTED
  *         other-message  of another message id
  *       Runs until SIGTERM.  Prints a line per answer.
  *   tf-receipts rewrite IN OUT SIGN_SECRET|- FIELD=VALUE...
@@ -63,8 +63,10 @@ s_answer(const char *mode, const tf_identity_t *curve, const tf_identity_t *sign
 	r.at_ms = tf_now_ms();
 	if (strcmp(mode, "other-bytes") == 0)
 		r.envelope_sha256[0] ^= 1;
-	else if (strcmp(mode, "other-verdict") == 0)
+	else if (strcmp(mode, "other-verdict") == 0) {
 		r.verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
+		r.reason = TALLYFEED__REASON__REASON_BALLOT_SUM;
+	}
 	else if (strcmp(mode, "other-message") == 0)
 		r.message_id[0] ^= 1;
 	/* In the collector's name, whoever's key signs it. */

@@ -16,7 +16,8 @@
  * later with `raw`); TF_SEND_PROTOCOL=1 makes a report or heartbeat a
  * protocol 1 envelope, only its payload signed, as agents sent before
  * protocol 2; TF_SEND_AHEAD_MS=N dates a heartbeat N ms from now;
- * TF_SEND_RECEIPTS=1 prints each answer's receipt after it ("receipt:
+ * TF_SEND_MESSAGE_ID=HEX gives a report that message id (another's, to
+ * show it is not taken); TF_SEND_RECEIPTS=1 prints each answer's receipt after it ("receipt:
  * VERDICT chain=C link=L at=MS sound", or why not).
  */
 #include "bundle.h"
@@ -26,6 +27,7 @@
 #include "report.h"
 #include "rules.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +213,12 @@ main(int argc, char **argv)
 			return 1;
 		}
 		tf_message_id_new(id);
+		if (getenv("TF_SEND_MESSAGE_ID") != NULL
+		    && sodium_hex2bin(id, sizeof id, getenv("TF_SEND_MESSAGE_ID"),
+		                      strlen(getenv("TF_SEND_MESSAGE_ID")), NULL, NULL, NULL) != 0) {
+			fprintf(stderr, "tf-send: TF_SEND_MESSAGE_ID is not 32 hex digits\n");
+			return 2;
+		}
 		frame = tf_envelope_build(me, (uint64_t)zclock_usecs(), id, tf_now_ms(),
 		                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT,
 		                          &report->base, identity);

@@ -209,6 +209,24 @@ test_unsound_refused(void **state)
 	tf_receipt_sign(&r, s_collector);
 	assert_int_equal(tf_receipt_check(&r, tf_identity_peer(s_collector), why, sizeof why), -1);
 	assert_contains(why, "names no chain row");
+
+	/* Combinations a collector never signs: refused, each with why. */
+	s_receipt(&r, env, sizeof env);
+	r.verdict = TALLYFEED__VERDICT__VERDICT_DEFERRED;
+	r.reason = TALLYFEED__REASON__REASON_COLLECTOR_BUSY;
+	tf_receipt_sign(&r, s_collector);
+	assert_int_equal(tf_receipt_check(&r, tf_identity_peer(s_collector), why, sizeof why), -1);
+	assert_contains(why, "nothing deferred is kept");
+	s_receipt(&r, env, sizeof env);
+	r.verdict = TALLYFEED__VERDICT__VERDICT_REJECTED;
+	tf_receipt_sign(&r, s_collector);
+	assert_int_equal(tf_receipt_check(&r, tf_identity_peer(s_collector), why, sizeof why), -1);
+	assert_contains(why, "without a reason");
+	s_receipt(&r, env, sizeof env);
+	r.reason = TALLYFEED__REASON__REASON_BALLOT_SUM;
+	tf_receipt_sign(&r, s_collector);
+	assert_int_equal(tf_receipt_check(&r, tf_identity_peer(s_collector), why, sizeof why), -1);
+	assert_contains(why, "with a reason (BALLOT_SUM)");
 }
 
 /* The agent's check of the receipt in an answer to what it sent. */
