@@ -17,6 +17,7 @@
 #include "login.h"
 #include "report.h"
 #include "rules.h"
+#include "sheet.h"
 #include "spool.h"
 
 #include <assert.h>
@@ -37,6 +38,7 @@ struct _entry_t {
 	forwarder_config_t config;      /* a copy: a reload rewrites the forwarder's */
 	pthread_mutex_t lock;           /* the spool handle's */
 	spool_t *spool;
+	char *check_url;                /* NULL: no posting sheets */
 };
 
 /* One spooled message, from spool_foreach's key "UNIT/COMMITTEE/rN/vN". */
@@ -578,7 +580,7 @@ s_login(entry_t *self, const tf_http_request_t *request, tf_http_reply_t *reply)
 		snprintf(reply->cookie, sizeof reply->cookie,
 		         ENTRY_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d", session,
 		         LOGIN_LIFE_S);
-		s_json(reply, 200, json_pack("{ss}", "csrf", csrf));
+		s_json(reply, 200, json_pack("{sssb}", "csrf", csrf, "sheet", self->check_url != NULL));
 		log_info("entry: login from %s", tf_http_peer(request));
 		break;
 	case LOGIN_WRONG:
@@ -610,6 +612,50 @@ s_same_origin(const tf_http_request_t *request)
 	return host != NULL && strncmp(origin, "http://", 7) == 0 && strcmp(origin + 7, host) == 0;
 }
 
+/* GET /sheet?seq=N: the posting sheet of an accepted message (sheet.h),
+ * for the browser's print.  It shows candidates' names: logged in only. */
+static void
+s_sheet(entry_t *self, const tf_http_request_t *request, const char *session,
+        tf_http_reply_t *reply)
+{
+	const char *seq = tf_http_arg(request, "seq");
+	char why[1024];
+	long sequence;
+	size_t len;
+	int status;
+	char *html;
+
+	if (session == NULL || !login_check(self->login, session, NULL, zclock_mono(), NULL)) {
+		tf_http_reply_text(reply, 401, "text/plain; charset=utf-8", "请先登录\n");
+		return;
+	}
+	if (self->check_url == NULL) {
+		tf_http_reply_text(reply, 404, "text/plain; charset=utf-8",
+		                   "未配置省里的核对页面地址（agent/check_url），不能打印公示单\n");
+		return;
+	}
+	if (seq == NULL || tf_parse_long(seq, 1, INT64_MAX, &sequence) != 0) {
+		tf_http_reply_text(reply, 400, "text/plain; charset=utf-8", "seq 不是消息编号\n");
+		return;
+	}
+	pthread_mutex_lock(&self->lock);
+	html = sheet_render(self->spool, sequence, self->check_url, self->config.registry, &len,
+	                    &status, why, sizeof why);
+	pthread_mutex_unlock(&self->lock);
+	if (html == NULL) {
+		log_warnx("entry desk: sheet of message %ld: %s", sequence, why);
+		tf_http_reply_text(reply, status == 1 ? 404 : 500, "text/plain; charset=utf-8",
+		                   status == 1 ? "这条消息还没有被县里接收并签收，没有公示单\n"
+		                               : "公示单生成失败（详见日志）\n");
+		return;
+	}
+	reply->status = 200;
+	reply->content_type = "text/html; charset=utf-8";
+	reply->body = html;
+	reply->length = len;
+	reply->content_policy = sheet_content_policy();
+}
+
 static void
 s_handle(void *arg, const tf_http_request_t *request, tf_http_reply_t *reply)
 {
@@ -621,6 +667,10 @@ s_handle(void *arg, const tf_http_request_t *request, tf_http_reply_t *reply)
 	char csrf[LOGIN_TOKEN_HEX];
 	int64_t now = zclock_mono();
 
+	if (strcmp(path, "/sheet") == 0 && !post) {
+		s_sheet(self, request, session, reply);
+		return;
+	}
 	if (strncmp(path, "/api/", 5) != 0) {
 		const char *want = strcmp(path, "/") == 0 ? "/index.html" : path;
 
@@ -644,7 +694,9 @@ s_handle(void *arg, const tf_http_request_t *request, tf_http_reply_t *reply)
 	if (strcmp(path, "/api/session") == 0 && !post) {
 		bool in = session != NULL && login_check(self->login, session, NULL, now, csrf);
 
-		s_json(reply, 200, in ? json_pack("{sbss}", "logged_in", true, "csrf", csrf)
+		/* sheet: posting sheets can be printed (agent/check_url is set). */
+		s_json(reply, 200, in ? json_pack("{sbsssb}", "logged_in", true, "csrf", csrf, "sheet",
+		                                  self->check_url != NULL)
 		                      : json_pack("{sb}", "logged_in", false));
 		return;
 	}
@@ -694,6 +746,10 @@ entry_new(const entry_config_t *config, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&self->lock, NULL);
 	self->config = *config->config;
+	if (config->check_url != NULL && (self->check_url = strdup(config->check_url)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	self->config.inbox = NULL;
 	self->config.reload = NULL;
 	if ((self->login = login_new(config->password_path, err, errlen)) == NULL
@@ -726,6 +782,7 @@ entry_destroy(entry_t **self_p)
 	spool_close(&self->spool);
 	login_destroy(&self->login);
 	pthread_mutex_destroy(&self->lock);
+	free(self->check_url);
 	free(self);
 	*self_p = NULL;
 }

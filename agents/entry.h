@@ -42,6 +42,8 @@ typedef struct {
 	const char *listen;             /* ADDRESS:PORT (port 0: a free one) */
 	const char *spool_dir;          /* opened again here: the desk's own handle */
 	const char *password_path;      /* login.h; see LOGIN_FILE */
+	const char *check_url;          /* the province's check page (agent/check_url),
+	                                 * for posting sheets (sheet.h); NULL: none */
 	const forwarder_config_t *config;       /* agent id, key, township, registry,
 	                                 * rules: copied at start (a SIGHUP's new
 	                                 * rules reach the desk at its restart) */

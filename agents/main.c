@@ -375,11 +375,19 @@ s_serve_entry(zconfig_t *config, const char *listen, const char *file, const cha
 	const char *where = chosen != NULL ? chosen : ENTRY_DEFAULT_LISTEN;
 	char err[1024], path[4096], address[128];
 
+	const char *check_url = tf_config_str(config, "agent", "check_url", NULL);
+
 	if (strcmp(where, "off") == 0)
 		return 0;
+	if (check_url != NULL && !sheet_check_url_valid(check_url)) {
+		tf_config_warn(config, "agent/check_url must be an http:// or https:// URL of printable "
+		               "characters without a query or quotes");
+		return -1;
+	}
 	snprintf(path, sizeof path, "%s/%s", spool_dir, LOGIN_FILE);
 	*entry = entry_new(&(entry_config_t){ .listen = where, .spool_dir = spool_dir,
-	                                      .password_path = path, .config = fc },
+	                                      .password_path = path, .config = fc,
+	                                      .check_url = check_url },
 	                   err, sizeof err);
 	if (*entry == NULL) {
 		log_warnx("entry desk: %s%s", err, chosen != NULL ? "" : "; running without it");

@@ -2,6 +2,7 @@
  * api: tallyfeed-web's JSON API and pages (see api.h).
  */
 #include "api.h"
+#include "check.h"
 #include "db.h"
 #include "config.h"
 #include "enrolment.h"
@@ -33,13 +34,15 @@
  * request holds a reference for as long as it checks signatures, so a
  * SIGHUP swaps them without waiting for a query. */
 typedef struct {
-	tf_enrolment_t *enrolment;
+	tf_enrolment_t *enrolment;      /* the agents', or NULL */
+	tf_enrolment_t *collectors;     /* the collectors' (the public check), or NULL */
 	unsigned refs;
 } s_certs_t;
 
 struct api {
 	char *conninfo;
 	char *certs;                    /* NULL: signatures are not checked */
+	char *collector_certs;          /* NULL: no public check (/api/v1/check) */
 	/* Each serving thread has its own read-only connection (a PGconn may
 	 * not be used by two threads at once, and one shared behind a lock
 	 * would make every request wait for the slowest query). */
@@ -56,17 +59,25 @@ s_conn_free(void *conn)
 	PQfinish(conn);
 }
 
+/* The certificates of the directories given (either NULL: none of
+ * those), or NULL with err. */
 static s_certs_t *
-s_certs_new(tf_enrolment_t *enrolment)
+s_certs_load(const char *agents, const char *collectors, char *err, size_t errlen)
 {
 	s_certs_t *certs = calloc(1, sizeof *certs);
 
 	if (certs == NULL) {
-		tf_enrolment_destroy(&enrolment);
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	certs->enrolment = enrolment;
 	certs->refs = 1;
+	if ((agents != NULL && (certs->enrolment = tf_enrolment_load(agents, err, errlen)) == NULL)
+	    || (collectors != NULL && (certs->collectors = tf_enrolment_load_collectors(
+	                                   collectors, err, errlen)) == NULL)) {
+		tf_enrolment_destroy(&certs->enrolment);
+		free(certs);
+		return NULL;
+	}
 	return certs;
 }
 
@@ -83,6 +94,7 @@ s_certs_release(api_t *self, s_certs_t **certs_p)
 	pthread_mutex_unlock(&self->lock);
 	if (last) {
 		tf_enrolment_destroy(&certs->enrolment);
+		tf_enrolment_destroy(&certs->collectors);
 		free(certs);
 	}
 	*certs_p = NULL;
@@ -102,40 +114,37 @@ s_certs_take(api_t *self)
 }
 
 api_t *
-api_new(const char *conninfo, const char *certs, livefeed_t *feed, char *err, size_t errlen)
+api_new(const char *conninfo, const char *certs, const char *collector_certs, livefeed_t *feed,
+        char *err, size_t errlen)
 {
 	api_t *self = calloc(1, sizeof *self);
-	tf_enrolment_t *enrolment;
 
 	assert(conninfo != NULL);
+	if (self != NULL)
+		pthread_mutex_init(&self->lock, NULL);
 	if (self == NULL || (self->conninfo = strdup(conninfo)) == NULL
-	    || (certs != NULL && (self->certs = strdup(certs)) == NULL)) {
+	    || (certs != NULL && (self->certs = strdup(certs)) == NULL)
+	    || (collector_certs != NULL
+	        && (self->collector_certs = strdup(collector_certs)) == NULL)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	self->feed = feed;
-	if (certs != NULL) {
-		if ((enrolment = tf_enrolment_load(certs, err, errlen)) == NULL)
-			goto fail;
-		if ((self->current = s_certs_new(enrolment)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-	}
+	if ((certs != NULL || collector_certs != NULL)
+	    && (self->current = s_certs_load(certs, collector_certs, err, errlen)) == NULL)
+		goto fail;
 	if (pthread_key_create(&self->conn_key, s_conn_free) != 0) {
 		snprintf(err, errlen, "out of memory (thread key)");
 		goto fail;
 	}
-	pthread_mutex_init(&self->lock, NULL);
 	return self;
 fail:
 	if (self != NULL) {
-		if (self->current != NULL) {
-			tf_enrolment_destroy(&self->current->enrolment);
-			free(self->current);
-		}
+		s_certs_release(self, &self->current);
+		pthread_mutex_destroy(&self->lock);
 		free(self->conninfo);
 		free(self->certs);
+		free(self->collector_certs);
 		free(self);
 	}
 	return NULL;
@@ -157,6 +166,7 @@ api_destroy(api_t **self_p)
 	pthread_mutex_destroy(&self->lock);
 	free(self->conninfo);
 	free(self->certs);
+	free(self->collector_certs);
 	free(self);
 	*self_p = NULL;
 }
@@ -164,17 +174,12 @@ api_destroy(api_t **self_p)
 int
 api_reload(api_t *self, char *err, size_t errlen)
 {
-	tf_enrolment_t *enrolment;
 	s_certs_t *fresh, *old;
 
-	if (self->certs == NULL)
+	if (self->certs == NULL && self->collector_certs == NULL)
 		return 0;
-	if ((enrolment = tf_enrolment_load(self->certs, err, errlen)) == NULL)
+	if ((fresh = s_certs_load(self->certs, self->collector_certs, err, errlen)) == NULL)
 		return -1;
-	if ((fresh = s_certs_new(enrolment)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	pthread_mutex_lock(&self->lock);
 	old = self->current;
 	self->current = fresh;
@@ -443,11 +448,63 @@ s_feed(api_t *self, const tf_http_request_t *request, tf_http_reply_t *reply)
 	s_reply_json(reply, 200, body);
 }
 
+/* /api/v1/check?u=&c=&r=&v=&d=&s=&f=: the public check of a posting
+ * sheet (check.h), from what its QR code carries. */
+static void
+s_check(api_t *self, PGconn *conn, const tf_http_request_t *request, tf_http_reply_t *reply)
+{
+	static const char names[] = "ucrvdsf";
+	char query[TF_POSTING_QUERY_MAX + 1], err[1024];
+	size_t used = 0;
+	check_answer_t answer;
+	tf_posting_t posting;
+	query_status_t status;
+	s_certs_t *certs;
+
+	for (const char *n = names; *n != '\0'; n++) {
+		char name[2] = { *n, '\0' };
+		const char *value = tf_http_arg(request, name);
+		int len;
+
+		if (value == NULL)
+			continue;       /* said by the parse */
+		len = snprintf(query + used, sizeof query - used, "%s%c=%s", used ? "&" : "", *n,
+		               value);
+		if (len < 0 || (size_t)len >= sizeof query - used) {
+			s_reply_error(reply, 400, "not a posting sheet's check: too long");
+			return;
+		}
+		used += (size_t)len;
+	}
+	query[used] = '\0';
+	if (tf_posting_parse(query, &posting, err, sizeof err) != 0) {
+		char why[1100];
+
+		snprintf(why, sizeof why, "not a posting sheet's check: %s", err);
+		s_reply_error(reply, 400, why);
+		return;
+	}
+	certs = s_certs_take(self);
+	if (certs == NULL || certs->collectors == NULL || tf_enrolment_size(certs->collectors) == 0) {
+		s_certs_release(self, &certs);
+		s_reply_error(reply, 503, "the check is not configured here (no collector's "
+		              "certificate: tallyfeed-web --collector-certs DIR)");
+		return;
+	}
+	status = check_posting(conn, certs->collectors, &posting, &answer, err, sizeof err);
+	s_certs_release(self, &certs);
+	if (status != QUERY_OK) {
+		s_reply_failure(conn, reply, status, err);
+		return;
+	}
+	s_reply_json(reply, 200, check_answer_json(&posting, &answer));
+}
+
 static void
 s_index(tf_http_reply_t *reply)
 {
 	s_reply_json(reply, 200, json_pack(
-	    "{s:s, s:[s,s,s,s,s,s,s,s,s,s]}",
+	    "{s:s, s:[s,s,s,s,s,s,s,s,s,s,s]}",
 	    "api", "tallyfeed v1: every figure computed from the stored results when asked",
 	    "endpoints",
 	    "/api/v1/totals?level=province|prefecture|county|township[&under=CODE]",
@@ -459,7 +516,8 @@ s_index(tf_http_reply_t *reply)
 	    "/api/v1/units?under=CODE",
 	    "/api/v1/area/CODE",
 	    "/api/v1/unit/CODE",
-	    "/api/v1/feed[?under=CODE][&verdict=V][&after=N][&limit=N]"));
+	    "/api/v1/feed[?under=CODE][&verdict=V][&after=N][&limit=N]",
+	    "/api/v1/check?u=UNIT&c=COMMITTEE&r=ROUND&v=REVISION&d=DIGEST&s=SIGNATURE&f=FIGURES"));
 }
 
 static void
@@ -484,6 +542,10 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 	if ((conn = s_connection(self, err, sizeof err, why, sizeof why)) == NULL) {
 		log_warnx("%s", err);
 		s_reply_error(reply, 503, why);
+		return;
+	}
+	if (strcmp(what, "check") == 0) {
+		s_check(self, conn, request, reply);
 		return;
 	}
 	if (slash != NULL && (strncmp(what, "area", name_len) == 0 && name_len == 4)) {
@@ -545,6 +607,8 @@ api_handle(void *arg, const tf_http_request_t *request, tf_http_reply_t *reply)
 	}
 	if (strcmp(path, "/") == 0)
 		path = "/index.html";
+	else if (strcmp(path, "/check") == 0)
+		path = "/check.html";   /* the public check; its query is its page's */
 	for (const embedded_file_t *asset = web_assets; asset->path != NULL; asset++)
 		if (strcmp(path, asset->path) == 0) {
 			tf_http_reply_static(reply, 200, asset->content_type, asset->data,

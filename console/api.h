@@ -8,6 +8,11 @@
  *   /api/v1/area/CODE      where an area sits, and the level below it
  *   /api/v1/unit/CODE      a unit: where it sits, its state per committee,
  *                          every revision of its results with its signature
+ *   /api/v1/check?u=&c=&r=&v=&d=&s=&f=
+ *                          the public check of a posting sheet (check.h):
+ *                          what its QR code carries, answered from the
+ *                          database and the collectors' keys; /check is
+ *                          the page that asks it
  *   /api/v1/feed[?under=CODE&verdict=V&after=N&limit=N]
  *                          the latest of the collectors' live feed, newest
  *                          first (livefeed.h; from memory, not the database)
@@ -30,12 +35,13 @@
 typedef struct api api_t;
 
 /* conninfo: the database ("" = the PG* environment); certs: the agents'
- * certificates to check signatures with, or NULL; feed: the live feed to
+ * certificates to check signatures with, or NULL; collector_certs: the
+ * collectors' certificates, for the public check, or NULL; feed: the live feed to
  * answer /api/v1/feed from (borrowed, outlives the api), or NULL.  The
  * database need not be up yet: each serving thread connects when it is
  * not connected.  NULL with err if the certificates cannot be read. */
-api_t *api_new(const char *conninfo, const char *certs, livefeed_t *feed, char *err,
-               size_t errlen);
+api_t *api_new(const char *conninfo, const char *certs, const char *collector_certs,
+               livefeed_t *feed, char *err, size_t errlen);
 void api_destroy(api_t **self_p);
 
 /* Read the certificate directory again; on failure the old ones stay.

@@ -248,13 +248,14 @@ json_t *
 check_answer_json(const tf_posting_t *posting, const check_answer_t *a)
 {
 	char text[1024], when[48];
-	json_t *o, *differing;
+	json_t *o, *differing, *figures, *candidates;
 
 	check_answer_text(posting, a, text, sizeof text);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "verdict", check_verdict_word(a->verdict),
-	              "message", text, "unit", posting->unit, "committee",
-	              tf_committee_word(posting->committee), "round", (json_int_t)posting->round,
-	              "revision", (json_int_t)posting->revision);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "verdict",
+	              check_verdict_word(a->verdict), "message", text, "unit", posting->unit,
+	              "committee", tf_committee_word(posting->committee), "committee_name",
+	              tf_posting_committee_name(posting->committee), "round",
+	              (json_int_t)posting->round, "revision", (json_int_t)posting->revision);
 	if (o == NULL)
 		return NULL;
 	if (a->unit_name[0] != '\0')
@@ -271,6 +272,26 @@ check_answer_json(const tf_posting_t *posting, const check_answer_t *a)
 		s_beijing(a->superseded_ms, when, sizeof when);
 		json_object_set_new(o, "superseded_at", json_string(when));
 	}
+	/* The sheet's own figures (the URL's), to set beside the paper; none
+	 * the sheet does not carry. */
+	figures = json_array();
+	for (int i = 0; i < TF_POSTING_FIGURES; i++) {
+		bool party = posting->committee == TALLYFEED__COMMITTEE__COMMITTEE_PARTY_BRANCH;
+
+		if ((i == 1 && !party) || (i == 3 && party))
+			continue;       /* not on the sheet (agents/sheet.c) */
+		json_array_append_new(figures, json_pack("{s:s, s:i, s:b}", "name",
+		    tf_posting_label(posting->committee, i), "posted", (json_int_t)posting->figures[i],
+		    "differs", a->verdict == CHECK_ALTERED && (a->differs & (1u << i)) != 0));
+	}
+	json_object_set_new(o, "figures", figures);
+	candidates = json_array();
+	for (size_t i = 0; i < posting->candidates; i++)
+		json_array_append_new(candidates, json_pack("{s:i, s:b}", "votes",
+		                      (json_int_t)posting->votes[i], "elected", posting->elected[i]));
+	json_object_set_new(o, "candidates", candidates);
+	json_object_set_new(o, "candidates_differ", json_boolean(a->verdict == CHECK_ALTERED
+	                    && (a->differs & TF_POSTING_CANDIDATES_DIFFER) != 0));
 	if (a->verdict == CHECK_ALTERED) {
 		differing = json_array();
 		for (int i = 0; i <= TF_POSTING_FIGURES; i++)

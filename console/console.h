@@ -44,6 +44,8 @@ int console_receipt(int argc, char **argv);
 int console_feed(zconfig_t *config, int argc, char **argv);
 /* verify needs the database and the certificates (console/certs). */
 int console_verify(console_db_t *db, zconfig_t *config, int argc, char **argv);
+/* check reads console/collector_certs: the keys receipts verify under. */
+int console_check(console_db_t *db, zconfig_t *config, int argc, char **argv);
 /* heads prints the chain heads the collectors signed. */
 int console_heads(console_db_t *db, int argc, char **argv);
 /* unit reads console/certs too, to check each signature. */

@@ -52,6 +52,9 @@ s_usage(FILE *fp)
 	    "                               receipts against what is stored\n"
 	    "  heads [--all] [--out FILE]   the chain heads the collectors signed, to be\n"
 	    "                               kept away from the database\n"
+	    "  check URL [--collector-certs DIR]\n"
+	    "                               the public check of a posting sheet (公示): is\n"
+	    "                               what its QR code's URL carries counted as posted?\n"
 	    "  receipt check FILE --cert COLLECTOR.cert\n"
 	    "                               check a collector's receipt offline (from\n"
 	    "                               `tallyfeed-agent receipts --export`)\n"
@@ -62,7 +65,7 @@ s_usage(FILE *fp)
 	    "                (CONNINFO); collector, key, collector_cert (for import);\n"
 	    "                feed (the collector's feed endpoint, for feed);\n"
 	    "                silent_after_s (for status)\n"
-	    "                certs (for verify)\n"
+	    "                certs (for verify); collector_certs (for check)\n"
 	    "  -v            more logging\n"
 	    "  -h, --help    this text; `tallyfeed COMMAND --help` for a command's own\n"
 	    "\n"
@@ -108,7 +111,7 @@ main(int argc, char **argv)
 	};
 	static const char *const config_keys[] = {
 		"database", "collector", "key", "collector_cert", "certs", "feed",
-		"silent_after_s", NULL
+		"silent_after_s", "collector_certs", NULL
 	};
 	const char *conninfo = NULL, *config_path = NULL;
 	zconfig_t *config = NULL;
@@ -184,6 +187,9 @@ main(int argc, char **argv)
 	} else if (strcmp(argv[0], "receipt") == 0) {
 		rc = console_receipt(argc, argv);
 		goto out;
+	} else if (strcmp(argv[0], "check") == 0) {
+		configured = console_check;
+		skip = 0;
 	} else if (strcmp(argv[0], "verify") == 0) {
 		configured = console_verify;
 		skip = 0;

@@ -28,15 +28,16 @@ s_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: tallyfeed-web [-nv] [-f FILE] [-l ADDRESS:PORT] [-d CONNINFO] [-C CERT_DIR]\n"
 	    "                     [-F ENDPOINT[,ENDPOINT...]] [--host NAME[,NAME...]]\n"
-	    "                     [--address-file FILE]\n"
-	    "Serve the provincial office's dashboard (/) and its JSON API (/api/v1/),\n"
+	    "                     [--collector-certs DIR] [--address-file FILE]\n"
+	    "Serve the provincial office's dashboard (/), its JSON API (/api/v1/) and\n"
+	    "the public check of posting sheets (/check, /api/v1/check),\n"
 	    "reading the database as the read-only role tallyfeed_reader.  Every figure\n"
 	    "is computed from the stored results when asked.  Runs in the foreground and\n"
 	    "logs to stderr; SIGTERM or SIGINT stops it, SIGHUP re-reads the certificate\n"
-	    "directory (the old certificates stay if the new are unsound).\n"
+	    "directories (the old certificates stay if the new are unsound).\n"
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"web\": listen, database, certs,\n"
-	    "                 feed, host, connections_per_address (see\n"
+	    "                 collector_certs, feed, host, connections_per_address (see\n"
 	    "                 deploy/examples/web.cfg)\n"
 	    "  -l ADDR:PORT   where to listen (default %s; port 0 takes a free one;\n"
 	    "                 \"*:PORT\" every address — put it behind a proxy with TLS)\n"
@@ -44,6 +45,9 @@ s_usage(FILE *fp)
 	    "                 the login must be a member of tallyfeed_reader\n"
 	    "  -C DIR         the agents' certificates: a unit's page then shows each\n"
 	    "                 signature checked (without: only that one is stored)\n"
+	    "  --collector-certs DIR  the collectors' public NAME.cert files: the keys a\n"
+	    "                 posting sheet's receipt must verify under for /check to say\n"
+	    "                 \"counted\" (without: /api/v1/check answers 503)\n"
 	    "  -F, --feed ENDPOINTS  the collectors' live feeds, comma-separated, shown\n"
 	    "                 on the dashboard and at /api/v1/feed (default %s;\n"
 	    "                 \"off\" for none)\n"
@@ -70,14 +74,15 @@ main(int argc, char **argv)
 		{ "address-file", required_argument, NULL, 'A' },
 		{ "feed", required_argument, NULL, 'F' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "collector-certs", required_argument, NULL, 'K' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const keys[] = { "listen", "database", "certs", "feed", "host",
-		                            "connections_per_address", NULL };
+	static const char *const keys[] = { "listen", "database", "certs", "collector_certs",
+		                            "feed", "host", "connections_per_address", NULL };
 	const char *config_path = NULL, *listen = NULL, *conninfo = NULL, *certs = NULL;
-	const char *feed_endpoints = NULL, *host_names = NULL;
+	const char *feed_endpoints = NULL, *host_names = NULL, *collector_certs = NULL;
 	char **hosts = NULL;
 	const char *address_file = NULL;
 	zconfig_t *config = NULL;
@@ -116,6 +121,9 @@ main(int argc, char **argv)
 		case 'H':
 			host_names = optarg;
 			break;
+		case 'K':
+			collector_certs = optarg;
+			break;
 		case 'n':
 			check_only = 1;
 			break;
@@ -150,6 +158,8 @@ main(int argc, char **argv)
 		conninfo = tf_config_str(config, "web", "database", "");
 	if (certs == NULL)
 		certs = tf_config_str(config, "web", "certs", NULL);
+	if (collector_certs == NULL)
+		collector_certs = tf_config_str(config, "web", "collector_certs", NULL);
 	int feed_from_file = feed_endpoints == NULL
 	                     && tf_config_str(config, "web", "feed", NULL) != NULL;
 
@@ -208,7 +218,7 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	api = api_new(conninfo, certs, feed, err, sizeof err);
+	api = api_new(conninfo, certs, collector_certs, feed, err, sizeof err);
 	if (api == NULL) {
 		log_warnx("%s", err);
 		goto out;

@@ -545,7 +545,8 @@ s_send(tf_http_t *self, struct MHD_Connection *connection, const char *method, c
 	MHD_add_response_header(response, "X-Frame-Options", "DENY");
 	MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(response, "Content-Security-Policy",
-	                        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+	                        reply->content_policy != NULL ? reply->content_policy
+	                        : "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
 	log_debug("http: %s %s -> %u (%zu bytes)", method, url, reply->status, reply->length);
 	rc = MHD_queue_response(connection, reply->status, response);
 	MHD_destroy_response(response);

@@ -48,6 +48,9 @@ typedef struct {
 	size_t length;
 	bool body_static;
 	char cookie[256];               /* a Set-Cookie header's value; "" for none */
+	const char *content_policy;     /* static; NULL: the same-origin policy every
+	                                 * reply carries (a page that needs its own,
+	                                 * e.g. one inline style by its hash) */
 } tf_http_reply_t;
 
 typedef void tf_http_handler_fn(void *arg, const tf_http_request_t *request,

@@ -34,7 +34,7 @@ function show(section) {
 
 async function start() {
   const r = await api("GET", "/api/session");
-  if (r.data.logged_in) { csrf = r.data.csrf; await showUnits(); } else show("login");
+  if (r.data.logged_in) { csrf = r.data.csrf; window.TF_SHEET = r.data.sheet; await showUnits(); } else show("login");
   document.body.dataset.ready = "1";
 }
 
@@ -45,6 +45,7 @@ $("login-form").addEventListener("submit", async (e) => {
   if (r.status !== 200) { $("login-error").textContent = r.data.error || "登录失败"; return; }
   $("login-error").textContent = "";
   csrf = r.data.csrf;
+  window.TF_SHEET = r.data.sheet;     // posting sheets can be printed
   await showUnits();
 });
 
@@ -308,8 +309,8 @@ $("save").addEventListener("click", async () => {
     } else if (s === "accepted") {
       clearInterval(pollTimer);
       showState("accepted", STATES.accepted + "（消息 " + seq + "）");
-      // The posting sheet (/sheet?seq=N) is shown here once it exists:
-      // until then no link, rather than a dead one.
+      // The posting sheet (/sheet?seq=N), where the agent knows the
+      // province's check page; no link rather than a dead one.
       if (window.TF_SHEET) { $("sheet-link").firstChild.href = "/sheet?seq=" + seq; $("sheet-link").hidden = false; }
     } else showState(s, STATES[s] + "（消息 " + seq + "）");
   }, 500);

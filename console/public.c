@@ -1,0 +1,101 @@
+/*
+ * public: `tallyfeed check URL` — the province's public check of a posting
+ * sheet (公示) on the command line: what /check answers a villager who
+ * scans the sheet's QR code (check.h), for the same URL.
+ */
+#include "check.h"
+#include "config.h"
+#include "console.h"
+#include "log.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+static void
+s_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: tallyfeed check URL [--collector-certs DIR]\n"
+	    "Check a posting sheet (公示): URL is what its QR code holds (the province's\n"
+	    "check page and its query; the query alone will do).  Says, from the\n"
+	    "database and the collectors' public keys, one of: counted (exactly as\n"
+	    "posted), superseded (by revision N, and when), altered (the receipt is\n"
+	    "genuine and the sheet's figures are not the counted ones: which), not_known\n"
+	    "(no such result stored), forged (the receipt is no collector's).  It shows\n"
+	    "no figure the sheet does not carry.\n"
+	    "  --collector-certs DIR  the collectors' public NAME.cert files (console/\n"
+	    "                collector_certs in the configuration)\n"
+	    "Exit status: 0 counted as posted, 1 any other answer (or the check could not\n"
+	    "run), 2 bad arguments (a URL that is not a sheet's).\n");
+}
+
+int
+console_check(console_db_t *db, zconfig_t *config, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "collector-certs", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dir = tf_config_str(config, "console", "collector_certs", NULL);
+	tf_enrolment_t *collectors = NULL;
+	check_answer_t answer;
+	tf_posting_t posting;
+	char err[1024], text[1024];
+	query_status_t status;
+	PGconn *conn;
+	int ch, rc = CONSOLE_FAILED;
+
+	optind = 0;     /* glibc: scan this argv afresh, options anywhere */
+	while ((ch = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			dir = optarg;
+			break;
+		case 'h':
+			s_usage(stdout);
+			return CONSOLE_OK;
+		default:
+			s_usage(stderr);
+			return CONSOLE_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		s_usage(stderr);
+		return CONSOLE_USAGE;
+	}
+	if (dir == NULL) {
+		log_warnx("check needs the collectors' certificates (--collector-certs DIR or "
+		          "console/collector_certs)");
+		return CONSOLE_USAGE;
+	}
+	if (tf_posting_parse(argv[optind], &posting, err, sizeof err) != 0) {
+		log_warnx("check: not a posting sheet's URL: %s", err);
+		return CONSOLE_USAGE;
+	}
+	if (sodium_init() < 0)
+		return CONSOLE_FAILED;
+	if ((collectors = tf_enrolment_load_collectors(dir, err, sizeof err)) == NULL) {
+		log_warnx("check: %s", err);
+		return CONSOLE_FAILED;
+	}
+	if (tf_enrolment_size(collectors) == 0) {
+		log_warnx("check: %s holds no collector's certificate", dir);
+		goto out;
+	}
+	if ((conn = console_db_conn(db)) == NULL)
+		goto out;
+	status = check_posting(conn, collectors, &posting, &answer, err, sizeof err);
+	if (status != QUERY_OK) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	check_answer_text(&posting, &answer, text, sizeof text);
+	printf("%s: %s\n", check_verdict_word(answer.verdict), text);
+	rc = answer.verdict == CHECK_COUNTED ? CONSOLE_OK : CONSOLE_FAILED;
+out:
+	tf_enrolment_destroy(&collectors);
+	return rc;
+}

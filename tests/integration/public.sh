@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The posting sheet (公示) and the public check, through a real agent,
+# collector, PostgreSQL and tallyfeed-web: the sheet the agent prints for
+# an accepted result carries a QR code (read back with zbarimg from the
+# sheet rendered by headless Chromium) of the check page's URL; for that
+# URL `tallyfeed check` and /api/v1/check answer "counted"; once revision 2
+# is stored the first sheet's URL answers "superseded" (by 2); a URL with
+# one figure changed "altered" naming that figure; one with another
+# signature "forged"; one of a result never stored "not_known"; a URL that
+# is not a sheet's is refused (exit 2, 400).
+. "$(dirname "$0")/lib.sh"
+
+WEB=$TF_BIN/console/tallyfeed-web
+CHECK_PAGE=https://check.example.cn/check
+EXAMPLES=$TF_SRC/deploy/examples
+mkdir -p "$WORK/collectors"
+cp "$COLLECTOR_CERT" "$WORK/collectors/"
+setup_db
+start_collector
+agent_config clerk 630121100000 "    check_url = \"$CHECK_PAGE\"
+    web = off
+"
+cfg=$WORK/clerk.cfg
+${TF_WRAP:-} "$AGENT" -f "$cfg" --metrics-file "$WORK/agent-metrics-clerk" run \
+	>>"$WORK/agent-clerk.log" 2>&1 &
+AGENT_PIDS+=($!)
+
+say "an accepted result's posting sheet, and its QR code"
+expect_eq "$(agent -f "$cfg" submit --wait 30 "$EXAMPLES/villagers.json")" \
+	"$EXAMPLES/villagers.json: ACCEPTED" "revision 1 accepted"
+seq1=$(agent -f "$cfg" status --all | awk '$2 == "accepted" { print $1; exit }')
+agent -f "$cfg" sheet "$seq1" --out "$WORK/sheet1.html"
+url1=$(agent -f "$cfg" sheet "$seq1" --url-only)
+echo "$url1"
+case $url1 in "$CHECK_PAGE?u=630121100201&c=villagers&r=1&v=1&d="*) echo "ok: the URL names the result" ;;
+	*) fail "the sheet's URL: $url1" ;; esac
+expect_eq "$(grep -c '元树尔村委会' "$WORK/sheet1.html")" 1 "the sheet names the unit"
+expect_eq "$(grep -o '<td class="n" data-figure="6">[0-9]*' "$WORK/sheet1.html" | sed 's/.*>//')" 990 \
+	"and carries its figures (valid ballots)"
+# The sheet as a browser draws it, and its QR code read back from the image.
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=900,1400 \
+	--screenshot="$WORK/sheet1.png" "file://$WORK/sheet1.html" >/dev/null 2>&1
+qr=$(zbarimg -q --raw "$WORK/sheet1.png" 2>/dev/null)
+expect_eq "$qr" "$url1" "the QR code holds the check URL"
+rc=0
+agent -f "$cfg" sheet 999 --url-only 2>"$WORK/nosheet" || rc=$?
+expect_eq "$rc" 1 "no sheet for a message the spool lacks"
+
+say "tallyfeed check: counted as posted"
+check() { "$CONSOLE" check "$1" --collector-certs "$WORK/collectors"; }
+out=$(check "$url1"); rc=$?
+echo "$out"
+expect_eq "$rc $(echo "$out" | cut -d: -f1)" "0 counted" "counted, exit 0"
+
+say "tallyfeed-web: /check and /api/v1/check"
+"$WEB" -l 127.0.0.1:0 --address-file "$WORK/web-address" -F off \
+	--collector-certs "$WORK/collectors" >>"$WORK/web.log" 2>&1 &
+WEB_PID=$!
+trap 'rc=$?; set +e; kill $WEB_PID 2>/dev/null; (exit $rc); cleanup' EXIT
+wait_for 20 test -s "$WORK/web-address" || fail "tallyfeed-web did not start"
+base=$(cat "$WORK/web-address")
+api() { curl -s "${base}api/v1/check?${1#*\?}"; }
+verdict() { api "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])'; }
+expect_eq "$(verdict "$url1")" counted "/api/v1/check: counted"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "${base}check?${url1#*\?}")" \
+	"200 text/html; charset=utf-8" "/check serves the page"
+expect_eq "$(api "$url1" | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["unit_name"], a["collector"], [f["posted"] for f in a["figures"]][5])')" \
+	"元树尔村委会 collector 990" "it names the unit and the collector, and carries the sheet's own figures"
+
+say "one figure changed on the sheet: altered, naming it"
+altered=$(echo "$url1" | sed -E 's/(f=([0-9]+\.){6})990/\1999/')
+expect_eq "$(verdict "$altered")" altered "/api/v1/check: altered"
+expect_eq "$(api "$altered" | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)["differing"]))')" \
+	"有效票数" "the figure named"
+api "$altered" | grep -q 990 && fail "the counted figure is shown"
+out=$(check "$altered") && fail "tallyfeed check says counted for an altered sheet"
+expect_eq "$(echo "$out" | cut -d: -f1)" altered "tallyfeed check: altered"
+votes=$(echo "$url1" | sed -E 's/_612e/_613e/')
+expect_eq "$(verdict "$votes")" altered "a candidate's votes changed: altered"
+
+say "another signature: forged"
+forged=$(python3 -c 'import sys; u = sys.argv[1]; i = u.index("&s=") + 3
+print(u[:i] + ("B" if u[i] == "A" else "A") + u[i + 1:])' "$url1")
+expect_eq "$(verdict "$forged")" forged "/api/v1/check: forged"
+expect_eq "$(check "$forged" | cut -d: -f1)" forged "tallyfeed check: forged"
+
+say "a result the province never stored: not known"
+unknown=$(echo "$url1" | sed 's/u=630121100201/u=630121100202/')
+expect_eq "$(verdict "$unknown")" not_known "/api/v1/check: not_known"
+
+say "revision 2 stored: the first sheet says superseded"
+sed 's/"revision": 1/"revision": 2/; s/"took_part": 1003/"took_part": 1010/; s/"issued": 1003/"issued": 1010/' \
+	"$EXAMPLES/villagers.json" >"$WORK/rev2.json"
+expect_eq "$(agent -f "$cfg" submit --wait 30 "$WORK/rev2.json")" "$WORK/rev2.json: ACCEPTED" \
+	"revision 2 accepted"
+expect_eq "$(verdict "$url1")" superseded "/api/v1/check: superseded"
+expect_eq "$(api "$url1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["superseded_by"])')" 2 \
+	"by revision 2"
+seq2=$(agent -f "$cfg" status --all | awk '$2 == "accepted" { s = $1 } END { print s }')
+url2=$(agent -f "$cfg" sheet "$seq2" --url-only)
+expect_eq "$(verdict "$url2")" counted "the new sheet: counted"
+
+say "what is not a sheet's URL is refused"
+rc=0; "$CONSOLE" check "$CHECK_PAGE?u=1" --collector-certs "$WORK/collectors" 2>/dev/null || rc=$?
+expect_eq "$rc" 2 "tallyfeed check: exit 2"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${base}api/v1/check?u=630121100201&c=villagers")" 400 \
+	"/api/v1/check: 400"
+long=$(head -c 5000 /dev/zero | tr '\0' 1)
+short=${url1%%&f=*}
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${base}api/v1/check?${short#*\?}&f=$long")" 400 \
+	"a query over its bound: 400"
+
+kill $WEB_PID; wait $WEB_PID || fail "tallyfeed-web did not exit cleanly"
+stop_agents
+finish
