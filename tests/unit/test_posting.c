@@ -140,7 +140,7 @@ test_refused(void **state)
 	free(long_query);
 	/* More candidates than a posting carries. */
 	snprintf(bad, sizeof bad, "%s", query);
-	*strchr(bad, '_') = '\0';
+	*strchr(strstr(bad, "&f="), '_') = '\0';
 	strcat(bad, "_");
 	for (int i = 0; i <= TF_POSTING_CANDIDATES_MAX; i++)
 		strcat(bad, i ? ".1" : "1");
