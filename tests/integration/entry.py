@@ -11,11 +11,17 @@ message at ballots.valid; corrected, the elected filled from the
 thresholds with one click, saved, it is accepted by the collector.  A
 second unit's result that the agent's looser rule (mass_elect 1/3) elects
 one more member of comes back rejected by the collector (ELECTED_MISMATCH)
-and opens, prefilled, as revision 2.  Screenshots (PNG) of each step.
+and opens, prefilled, as revision 2.  The accepted result's posting sheet
+(公示) is printed: its QR code, read back from the screenshot with zbarimg,
+opens the province's check page (tallyfeed-web /check), which says
+"counted"; once revision 2 is saved and accepted, the first sheet's page
+says "superseded"; the same URL with one figure changed says "altered", with
+another signature "forged".  Screenshots (PNG) of each step.
 Every wait is for a condition, with a deadline.  Exits 1 on any failure.
 """
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -110,11 +116,91 @@ def saved_state(browser, seconds=60):
                  "return ['accepted', 'rejected', 'refused'].includes(s) ? s : null", seconds)
 
 
+def verdict_of(browser, url, name):
+    """Open a check page; its verdict, once the page has one."""
+    browser.go(url)
+    verdict = until(browser, "the check's answer",
+                    "const v = document.querySelector('#answer .verdict');"
+                    "return v ? v.dataset.verdict : null")
+    shot(browser, shots_dir, name)
+    return verdict, browser.script("return document.querySelector('#answer').textContent")
+
+
+def posting_sheet(browser, shots, desk, sheet):
+    """Print the sheet, read its QR code, and check it at the province."""
+    browser.go(sheet)
+    until(browser, "the sheet", "return document.querySelector('svg.qr') !== null")
+    title = browser.script("return document.querySelector('h1').textContent + "
+                           "document.querySelector('h2').textContent")
+    if title == "元树尔村委会村民委员会选举结果公示":
+        ok(f"the posting sheet: {title}")
+    else:
+        fail(f"the sheet's title is {title!r}")
+    shot(browser, shots, "entry-sheet.png")
+    decoded = subprocess.run(["zbarimg", "-q", "--raw", os.path.join(shots, "entry-sheet.png")],
+                             capture_output=True, text=True)
+    url = decoded.stdout.strip()
+    printed = browser.script("return document.querySelector('.url').textContent")
+    if url and url == printed:
+        ok(f"its QR code, read back with zbarimg, holds the URL printed under it: {url}")
+    else:
+        fail(f"the QR code reads {url!r} (zbarimg: {decoded.stderr.strip()}), "
+             f"the sheet prints {printed!r}")
+        return
+    verdict, text = verdict_of(browser, url, "check-counted.png")
+    if verdict == "counted" and "与公示一致" in text:
+        ok(f"the check page: {text}")
+    else:
+        fail(f"the check page says {verdict}: {text}")
+
+    # One figure changed on the sheet (valid ballots), another signature.
+    head, figures = url.split("&f=")
+    numbers = figures.split("_")[0].split(".")
+    numbers[6] = str(int(numbers[6]) + 9)
+    altered = head + "&f=" + ".".join(numbers) + "_" + figures.split("_", 1)[1]
+    verdict, text = verdict_of(browser, altered, "check-altered.png")
+    if verdict == "altered" and "有效票数" in text:
+        ok(f"a sheet with one changed figure: {text}")
+    else:
+        fail(f"a changed figure: {verdict}: {text}")
+    at = url.index("&s=") + 3
+    forged = url[:at] + ("B" if url[at] == "A" else "A") + url[at + 1:]
+    verdict, text = verdict_of(browser, forged, "check-forged.png")
+    if verdict == "forged":
+        ok(f"a forged signature: {text}")
+    else:
+        fail(f"a forged signature: {verdict}: {text}")
+
+    # Revision 2 through the form: the first sheet is superseded.
+    browser.go(desk)
+    until(browser, "the list of units", "return document.body.dataset.view === 'units'")
+    open_row(browser, "630121100201", "villagers")
+    revision = browser.script("return document.body.dataset.revision")
+    type_into(browser, "#took_part", 1010)
+    type_into(browser, "#issued", 1010)
+    until(browser, "revision 2 to pass", "return document.body.dataset.accepted === '1'"
+          " && document.querySelectorAll('span.msg.error').length === 0")
+    browser.click("#save")
+    state = saved_state(browser)
+    if state != "accepted" or revision != "2":
+        fail(f"revision {revision} of 元树尔村: {state}")
+    verdict, text = verdict_of(browser, url, "check-superseded.png")
+    if verdict == "superseded" and "第2版" in text:
+        ok(f"the first sheet once revision 2 is stored: {text}")
+    else:
+        fail(f"the first sheet after revision 2: {verdict}: {text}")
+
+
+shots_dir = None
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
         return 2
+    global shots_dir
     desk, shots = sys.argv[1], sys.argv[2]
+    shots_dir = shots
     example = json.load(open(os.path.join(os.environ["TF_SRC"], "deploy/examples/villagers.json")))
     browser = Browser()
     try:
@@ -177,8 +263,10 @@ def main():
             ok(f"saved and accepted: {text}")
         else:
             fail(f"the sound result: {state}: {text}")
-        if not browser.script("return document.getElementById('sheet-link').hidden"):
-            fail("a link to the posting sheet is shown, but there is no sheet yet")
+        sheet = until(browser, "the link to the posting sheet",
+                      "const p = document.getElementById('sheet-link');"
+                      "return p.hidden ? null : p.querySelector('a').href")
+        ok(f"the accepted result links to its posting sheet: {sheet}")
         shot(browser, shots, "entry-accepted.png")
 
         say = "a result the agent's looser rule elects one more of"
@@ -219,6 +307,7 @@ def main():
         else:
             fail(f"revision 2 opened with names {names}, took part {took!r}")
         shot(browser, shots, "entry-revision2.png")
+        posting_sheet(browser, shots, desk, sheet)
     finally:
         browser.close()
     print("entry: screenshots " + " ".join(shots_taken))

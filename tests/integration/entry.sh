@@ -11,7 +11,11 @@
 #    villagers' committee result with a mistake shows the rule's Chinese
 #    message at its field, corrected, saved, accepted by the collector; a
 #    result the agent's looser rules pass (mass_elect 1/3) but the
-#    collector's refuse comes back rejected and opens as revision 2.
+#    collector's refuse comes back rejected and opens as revision 2; the
+#    accepted one's posting sheet, its QR code read back (zbarimg), opens
+#    the check page of a real tallyfeed-web: counted, then superseded once
+#    revision 2 is stored; a changed figure altered; another signature
+#    forged.
 # Screenshots go to TF_ARTIFACTS (default the build directory).
 . "$(dirname "$0")/lib.sh"
 
@@ -19,11 +23,20 @@ shots=${TF_ARTIFACTS:-$TF_BIN}
 setup_db
 start_collector
 town=630121100000       # 桥头镇
+# The province's check page, which the posting sheets' QR codes open.
+mkdir -p "$WORK/collectors"
+cp "$COLLECTOR_CERT" "$WORK/collectors/"
+"$TF_BIN/console/tallyfeed-web" -l 127.0.0.1:0 --address-file "$WORK/check-address" -F off \
+	--collector-certs "$WORK/collectors" >>"$WORK/web.log" 2>&1 &
+WEB_PID=$!
+trap 'rc=$?; set +e; kill $WEB_PID 2>/dev/null; (exit $rc); cleanup' EXIT
+wait_for 20 test -s "$WORK/check-address" || fail "tallyfeed-web did not start"
 # The agent elects on more than a third: looser than the collector's half.
-agent_config qiaotou $town '    web = "127.0.0.1:0"
+agent_config qiaotou $town "    web = \"127.0.0.1:0\"
+    check_url = \"$(cat "$WORK/check-address")check\"
     rules
-        mass_elect = "1/3"
-'
+        mass_elect = \"1/3\"
+"
 cfg=$WORK/qiaotou.cfg
 
 say "the password"
@@ -93,8 +106,8 @@ expect_eq "$("$AGENT" -f "$cfg" status | head -1 | cut -d, -f1)" "pending 0" "st
 
 say "the form in headless Chromium"
 python3 "$TF_SRC/tests/integration/entry.py" "$URL" "$shots" || fail "entry.py"
-expect_eq "$(sql "SELECT count(*) FROM tallyfeed.result WHERE unit_code = '630121100201' AND committee = 'villagers'")" 1 \
-	"the accepted result is stored by the collector"
+expect_eq "$(sql "SELECT count(*) FROM tallyfeed.result WHERE unit_code = '630121100201' AND committee = 'villagers'")" 2 \
+	"the accepted result and its revision 2 are stored by the collector"
 expect_eq "$(sql "SELECT count(*) FROM tallyfeed.quarantine WHERE reason_name = 'ELECTED_MISMATCH'")" 1 \
 	"the collector refused the loosely elected one"
 stop_agents || fail "the agent did not exit cleanly"
