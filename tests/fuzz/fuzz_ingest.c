@@ -29,6 +29,7 @@
 #include "bundle.h"
 #include "envelope.h"
 #include "identity.h"
+#include "receipt.h"
 #include "registry.h"
 #include "report.h"
 #include "rules.h"
@@ -51,6 +52,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static tf_registry_t *s_registry;
 static tf_rules_config_t s_config;
 static uint8_t s_sign_public[TF_SIGN_PUBLIC_LEN];
+/* The collector that signs the receipts in the answers built here (fresh
+ * keys each run: nothing read depends on which). */
+static tf_identity_t *s_collector;
+/* Whom the receipts in the seed corpus's acks name: fuzz_seed signs them
+ * with the fuzzing key, so that they verify and the agent's whole check of
+ * a receipt is reached. */
+static tf_peer_t s_seed_collector;
 /* The ids of broken promises to let pass, from TF_FUZZ_KNOWN: findings
  * reported and not fixed yet (tests/fuzz/known), so that fuzzing goes on
  * past them. */
@@ -134,6 +142,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	tf_rules_config_default(&s_config);
 	crypto_sign_seed_keypair(s_sign_public, secret, (const uint8_t *)TF_FUZZ_SIGN_SEED);
 	sodium_memzero(secret, sizeof secret);
+	s_seed_collector.role = TF_ROLE_COLLECTOR;
+	snprintf(s_seed_collector.name, sizeof s_seed_collector.name, "%s", TF_FUZZ_COLLECTOR);
+	memcpy(s_seed_collector.sign_public, s_sign_public, TF_SIGN_PUBLIC_LEN);
+	s_collector = tf_identity_generate(TF_ROLE_COLLECTOR, "collector-fuzz", NULL, err, sizeof err);
+	if (s_collector == NULL) {
+		fprintf(stderr, "fuzz_ingest: %s\n", err);
+		exit(1);
+	}
 	/* ",id,id," so that each id is found whole. */
 	snprintf(s_known, sizeof s_known, ",%s,", known != NULL ? known : "");
 	for (char *p = s_known; *p != '\0'; p++)
@@ -157,13 +173,44 @@ s_township_of(const char *agent_id)
 	return township != NULL ? township->code : NULL;
 }
 
-/* The collector's answer, built as it builds it; it must decode to what
- * was put in.  env may be NULL or a partial envelope. */
+/* The receipt the collector signs for this answer (collector/ingest.c,
+ * s_receipt), for a frame of these bytes; an accepted message's row is
+ * made up, as the store would give one. */
 static void
-s_answer(const tf_envelope_t *env, Tallyfeed__Verdict verdict, const tf_check_t *check)
+s_receipt(const uint8_t *data, size_t len, const tf_envelope_t *env, Tallyfeed__Verdict verdict,
+          int reason, tf_receipt_fields_t *r)
 {
-	char hex[2 * TF_MESSAGE_ID_LEN + 1], bounded[TF_DETAIL_MAX];
+	memset(r, 0, sizeof *r);
+	snprintf(r->collector, sizeof r->collector, "%s", tf_identity_peer(s_collector)->name);
+	if (env != NULL && env->message_id.len == TF_MESSAGE_ID_LEN) {
+		memcpy(r->message_id, env->message_id.data, TF_MESSAGE_ID_LEN);
+		r->message_id_len = TF_MESSAGE_ID_LEN;
+		r->sequence = env->sequence;
+	}
+	crypto_hash_sha256(r->envelope_sha256, data, len);
+	r->verdict = verdict;
+	r->reason = reason;
+	r->at_ms = TF_CREATED_MIN_MS;
+	if (verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED) {
+		snprintf(r->chain, sizeof r->chain, "fuzz");
+		r->link = 1;
+		memcpy(r->row_hash, r->envelope_sha256, TF_HASH_LEN);
+	}
+	if (tf_receipt_sign(r, s_collector) != 0)
+		s_broken("a receipt of a frame read could not be signed", NULL);
+}
+
+/* The collector's answer to the frame data[0..len), built as it builds it,
+ * its receipt included; it must decode to what was put in, and its receipt
+ * must pass the agent's check.  env may be NULL or a partial envelope. */
+static void
+s_answer(const uint8_t *data, size_t len, const tf_envelope_t *env, Tallyfeed__Verdict verdict,
+         const tf_check_t *check)
+{
+	char hex[2 * TF_MESSAGE_ID_LEN + 1], bounded[TF_DETAIL_MAX], why[256];
 	int reason = verdict == TALLYFEED__VERDICT__VERDICT_REJECTED ? check->reason : 0;
+	tf_receipt_fields_t receipt, read;
+	tf_receipt_t wire;
 	zframe_t *frame;
 	tf_ack_t *ack;
 
@@ -171,9 +218,11 @@ s_answer(const tf_envelope_t *env, Tallyfeed__Verdict verdict, const tf_check_t 
 		s_broken("check detail is not terminated", NULL);
 	if (env != NULL)        /* as the collector logs it */
 		tf_message_id_hex(env->message_id.data, env->message_id.len, hex);
+	s_receipt(data, len, env, verdict, reason, &receipt);
+	tf_receipt_wire(&receipt, &wire);
 	frame = tf_ack_build(env != NULL ? env->message_id.data : NULL,
 	                     env != NULL ? env->message_id.len : 0, env != NULL ? env->sequence : 0,
-	                     verdict, reason, check->detail);
+	                     verdict, reason, check->detail, &wire);
 	if (frame == NULL)
 		s_broken("tf_ack_build returned NULL", NULL);
 	ack = tf_ack_decode(zframe_data(frame), zframe_size(frame));
@@ -190,6 +239,13 @@ s_answer(const tf_envelope_t *env, Tallyfeed__Verdict verdict, const tf_check_t 
 	    || (ack->message_id.len > 0
 	        && memcmp(ack->message_id.data, env->message_id.data, ack->message_id.len) != 0))
 		s_broken("an Ack does not decode to what was put in", check->detail);
+	if (ack->receipt == NULL || tf_receipt_fields(ack->receipt, &read, why, sizeof why) != 0)
+		s_broken("an Ack's receipt does not read back", why);
+	/* Only an id the agent could have sent gets an answer it takes. */
+	if (read.message_id_len == TF_MESSAGE_ID_LEN
+	    && tf_receipt_check_answer(&read, tf_identity_peer(s_collector), ack, data, len, why,
+	                               sizeof why) != 0)
+		s_broken("a receipt the collector signed fails the agent's check", why);
 	tf_ack_destroy(&ack);
 	zframe_destroy(&frame);
 }
@@ -257,7 +313,7 @@ s_judge(const uint8_t *data, size_t len)
 	if (env == NULL) {
 		if (check.reason == TALLYFEED__REASON__REASON_NONE)
 			s_broken("envelope refused without a reason", NULL);
-		s_answer(partial, verdict, &check);
+		s_answer(data, len, partial, verdict, &check);
 		tf_envelope_destroy(&partial);
 		return;
 	}
@@ -288,7 +344,13 @@ s_judge(const uint8_t *data, size_t len)
 			tf_report_destroy(&report);
 		}
 	}
-	s_answer(env, verdict, &check);
+	/* As tf_envelope_report refuses a payload that does not decode. */
+	if (verdict == TALLYFEED__VERDICT__VERDICT_REJECTED
+	    && check.reason == TALLYFEED__REASON__REASON_NONE) {
+		check.reason = TALLYFEED__REASON__REASON_MALFORMED_PAYLOAD;
+		snprintf(check.detail, sizeof check.detail, "payload does not decode");
+	}
+	s_answer(data, len, env, verdict, &check);
 	tf_envelope_destroy(&env);
 }
 
@@ -296,7 +358,8 @@ s_judge(const uint8_t *data, size_t len)
 static void
 s_read_ack(const uint8_t *data, size_t len)
 {
-	char hex[2 * TF_MESSAGE_ID_LEN + 1], detail[TF_DETAIL_MAX];
+	char hex[2 * TF_MESSAGE_ID_LEN + 1], detail[TF_DETAIL_MAX], why[256];
+	tf_receipt_fields_t receipt;
 	tf_ack_t *ack = tf_ack_decode(data, len);
 
 	if (ack == NULL)
@@ -306,6 +369,12 @@ s_read_ack(const uint8_t *data, size_t len)
 	(void)tf_verdict_name(ack->verdict);
 	(void)tf_reason_name(ack->reason);
 	snprintf(detail, sizeof detail, "%s", ack->detail);
+	/* forwarder.c s_receipt_taken: the receipt read, then checked
+	 * against the collector and against the answer it came with (here,
+	 * as if the Ack's own bytes had been sent). */
+	if (ack->receipt != NULL && tf_receipt_fields(ack->receipt, &receipt, why, sizeof why) == 0)
+		(void)tf_receipt_check_answer(&receipt, &s_seed_collector, ack, data, len, why,
+		                              sizeof why);
 	tf_ack_destroy(&ack);
 }
 

@@ -17,4 +17,8 @@ _Static_assert(sizeof TF_FUZZ_SIGN_SEED == 32 + 1, "an Ed25519 seed is 32 bytes"
  * above.  Any other agent id is not enrolled. */
 #define TF_FUZZ_AGENT_PREFIX "agent-"
 
+/* The seed corpus's acks carry receipts signed with the same key in the
+ * name of this collector. */
+#define TF_FUZZ_COLLECTOR "collector-seed"
+
 #endif

@@ -4,7 +4,8 @@
  * signed with the fuzzing key (fuzz_key.h) under the agent id of the
  * unit's township, so that the fuzzer starts from inputs that pass every
  * check up to the rules.  Beside them: heartbeats, envelopes with each of
- * the decoder's faults, acks, and bundles of envelopes.
+ * the decoder's faults, acks (each with a receipt signed with the same
+ * key), and bundles of envelopes.
  *
  *   fuzz_seed KEYDIR OUTDIR FILE.json...
  *
@@ -17,6 +18,7 @@
 #include "bundle.h"
 #include "envelope.h"
 #include "identity.h"
+#include "receipt.h"
 #include "report.h"
 
 #include "fuzz_key.h"
@@ -249,9 +251,11 @@ s_heartbeats(const char *dir, const tf_identity_t *identity)
 	return (int)(sizeof hbs / sizeof hbs[0]);
 }
 
-/* One Ack per verdict; the number written, or -1. */
+/* One Ack per verdict, each with its receipt signed by signer in the name
+ * of TF_FUZZ_COLLECTOR (of an envelope of the ack's name's bytes, at a
+ * fixed time: the same bytes every run); the number written, or -1. */
 static int
-s_acks(const char *dir)
+s_acks(const char *dir, const tf_identity_t *signer)
 {
 	static const struct {
 		const char *name;
@@ -268,14 +272,35 @@ s_acks(const char *dir)
 		  TALLYFEED__REASON__REASON_RATE_LIMITED, "over the limit of 10 messages a second" },
 	};
 	uint8_t id[TF_MESSAGE_ID_LEN];
+	tf_receipt_fields_t receipt;
+	tf_receipt_t wire;
 
 	for (size_t i = 0; i < sizeof acks / sizeof acks[0]; i++) {
 		zframe_t *frame;
 		int rc;
 
 		s_message_id(acks[i].name, id);
+		memset(&receipt, 0, sizeof receipt);
+		snprintf(receipt.collector, sizeof receipt.collector, "%s", TF_FUZZ_COLLECTOR);
+		memcpy(receipt.message_id, id, sizeof id);
+		receipt.message_id_len = sizeof id;
+		receipt.sequence = 7 + i;
+		crypto_hash_sha256(receipt.envelope_sha256, (const uint8_t *)acks[i].name,
+		                   strlen(acks[i].name));
+		receipt.verdict = acks[i].verdict;
+		receipt.reason = acks[i].reason;
+		receipt.at_ms = 1780000000000LL;
+		if (acks[i].verdict == TALLYFEED__VERDICT__VERDICT_ACCEPTED
+		    || acks[i].verdict == TALLYFEED__VERDICT__VERDICT_DUPLICATE) {
+			snprintf(receipt.chain, sizeof receipt.chain, "seed");
+			receipt.link = 1 + (int64_t)i;
+			memcpy(receipt.row_hash, receipt.envelope_sha256, TF_HASH_LEN);
+		}
+		if (tf_receipt_sign(&receipt, signer) != 0)
+			return -1;
+		tf_receipt_wire(&receipt, &wire);
 		frame = tf_ack_build(id, sizeof id, 7 + i, acks[i].verdict, acks[i].reason,
-		                     acks[i].detail);
+		                     acks[i].detail, &wire);
 		rc = s_write_frame(dir, acks[i].name, frame);
 		zframe_destroy(&frame);
 		if (rc != 0)
@@ -370,7 +395,7 @@ main(int argc, char **argv)
 	if (n < 0)
 		goto out;
 	written += n;
-	n = s_acks(argv[2]);
+	n = s_acks(argv[2], identity);
 	if (n < 0)
 		goto out;
 	written += n;
