@@ -284,7 +284,7 @@ sheet_render(spool_t *spool, int64_t sequence, const char *check_url,
 	fputs("</style></head><body><h1>", fp);
 	s_text(fp, unit != NULL ? unit->name : p.report->unit_code);
 	fprintf(fp, "</h1><h2>%s选举结果公示</h2><p class=\"where\">",
-	        tf_posting_committee_name(p.report->committee));
+	        tf_committee_name_zh(p.report->committee));
 	if (township != NULL) {
 		s_text(fp, township->name);
 		fputs(" · ", fp);

@@ -254,7 +254,7 @@ check_answer_json(const tf_posting_t *posting, const check_answer_t *a)
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "verdict",
 	              check_verdict_word(a->verdict), "message", text, "unit", posting->unit,
 	              "committee", tf_committee_word(posting->committee), "committee_name",
-	              tf_posting_committee_name(posting->committee), "round",
+	              tf_committee_name_zh(posting->committee), "round",
 	              (json_int_t)posting->round, "revision", (json_int_t)posting->revision);
 	if (o == NULL)
 		return NULL;

@@ -31,21 +31,6 @@ tf_posting_label(Tallyfeed__Committee committee, int i)
 	                                                               : s_labels[i];
 }
 
-const char *
-tf_posting_committee_name(Tallyfeed__Committee committee)
-{
-	switch (committee) {
-	case TALLYFEED__COMMITTEE__COMMITTEE_VILLAGERS:
-		return "村民委员会";
-	case TALLYFEED__COMMITTEE__COMMITTEE_RESIDENTS:
-		return "居民委员会";
-	case TALLYFEED__COMMITTEE__COMMITTEE_PARTY_BRANCH:
-		return "党组织委员会";
-	default:
-		return "?";
-	}
-}
-
 static void
 s_figures(const tf_report_t *r, uint32_t out[TF_POSTING_FIGURES])
 {

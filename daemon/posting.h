@@ -66,7 +66,5 @@ unsigned tf_posting_differs(const tf_posting_t *posting, const tf_report_t *repo
 /* The Chinese name of figure i for a committee (a Party branch counts
  * members, not voters), or of the candidates for i == TF_POSTING_FIGURES. */
 const char *tf_posting_label(Tallyfeed__Committee committee, int i);
-/* The committee's Chinese name: 村民委员会, 居民委员会, 党组织委员会. */
-const char *tf_posting_committee_name(Tallyfeed__Committee committee);
 
 #endif

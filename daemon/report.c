@@ -22,6 +22,9 @@
 /* Words for enum values in the JSON format, indexed by the enum's value. */
 static const char *s_committee_words[] = { NULL, "villagers", "residents", "party_branch" };
 static const char *s_position_words[] = { NULL, "head", "deputy", "member" };
+/* The committees' Chinese names, as the entry desk and the spreadsheet offer
+ * them to township staff. */
+static const char *s_committee_names_zh[] = { NULL, "村民委员会", "居民委员会", "党支部委员会" };
 static const char *s_mode_words[] = { NULL, "combined", "per_position" };
 static const char *s_gender_words[] = { NULL, "male", "female" };
 static const char *s_education_words[] = {
@@ -36,6 +39,14 @@ tf_committee_word(Tallyfeed__Committee committee)
 	if ((int)committee <= 0 || (int)committee >= NWORDS(s_committee_words))
 		return "unspecified";
 	return s_committee_words[committee];
+}
+
+const char *
+tf_committee_name_zh(Tallyfeed__Committee committee)
+{
+	if ((int)committee <= 0 || (int)committee >= NWORDS(s_committee_names_zh))
+		return "该委员会";
+	return s_committee_names_zh[committee];
 }
 
 const char *

@@ -35,6 +35,9 @@ void tf_report_destroy(tf_report_t **report_p);
 
 /* The words used in the JSON format, also used by the console and the SQL. */
 const char *tf_committee_word(Tallyfeed__Committee committee);
+/* The committee's Chinese name (村民委员会, 居民委员会, 党支部委员会), or
+ * 该委员会 ("the committee") for a value that names none. */
+const char *tf_committee_name_zh(Tallyfeed__Committee committee);
 const char *tf_position_word(Tallyfeed__Position position);
 
 #endif

@@ -463,22 +463,7 @@ s_date_valid(const char *s)
 	return d <= mdays[m - 1];
 }
 
-/* The committee's and its positions' names, for the Chinese messages. */
-static const char *
-s_committee_zh(Tallyfeed__Committee committee)
-{
-	switch (committee) {
-	case TALLYFEED__COMMITTEE__COMMITTEE_VILLAGERS:
-		return "村民委员会";
-	case TALLYFEED__COMMITTEE__COMMITTEE_RESIDENTS:
-		return "居民委员会";
-	case TALLYFEED__COMMITTEE__COMMITTEE_PARTY_BRANCH:
-		return "党支部委员会";
-	default:
-		return "该委员会";
-	}
-}
-
+/* A committee's positions' names, for the Chinese messages. */
 static const char *
 s_position_zh(const tf_report_t *r, Tallyfeed__Position position)
 {
@@ -834,7 +819,7 @@ s_check_unit(const tf_report_t *r, const tf_registry_t *registry, const char *to
 	                "单位 %s 是%.0s%s单位，没有%.0s%s",
 	                "unit %s is a %s%.0s unit and has no %s%.0s committee", r->unit_code,
 	                tf_unit_kind_name(kind), mass_villagers ? "村" : "社区",
-	                tf_committee_word(r->committee), s_committee_zh(r->committee)) != 0)
+	                tf_committee_word(r->committee), tf_committee_name_zh(r->committee)) != 0)
 		return -1;
 	if (registry == NULL)
 		return 0;
@@ -1108,12 +1093,12 @@ tf_rules_check_sequence(const tf_report_t *r, const tf_prior_round_t *prior, tf_
 		return s_reject(&sink, TALLYFEED__REASON__REASON_RUNOFF_WITHOUT_ROUND1, -1, "round",
 		                "%.0s%s的另行选举须先报第 1 轮结果",
 		                "a runoff of the %s%.0s committee needs round 1 stored first",
-		                tf_committee_word(r->committee), s_committee_zh(r->committee));
+		                tf_committee_word(r->committee), tf_committee_name_zh(r->committee));
 	if (prior == NULL || !prior->stored)
 		return s_reject(&sink, TALLYFEED__REASON__REASON_RUNOFF_WITHOUT_ROUND1, -1, "round",
 		                "第 %u 轮%.0s（%s）须先报前一轮结果",
 		                "round %u of the %s%.0s committee needs an earlier round stored first",
-		                r->round, tf_committee_word(r->committee), s_committee_zh(r->committee));
+		                r->round, tf_committee_word(r->committee), tf_committee_name_zh(r->committee));
 	if (r->round > 2)
 		return 0;
 	/* A runoff is only for the seats a valid round 1 left unfilled. */

@@ -19,7 +19,7 @@ const LEVEL_NAMES = {
   township: "乡（镇、街道）", unit: "村（社区）"
 };
 const COMMITTEE_NAMES = {
-  villagers: "村民委员会", residents: "居民委员会", party_branch: "党组织委员会"
+  villagers: "村民委员会", residents: "居民委员会", party_branch: "党支部委员会"
 };
 const VERDICT_NAMES = {
   accepted: "接收", duplicate: "重复", rejected: "拒收", deferred: "暂缓"

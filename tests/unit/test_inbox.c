@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -42,15 +41,6 @@ typedef struct {
 } fixture_t;
 
 static int
-s_remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 s_teardown(void **state)
 {
 	fixture_t *fx = *state;
@@ -61,7 +51,7 @@ s_teardown(void **state)
 	tf_inbox_destroy(&fx->inbox_obj);
 	spool_close(&fx->spool);
 	if (fx->base[0] != '\0')
-		nftw(fx->base, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		tf_test_remove_tree(fx->base);
 	free(fx);
 	return 0;
 }

@@ -11,7 +11,6 @@
 #include "testutil.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -53,21 +52,6 @@ typedef struct {
 } queued_t;
 
 static int
-s_remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-s_remove_tree(const char *path)
-{
-	nftw(path, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int
 s_teardown(void **state)
 {
 	fixture_t *fx = *state;
@@ -79,7 +63,7 @@ s_teardown(void **state)
 	for (int i = 0; i < NREPORTS; i++)
 		tf_report_destroy(&fx->reports[i]);
 	if (fx->base[0] != '\0')
-		s_remove_tree(fx->base);
+		tf_test_remove_tree(fx->base);
 	free(fx);
 	return 0;
 }
