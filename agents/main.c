@@ -1,49 +1,50 @@
 /*
- * tallyfeed-agent: the township agent.
+ * tallyfeed-agent: the township agent.  This file reads the options and
+ * the configuration and hands over to the command:
  *
- *   run      the daemon: watches the inbox, forwards the spool, records answers
+ *   run      the daemon: watches the inbox, forwards the spool, records
+ *            answers, serves the entry desk (forwarder.h, inbox.h, entry.h)
  *   submit   check result files (JSON, or a filled-in spreadsheet) and queue
- *            them in the spool (durably)
+ *            them in the spool (durably) (submit.h)
  *   template write the spreadsheet (CSV) of the township's units to fill in
- *   status   what the spool holds: pending, in flight, answered, rejected and why
+ *            (submit.h)
+ *   status   what the spool holds: pending, in flight, answered, rejected and
+ *            why (status.h)
  *   export   write every unanswered message to a bundle for the USB stick
- *   receipts the collector's signed receipts the spool keeps
+ *            (status.h)
+ *   receipts the collector's signed receipts the spool keeps (receipts.h)
  *   sheet    the posting sheet (公示) of an accepted result, with its QR code
- *   password set the entry desk's password (entry.h, login.h)
+ *            (sheet.h)
+ *   password set the entry desk's password (password.h, login.h)
  */
-#include "atomicfile.h"
-#include "bundle.h"
 #include "config.h"
 #include "entry.h"
 #include "envelope.h"
 #include "forwarder.h"
 #include "http.h"
 #include "inbox.h"
+#include "log.h"
 #include "login.h"
 #include "metrics.h"
+#include "password.h"
 #include "receipts.h"
-#include "sheet.h"
-#include "log.h"
-#include "signals.h"
 #include "registry.h"
+#include "sheet.h"
+#include "signals.h"
 #include "spool.h"
-#include "spreadsheet.h"
-#include "utf8.h"
+#include "status.h"
+#include "submit.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <termios.h>
 #include <unistd.h>
 
 #define DEFAULT_ENDPOINT "tcp://127.0.0.1:7401"
 #define DEFAULT_METRICS "127.0.0.1:7404"
-#define FILES_MAX 100000
 
 static void
 s_usage(FILE *fp)
@@ -271,99 +272,6 @@ s_reload(void *arg, forwarder_config_t *fresh, char *err, size_t errlen)
 	return 0;
 }
 
-/* One line of at most size - 1 bytes from fd, without its newline, into
- * buf.  0, or -1 if longer or unreadable. */
-static int
-s_read_line(int fd, char *buf, size_t size)
-{
-	size_t n = 0;
-	char c;
-
-	for (;;) {
-		ssize_t got = read(fd, &c, 1);
-
-		if (got < 0)
-			return -1;
-		if (got == 0 || c == '\n')
-			break;
-		if (n + 1 >= size)
-			return -1;
-		buf[n++] = c;
-	}
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	return 0;
-}
-
-/* Ask for a line on the terminal, not echoed (or read a line from stdin). */
-static int
-s_ask(const char *prompt, char *buf, size_t size)
-{
-	struct termios old, quiet;
-	bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
-	int rc;
-
-	fputs(prompt, stderr);
-	if (tty) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-	}
-	rc = s_read_line(STDIN_FILENO, buf, size);
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fputc('\n', stderr);
-	}
-	return rc;
-}
-
-/* password [--fd N]: the entry desk's password, hashed into the spool
- * directory. */
-static int
-s_password(const char *spool_dir, int argc, char **argv)
-{
-	char first[LOGIN_PASSWORD_MAX + 2] = "", again[LOGIN_PASSWORD_MAX + 2] = "";
-	char path[4096], err[1024];
-	long fd = -1;
-	int rc = 1;
-
-	if (argc == 3 && strcmp(argv[1], "--fd") == 0) {
-		if (tf_parse_long(argv[2], 0, 1023, &fd) != 0) {
-			log_warnx("--fd takes a descriptor number");
-			return 2;
-		}
-	} else if (argc != 1) {
-		log_warnx("usage: password [--fd N]");
-		return 2;
-	}
-	snprintf(path, sizeof path, "%s/%s", spool_dir, LOGIN_FILE);
-	if (fd >= 0) {
-		if (s_read_line((int)fd, first, sizeof first) != 0) {
-			log_warnx("password: no line of at most %d bytes on descriptor %ld",
-			          LOGIN_PASSWORD_MAX, fd);
-			goto out;
-		}
-	} else if (s_ask("new password for the entry desk: ", first, sizeof first) != 0
-	           || s_ask("the same again: ", again, sizeof again) != 0) {
-		log_warnx("password: not read (at most %d bytes)", LOGIN_PASSWORD_MAX);
-		goto out;
-	} else if (strcmp(first, again) != 0) {
-		log_warnx("password: the two differ; nothing changed");
-		goto out;
-	}
-	if (login_password_set(path, first, err, sizeof err) != 0) {
-		log_warnx("password: %s", err);
-		goto out;
-	}
-	printf("password set in %s (a running agent takes it when restarted)\n", path);
-	rc = 0;
-out:
-	sodium_memzero(first, sizeof first);
-	sodium_memzero(again, sizeof again);
-	return rc;
-}
-
 /* run: the entry desk, unless agent/web is "off".  One configured must
  * come up; the default is skipped with a warning if its port is taken
  * (several agents on one host), for forwarding results matters more. */
@@ -403,355 +311,6 @@ s_serve_entry(zconfig_t *config, const char *listen, const char *file, const cha
 		return -1;
 	}
 	return 0;
-}
-
-/* A message `submit` queued, and what to call it when its answer comes. */
-typedef struct {
-	char *label;            /* the file, or FILE:ROW of a spreadsheet's election */
-	int64_t sequence;       /* 0: not queued */
-} submitted_t;
-
-/* One more entry of *items (grown as needed); NULL out of memory. */
-static submitted_t *
-s_submitted_add(submitted_t **items, size_t *n, size_t *capacity)
-{
-	if (*n == *capacity) {
-		size_t more = *capacity ? 2 * *capacity : 16;
-		submitted_t *grown = realloc(*items, more * sizeof *grown);
-
-		if (grown == NULL)
-			return NULL;
-		*items = grown;
-		*capacity = more;
-	}
-	memset(&(*items)[*n], 0, sizeof **items);
-	return &(*items)[(*n)++];
-}
-
-static bool
-s_is_spreadsheet(const char *path)
-{
-	size_t len = strlen(path);
-
-	return len > 4 && strcasecmp(path + len - 4, ".csv") == 0;
-}
-
-/* submit FILE.csv: every election of the spreadsheet queued, or none of
- * them (a refused cell, a rule broken, the spool failing): staff correct
- * the file and submit it whole again, and what an earlier submission of
- * it queued is recognised by its content.  0, or -1 (said on stdout). */
-static int
-s_submit_spreadsheet(agent_t *agent, spool_t *spool, const char *path, bool quiet,
-                     submitted_t **items, size_t *n, size_t *capacity)
-{
-	tf_spreadsheet_t *sheet = tf_spreadsheet_read(path);
-	tf_spreadsheet_queued_t *queued = NULL;
-	char *shown = tf_text_escape_dup(path), err[1024];
-	size_t refused, count;
-	int rc = -1;
-
-	if (sheet == NULL || shown == NULL) {
-		printf("%s: NOT QUEUED: out of memory\n", shown != NULL ? shown : "?");
-		goto out;
-	}
-	/* Every election read is checked, even beside refused cells: staff
-	 * see all that is wrong with the file at once. */
-	tf_spreadsheet_check(sheet, &agent->fc.rules, agent->registry, agent->fc.township);
-	count = tf_spreadsheet_size(sheet);
-	if (tf_spreadsheet_encoding(sheet) != NULL)
-		printf("%s: read as %s: %zu elections filled in, %zu left blank (skipped)\n", shown,
-		       tf_spreadsheet_encoding(sheet), count, tf_spreadsheet_blank(sheet));
-	refused = tf_spreadsheet_refused(sheet);
-	if (refused > 0) {
-		for (size_t i = 0; i < tf_spreadsheet_errors(sheet); i++)
-			printf("%s\n", tf_spreadsheet_error(sheet, i));
-		if (refused > tf_spreadsheet_errors(sheet))
-			printf("%s: and %zu more\n", shown, refused - tf_spreadsheet_errors(sheet));
-		printf("%s: NOT QUEUED: %zu refused; nothing of this file is queued (correct it "
-		       "and submit it again)\n", shown, refused);
-		goto out;
-	}
-	if (count == 0) {
-		printf("%s: nothing to queue: every election in it is blank\n", shown);
-		rc = 0;
-		goto out;
-	}
-	if ((queued = calloc(count, sizeof *queued)) == NULL) {
-		printf("%s: NOT QUEUED: out of memory\n", shown);
-		goto out;
-	}
-	if (tf_spreadsheet_queue(sheet, spool, &agent->fc, queued, err, sizeof err) != 0) {
-		printf("%s: NOT QUEUED: %s; nothing of this file is queued\n", shown, err);
-		goto out;
-	}
-	for (size_t i = 0; i < count; i++) {
-		const tf_report_t *r = tf_spreadsheet_report(sheet, i);
-		submitted_t *item = s_submitted_add(items, n, capacity);
-
-		if (item == NULL || asprintf(&item->label, "%s:%u: %s %s round %u revision %u",
-		                             shown, tf_spreadsheet_row(sheet, i), r->unit_code,
-		                             tf_committee_word(r->committee), r->round,
-		                             queued[i].revision) < 0) {
-			/* Queued all the same: only its answer will not be shown. */
-			if (item != NULL)
-				item->label = NULL;
-			continue;
-		}
-		item->sequence = queued[i].sequence;
-		if (!quiet)
-			printf("%s: QUEUED%s as message %lld\n", item->label,
-			       queued[i].existed ? " already" : "", (long long)queued[i].sequence);
-	}
-	rc = 0;
-out:
-	free(queued);
-	free(shown);
-	tf_spreadsheet_destroy(&sheet);
-	return rc;
-}
-
-static int
-s_submit(agent_t *agent, spool_t *spool, int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "wait", required_argument, NULL, 'w' },
-		{ NULL, 0, NULL, 0 }
-	};
-	submitted_t *items = NULL;
-	size_t nitems = 0, capacity = 0;
-	long wait_s = -1;
-	int ch, nfiles, refused = 0, rc = 1;
-
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (ch != 'w')
-			return 2;
-		if (tf_parse_long(optarg, 0, 30 * 86400, &wait_s) != 0) {
-			log_warnx("--wait takes seconds (0 to 2592000)");
-			return 2;
-		}
-	}
-	nfiles = argc - optind;
-	if (nfiles < 1 || nfiles > FILES_MAX) {
-		log_warnx("submit: give 1 to %d result files", FILES_MAX);
-		return 2;
-	}
-	for (int i = 0; i < nfiles; i++) {
-		const char *path = argv[optind + i];
-		char err[1024];
-		bool existed;
-		int reason;
-		submitted_t *item;
-
-		if (s_is_spreadsheet(path)) {
-			if (s_submit_spreadsheet(agent, spool, path, wait_s >= 0, &items, &nitems,
-			                         &capacity) != 0)
-				refused++;
-			continue;
-		}
-		if ((item = s_submitted_add(&items, &nitems, &capacity)) == NULL
-		    || (item->label = strdup(path)) == NULL) {
-			log_warnx("out of memory");
-			goto out;
-		}
-		if (tf_inbox_queue_file(spool, &agent->fc, path, &item->sequence, &existed, &reason,
-		                        err, sizeof err) != 0) {
-			printf("%s: NOT QUEUED: %s\n", path, err);
-			item->sequence = 0;
-			refused++;
-		} else if (wait_s < 0)
-			printf("%s: QUEUED%s as message %lld\n", path, existed ? " already" : "",
-			       (long long)item->sequence);
-	}
-	if (wait_s < 0) {
-		rc = refused ? 1 : 0;
-		goto out;
-	}
-	/* Wait for the running agent to hear the collector's answers. */
-	int64_t deadline = zclock_mono() + wait_s * 1000;
-	int bad = refused;
-	for (size_t i = 0; i < nitems; i++) {
-		spool_state_t state = SPOOL_PENDING;
-		char reason[64] = "", detail[TF_DETAIL_MAX] = "";
-		char shown[TF_TEXT_ESCAPED_MAX(TF_DETAIL_MAX)];    /* the collector's words, escaped */
-		const char *label = items[i].label;
-
-		if (items[i].sequence == 0 || label == NULL)
-			continue;
-		for (;;) {
-			if (spool_get(spool, items[i].sequence, &state, reason, sizeof reason, detail,
-			              sizeof detail) != 0 || state != SPOOL_PENDING
-			    || zclock_mono() >= deadline || tf_stop_requested)
-				break;
-			zclock_sleep(100);
-		}
-		switch (state) {
-		case SPOOL_ACCEPTED:
-			printf("%s: ACCEPTED\n", label);
-			break;
-		case SPOOL_DUPLICATE:
-			tf_text_escape(shown, sizeof shown, detail, strlen(detail));
-			printf("%s: DUPLICATE: %s\n", label, shown);
-			break;
-		case SPOOL_REJECTED:
-			tf_text_escape(shown, sizeof shown, reason, strlen(reason));
-			printf("%s: REJECTED: %s", label, shown);
-			tf_text_escape(shown, sizeof shown, detail, strlen(detail));
-			printf(": %s\n", shown);
-			bad++;
-			break;
-		case SPOOL_PENDING:
-			printf("%s: UNANSWERED (queued as message %lld; still in the spool)\n",
-			       label, (long long)items[i].sequence);
-			bad++;
-			break;
-		}
-	}
-	rc = bad ? 1 : 0;
-out:
-	for (size_t i = 0; i < nitems; i++)
-		free(items[i].label);
-	free(items);
-	return rc;
-}
-
-/* template --out FILE.csv: the township's spreadsheet, written whole,
- * never over a file that exists (it may be the one staff filled in). */
-static int
-s_template(agent_t *agent, int argc, char **argv)
-{
-	const tf_area_t *township;
-	size_t len, elections, skipped;
-	char err[1024], *text;
-	int rc = 1;
-
-	if (argc != 3 || strcmp(argv[1], "--out") != 0) {
-		log_warnx("usage: template --out FILE.csv");
-		return 2;
-	}
-	if (agent->registry == NULL || agent->fc.township == NULL) {
-		log_warnx("template needs the registry (-r or agent/registry) and the township "
-		          "(-t, agent/township or the key's)");
-		return 2;
-	}
-	township = tf_registry_find(agent->registry, TF_LEVEL_TOWNSHIP, agent->fc.township);
-	text = tf_spreadsheet_template(agent->registry, agent->fc.township, &len, &elections,
-	                               &skipped, err, sizeof err);
-	if (text == NULL) {
-		log_warnx("template: %s", err);
-		return 1;
-	}
-	if (tf_atomicfile_write(argv[2], text, len, 0644, TF_ATOMICFILE_NOREPLACE, err,
-	                        sizeof err) != 0) {
-		if (errno == EEXIST)
-			log_warnx("template: %s exists: not overwritten (it may be filled in already); "
-			          "remove it or name another file", argv[2]);
-		else
-			log_warnx("template: %s", err);
-		goto out;
-	}
-	printf("wrote %s: %zu elections of township %s %s%s; fill it in with WPS or Excel, save "
-	       "it as CSV, then: tallyfeed-agent submit %s\n", argv[2], elections,
-	       agent->fc.township, township != NULL ? township->name : "",
-	       skipped ? " (units whose code maps to no committee type left out: see the log)" : "",
-	       argv[2]);
-	rc = 0;
-out:
-	free(text);
-	return rc;
-}
-
-static void
-s_print_row(void *arg, int64_t sequence, const char *source, const char *key,
-            spool_state_t state, int attempts, int64_t created_ms, const char *reason,
-            const char *detail)
-{
-	/* The file's name and the collector's words, escaped for the terminal. */
-	char *k = tf_text_escape_dup(key), *s = tf_text_escape_dup(source);
-	char *r = tf_text_escape_dup(reason != NULL ? reason : "?");
-	char *d = tf_text_escape_dup(detail != NULL ? detail : "");
-
-	(void)arg;
-	(void)created_ms;
-	printf("%6lld  %-9s  %3d sends  %s  %s", (long long)sequence, spool_state_name(state),
-	       attempts, k != NULL ? k : "?", s != NULL ? s : "?");
-	if (state == SPOOL_REJECTED)
-		printf("  %s: %s", r != NULL ? r : "?", d != NULL ? d : "?");
-	putchar('\n');
-	free(k);
-	free(s);
-	free(r);
-	free(d);
-}
-
-static void
-s_duration(char *out, size_t len, int64_t ms)
-{
-	int64_t s = ms / 1000;
-
-	if (s < 120)
-		snprintf(out, len, "%lld s", (long long)s);
-	else if (s < 7200)
-		snprintf(out, len, "%lld min", (long long)(s / 60));
-	else
-		snprintf(out, len, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
-}
-
-static int
-s_status(spool_t *spool, int argc, char **argv)
-{
-	spool_stats_t st;
-	char age[64] = "-";
-	bool all = argc > 1 && strcmp(argv[1], "--all") == 0;
-
-	if (argc > 2 || (argc == 2 && !all)) {
-		log_warnx("status takes only --all");
-		return 2;
-	}
-	if (spool_stats(spool, &st) != 0)
-		return 1;
-	if (st.oldest_pending_ms != 0)
-		s_duration(age, sizeof age, tf_now_ms() - st.oldest_pending_ms);
-	printf("pending %lld, in flight %lld, accepted %lld, rejected %lld; oldest unanswered %s; "
-	       "last answered message %lld\n", (long long)st.pending, (long long)st.in_flight,
-	       (long long)st.accepted, (long long)st.rejected, age,
-	       (long long)st.last_acked_sequence);
-	if (all)
-		return spool_foreach(spool, -1, s_print_row, NULL) == 0 ? 0 : 1;
-	if (st.rejected > 0) {
-		printf("rejected (correct the file and submit it as the next revision):\n");
-		spool_foreach(spool, SPOOL_REJECTED, s_print_row, NULL);
-	}
-	return 0;
-}
-
-static int
-s_export(agent_t *agent, spool_t *spool, int argc, char **argv)
-{
-	zlist_t *frames = zlist_new();
-	char err[1024];
-	int rc = 1;
-
-	if (argc != 3 || strcmp(argv[1], "--to") != 0) {
-		log_warnx("usage: export --to FILE");
-		zlist_destroy(&frames);
-		return 2;
-	}
-	if (spool_unanswered_envelopes(spool, frames) != 0)
-		goto out;
-	if (tf_bundle_write(argv[2], agent->fc.agent_id, frames, err, sizeof err) != 0) {
-		log_warnx("export: %s", err);
-		goto out;
-	}
-	printf("exported %zu unanswered messages to %s\n", zlist_size(frames), argv[2]);
-	rc = 0;
-out:
-	while (zlist_size(frames) > 0) {
-		zframe_t *f = zlist_pop(frames);
-		zframe_destroy(&f);
-	}
-	zlist_destroy(&frames);
-	return rc;
 }
 
 int
@@ -983,7 +542,7 @@ main(int argc, char **argv)
 	zsys_set_logstream(stderr);
 
 	if (strcmp(command, "template") == 0) {
-		rc = s_template(&agent, argc - optind, argv + optind);
+		rc = template_command(agent.registry, agent.fc.township, argc - optind, argv + optind);
 		goto out;
 	}
 	spool = spool_open(spool_dir, err, sizeof err);
@@ -1015,18 +574,18 @@ main(int argc, char **argv)
 		rc = forwarder_run(spool, &agent.fc, &tf_stop_requested, &tf_reload_requested) == 0
 		     ? 0 : 1;
 	} else if (strcmp(command, "submit") == 0)
-		rc = s_submit(&agent, spool, argc, argv);
+		rc = submit_command(spool, &agent.fc, argc, argv);
 	else if (strcmp(command, "status") == 0)
-		rc = s_status(spool, argc, argv);
+		rc = status_command(spool, argc, argv);
 	else if (strcmp(command, "receipts") == 0)
 		rc = receipts_command(spool, argc, argv);
 	else if (strcmp(command, "sheet") == 0)
 		rc = sheet_command(spool, agent.registry, tf_config_str(config, "agent", "check_url", NULL),
 		                   argc, argv);
 	else if (strcmp(command, "password") == 0)
-		rc = s_password(spool_dir, argc, argv);
+		rc = password_command(spool_dir, argc, argv);
 	else
-		rc = s_export(&agent, spool, argc, argv);
+		rc = export_command(spool, agent.fc.agent_id, argc, argv);
 out:
 	while (agent.retired_configs != NULL && zlist_size(agent.retired_configs) > 0) {
 		zconfig_t *old = zlist_pop(agent.retired_configs);
