@@ -8,6 +8,32 @@ const $ = (id) => document.getElementById(id);
 const COMMITTEES = { villagers: "村民委员会", residents: "居民委员会", party_branch: "党支部委员会" };
 const STATES = { none: "未录入", queued: "已保存，待发送", sent: "已发送，待县里答复",
   accepted: "县里已接收", rejected: "被县里退回", runoff_owed: "需另行选举" };
+// The collector's reasons (proto/tallyfeed.proto, Reason), in the staff's words;
+// the code and the collector's own detail follow, for whoever they call.
+const REASONS = {
+  MALFORMED_ENVELOPE: "消息格式损坏", UNSUPPORTED_VERSION: "协议版本不受支持",
+  BAD_MESSAGE_ID: "消息编号无效", BAD_AGENT_ID: "上报端编号无效",
+  UNKNOWN_PAYLOAD_TYPE: "消息类型未知", MALFORMED_PAYLOAD: "结果数据损坏",
+  MISSING_FIELD: "缺少必填项", FIELD_TOO_LONG: "文字过长或编码无效",
+  UNKNOWN_UNIT: "单位不在区划名录中", UNIT_TYPE_UNKNOWN: "单位代码对应不到委员会类型",
+  COMMITTEE_MISMATCH: "该单位没有这个委员会", OUTSIDE_TOWNSHIP: "单位不属于本乡镇",
+  BALLOT_SUM: "有效票加无效票不等于收回选票", RETURNED_OVER_ISSUED: "收回选票多于发出选票",
+  TURNOUT_OVER_REGISTERED: "参加投票人数多于应参加人数", VOTES_OVER_VALID: "候选人得票多于有效票",
+  POSITION_VOTES_OVER: "某职位得票总数超过有效票乘应选名额",
+  ELECTED_MISMATCH: "当选标记与按得票规则计算的结果不符", PROXY_IN_PARTY: "党组织选举不得委托投票",
+  BAD_SEATS: "应选名额有误", TOO_MANY_CANDIDATES: "候选人过多",
+  DUPLICATE_CANDIDATE: "候选人编号重复", REVISION_EXISTS: "该修订号已上报过",
+  MESSAGE_TOO_LARGE: "消息过大", BAD_ROUND: "轮次或修订号有误", BAD_DATE: "选举日期有误",
+  BAD_PHOTO_HASH: "结果照片摘要有误", BAD_SIGNATURE: "签名无效", UNKNOWN_AGENT: "上报端未登记",
+  AGENT_MISMATCH: "上报端与证书不符", REPLAYED_SEQUENCE: "消息序号已被使用",
+  RUNOFF_WITHOUT_ROUND1: "另行选举须先报第 1 轮结果", RUNOFF_SEATS: "另行选举的名额不是第 1 轮空缺的名额",
+  COUNT_TOO_LARGE: "数字超过上限", DECODE_TOO_LARGE: "消息过大",
+  MESSAGE_ID_REUSED: "消息编号已被另一条消息使用" };
+
+function rejection(reason, detail) {
+  const words = REASONS[reason];
+  return words ? words + "（" + reason + "：" + detail + "）" : reason + " " + detail;
+}
 const EDUCATION = [["", "—"], ["primary", "小学"], ["junior_secondary", "初中"],
   ["senior_secondary", "高中/中专"], ["junior_college", "大专"], ["bachelor", "本科"],
   ["postgraduate", "研究生"]];
@@ -71,7 +97,7 @@ async function showUnits() {
     const st = tr.insertCell();
     st.className = "state";
     st.textContent = STATES[c.state] + (c.state !== "none" ? "（第 " + c.round + " 轮，修订 " + c.revision + "）" : "")
-      + (c.state === "rejected" ? "：" + c.reason + " " + c.detail : "");
+      + (c.state === "rejected" ? "：" + rejection(c.reason, c.detail) : "");
     const act = tr.insertCell();
     const b = document.createElement("button");
     b.className = "open";
@@ -301,7 +327,7 @@ $("save").addEventListener("click", async () => {
     const s = m.data.state;
     if (s === "rejected") {
       clearInterval(pollTimer);
-      showState("rejected", STATES.rejected + "：" + m.data.reason + " " + m.data.detail);
+      showState("rejected", STATES.rejected + "：" + rejection(m.data.reason, m.data.detail));
       const again = document.createElement("button");
       again.id = "revise"; again.textContent = "修改后按下一修订重报";
       again.onclick = () => openForm(saved.unit, saved.committee, saved.round, true);

@@ -291,8 +291,10 @@ def main():
         browser.click("#save")
         state = saved_state(browser)
         text = browser.script("return document.getElementById('save-state').textContent")
-        if state == "rejected" and "ELECTED_MISMATCH" in text:
-            ok(f"{say}: rejected by the collector: {text}")
+        # The collector's reason in the staff's words, then its code and detail.
+        if (state == "rejected" and "当选标记与按得票规则计算的结果不符" in text
+                and "ELECTED_MISMATCH" in text):
+            ok(f"{say}: rejected by the collector, the reason in Chinese: {text}")
         else:
             fail(f"{say}: {state}: {text}")
         shot(browser, shots, "entry-rejected.png")

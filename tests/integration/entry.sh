@@ -58,6 +58,15 @@ say "entry desk at $URL"
 code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
 expect_eq "$(code "${URL}")" 200 "the page is open"
 grep -q '两委换届选举结果录入' "$WORK/body" || fail "the page is not the entry desk"
+# Every reason a collector can reject with has its words on the page (the
+# DEFERRED ones never reach the staff as a verdict).
+curl -s -o "$WORK/entry.js" "${URL}entry.js"
+missing=
+for reason in $(sed -n 's/^ *REASON_\([A-Z0-9_]*\) = [0-9]*;.*/\1/p' "$TF_SRC/proto/tallyfeed.proto"); do
+	case $reason in NONE|RATE_LIMITED|COLLECTOR_BUSY|STORE_REFUSED) continue ;; esac
+	grep -q "^ *\(.*[ {]\)\?$reason: \"" "$WORK/entry.js" || missing="$missing $reason"
+done
+expect_eq "${missing:-none}" none "the rejection reasons without Chinese words on the page"
 grep -Eq 'https?://' "$WORK/body" && fail "the page refers to another site"
 expect_eq "$(code "${URL}api/units")" 401 "no session: the list is refused"
 expect_eq "$(code -X POST -H 'Content-Type: application/json' -d '{}' "${URL}api/check")" 401 \
