@@ -36,6 +36,7 @@ struct _entry_t {
 	tf_http_t *http;
 	login_t *login;
 	forwarder_config_t config;      /* a copy: a reload rewrites the forwarder's */
+	pthread_mutex_t rules_lock;     /* config.rules', which a reload rewrites */
 	pthread_mutex_t lock;           /* the spool handle's */
 	spool_t *spool;
 	char *check_url;                /* NULL: no posting sheets */
@@ -198,10 +199,20 @@ s_latest_accepted(const s_rows_t *rows, const char *unit, const char *committee,
 	return best;
 }
 
+/* The settings a request works by: the desk's, with the rules in force
+ * when it began. */
+static void
+s_settings(entry_t *self, forwarder_config_t *out)
+{
+	pthread_mutex_lock(&self->rules_lock);
+	*out = self->config;
+	pthread_mutex_unlock(&self->rules_lock);
+}
+
 /* What the stored round before round says, for tf_rules_check_sequence. */
 static void
-s_prior(entry_t *self, const s_rows_t *rows, const char *unit, const char *committee,
-        unsigned round, tf_prior_round_t *prior)
+s_prior(entry_t *self, const tf_rules_config_t *rules, const s_rows_t *rows, const char *unit,
+        const char *committee, unsigned round, tf_prior_round_t *prior)
 {
 	const s_row_t *before = round > 1 ? s_latest_accepted(rows, unit, committee, round - 1)
 	                                  : NULL;
@@ -209,7 +220,7 @@ s_prior(entry_t *self, const s_rows_t *rows, const char *unit, const char *commi
 
 	memset(prior, 0, sizeof *prior);
 	if (report != NULL)
-		tf_rules_prior_round(&self->config.rules, report, prior);
+		tf_rules_prior_round(rules, report, prior);
 	tf_report_destroy(&report);
 }
 
@@ -230,8 +241,8 @@ s_state_word(const s_row_t *row)
 
 /* The state of one committee of a unit, for the list. */
 static json_t *
-s_committee_state(entry_t *self, const s_rows_t *rows, const char *unit,
-                  Tallyfeed__Committee committee)
+s_committee_state(entry_t *self, const tf_rules_config_t *rules, const s_rows_t *rows,
+                  const char *unit, Tallyfeed__Committee committee)
 {
 	const char *word = tf_committee_word(committee);
 	const s_row_t *row = s_latest(rows, unit, word, 0);
@@ -244,7 +255,7 @@ s_committee_state(entry_t *self, const s_rows_t *rows, const char *unit,
 	state = s_state_word(row);
 	/* Round 1 stored and seats left: the runoff is owed. */
 	if (row->round == 1 && strcmp(state, "accepted") == 0) {
-		s_prior(self, rows, unit, word, 2, &prior);
+		s_prior(self, rules, rows, unit, word, 2, &prior);
 		for (int pos = 0; pos < TF_POSITIONS; pos++)
 			unfilled += prior.unfilled[pos];
 		if (prior.stored && prior.election_valid && unfilled > 0)
@@ -266,7 +277,10 @@ s_units(entry_t *self, tf_http_reply_t *reply)
 	const char *township = self->config.township;
 	const tf_area_t *town;
 	json_t *units = json_array();
+	forwarder_config_t fc;
 	s_rows_t rows;
+
+	s_settings(self, &fc);
 
 	if (registry == NULL || township == NULL) {
 		json_decref(units);
@@ -290,7 +304,7 @@ s_units(entry_t *self, tf_http_reply_t *reply)
 		     c <= TALLYFEED__COMMITTEE__COMMITTEE_PARTY_BRANCH; c++)
 			if (tf_rules_unit_has(kind, (Tallyfeed__Committee)c))
 				json_array_append_new(committees,
-				                      s_committee_state(self, &rows, u->code,
+				                      s_committee_state(self, &fc.rules, &rows, u->code,
 				                                        (Tallyfeed__Committee)c));
 		json_array_append_new(units, json_pack("{ssssssso}", "code", u->code, "name", u->name,
 		                                       "kind", tf_unit_kind_name(kind),
@@ -435,7 +449,8 @@ s_parse_finding(const char *err)
 /* Every finding on report, the round's sequence too, and whom the
  * thresholds elect.  NULL on out of memory. */
 static json_t *
-s_findings(entry_t *self, const s_rows_t *rows, const tf_report_t *report, bool *accepted)
+s_findings(entry_t *self, const forwarder_config_t *fc, const s_rows_t *rows,
+           const tf_report_t *report, bool *accepted)
 {
 	tf_findings_t *all = malloc(sizeof *all);
 	bool elected[TF_CANDIDATES_MAX], valid = false;
@@ -449,8 +464,7 @@ s_findings(entry_t *self, const s_rows_t *rows, const tf_report_t *report, bool 
 		json_decref(elect);
 		return NULL;
 	}
-	*accepted = tf_rules_findings(&self->config.rules, report, self->config.registry,
-	                              self->config.township, all) == 0;
+	*accepted = tf_rules_findings(&fc->rules, report, fc->registry, fc->township, all) == 0;
 	for (size_t i = 0; i < all->count; i++) {
 		const tf_finding_t *f = &all->items[i];
 
@@ -462,7 +476,7 @@ s_findings(entry_t *self, const s_rows_t *rows, const tf_report_t *report, bool 
 	/* The collector will ask what is stored of the round before: so does
 	 * the desk, of what its spool holds accepted. */
 	if (*accepted) {
-		s_prior(self, rows, report->unit_code, tf_committee_word(report->committee),
+		s_prior(self, &fc->rules, rows, report->unit_code, tf_committee_word(report->committee),
 		        report->round, &prior);
 		memset(&sequence, 0, sizeof sequence);
 		if (tf_rules_check_sequence(report, &prior, &sequence) != 0) {
@@ -477,7 +491,7 @@ s_findings(entry_t *self, const s_rows_t *rows, const tf_report_t *report, bool 
 		}
 	}
 	if (report->n_candidates <= TF_CANDIDATES_MAX) {
-		tf_rules_decide(&self->config.rules, report, elected, &valid);
+		tf_rules_decide(&fc->rules, report, elected, &valid);
 		for (size_t i = 0; i < report->n_candidates; i++)
 			json_array_append_new(elect, json_boolean(elected[i]));
 	}
@@ -491,11 +505,13 @@ static void
 s_check(entry_t *self, const tf_http_request_t *request, tf_http_reply_t *reply)
 {
 	char err[512];
+	forwarder_config_t fc;
 	tf_report_t *report;
 	json_t *answer;
 	bool accepted;
 	s_rows_t rows;
 
+	s_settings(self, &fc);
 	if (s_rows(self, &rows) != 0) {
 		s_error(reply, 503, "无法读取发送队列");
 		return;
@@ -505,7 +521,7 @@ s_check(entry_t *self, const tf_http_request_t *request, tf_http_reply_t *reply)
 		answer = json_pack("{sbs[o]s[]}", "accepted", false, "findings", s_parse_finding(err),
 		                   "elect");
 	else
-		answer = s_findings(self, &rows, report, &accepted);
+		answer = s_findings(self, &fc, &rows, report, &accepted);
 	tf_report_destroy(&report);
 	free(rows.rows);
 	s_json(reply, 200, answer);
@@ -522,8 +538,10 @@ s_save(entry_t *self, const tf_http_request_t *request, tf_http_reply_t *reply)
 	int64_t sequence = 0;
 	bool existed = false, accepted = false;
 	int reason = 0;
+	forwarder_config_t fc;
 	s_rows_t rows;
 
+	s_settings(self, &fc);
 	if (s_rows(self, &rows) != 0) {
 		s_error(reply, 503, "无法读取发送队列");
 		return;
@@ -535,7 +553,7 @@ s_save(entry_t *self, const tf_http_request_t *request, tf_http_reply_t *reply)
 		goto out;
 	}
 	/* What the form shows is what is refused: the same list as a check. */
-	answer = s_findings(self, &rows, report, &accepted);
+	answer = s_findings(self, &fc, &rows, report, &accepted);
 	if (!accepted || answer == NULL) {
 		s_json(reply, answer != NULL ? 422 : 500, answer);
 		goto out;
@@ -545,7 +563,7 @@ s_save(entry_t *self, const tf_http_request_t *request, tf_http_reply_t *reply)
 		s_error(reply, 500, "out of memory");
 		goto out;
 	}
-	if (tf_inbox_queue_text(self->spool, &self->config, ENTRY_SOURCE, json, strlen(json),
+	if (tf_inbox_queue_text(self->spool, &fc, ENTRY_SOURCE, json, strlen(json),
 	                        &sequence, &existed, &reason, err, sizeof err) != 0) {
 		log_warnx("entry: a result for %s not queued: %s", report->unit_code, err);
 		s_json(reply, reason != 0 ? 422 : 503,
@@ -745,6 +763,7 @@ entry_new(const entry_config_t *config, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&self->lock, NULL);
+	pthread_mutex_init(&self->rules_lock, NULL);
 	self->config = *config->config;
 	if (config->check_url != NULL && (self->check_url = strdup(config->check_url)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -782,9 +801,19 @@ entry_destroy(entry_t **self_p)
 	spool_close(&self->spool);
 	login_destroy(&self->login);
 	pthread_mutex_destroy(&self->lock);
+	pthread_mutex_destroy(&self->rules_lock);
 	free(self->check_url);
 	free(self);
 	*self_p = NULL;
+}
+
+void
+entry_set_rules(entry_t *self, const tf_rules_config_t *rules)
+{
+	assert(self != NULL && rules != NULL);
+	pthread_mutex_lock(&self->rules_lock);
+	self->config.rules = *rules;
+	pthread_mutex_unlock(&self->rules_lock);
 }
 
 unsigned

@@ -45,14 +45,17 @@ typedef struct {
 	const char *check_url;          /* the province's check page (agent/check_url),
 	                                 * for posting sheets (sheet.h); NULL: none */
 	const forwarder_config_t *config;       /* agent id, key, township, registry,
-	                                 * rules: copied at start (a SIGHUP's new
-	                                 * rules reach the desk at its restart) */
+	                                 * rules: copied at start (new rules come
+	                                 * by entry_set_rules) */
 } entry_config_t;
 
 /* Start the desk.  NULL with why in err. */
 entry_t *entry_new(const entry_config_t *config, char *err, size_t errlen);
 /* Stop serving and free. */
 void entry_destroy(entry_t **self_p);
+/* The rules a reload read: the desk checks and queues by them from its
+ * next request on.  Safe beside the desk's threads. */
+void entry_set_rules(entry_t *self, const tf_rules_config_t *rules);
 /* The port it listens on. */
 unsigned entry_port(const entry_t *self);
 

@@ -196,6 +196,7 @@ typedef struct {
 	const char *config_path, *endpoint_option, *collector_cert_option, *inbox_option;
 	zlist_t *retired_configs;       /* zconfig_t read by reloads */
 	zlist_t *retired_peers;         /* tf_peer_t (the collector's) read by reloads */
+	entry_t *entry;                 /* the entry desk, or NULL: a reload's rules go there */
 } agent_t;
 
 /* The settings of the agent section that a reload may change: window,
@@ -269,6 +270,9 @@ s_reload(void *arg, forwarder_config_t *fresh, char *err, size_t errlen)
 		fresh->collector_key = collector->curve_public;
 		fresh->collector = collector;
 	}
+	/* The desk checks by the rules the forwarder now takes. */
+	if (agent->entry != NULL)
+		entry_set_rules(agent->entry, &fresh->rules);
 	return 0;
 }
 
@@ -565,6 +569,7 @@ main(int argc, char **argv)
 		if (s_serve_entry(config, web_listen, web_file, spool_dir, &agent.fc, &entry) != 0)
 			goto out;
 		agent.fc.metrics = metrics;
+		agent.entry = entry;
 		agent.fc.reload = s_reload;
 		agent.fc.reload_arg = &agent;
 		agent.retired_configs = zlist_new();

@@ -15,7 +15,8 @@
 #    accepted one's posting sheet, its QR code read back (zbarimg), opens
 #    the check page of a real tallyfeed-web: counted, then superseded once
 #    revision 2 is stored; a changed figure altered; another signature
-#    forged.
+#    forged;
+#  - a SIGHUP's new rules reach the desk (a quorum the example misses).
 # Screenshots go to TF_ARTIFACTS (default the build directory).
 . "$(dirname "$0")/lib.sh"
 
@@ -119,5 +120,20 @@ expect_eq "$(sql "SELECT count(*) FROM tallyfeed.result WHERE unit_code = '63012
 	"the accepted result and its revision 2 are stored by the collector"
 expect_eq "$(sql "SELECT count(*) FROM tallyfeed.quarantine WHERE reason_name = 'ELECTED_MISMATCH'")" 1 \
 	"the collector refused the loosely elected one"
+say "a reload's rules reach the desk"
+# A quorum of nine tenths: the example's 1,003 of 1,180 no longer elect.
+sed -i 's|^\( *\)mass_elect = .*|&\n\1mass_quorum = "9/10"|' "$cfg"
+grep -q 'mass_quorum = "9/10"' "$cfg" || fail "the configuration was not changed"
+kill -HUP "${AGENT_PIDS[0]}"
+desk_refuses_example() {
+	[ "$(code -b "$WORK/jar" -X POST -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" \
+		--data-binary @"$ex/villagers.json" "${URL}api/check")" = 200 ] &&
+	[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$WORK/body")" = False ]
+}
+if wait_for 10 desk_refuses_example; then
+	echo "ok: after SIGHUP the desk checks by the new quorum: the example is refused"
+else
+	fail "after SIGHUP the desk still checks by the old rules"
+fi
 stop_agents || fail "the agent did not exit cleanly"
 finish
