@@ -468,6 +468,12 @@ s_check(api_t *self, PGconn *conn, const tf_http_request_t *request, tf_http_rep
 
 		if (value == NULL)
 			continue;       /* said by the parse */
+		/* As the parse refuses a name met twice: one sheet, one answer. */
+		if (tf_http_arg_count(request, name) > 1) {
+			snprintf(err, sizeof err, "not a posting sheet's check: \"%c\" given twice", *n);
+			s_reply_error(reply, 400, err);
+			return;
+		}
 		len = snprintf(query + used, sizeof query - used, "%s%c=%s", used ? "&" : "", *n,
 		               value);
 		if (len < 0 || (size_t)len >= sizeof query - used) {

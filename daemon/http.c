@@ -802,6 +802,32 @@ tf_http_arg(const tf_http_request_t *request, const char *name)
 	return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
 }
 
+typedef struct {
+	const char *name;
+	unsigned count;
+} arg_count_t;
+
+static enum MHD_Result
+s_count_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	arg_count_t *c = cls;
+
+	(void)kind;
+	(void)value;
+	if (key != NULL && strcmp(key, c->name) == 0)
+		c->count++;
+	return MHD_YES;
+}
+
+unsigned
+tf_http_arg_count(const tf_http_request_t *request, const char *name)
+{
+	arg_count_t c = { name, 0 };
+
+	MHD_get_connection_values(request->connection, MHD_GET_ARGUMENT_KIND, s_count_arg, &c);
+	return c.count;
+}
+
 void
 tf_http_reply_text(tf_http_reply_t *reply, unsigned status, const char *content_type,
                    const char *text)

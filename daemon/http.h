@@ -105,6 +105,9 @@ const char *tf_http_path(const tf_http_request_t *request);
 const char *tf_http_method(const tf_http_request_t *request);
 /* A query-string argument, URL-decoded, or NULL when absent. */
 const char *tf_http_arg(const tf_http_request_t *request, const char *name);
+/* How many times the query string gives name (tf_http_arg sees only the
+ * first): a caller that must not guess between values refuses more than 1. */
+unsigned tf_http_arg_count(const tf_http_request_t *request, const char *name);
 /* A request header's value, or NULL when absent. */
 const char *tf_http_header(const tf_http_request_t *request, const char *name);
 /* A cookie's value, or NULL when absent. */

@@ -109,6 +109,11 @@ long=$(head -c 5000 /dev/zero | tr '\0' 1)
 short=${url1%%&f=*}
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${base}api/v1/check?${short#*\?}&f=$long")" 400 \
 	"a query over its bound: 400"
+# The counted sheet's own query with a second revision after it: the API
+# must not pick one of the two (it took the first before).
+expect_eq "$(curl -s -o "$WORK/twice" -w '%{http_code}' "${base}api/v1/check?${url2#*\?}&v=1")" 400 \
+	"a name given twice: 400"
+grep -q '"v\\" given twice' "$WORK/twice" || fail "the refusal does not say which name: $(cat "$WORK/twice")"
 
 kill $WEB_PID; wait $WEB_PID || fail "tallyfeed-web did not exit cleanly"
 stop_agents
