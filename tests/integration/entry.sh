@@ -17,7 +17,9 @@
 #    revision 2 is stored; a changed figure altered; another signature
 #    forged;
 #  - a SIGHUP's new rules reach the desk (a quorum the example misses).
-# Screenshots go to TF_ARTIFACTS (default the build directory).
+# Screenshots go to TF_ARTIFACTS (default the build directory).  TF_WRAP
+# runs the agent and the collector under a tool, TF_WEB_WRAP tallyfeed-web
+# (tests/run: valgrind, as valgrind_entry).
 . "$(dirname "$0")/lib.sh"
 
 shots=${TF_ARTIFACTS:-$TF_BIN}
@@ -27,7 +29,7 @@ town=630121100000       # 桥头镇
 # The province's check page, which the posting sheets' QR codes open.
 mkdir -p "$WORK/collectors"
 cp "$COLLECTOR_CERT" "$WORK/collectors/"
-"$TF_BIN/console/tallyfeed-web" -l 127.0.0.1:0 --address-file "$WORK/check-address" -F off \
+${TF_WEB_WRAP:-} "$TF_BIN/console/tallyfeed-web" -l 127.0.0.1:0 --address-file "$WORK/check-address" -F off \
 	--collector-certs "$WORK/collectors" >>"$WORK/web.log" 2>&1 &
 WEB_PID=$!
 trap 'rc=$?; set +e; kill $WEB_PID 2>/dev/null; (exit $rc); cleanup' EXIT
@@ -136,4 +138,7 @@ else
 	fail "after SIGHUP the desk still checks by the old rules"
 fi
 stop_agents || fail "the agent did not exit cleanly"
+kill "$WEB_PID"
+wait "$WEB_PID" || fail "tallyfeed-web did not exit cleanly"
+WEB_PID=
 finish
