@@ -186,23 +186,6 @@ s_qr(FILE *fp, const char *url)
 	return 0;
 }
 
-static const char *
-s_position_name(Tallyfeed__Committee committee, Tallyfeed__Position position)
-{
-	bool party = committee == TALLYFEED__COMMITTEE__COMMITTEE_PARTY_BRANCH;
-
-	switch (position) {
-	case TALLYFEED__POSITION__POSITION_HEAD:
-		return party ? "书记" : "主任";
-	case TALLYFEED__POSITION__POSITION_DEPUTY:
-		return party ? "副书记" : "副主任";
-	case TALLYFEED__POSITION__POSITION_MEMBER:
-		return "委员";
-	default:
-		return "";
-	}
-}
-
 /* A time as the township reads it: Beijing time, to the second. */
 static void
 s_beijing(int64_t ms, char out[40])
@@ -247,9 +230,9 @@ s_candidates(FILE *fp, const posted_t *p)
 		fputs("<tr><td>", fp);
 		s_text(fp, c->name);
 		fprintf(fp, "</td><td>%s</td><td class=\"n\">%u</td><td>%s%s</td></tr>",
-		        s_position_name(r->committee, c->position), c->votes_for,
+		        tf_position_name_zh(r->committee, c->position), c->votes_for,
 		        c->elected ? "当选 " : "", c->elected
-		        ? s_position_name(r->committee, c->position_won) : "");
+		        ? tf_position_name_zh(r->committee, c->position_won) : "");
 	}
 	fputs("</tbody></table>", fp);
 }

@@ -504,6 +504,7 @@ s_check(api_t *self, PGconn *conn, const tf_http_request_t *request, tf_http_rep
 		return;
 	}
 	s_reply_json(reply, 200, check_answer_json(&posting, &answer));
+	check_answer_clear(&answer);
 }
 
 static void

@@ -130,14 +130,16 @@ check_posting(PGconn *conn, const tf_enrolment_t *collectors, const tf_posting_t
 		PQclear(res);
 		return QUERY_OK;
 	}
-	snprintf(answer->unit_name, sizeof answer->unit_name, "%s", PQgetvalue(res, 0, COL_UNIT_NAME));
-	snprintf(answer->township_name, sizeof answer->township_name, "%s",
-	         PQgetvalue(res, 0, COL_TOWNSHIP_NAME));
+	/* Forged says no more than not known would: the names only once the
+	 * receipt is a collector's. */
 	if ((signer = s_receipt_signer(res, collectors, posting)) == NULL) {
 		answer->verdict = CHECK_FORGED;
 		PQclear(res);
 		return QUERY_OK;
 	}
+	snprintf(answer->unit_name, sizeof answer->unit_name, "%s", PQgetvalue(res, 0, COL_UNIT_NAME));
+	snprintf(answer->township_name, sizeof answer->township_name, "%s",
+	         PQgetvalue(res, 0, COL_TOWNSHIP_NAME));
 	snprintf(answer->collector, sizeof answer->collector, "%s", signer->name);
 	answer->received_ms = strtoll(PQgetvalue(res, 0, COL_RECEIVED_MS), NULL, 10);
 	if ((report = s_stored_report(res, digest)) == NULL) {
@@ -149,7 +151,6 @@ check_posting(PGconn *conn, const tf_enrolment_t *collectors, const tf_posting_t
 	}
 	answer->differs = tf_posting_differs(posting, report);
 	answer->digest_differs = sodium_memcmp(digest, posting->payload_sha256, TF_HASH_LEN) != 0;
-	tf_report_destroy(&report);
 	answer->superseded_by = (unsigned)strtoul(PQgetvalue(res, 0, COL_LATEST), NULL, 10);
 	answer->superseded_ms = strtoll(PQgetvalue(res, 0, COL_LATEST_MS), NULL, 10);
 	if (answer->differs != 0 || answer->digest_differs)
@@ -160,8 +161,21 @@ check_posting(PGconn *conn, const tf_enrolment_t *collectors, const tf_posting_t
 		answer->verdict = CHECK_COUNTED;
 	if (answer->verdict != CHECK_SUPERSEDED)
 		answer->superseded_by = 0, answer->superseded_ms = 0;
+	/* The sheet's digest and figures are the stored ones: the stored
+	 * report is the one the sheet was printed from. */
+	if (answer->verdict == CHECK_COUNTED || answer->verdict == CHECK_SUPERSEDED)
+		answer->posted = report;
+	else
+		tf_report_destroy(&report);
 	PQclear(res);
 	return QUERY_OK;
+}
+
+void
+check_answer_clear(check_answer_t *answer)
+{
+	assert(answer != NULL);
+	tf_report_destroy(&answer->posted);
 }
 
 const char *
@@ -285,10 +299,29 @@ check_answer_json(const tf_posting_t *posting, const check_answer_t *a)
 		    "differs", a->verdict == CHECK_ALTERED && (a->differs & (1u << i)) != 0));
 	}
 	json_object_set_new(o, "figures", figures);
+	if (a->posted != NULL && a->posted->held_on != NULL && a->posted->held_on[0] != '\0')
+		json_object_set_new(o, "held_on", json_string(a->posted->held_on));
 	candidates = json_array();
-	for (size_t i = 0; i < posting->candidates; i++)
-		json_array_append_new(candidates, json_pack("{s:i, s:b}", "votes",
-		                      (json_int_t)posting->votes[i], "elected", posting->elected[i]));
+	for (size_t i = 0; i < posting->candidates; i++) {
+		json_t *c = json_pack("{s:i, s:b}", "votes", (json_int_t)posting->votes[i], "elected",
+		                      posting->elected[i]);
+
+		/* Counted or superseded, the posted report has the sheet's
+		 * candidates, in its order (tf_posting_differs). */
+		if (c != NULL && a->posted != NULL && i < a->posted->n_candidates) {
+			const Tallyfeed__Candidate *p = a->posted->candidates[i];
+
+			json_object_set_new(c, "name", json_string(p->name != NULL ? p->name : ""));
+			json_object_set_new(c, "position",
+			                    json_string(tf_position_name_zh(posting->committee,
+			                                                    p->position)));
+			if (posting->elected[i])
+				json_object_set_new(c, "position_won",
+				                    json_string(tf_position_name_zh(posting->committee,
+				                                                    p->position_won)));
+		}
+		json_array_append_new(candidates, c);
+	}
 	json_object_set_new(o, "candidates", candidates);
 	json_object_set_new(o, "candidates_differ", json_boolean(a->verdict == CHECK_ALTERED
 	                    && (a->differs & TF_POSTING_CANDIDATES_DIFFER) != 0));

@@ -15,7 +15,12 @@
  *   not_known   the province stores no such result;
  *   forged      the province stores the result, and the receipt is no
  *               collector's for it.
- * It shows no figure the sheet itself does not carry.  tallyfeed-web
+ * It shows no figure the sheet itself does not carry.  Counted or
+ * superseded, it also gives what the genuine sheet printed that the QR
+ * code does not carry — the election's date, each candidate's name, the
+ * position stood for and the one won — for a reader to set beside the
+ * paper: a sheet reprinted with a genuine QR code and other names is
+ * caught by the reader, not by the query.  tallyfeed-web
  * answers /check and /api/v1/check with it; `tallyfeed check URL` on the
  * command line.
  */
@@ -48,6 +53,8 @@ typedef struct {
 	int64_t superseded_ms;                  /* and when it was received */
 	unsigned differs;                       /* altered: tf_posting_differs' bits */
 	bool digest_differs;                    /* altered: the payload's SHA-256 is not the sheet's */
+	tf_report_t *posted;                    /* counted, superseded: the stored report the
+	                                         * sheet was printed from; else NULL */
 } check_answer_t;
 
 /* Answer for posting, by the database on conn and the collectors' keys.
@@ -56,6 +63,10 @@ typedef struct {
 query_status_t check_posting(PGconn *conn, const tf_enrolment_t *collectors,
                              const tf_posting_t *posting, check_answer_t *answer, char *err,
                              size_t errlen);
+
+/* Free what an answer holds (its posted report); the answer may be
+ * cleared again. */
+void check_answer_clear(check_answer_t *answer);
 
 /* "counted", "superseded", "altered", "not_known", "forged". */
 const char *check_verdict_word(check_verdict_t verdict);
@@ -66,7 +77,8 @@ void check_answer_text(const tf_posting_t *posting, const check_answer_t *answer
 /* The answer as JSON: verdict, message (the sentence), and the sheet's own
  * key and what the check found (unit and township names, collector,
  * received_at, superseded_by and superseded_at, differing figures'
- * names).  New reference, or NULL if out of memory. */
+ * names; counted or superseded, held_on and each candidate's name,
+ * position and position_won).  New reference, or NULL if out of memory. */
 json_t *check_answer_json(const tf_posting_t *posting, const check_answer_t *answer);
 
 #endif

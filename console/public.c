@@ -7,10 +7,12 @@
 #include "config.h"
 #include "console.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -24,11 +26,38 @@ s_usage(FILE *fp)
 	    "posted), superseded (by revision N, and when), altered (the receipt is\n"
 	    "genuine and the sheet's figures are not the counted ones: which), not_known\n"
 	    "(no such result stored), forged (the receipt is no collector's).  It shows\n"
-	    "no figure the sheet does not carry.\n"
+	    "no figure the sheet does not carry.  Counted (or superseded), it lists below\n"
+	    "what the genuine sheet printed that the QR code does not carry: the date and\n"
+	    "each candidate's name, position and the position won, to compare with the\n"
+	    "paper.\n"
 	    "  --collector-certs DIR  the collectors' public NAME.cert files (console/\n"
 	    "                collector_certs in the configuration)\n"
 	    "Exit status: 0 counted as posted, 1 any other answer (or the check could not\n"
 	    "run), 2 bad arguments (a URL that is not a sheet's).\n");
+}
+
+/* Counted or superseded: what the genuine sheet printed beside its QR
+ * code's figures, to set beside the paper. */
+static void
+s_print_posted(const tf_posting_t *posting, const check_answer_t *answer)
+{
+	const tf_report_t *r = answer->posted;
+
+	if (r == NULL)
+		return;
+	if (r->held_on != NULL && r->held_on[0] != '\0')
+		printf("  选举日期 %s\n", r->held_on);
+	for (size_t i = 0; i < posting->candidates && i < r->n_candidates; i++) {
+		const Tallyfeed__Candidate *c = r->candidates[i];
+		char *name = tf_text_escape_dup(c->name != NULL ? c->name : "");
+
+		printf("  %s  %s  %u票%s%s\n", name != NULL ? name : "?",
+		       tf_position_name_zh(posting->committee, c->position), posting->votes[i],
+		       posting->elected[i] ? "  当选" : "",
+		       posting->elected[i] ? tf_position_name_zh(posting->committee, c->position_won)
+		                           : "");
+		free(name);
+	}
 }
 
 int
@@ -41,7 +70,7 @@ console_check(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	};
 	const char *dir = tf_config_str(config, "console", "collector_certs", NULL);
 	tf_enrolment_t *collectors = NULL;
-	check_answer_t answer;
+	check_answer_t answer = { 0 };
 	tf_posting_t posting;
 	char err[1024], text[1024];
 	query_status_t status;
@@ -94,8 +123,10 @@ console_check(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	}
 	check_answer_text(&posting, &answer, text, sizeof text);
 	printf("%s: %s\n", check_verdict_word(answer.verdict), text);
+	s_print_posted(&posting, &answer);
 	rc = answer.verdict == CHECK_COUNTED ? CONSOLE_OK : CONSOLE_FAILED;
 out:
+	check_answer_clear(&answer);
 	tf_enrolment_destroy(&collectors);
 	return rc;
 }

@@ -239,13 +239,15 @@ tf_posting_parse(const char *query, tf_posting_t *out, char *why, size_t whylen)
 		snprintf(why, whylen, "the committee (c) is not villagers, residents or party_branch");
 		return -1;
 	}
-	if (s_whole_number(value[R], length[R], 1, &n) != 0) {
-		snprintf(why, whylen, "the round (r) is not a number from 1");
+	/* The rules' bounds: a round or revision no collector stores. */
+	if (s_whole_number(value[R], length[R], 1, &n) != 0 || n > TF_ROUND_MAX) {
+		snprintf(why, whylen, "the round (r) is not a number from 1 to %d", TF_ROUND_MAX);
 		return -1;
 	}
 	out->round = (unsigned)n;
-	if (s_whole_number(value[V], length[V], 1, &n) != 0) {
-		snprintf(why, whylen, "the revision (v) is not a number from 1");
+	if (s_whole_number(value[V], length[V], 1, &n) != 0 || n > TF_REVISION_MAX) {
+		snprintf(why, whylen, "the revision (v) is not a number from 1 to %d",
+		         TF_REVISION_MAX);
 		return -1;
 	}
 	out->revision = (unsigned)n;

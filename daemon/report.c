@@ -50,6 +50,23 @@ tf_committee_name_zh(Tallyfeed__Committee committee)
 }
 
 const char *
+tf_position_name_zh(Tallyfeed__Committee committee, Tallyfeed__Position position)
+{
+	bool party = committee == TALLYFEED__COMMITTEE__COMMITTEE_PARTY_BRANCH;
+
+	switch (position) {
+	case TALLYFEED__POSITION__POSITION_HEAD:
+		return party ? "书记" : "主任";
+	case TALLYFEED__POSITION__POSITION_DEPUTY:
+		return party ? "副书记" : "副主任";
+	case TALLYFEED__POSITION__POSITION_MEMBER:
+		return "委员";
+	default:
+		return "未定职位";
+	}
+}
+
+const char *
 tf_position_word(Tallyfeed__Position position)
 {
 	if ((int)position <= 0 || (int)position >= NWORDS(s_position_words))

@@ -39,5 +39,9 @@ const char *tf_committee_word(Tallyfeed__Committee committee);
  * 该委员会 ("the committee") for a value that names none. */
 const char *tf_committee_name_zh(Tallyfeed__Committee committee);
 const char *tf_position_word(Tallyfeed__Position position);
+/* A position's Chinese name in a committee (a Party branch has 书记 and
+ * 副书记, the others 主任 and 副主任; 委员 in all), or 未定职位 for a value
+ * that names none. */
+const char *tf_position_name_zh(Tallyfeed__Committee committee, Tallyfeed__Position position);
 
 #endif

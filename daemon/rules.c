@@ -47,8 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROUND_MAX 9
-#define REVISION_MAX 1000000
 #define SEATS_MAX 100           /* seats for one position */
 #define RATIO_DEN_MAX 100       /* largest denominator of a configured ratio */
 #define SIZE_MAX_CONF 100       /* largest committee size in a configured range */
@@ -463,20 +461,11 @@ s_date_valid(const char *s)
 	return d <= mdays[m - 1];
 }
 
-/* A committee's positions' names, for the Chinese messages. */
+/* A position's Chinese name in r's committee, for the messages. */
 static const char *
 s_position_zh(const tf_report_t *r, Tallyfeed__Position position)
 {
-	switch (position) {
-	case TALLYFEED__POSITION__POSITION_HEAD:
-		return s_is_party(r) ? "书记" : "主任";
-	case TALLYFEED__POSITION__POSITION_DEPUTY:
-		return s_is_party(r) ? "副书记" : "副主任";
-	case TALLYFEED__POSITION__POSITION_MEMBER:
-		return "委员";
-	default:
-		return "未定职位";
-	}
+	return tf_position_name_zh(r->committee, position);
 }
 
 /* The seats field of a position: "seats.head", or "seats" for none. */
@@ -570,12 +559,13 @@ s_check_report_shape(const tf_report_t *r, s_sink_t *sink)
 	    && s_reject(sink, TALLYFEED__REASON__REASON_MISSING_FIELD, -1, "committee",
 	                "请选择委员会", "committee is missing") != 0)
 		return -1;
-	if ((r->round < 1 || r->round > ROUND_MAX || r->revision < 1 || r->revision > REVISION_MAX)
+	if ((r->round < 1 || r->round > TF_ROUND_MAX || r->revision < 1
+	     || r->revision > TF_REVISION_MAX)
 	    && s_reject(sink, TALLYFEED__REASON__REASON_BAD_ROUND, -1,
-	                r->round < 1 || r->round > ROUND_MAX ? "round" : "revision",
+	                r->round < 1 || r->round > TF_ROUND_MAX ? "round" : "revision",
 	                "轮次 %u 和修订号 %u 应分别为 1–%d 和 1–%d",
 	                "round %u and revision %u must be 1..%d and 1..%d",
-	                r->round, r->revision, ROUND_MAX, REVISION_MAX) != 0)
+	                r->round, r->revision, TF_ROUND_MAX, TF_REVISION_MAX) != 0)
 		return -1;
 	if (r->held_on != NULL && r->held_on[0] != '\0' && !s_date_valid(r->held_on)
 	    && s_reject(sink, TALLYFEED__REASON__REASON_BAD_DATE, -1, "held_on",

@@ -24,6 +24,8 @@
 #define TF_CANDIDATES_MAX 200   /* candidates in one report */
 #define TF_COUNT_MAX 1000000    /* ceiling of every count of people, ballots or votes */
 #define TF_POSITIONS 4          /* Tallyfeed__Position values, UNSPECIFIED included */
+#define TF_ROUND_MAX 9          /* rounds of one election (BAD_ROUND beyond) */
+#define TF_REVISION_MAX 1000000 /* revisions of one round (BAD_ROUND beyond) */
 
 /* W flags: accepted, but stored with the result for people to look at.
  * Bit numbers are stored names' order: append, never renumber. */

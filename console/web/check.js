@@ -1,7 +1,8 @@
 // The public check of a posting sheet (公示): asks /api/v1/check with this
 // page's own query (what the sheet's QR code holds) and shows the answer.
 // It shows only figures the sheet itself carries (the query's), marking
-// those the province does not count as posted.
+// those the province does not count as posted, and, once counted, the
+// candidates' names and positions the genuine sheet printed.
 "use strict";
 
 const VERDICT_CLASS = {
@@ -32,6 +33,7 @@ function show(answer) {
     ["委员会", answer.committee_name],
     ["轮次 · 版本", "第" + answer.round + "轮 · 第" + answer.revision + "版"],
   ];
+  if (answer.held_on) rows.push(["选举日期", answer.held_on]);
   if (answer.collector) rows.push(["县级签收", answer.collector + "，" + answer.received_at + "（北京时间）"]);
   if (answer.superseded_by) rows.push(["现计入", "第" + answer.superseded_by + "版，" + answer.superseded_at + "收到"]);
   const facts = el("table", { class: "facts" });
@@ -43,8 +45,12 @@ function show(answer) {
       el("td", {}, f.name), el("td", { class: "n" }, String(f.posted)),
       el("td", {}, f.differs ? "不符" : "")));
   }
+  // Counted or superseded, the names and positions of the sheet the
+  // province stores: a reprint with this QR code and other names shows here.
   const votes = (answer.candidates || []).map((c, i) =>
-    "候选人" + (i + 1) + "：" + c.votes + "票" + (c.elected ? "（当选）" : "")).join("；");
+    (c.name !== undefined ? c.name + "（" + c.position + "）" : "候选人" + (i + 1)) + "："
+    + c.votes + "票" + (c.elected ? "（当选" + (c.position_won ? " " + c.position_won : "") + "）" : ""))
+    .join("；");
   sheet.replaceChildren(el("h2", {}, "公示信息"), facts, figures,
     el("p", answer.candidates_differ ? { class: "differs" } : {},
        votes + (answer.candidates_differ ? " —— 候选人得票或当选情况与省里计数不符" : "")));

@@ -136,6 +136,8 @@ def posting_sheet(browser, shots, desk, sheet):
         ok(f"the posting sheet: {title}")
     else:
         fail(f"the sheet's title is {title!r}")
+    names = browser.script("return [...document.querySelectorAll('table.candidates tbody tr')]"
+                           ".map((tr) => tr.cells[0].textContent)")
     shot(browser, shots, "entry-sheet.png")
     decoded = subprocess.run(["zbarimg", "-q", "--raw", os.path.join(shots, "entry-sheet.png")],
                              capture_output=True, text=True)
@@ -152,6 +154,13 @@ def posting_sheet(browser, shots, desk, sheet):
         ok(f"the check page: {text}")
     else:
         fail(f"the check page says {verdict}: {text}")
+    # What the QR code does not carry, the page gives from the stored
+    # sheet: a reprint with other names would show beside the paper.
+    shown = browser.script("return document.querySelector('#sheet').textContent")
+    if names and all(n in shown for n in names):
+        ok(f"the check page lists the sheet's candidates: {'、'.join(names)}")
+    else:
+        fail(f"the check page lacks the sheet's names {names}: {shown}")
 
     # One figure changed on the sheet (valid ballots), another signature.
     head, figures = url.split("&f=")

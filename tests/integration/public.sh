@@ -50,7 +50,11 @@ say "tallyfeed check: counted as posted"
 check() { "$CONSOLE" check "$1" --collector-certs "$WORK/collectors"; }
 out=$(check "$url1"); rc=$?
 echo "$out"
-expect_eq "$rc $(echo "$out" | cut -d: -f1)" "0 counted" "counted, exit 0"
+expect_eq "$rc $(echo "$out" | head -1 | cut -d: -f1)" "0 counted" "counted, exit 0"
+# What the genuine sheet printed that the QR code does not carry, to set
+# beside the paper: the date, each candidate's name and positions.
+echo "$out" | grep -q '^  选举日期 2017-11-12$' || fail "tallyfeed check does not print the date"
+echo "$out" | grep -q '^  马永福  主任  612票  当选主任$' || fail "tallyfeed check does not print the first candidate"
 
 say "tallyfeed-web: /check and /api/v1/check"
 "$WEB" -l 127.0.0.1:0 --address-file "$WORK/web-address" -F off \
@@ -66,10 +70,14 @@ expect_eq "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "${base}chec
 	"200 text/html; charset=utf-8" "/check serves the page"
 expect_eq "$(api "$url1" | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["unit_name"], a["collector"], [f["posted"] for f in a["figures"]][5])')" \
 	"元树尔村委会 collector 990" "it names the unit and the collector, and carries the sheet's own figures"
+expect_eq "$(api "$url1" | python3 -c 'import json,sys; a=json.load(sys.stdin); c=a["candidates"]
+print(a["held_on"], c[0]["name"], c[0]["position"], c[0]["position_won"], c[1]["name"], "position_won" in c[1])')" \
+	"2017-11-12 马永福 主任 主任 李国栋 False" "counted: the date and the candidates' names and positions the sheet printed"
 
 say "one figure changed on the sheet: altered, naming it"
 altered=$(echo "$url1" | sed -E 's/(f=([0-9]+\.){6})990/\1999/')
 expect_eq "$(verdict "$altered")" altered "/api/v1/check: altered"
+api "$altered" | grep -q 马永福 && fail "an altered sheet's answer names the candidates"
 expect_eq "$(api "$altered" | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)["differing"]))')" \
 	"有效票数" "the figure named"
 api "$altered" | grep -q 990 && fail "the counted figure is shown"
@@ -83,6 +91,8 @@ forged=$(python3 -c 'import sys; u = sys.argv[1]; i = u.index("&s=") + 3
 print(u[:i] + ("B" if u[i] == "A" else "A") + u[i + 1:])' "$url1")
 expect_eq "$(verdict "$forged")" forged "/api/v1/check: forged"
 expect_eq "$(check "$forged" | cut -d: -f1)" forged "tallyfeed check: forged"
+expect_eq "$(api "$forged" | python3 -c 'import json,sys; a=json.load(sys.stdin); print("unit_name" in a, "held_on" in a, "name" in a["candidates"][0])')" \
+	"False False False" "forged: no more said than for a result not known (no names)"
 
 say "a result the province never stored: not known"
 unknown=$(echo "$url1" | sed 's/u=630121100201/u=630121100202/')
@@ -94,6 +104,8 @@ sed 's/"revision": 1/"revision": 2/; s/"took_part": 1003/"took_part": 1010/; s/"
 expect_eq "$(agent -f "$cfg" submit --wait 30 "$WORK/rev2.json")" "$WORK/rev2.json: ACCEPTED" \
 	"revision 2 accepted"
 expect_eq "$(verdict "$url1")" superseded "/api/v1/check: superseded"
+expect_eq "$(api "$url1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["candidates"][0]["name"])')" \
+	"马永福" "superseded: the names the first sheet printed"
 expect_eq "$(api "$url1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["superseded_by"])')" 2 \
 	"by revision 2"
 seq2=$(agent -f "$cfg" status --all | awk '$2 == "accepted" { s = $1 } END { print s }')
@@ -113,6 +125,8 @@ expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${base}api/v1/check?${short
 # must not pick one of the two (it took the first before).
 expect_eq "$(curl -s -o "$WORK/twice" -w '%{http_code}' "${base}api/v1/check?${url2#*\?}&v=1")" 400 \
 	"a name given twice: 400"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${base}api/v1/check?$(echo "${url2#*\?}" | sed 's/&r=1&/\&r=40000\&/')")" 400 \
+	"a round no collector stores: 400 (it was a database error, 500)"
 grep -q '"v\\" given twice' "$WORK/twice" || fail "the refusal does not say which name: $(cat "$WORK/twice")"
 
 kill $WEB_PID; wait $WEB_PID || fail "tallyfeed-web did not exit cleanly"

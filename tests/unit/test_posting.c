@@ -98,6 +98,11 @@ test_refused(void **state)
 		{ "c=villagers", "c=village", "committee (c)" },
 		{ "r=1", "r=0", "round (r)" },
 		{ "r=1", "r=12345678901", "round (r)" },
+		/* Beyond the rules' bounds: no collector stores it (the round is
+		 * a smallint in the database, which refused 40000 with an error). */
+		{ "r=1", "r=10", "round (r)" },
+		{ "r=1", "r=40000", "round (r)" },
+		{ "v=1", "v=1000001", "revision (v)" },
 		{ "v=1", "v=", "revision (v)" },
 		{ "d=00", "d=0", "digest (d)" },
 		{ "d=00", "d=zz", "digest (d)" },
@@ -130,6 +135,11 @@ test_refused(void **state)
 			fail_msg("accepted: %s", bad);
 		assert_contains(why, cases[i].why);
 	}
+	/* The bounds themselves are taken. */
+	snprintf(bad, sizeof bad, "%s", query);
+	memcpy(strstr(bad, "r=1"), "r=9", 3);
+	assert_int_equal(tf_posting_parse(bad, &back, why, sizeof why), 0);
+	assert_int_equal(back.round, TF_ROUND_MAX);
 	/* Over its bound: refused before it is read. */
 	long_query = malloc(TF_POSTING_QUERY_MAX + 2);
 	assert_non_null(long_query);
