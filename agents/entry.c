@@ -593,7 +593,8 @@ s_login(entry_t *self, const tf_http_request_t *request, tf_http_reply_t *reply)
 	const char *password = json_string_value(json_object_get(obj, "password"));
 
 	switch (password == NULL ? LOGIN_WRONG
-	        : login_attempt(self->login, password, zclock_mono(), session, csrf)) {
+	        : login_attempt(self->login, tf_http_peer(request), password, zclock_mono(),
+	                        session, csrf)) {
 	case LOGIN_OK:
 		snprintf(reply->cookie, sizeof reply->cookie,
 		         ENTRY_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d", session,

@@ -3,8 +3,10 @@
  *
  * Tokens are kept as bytes and compared with sodium_memcmp after a
  * length check on the hex, so a guess learns nothing from the time a
- * comparison takes.  Hashing takes 64 MiB: one attempt hashes at a time
- * (under the lock), and the rate limit is taken before it.
+ * comparison takes.  Hashing takes 64 MiB and a tenth of a second: one
+ * attempt hashes at a time, under a lock of its own (the sessions' lock is
+ * not held meanwhile, so a guess does not stall the desk's other
+ * requests), and the rate limits are taken before it.
  */
 #include "login.h"
 #include "atomicfile.h"
@@ -27,15 +29,28 @@ typedef struct {
 	int64_t started_ms, used_ms;
 } s_session_t;
 
-struct _login_t {
-	pthread_mutex_t lock;
-	bool set;                               /* a hash was read */
-	char hash[crypto_pwhash_STRBYTES];
-	s_session_t sessions[LOGIN_SESSIONS_MAX];
-	/* The rate limit: a bucket of attempts, refilled one every LOGIN_REFILL_MS. */
+/* A bucket of attempts: at most burst, refilled one every refill_ms. */
+typedef struct {
 	unsigned tokens;
 	int64_t refilled_ms;
 	bool started;
+} s_bucket_t;
+
+/* One client address's bucket; used_ms says which to reuse when all are. */
+typedef struct {
+	char address[LOGIN_ADDRESS_MAX + 1];
+	s_bucket_t bucket;
+	int64_t used_ms;
+} s_client_t;
+
+struct _login_t {
+	pthread_mutex_t lock;                   /* everything below but the hash */
+	pthread_mutex_t hash_lock;              /* one hash at a time */
+	bool set;                               /* a hash was read (fixed once made) */
+	char hash[crypto_pwhash_STRBYTES];
+	s_session_t sessions[LOGIN_SESSIONS_MAX];
+	s_bucket_t all;                         /* every client together */
+	s_client_t clients[LOGIN_CLIENTS_MAX];
 };
 
 int
@@ -81,6 +96,7 @@ login_new(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&self->lock, NULL);
+	pthread_mutex_init(&self->hash_lock, NULL);
 	if (lstat(path, &st) != 0 && errno == ENOENT)
 		return self;
 	/* Not through a link, and no one else's to read: like a secret key. */
@@ -115,29 +131,68 @@ login_destroy(login_t **self_p)
 	if (*self_p == NULL)
 		return;
 	pthread_mutex_destroy(&(*self_p)->lock);
+	pthread_mutex_destroy(&(*self_p)->hash_lock);
 	sodium_memzero(*self_p, sizeof **self_p);
 	free(*self_p);
 	*self_p = NULL;
 }
 
-/* May one more attempt be made at now?  Takes it from the bucket. */
-static bool
-s_take_attempt(login_t *self, int64_t now_ms)
+/* The attempts b holds at now, refilled up to burst. */
+static unsigned
+s_bucket_fill(s_bucket_t *b, unsigned burst, int64_t refill_ms, int64_t now_ms)
 {
-	if (!self->started) {
-		self->started = true;
-		self->tokens = LOGIN_BURST;
-		self->refilled_ms = now_ms;
+	if (!b->started) {
+		b->started = true;
+		b->tokens = burst;
+		b->refilled_ms = now_ms;
 	}
-	while (self->tokens < LOGIN_BURST && now_ms - self->refilled_ms >= LOGIN_REFILL_MS) {
-		self->tokens++;
-		self->refilled_ms += LOGIN_REFILL_MS;
+	while (b->tokens < burst && now_ms - b->refilled_ms >= refill_ms) {
+		b->tokens++;
+		b->refilled_ms += refill_ms;
 	}
-	if (self->tokens == LOGIN_BURST)
-		self->refilled_ms = now_ms;     /* a full bucket does not save up */
-	if (self->tokens == 0)
+	if (b->tokens == burst)
+		b->refilled_ms = now_ms;        /* a full bucket does not save up */
+	return b->tokens;
+}
+
+/* address's bucket: its own, a free one, or the one used longest ago. */
+static s_bucket_t *
+s_client_bucket(login_t *self, const char *address, int64_t now_ms)
+{
+	s_client_t *slot = NULL;
+
+	for (size_t i = 0; i < LOGIN_CLIENTS_MAX; i++) {
+		s_client_t *c = &self->clients[i];
+
+		if (c->address[0] != '\0' && strcmp(c->address, address) == 0) {
+			slot = c;
+			break;
+		}
+		if (slot == NULL || c->address[0] == '\0'
+		    || (slot->address[0] != '\0' && c->used_ms < slot->used_ms))
+			slot = c;
+	}
+	if (strcmp(slot->address, address) != 0) {
+		memset(slot, 0, sizeof *slot);
+		snprintf(slot->address, sizeof slot->address, "%s", address);
+	}
+	slot->used_ms = now_ms;
+	return &slot->bucket;
+}
+
+/* May address make one more attempt at now?  Takes it from its own bucket
+ * and from every client's together: one client spending its own cannot
+ * lock out another, and many together are still bounded. */
+static bool
+s_take_attempt(login_t *self, const char *address, int64_t now_ms)
+{
+	s_bucket_t *mine = s_client_bucket(self, address, now_ms);
+
+	if (s_bucket_fill(mine, LOGIN_BURST, LOGIN_REFILL_MS, now_ms) == 0
+	    || s_bucket_fill(&self->all, LOGIN_ALL_BURST, LOGIN_ALL_REFILL_MS, now_ms) == 0)
 		return false;
-	self->tokens--;
+	mine->tokens--;
+	self->all.tokens--;
 	return true;
 }
 
@@ -149,28 +204,30 @@ s_alive(const s_session_t *s, int64_t now_ms)
 }
 
 login_result_t
-login_attempt(login_t *self, const char *password, int64_t now_ms,
+login_attempt(login_t *self, const char *address, const char *password, int64_t now_ms,
               char session[LOGIN_TOKEN_HEX], char csrf[LOGIN_TOKEN_HEX])
 {
 	login_result_t rc;
 	s_session_t *slot = NULL;
+	bool right;
 	size_t len;
 
-	assert(self != NULL && password != NULL && session != NULL && csrf != NULL);
+	assert(self != NULL && address != NULL && password != NULL && session != NULL
+	       && csrf != NULL);
 	len = strlen(password);
 	pthread_mutex_lock(&self->lock);
-	if (!self->set) {
-		rc = LOGIN_UNSET;
-		goto out;
-	}
-	if (!s_take_attempt(self, now_ms)) {
-		rc = LOGIN_LIMITED;
-		goto out;
-	}
-	if (len > LOGIN_PASSWORD_MAX || crypto_pwhash_str_verify(self->hash, password, len) != 0) {
-		rc = LOGIN_WRONG;
-		goto out;
-	}
+	rc = !self->set ? LOGIN_UNSET : !s_take_attempt(self, address, now_ms) ? LOGIN_LIMITED
+	                                                                   : LOGIN_OK;
+	pthread_mutex_unlock(&self->lock);
+	if (rc != LOGIN_OK)
+		return rc;
+	/* The hash alone, without the sessions' lock. */
+	pthread_mutex_lock(&self->hash_lock);
+	right = len <= LOGIN_PASSWORD_MAX && crypto_pwhash_str_verify(self->hash, password, len) == 0;
+	pthread_mutex_unlock(&self->hash_lock);
+	if (!right)
+		return LOGIN_WRONG;
+	pthread_mutex_lock(&self->lock);
 	/* A free (or ended) slot, else the one used longest ago. */
 	for (size_t i = 0; i < LOGIN_SESSIONS_MAX; i++) {
 		s_session_t *s = &self->sessions[i];
@@ -188,10 +245,8 @@ login_attempt(login_t *self, const char *password, int64_t now_ms,
 	slot->started_ms = slot->used_ms = now_ms;
 	sodium_bin2hex(session, LOGIN_TOKEN_HEX, slot->token, sizeof slot->token);
 	sodium_bin2hex(csrf, LOGIN_TOKEN_HEX, slot->csrf, sizeof slot->csrf);
-	rc = LOGIN_OK;
-out:
 	pthread_mutex_unlock(&self->lock);
-	return rc;
+	return LOGIN_OK;
 }
 
 /* hex as a token's bytes: exactly 2 * LOGIN_TOKEN_BYTES hex digits. */

@@ -9,9 +9,12 @@
  * (sodium_memcmp).  Sessions end LOGIN_IDLE_S after their last use and
  * LOGIN_LIFE_S after their start, whichever comes first; at most
  * LOGIN_SESSIONS_MAX are open (a new one ends the oldest).  Attempts are
- * rate-limited, every client together (the desk listens on the
- * township's own machine): LOGIN_BURST at once, then one every
- * LOGIN_REFILL_MS; a refused attempt's password is not even hashed.
+ * rate-limited by client address — LOGIN_BURST at once, then one every
+ * LOGIN_REFILL_MS, so one client guessing cannot lock out another (the
+ * last LOGIN_CLIENTS_MAX addresses are remembered) — and every client
+ * together: LOGIN_ALL_BURST, then one every LOGIN_ALL_REFILL_MS, which
+ * bounds guesses from many addresses.  A refused attempt's password is not
+ * even hashed.  On 127.0.0.1 every local client is one address.
  *
  * Thread-safe: the desk's HTTP threads share one.
  */
@@ -31,6 +34,10 @@
 #define LOGIN_LIFE_S (12 * 3600)
 #define LOGIN_BURST 5                   /* attempts at once */
 #define LOGIN_REFILL_MS 10000           /* then one every so often */
+#define LOGIN_ALL_BURST (4 * LOGIN_BURST)       /* every client together */
+#define LOGIN_ALL_REFILL_MS (LOGIN_REFILL_MS / 4)
+#define LOGIN_CLIENTS_MAX 64            /* client addresses remembered */
+#define LOGIN_ADDRESS_MAX 63            /* bytes of one (an IPv6 literal fits) */
 #define LOGIN_FILE "entry.password"     /* in the spool directory */
 
 typedef struct _login_t login_t;
@@ -53,10 +60,12 @@ int login_password_set(const char *path, const char *password, char *err, size_t
 login_t *login_new(const char *path, char *err, size_t errlen);
 void login_destroy(login_t **self_p);
 
-/* Try a password at now_ms (a monotonic clock).  LOGIN_OK fills session
- * and csrf (hex) with the new session's tokens. */
-login_result_t login_attempt(login_t *self, const char *password, int64_t now_ms,
-                             char session[LOGIN_TOKEN_HEX], char csrf[LOGIN_TOKEN_HEX]);
+/* Try a password from a client address (its first LOGIN_ADDRESS_MAX bytes
+ * count) at now_ms (a monotonic clock).  LOGIN_OK fills session and csrf
+ * (hex) with the new session's tokens. */
+login_result_t login_attempt(login_t *self, const char *address, const char *password,
+                             int64_t now_ms, char session[LOGIN_TOKEN_HEX],
+                             char csrf[LOGIN_TOKEN_HEX]);
 
 /* Is session (the cookie's value) open at now_ms?  With csrf not NULL,
  * it must also be that session's CSRF token.  A session found is kept

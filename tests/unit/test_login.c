@@ -16,6 +16,7 @@
 
 #include "login.h"
 
+#define HERE "127.0.0.1"
 #define PW "correct-horse"
 
 static char s_dir[] = "/tmp/test_login.XXXXXX";
@@ -82,7 +83,7 @@ test_unsound_files_refused(void **state)
 	login = login_new(open_path, err, sizeof err);
 	assert_non_null(login);
 	char session[LOGIN_TOKEN_HEX], csrf[LOGIN_TOKEN_HEX];
-	assert_int_equal(login_attempt(login, PW, 1000, session, csrf), LOGIN_UNSET);
+	assert_int_equal(login_attempt(login, HERE, PW, 1000, session, csrf), LOGIN_UNSET);
 	login_destroy(&login);
 	assert_null(login);
 }
@@ -97,8 +98,8 @@ test_sessions_and_csrf(void **state)
 
 	(void)state;
 	assert_non_null(login);
-	assert_int_equal(login_attempt(login, "not it at all", t, session, csrf), LOGIN_WRONG);
-	assert_int_equal(login_attempt(login, PW, t, session, csrf), LOGIN_OK);
+	assert_int_equal(login_attempt(login, HERE, "not it at all", t, session, csrf), LOGIN_WRONG);
+	assert_int_equal(login_attempt(login, HERE, PW, t, session, csrf), LOGIN_OK);
 	assert_int_equal(strlen(session), 64);
 	assert_string_not_equal(session, csrf);
 	assert_true(login_check(login, session, NULL, t, got));
@@ -114,7 +115,7 @@ test_sessions_and_csrf(void **state)
 	assert_false(login_check(login, NULL, NULL, t, NULL));
 	assert_false(login_check(login, "zz", NULL, t, NULL));
 	/* Another session's token is not this one's. */
-	assert_int_equal(login_attempt(login, PW, t, other, other_csrf), LOGIN_OK);
+	assert_int_equal(login_attempt(login, HERE, PW, t, other, other_csrf), LOGIN_OK);
 	assert_false(login_check(login, session, other_csrf, t, NULL));
 	/* Idle too long: gone; used, kept. */
 	assert_true(login_check(login, session, NULL, t + (LOGIN_IDLE_S - 1) * 1000LL, NULL));
@@ -135,23 +136,55 @@ test_bound_logout_and_rate(void **state)
 
 	(void)state;
 	assert_non_null(login);
-	assert_int_equal(login_attempt(login, PW, t, first, csrf), LOGIN_OK);
+	assert_int_equal(login_attempt(login, HERE, PW, t, first, csrf), LOGIN_OK);
 	/* The burst is spent: the next attempt waits, right password or not. */
 	for (int i = 1; i < LOGIN_BURST; i++)
-		assert_int_equal(login_attempt(login, "wrong wrong", t, session, csrf), LOGIN_WRONG);
-	assert_int_equal(login_attempt(login, PW, t, session, csrf), LOGIN_LIMITED);
-	assert_int_equal(login_attempt(login, PW, t + LOGIN_REFILL_MS - 1, session, csrf),
+		assert_int_equal(login_attempt(login, HERE, "wrong wrong", t, session, csrf), LOGIN_WRONG);
+	assert_int_equal(login_attempt(login, HERE, PW, t, session, csrf), LOGIN_LIMITED);
+	assert_int_equal(login_attempt(login, HERE, PW, t + LOGIN_REFILL_MS - 1, session, csrf),
 	                 LOGIN_LIMITED);
-	assert_int_equal(login_attempt(login, PW, t + LOGIN_REFILL_MS, session, csrf), LOGIN_OK);
+	assert_int_equal(login_attempt(login, HERE, PW, t + LOGIN_REFILL_MS, session, csrf), LOGIN_OK);
 	/* More sessions than kept: the one used longest ago ends. */
 	t += 10 * LOGIN_REFILL_MS * LOGIN_SESSIONS_MAX;
 	for (int i = 0; i < LOGIN_SESSIONS_MAX; i++)
-		assert_int_equal(login_attempt(login, PW, t + i * LOGIN_REFILL_MS, session, csrf),
+		assert_int_equal(login_attempt(login, HERE, PW, t + i * LOGIN_REFILL_MS, session, csrf),
 		                 LOGIN_OK);
 	assert_false(login_check(login, first, NULL, t + LOGIN_SESSIONS_MAX * LOGIN_REFILL_MS, NULL));
 	assert_true(login_check(login, session, csrf, t + LOGIN_SESSIONS_MAX * LOGIN_REFILL_MS, NULL));
 	login_logout(login, session, t + LOGIN_SESSIONS_MAX * LOGIN_REFILL_MS);
 	assert_false(login_check(login, session, NULL, t + LOGIN_SESSIONS_MAX * LOGIN_REFILL_MS, NULL));
+	login_destroy(&login);
+}
+
+/* One address spending its attempts does not lock out another; many
+ * addresses together are still bounded. */
+static void
+test_rate_by_address(void **state)
+{
+	char err[256], session[LOGIN_TOKEN_HEX], csrf[LOGIN_TOKEN_HEX], address[32];
+	login_t *login = login_new(s_path, err, sizeof err);
+	int64_t t = 9000000;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(login);
+	for (int i = 0; i < LOGIN_BURST; i++)
+		assert_int_equal(login_attempt(login, "10.0.0.66", "wrong wrong", t, session, csrf),
+		                 LOGIN_WRONG);
+	assert_int_equal(login_attempt(login, "10.0.0.66", PW, t, session, csrf), LOGIN_LIMITED);
+	/* The staff's own machine is still let in, at once. */
+	assert_int_equal(login_attempt(login, HERE, PW, t, session, csrf), LOGIN_OK);
+	/* New addresses, one guess each, until every client's allowance is
+	 * spent: LOGIN_BURST + 1 were taken above. */
+	for (; n < LOGIN_ALL_BURST; n++) {
+		snprintf(address, sizeof address, "10.0.1.%d", n);
+		if (login_attempt(login, address, "wrong wrong", t, session, csrf) != LOGIN_WRONG)
+			break;
+	}
+	assert_int_equal(n, LOGIN_ALL_BURST - LOGIN_BURST - 1);
+	assert_int_equal(login_attempt(login, "10.0.2.1", PW, t, session, csrf), LOGIN_LIMITED);
+	assert_int_equal(login_attempt(login, "10.0.2.1", PW, t + LOGIN_ALL_REFILL_MS, session, csrf),
+	                 LOGIN_OK);
 	login_destroy(&login);
 }
 
@@ -163,6 +196,7 @@ main(void)
 		cmocka_unit_test(test_unsound_files_refused),
 		cmocka_unit_test(test_sessions_and_csrf),
 		cmocka_unit_test(test_bound_logout_and_rate),
+		cmocka_unit_test(test_rate_by_address),
 	};
 
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
