@@ -43,6 +43,7 @@ struct api {
 	char *conninfo;
 	char *certs;                    /* NULL: signatures are not checked */
 	char *collector_certs;          /* NULL: no public check (/api/v1/check) */
+	bool check_only;                /* the public check alone (api_serve_check_only) */
 	/* Each serving thread has its own read-only connection (a PGconn may
 	 * not be used by two threads at once, and one shared behind a lock
 	 * would make every request wait for the slowest query). */
@@ -599,10 +600,36 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 }
 
 void
+api_serve_check_only(api_t *self)
+{
+	assert(self != NULL);
+	self->check_only = true;
+}
+
+/* Is path part of the public check (its page, the page's files, its API)? */
+static bool
+s_public_path(const char *path)
+{
+	static const char *const paths[] = { "/check", "/check.js", "/style.css",
+		                             API_PREFIX "check", NULL };
+
+	for (size_t i = 0; paths[i] != NULL; i++)
+		if (strcmp(path, paths[i]) == 0)
+			return true;
+	return false;
+}
+
+void
 api_handle(void *arg, const tf_http_request_t *request, tf_http_reply_t *reply)
 {
 	api_t *self = arg;
 	const char *path = tf_http_path(request);
+
+	if (self->check_only && !s_public_path(path)) {
+		tf_http_reply_text(reply, 404, "text/plain; charset=utf-8",
+		                   "not found (this server answers the public check alone: /check)\n");
+		return;
+	}
 
 	if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) == 0) {
 		s_api(self, path + strlen(API_PREFIX), request, reply);

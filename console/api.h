@@ -51,6 +51,11 @@ int api_reload(api_t *self, char *err, size_t errlen);
 /* Is the database reachable now, as the read-only role?  0, or -1 with err. */
 int api_check_database(api_t *self, char *err, size_t errlen);
 
+/* Serve the public check alone (/check, its page's files, /api/v1/check):
+ * everything else, the dashboard and its API, answers 404.  Set before
+ * serving. */
+void api_serve_check_only(api_t *self);
+
 /* The http handler (arg: the api_t). */
 tf_http_handler_fn api_handle;
 

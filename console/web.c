@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ s_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: tallyfeed-web [-nv] [-f FILE] [-l ADDRESS:PORT] [-d CONNINFO] [-C CERT_DIR]\n"
 	    "                     [-F ENDPOINT[,ENDPOINT...]] [--host NAME[,NAME...]]\n"
-	    "                     [--collector-certs DIR] [--address-file FILE]\n"
+	    "                     [--collector-certs DIR] [--address-file FILE] [--serve WHAT]\n"
 	    "Serve the provincial office's dashboard (/), its JSON API (/api/v1/) and\n"
 	    "the public check of posting sheets (/check, /api/v1/check),\n"
 	    "reading the database as the read-only role tallyfeed_reader.  Every figure\n"
@@ -37,7 +38,7 @@ s_usage(FILE *fp)
 	    "directories (the old certificates stay if the new are unsound).\n"
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"web\": listen, database, certs,\n"
-	    "                 collector_certs, feed, host, connections_per_address (see\n"
+	    "                 collector_certs, feed, host, connections_per_address, serve (see\n"
 	    "                 deploy/examples/web.cfg)\n"
 	    "  -l ADDR:PORT   where to listen (default %s; port 0 takes a free one;\n"
 	    "                 \"*:PORT\" every address — put it behind a proxy with TLS)\n"
@@ -56,6 +57,10 @@ s_usage(FILE *fp)
 	    "                 loopback address): a request whose Host header is none of\n"
 	    "                 them gets 421 (DNS rebinding).  Behind a proxy, the name\n"
 	    "                 the browser uses\n"
+	    "  --serve WHAT   \"all\" (default), or \"check\": the public check alone (/check,\n"
+	    "                 its page's files and /api/v1/check; everything else 404, no\n"
+	    "                 live feed), for the server the posting sheets' QR codes name,\n"
+	    "                 open to anyone: the dashboard's API shows every revision\n"
 	    "  --address-file FILE  write the address served (http://HOST:PORT/) to FILE\n"
 	    "  --syslog       log to syslog (facility daemon) instead of stderr\n"
 	    "  -n             check the configuration and exit (0 if it is sound)\n"
@@ -75,16 +80,19 @@ main(int argc, char **argv)
 		{ "feed", required_argument, NULL, 'F' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "collector-certs", required_argument, NULL, 'K' },
+		{ "serve", required_argument, NULL, 'P' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const keys[] = { "listen", "database", "certs", "collector_certs",
-		                            "feed", "host", "connections_per_address", NULL };
+		                            "feed", "host", "connections_per_address", "serve",
+		                            NULL };
 	const char *config_path = NULL, *listen = NULL, *conninfo = NULL, *certs = NULL;
 	const char *feed_endpoints = NULL, *host_names = NULL, *collector_certs = NULL;
 	char **hosts = NULL;
-	const char *address_file = NULL;
+	const char *address_file = NULL, *serve = NULL;
+	bool check_alone;
 	zconfig_t *config = NULL;
 	api_t *api = NULL;
 	livefeed_t *feed = NULL;
@@ -124,6 +132,9 @@ main(int argc, char **argv)
 		case 'K':
 			collector_certs = optarg;
 			break;
+		case 'P':
+			serve = optarg;
+			break;
 		case 'n':
 			check_only = 1;
 			break;
@@ -160,6 +171,18 @@ main(int argc, char **argv)
 		certs = tf_config_str(config, "web", "certs", NULL);
 	if (collector_certs == NULL)
 		collector_certs = tf_config_str(config, "web", "collector_certs", NULL);
+	int serve_from_file = serve == NULL && tf_config_str(config, "web", "serve", NULL) != NULL;
+
+	if (serve == NULL)
+		serve = tf_config_str(config, "web", "serve", "all");
+	if (strcmp(serve, "all") != 0 && strcmp(serve, "check") != 0) {
+		if (serve_from_file)
+			tf_config_warn(config, "web/serve must be \"all\" or \"check\"");
+		else
+			log_warnx("--serve takes \"all\" or \"check\", not \"%s\"", serve);
+		goto out;
+	}
+	check_alone = strcmp(serve, "check") == 0;
 	int feed_from_file = feed_endpoints == NULL
 	                     && tf_config_str(config, "web", "feed", NULL) != NULL;
 
@@ -203,6 +226,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	/* Listening to a feed waits for no collector: a malformed endpoint
 	 * is the only way this fails, so -n checks it too. */
+	if (check_alone)
+		feed_endpoints = "off";         /* the feed is the dashboard's */
 	if (strcmp(feed_endpoints, "off") != 0
 	    && (feed = livefeed_new(feed_endpoints, err, sizeof err)) == NULL) {
 		if (feed_from_file)
@@ -223,6 +248,8 @@ main(int argc, char **argv)
 		log_warnx("%s", err);
 		goto out;
 	}
+	if (check_alone)
+		api_serve_check_only(api);
 	if (api_check_database(api, err, sizeof err) != 0)
 		log_warnx("%s (serving anyway: the API answers 503 until it is back)", err);
 
@@ -243,9 +270,12 @@ main(int argc, char **argv)
 			snprintf(host, sizeof host, "127.0.0.1");
 		snprintf(address, sizeof address, "http://%s:%u/", host, tf_http_port(http));
 	}
-	log_info("serving the dashboard at %s%s; live feed from %s", address,
-	         certs != NULL ? " (signatures checked)" : "",
-	         feed != NULL ? feed_endpoints : "nowhere");
+	if (check_alone)
+		log_info("serving the public check alone at %scheck", address);
+	else
+		log_info("serving the dashboard at %s%s; live feed from %s", address,
+		         certs != NULL ? " (signatures checked)" : "",
+		         feed != NULL ? feed_endpoints : "nowhere");
 	if (address_file != NULL && tf_write_line_file(address_file, address) != 0) {
 		log_warn("could not write %s", address_file);
 		goto out;

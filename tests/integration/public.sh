@@ -130,5 +130,23 @@ expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${base}api/v1/check?$(echo 
 grep -q '"v\\" given twice' "$WORK/twice" || fail "the refusal does not say which name: $(cat "$WORK/twice")"
 
 kill $WEB_PID; wait $WEB_PID || fail "tallyfeed-web did not exit cleanly"
+
+say "tallyfeed-web --serve check: the public check alone"
+rm -f "$WORK/web-address"
+"$WEB" -l 127.0.0.1:0 --address-file "$WORK/web-address" --serve check \
+	--collector-certs "$WORK/collectors" >>"$WORK/web-check.log" 2>&1 &
+WEB_PID=$!
+wait_for 20 test -s "$WORK/web-address" || fail "tallyfeed-web --serve check did not start"
+base=$(cat "$WORK/web-address")
+expect_eq "$(verdict "$url2")" counted "/api/v1/check: counted"
+status() { curl -s -o /dev/null -w '%{http_code}' "$base$1"; }
+expect_eq "$(status "check?${url2#*\?}") $(status check.js) $(status style.css)" "200 200 200" \
+	"the check page and its files"
+expect_eq "$(status '') $(status index.html) $(status api/v1) $(status api/v1/unit/630121100201) $(status 'api/v1/totals?level=province') $(status api/v1/feed)" \
+	"404 404 404 404 404 404" "the dashboard, its API, a unit's revisions and the feed: 404"
+rc=0; "$WEB" --serve everything -n 2>"$WORK/serve-bad" || rc=$?
+expect_eq "$rc" 1 "--serve everything refused"
+grep -q 'takes "all" or "check"' "$WORK/serve-bad" || fail "the refusal does not say what --serve takes"
+kill $WEB_PID; wait $WEB_PID || fail "tallyfeed-web --serve check did not exit cleanly"
 stop_agents
 finish
