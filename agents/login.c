@@ -9,6 +9,7 @@
  * requests), and the rate limits are taken before it.
  */
 #include "login.h"
+#include "addrlimit.h"
 #include "atomicfile.h"
 #include "infile.h"
 
@@ -29,28 +30,14 @@ typedef struct {
 	int64_t started_ms, used_ms;
 } s_session_t;
 
-/* A bucket of attempts: at most burst, refilled one every refill_ms. */
-typedef struct {
-	unsigned tokens;
-	int64_t refilled_ms;
-	bool started;
-} s_bucket_t;
-
-/* One client address's bucket; used_ms says which to reuse when all are. */
-typedef struct {
-	char address[LOGIN_ADDRESS_MAX + 1];
-	s_bucket_t bucket;
-	int64_t used_ms;
-} s_client_t;
-
 struct _login_t {
 	pthread_mutex_t lock;                   /* everything below but the hash */
 	pthread_mutex_t hash_lock;              /* one hash at a time */
 	bool set;                               /* a hash was read (fixed once made) */
 	char hash[crypto_pwhash_STRBYTES];
 	s_session_t sessions[LOGIN_SESSIONS_MAX];
-	s_bucket_t all;                         /* every client together */
-	s_client_t clients[LOGIN_CLIENTS_MAX];
+	tf_addrlimit_t *by_client;              /* attempts per client address */
+	tf_addrlimit_t *all;                    /* and every client together */
 };
 
 int
@@ -97,6 +84,13 @@ login_new(const char *path, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&self->lock, NULL);
 	pthread_mutex_init(&self->hash_lock, NULL);
+	self->by_client = tf_addrlimit_new(LOGIN_BURST, LOGIN_REFILL_MS, LOGIN_CLIENTS_MAX);
+	self->all = tf_addrlimit_new(LOGIN_ALL_BURST, LOGIN_ALL_REFILL_MS, 1);
+	if (self->by_client == NULL || self->all == NULL) {
+		snprintf(err, errlen, "out of memory");
+		login_destroy(&self);
+		return NULL;
+	}
 	if (lstat(path, &st) != 0 && errno == ENOENT)
 		return self;
 	/* Not through a link, and no one else's to read: like a secret key. */
@@ -132,68 +126,20 @@ login_destroy(login_t **self_p)
 		return;
 	pthread_mutex_destroy(&(*self_p)->lock);
 	pthread_mutex_destroy(&(*self_p)->hash_lock);
+	tf_addrlimit_destroy(&(*self_p)->by_client);
+	tf_addrlimit_destroy(&(*self_p)->all);
 	sodium_memzero(*self_p, sizeof **self_p);
 	free(*self_p);
 	*self_p = NULL;
 }
 
-/* The attempts b holds at now, refilled up to burst. */
-static unsigned
-s_bucket_fill(s_bucket_t *b, unsigned burst, int64_t refill_ms, int64_t now_ms)
-{
-	if (!b->started) {
-		b->started = true;
-		b->tokens = burst;
-		b->refilled_ms = now_ms;
-	}
-	while (b->tokens < burst && now_ms - b->refilled_ms >= refill_ms) {
-		b->tokens++;
-		b->refilled_ms += refill_ms;
-	}
-	if (b->tokens == burst)
-		b->refilled_ms = now_ms;        /* a full bucket does not save up */
-	return b->tokens;
-}
-
-/* address's bucket: its own, a free one, or the one used longest ago. */
-static s_bucket_t *
-s_client_bucket(login_t *self, const char *address, int64_t now_ms)
-{
-	s_client_t *slot = NULL;
-
-	for (size_t i = 0; i < LOGIN_CLIENTS_MAX; i++) {
-		s_client_t *c = &self->clients[i];
-
-		if (c->address[0] != '\0' && strcmp(c->address, address) == 0) {
-			slot = c;
-			break;
-		}
-		if (slot == NULL || c->address[0] == '\0'
-		    || (slot->address[0] != '\0' && c->used_ms < slot->used_ms))
-			slot = c;
-	}
-	if (strcmp(slot->address, address) != 0) {
-		memset(slot, 0, sizeof *slot);
-		snprintf(slot->address, sizeof slot->address, "%s", address);
-	}
-	slot->used_ms = now_ms;
-	return &slot->bucket;
-}
-
-/* May address make one more attempt at now?  Takes it from its own bucket
- * and from every client's together: one client spending its own cannot
- * lock out another, and many together are still bounded. */
 static bool
 s_take_attempt(login_t *self, const char *address, int64_t now_ms)
 {
-	s_bucket_t *mine = s_client_bucket(self, address, now_ms);
-
-	if (s_bucket_fill(mine, LOGIN_BURST, LOGIN_REFILL_MS, now_ms) == 0
-	    || s_bucket_fill(&self->all, LOGIN_ALL_BURST, LOGIN_ALL_REFILL_MS, now_ms) == 0)
-		return false;
-	mine->tokens--;
-	self->all.tokens--;
-	return true;
+	/* The client's own first: one refused there takes nothing from the
+	 * others' allowance. */
+	return tf_addrlimit_take(self->by_client, address, now_ms)
+	       && tf_addrlimit_take(self->all, "", now_ms);
 }
 
 static bool

@@ -37,7 +37,6 @@
 #define LOGIN_ALL_BURST (4 * LOGIN_BURST)       /* every client together */
 #define LOGIN_ALL_REFILL_MS (LOGIN_REFILL_MS / 4)
 #define LOGIN_CLIENTS_MAX 64            /* client addresses remembered */
-#define LOGIN_ADDRESS_MAX 63            /* bytes of one (an IPv6 literal fits) */
 #define LOGIN_FILE "entry.password"     /* in the spool directory */
 
 typedef struct _login_t login_t;
@@ -60,8 +59,8 @@ int login_password_set(const char *path, const char *password, char *err, size_t
 login_t *login_new(const char *path, char *err, size_t errlen);
 void login_destroy(login_t **self_p);
 
-/* Try a password from a client address (its first LOGIN_ADDRESS_MAX bytes
- * count) at now_ms (a monotonic clock).  LOGIN_OK fills session and csrf
+/* Try a password from a client address (its first TF_ADDRLIMIT_ADDRESS_MAX
+ * bytes count, addrlimit.h) at now_ms (a monotonic clock).  LOGIN_OK fills session and csrf
  * (hex) with the new session's tokens. */
 login_result_t login_attempt(login_t *self, const char *address, const char *password,
                              int64_t now_ms, char session[LOGIN_TOKEN_HEX],

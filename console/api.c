@@ -2,6 +2,7 @@
  * api: tallyfeed-web's JSON API and pages (see api.h).
  */
 #include "api.h"
+#include "addrlimit.h"
 #include "check.h"
 #include "db.h"
 #include "config.h"
@@ -24,6 +25,7 @@
 #include <time.h>
 
 #define API_PREFIX "/api/v1/"
+#define API_CHECK_ADDRESSES 4096        /* client addresses the check's limit remembers */
 #define JSON_TYPE "application/json; charset=utf-8"
 #define FEED_LIMIT_DEFAULT 100          /* summaries in one answer of /feed */
 /* A query of the dashboard's that runs longer is cancelled: a serving thread
@@ -44,6 +46,7 @@ struct api {
 	char *certs;                    /* NULL: signatures are not checked */
 	char *collector_certs;          /* NULL: no public check (/api/v1/check) */
 	bool check_only;                /* the public check alone (api_serve_check_only) */
+	tf_addrlimit_t *check_limit;    /* checks per client address, or NULL: none */
 	/* Each serving thread has its own read-only connection (a PGconn may
 	 * not be used by two threads at once, and one shared behind a lock
 	 * would make every request wait for the slowest query). */
@@ -164,6 +167,7 @@ api_destroy(api_t **self_p)
 	PQfinish(pthread_getspecific(self->conn_key));
 	pthread_key_delete(self->conn_key);
 	s_certs_release(self, &self->current);
+	tf_addrlimit_destroy(&self->check_limit);
 	pthread_mutex_destroy(&self->lock);
 	free(self->conninfo);
 	free(self->certs);
@@ -547,6 +551,13 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 		s_feed(self, request, reply);
 		return;
 	}
+	/* Before the database: a check costs a query and signature checks,
+	 * and anyone may ask. */
+	if (strcmp(what, "check") == 0 && self->check_limit != NULL
+	    && !tf_addrlimit_take(self->check_limit, tf_http_peer(request), zclock_mono())) {
+		s_reply_error(reply, 429, "too many checks from this address: try again in a moment");
+		return;
+	}
 	if ((conn = s_connection(self, err, sizeof err, why, sizeof why)) == NULL) {
 		log_warnx("%s", err);
 		s_reply_error(reply, 503, why);
@@ -597,6 +608,18 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 		return;
 	}
 	s_reply_error(reply, 404, "no such endpoint (GET /api/v1/ lists them)");
+}
+
+int
+api_limit_checks(api_t *self, unsigned per_s)
+{
+	assert(self != NULL && self->check_limit == NULL);
+	if (per_s == 0)
+		return 0;
+	/* A burst of two seconds' worth: a family scanning sheets together. */
+	self->check_limit = tf_addrlimit_new(2 * per_s, 1000 / per_s > 0 ? 1000 / per_s : 1,
+	                                     API_CHECK_ADDRESSES);
+	return self->check_limit != NULL ? 0 : -1;
 }
 
 void

@@ -38,7 +38,8 @@ s_usage(FILE *fp)
 	    "directories (the old certificates stay if the new are unsound).\n"
 	    "\n"
 	    "  -f FILE        configuration (ZPL), section \"web\": listen, database, certs,\n"
-	    "                 collector_certs, feed, host, connections_per_address, serve (see\n"
+	    "                 collector_certs, feed, host, connections_per_address, serve,\n"
+	    "                 checks_per_second (see\n"
 	    "                 deploy/examples/web.cfg)\n"
 	    "  -l ADDR:PORT   where to listen (default %s; port 0 takes a free one;\n"
 	    "                 \"*:PORT\" every address — put it behind a proxy with TLS)\n"
@@ -61,6 +62,9 @@ s_usage(FILE *fp)
 	    "                 its page's files and /api/v1/check; everything else 404, no\n"
 	    "                 live feed), for the server the posting sheets' QR codes name,\n"
 	    "                 open to anyone: the dashboard's API shows every revision\n"
+	    "  --checks-per-second N  /api/v1/check requests a second from one client\n"
+	    "                 address, a burst of twice that (default %d; 0: no limit);\n"
+	    "                 beyond, 429.  Behind a proxy every client has its address\n"
 	    "  --address-file FILE  write the address served (http://HOST:PORT/) to FILE\n"
 	    "  --syslog       log to syslog (facility daemon) instead of stderr\n"
 	    "  -n             check the configuration and exit (0 if it is sound)\n"
@@ -69,7 +73,7 @@ s_usage(FILE *fp)
 	    "\n"
 	    "Command-line options override the file.  Exit status: 0 after a clean\n"
 	    "shutdown or a sound check, 1 on a bad configuration or if it cannot listen,\n"
-	    "2 on bad arguments.\n", DEFAULT_LISTEN, DEFAULT_FEED);
+	    "2 on bad arguments.\n", DEFAULT_LISTEN, DEFAULT_FEED, API_CHECK_PER_S);
 }
 
 int
@@ -81,17 +85,18 @@ main(int argc, char **argv)
 		{ "host", required_argument, NULL, 'H' },
 		{ "collector-certs", required_argument, NULL, 'K' },
 		{ "serve", required_argument, NULL, 'P' },
+		{ "checks-per-second", required_argument, NULL, 'R' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const keys[] = { "listen", "database", "certs", "collector_certs",
 		                            "feed", "host", "connections_per_address", "serve",
-		                            NULL };
+		                            "checks_per_second", NULL };
 	const char *config_path = NULL, *listen = NULL, *conninfo = NULL, *certs = NULL;
 	const char *feed_endpoints = NULL, *host_names = NULL, *collector_certs = NULL;
 	char **hosts = NULL;
-	const char *address_file = NULL, *serve = NULL;
+	const char *address_file = NULL, *serve = NULL, *checks_option = NULL;
 	bool check_alone;
 	zconfig_t *config = NULL;
 	api_t *api = NULL;
@@ -134,6 +139,9 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			serve = optarg;
+			break;
+		case 'R':
+			checks_option = optarg;
 			break;
 		case 'n':
 			check_only = 1;
@@ -209,6 +217,18 @@ main(int argc, char **argv)
 		tf_config_warn(config, "%s", err);
 		goto out;
 	}
+	long checks_per_s = API_CHECK_PER_S;
+
+	if (checks_option != NULL) {
+		if (tf_parse_long(checks_option, 0, 1000, &checks_per_s) != 0) {
+			log_warnx("--checks-per-second takes 0 to 1000, not \"%s\"", checks_option);
+			goto out;
+		}
+	} else if (tf_config_int(config, "web", "checks_per_second", API_CHECK_PER_S, 0, 1000,
+	                         &checks_per_s, err, sizeof err) != 0) {
+		tf_config_warn(config, "%s", err);
+		goto out;
+	}
 	if (tf_http_check_listen(listen, err, sizeof err) != 0) {
 		if (listen_from_file)
 			tf_config_warn(config, "web/listen: %s", err);   /* names its line */
@@ -250,6 +270,10 @@ main(int argc, char **argv)
 	}
 	if (check_alone)
 		api_serve_check_only(api);
+	if (api_limit_checks(api, (unsigned)checks_per_s) != 0) {
+		log_warnx("out of memory");
+		goto out;
+	}
 	if (api_check_database(api, err, sizeof err) != 0)
 		log_warnx("%s (serving anyway: the API answers 503 until it is back)", err);
 

@@ -63,7 +63,8 @@ async function main() {
     const body = await response.json();
     if (!response.ok) {
       box.replaceChildren(el("h2", { class: "verdict bad", "data-verdict": "error" }, "无法核对"),
-                          el("p", {}, body.error || ("HTTP " + response.status)));
+                          el("p", {}, response.status === 429 ? "查询过于频繁，请稍后再试。"
+                                      : body.error || ("HTTP " + response.status)));
       return;
     }
     show(body);

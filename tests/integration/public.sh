@@ -57,7 +57,9 @@ echo "$out" | grep -q '^  选举日期 2017-11-12$' || fail "tallyfeed check doe
 echo "$out" | grep -q '^  马永福  主任  612票  当选主任$' || fail "tallyfeed check does not print the first candidate"
 
 say "tallyfeed-web: /check and /api/v1/check"
-"$WEB" -l 127.0.0.1:0 --address-file "$WORK/web-address" -F off \
+# No limit on checks here: this test asks many from one address (the limit
+# is tested with --serve check below).
+"$WEB" -l 127.0.0.1:0 --address-file "$WORK/web-address" -F off --checks-per-second 0 \
 	--collector-certs "$WORK/collectors" >>"$WORK/web.log" 2>&1 &
 WEB_PID=$!
 trap 'rc=$?; set +e; kill $WEB_PID 2>/dev/null; (exit $rc); cleanup' EXIT
@@ -133,7 +135,7 @@ kill $WEB_PID; wait $WEB_PID || fail "tallyfeed-web did not exit cleanly"
 
 say "tallyfeed-web --serve check: the public check alone"
 rm -f "$WORK/web-address"
-"$WEB" -l 127.0.0.1:0 --address-file "$WORK/web-address" --serve check \
+"$WEB" -l 127.0.0.1:0 --address-file "$WORK/web-address" --serve check --checks-per-second 1 \
 	--collector-certs "$WORK/collectors" >>"$WORK/web-check.log" 2>&1 &
 WEB_PID=$!
 wait_for 20 test -s "$WORK/web-address" || fail "tallyfeed-web --serve check did not start"
@@ -144,6 +146,16 @@ expect_eq "$(status "check?${url2#*\?}") $(status check.js) $(status style.css)"
 	"the check page and its files"
 expect_eq "$(status '') $(status index.html) $(status api/v1) $(status api/v1/unit/630121100201) $(status 'api/v1/totals?level=province') $(status api/v1/feed)" \
 	"404 404 404 404 404 404" "the dashboard, its API, a unit's revisions and the feed: 404"
+# One check a second from an address, a burst of two: asked as fast as
+# curl can, a 429 comes within 50 (the first came already, above).
+limited=0
+for i in $(seq 50); do
+	code=$(curl -s -o "$WORK/limited" -w '%{http_code}' "${base}api/v1/check?${url2#*\?}")
+	if [ "$code" = 429 ]; then limited=$i; break; fi
+done
+[ "$limited" -gt 0 ] && echo "ok: a 429 at check $limited of one address" || fail "no 429 in 50 checks"
+grep -q 'too many checks' "$WORK/limited" || fail "the 429 does not say why: $(cat "$WORK/limited")"
+expect_eq "$(status check.js)" 200 "the page's files are not limited"
 rc=0; "$WEB" --serve everything -n 2>"$WORK/serve-bad" || rc=$?
 expect_eq "$rc" 1 "--serve everything refused"
 grep -q 'takes "all" or "check"' "$WORK/serve-bad" || fail "the refusal does not say what --serve takes"
