@@ -66,14 +66,14 @@ tf_addrlimit_destroy(tf_addrlimit_t **self_p)
 static s_slot_t *
 s_slot(tf_addrlimit_t *self, const char *address, int64_t now_ms)
 {
-	s_slot_t *pick = NULL;
+	s_slot_t *pick = &self->slots[0];       /* size >= 1 (tf_addrlimit_new) */
 
 	for (size_t i = 0; i < self->size; i++) {
 		s_slot_t *s = &self->slots[i];
 
 		if (s->used && strcmp(s->address, address) == 0)
 			return s;
-		if (pick == NULL || (pick->used && (!s->used || s->seen_ms < pick->seen_ms)))
+		if (pick->used && (!s->used || s->seen_ms < pick->seen_ms))
 			pick = s;
 	}
 	memset(pick, 0, sizeof *pick);
