@@ -473,12 +473,6 @@ s_check(api_t *self, PGconn *conn, const tf_http_request_t *request, tf_http_rep
 
 		if (value == NULL)
 			continue;       /* said by the parse */
-		/* As the parse refuses a name met twice: one sheet, one answer. */
-		if (tf_http_arg_count(request, name) > 1) {
-			snprintf(err, sizeof err, "not a posting sheet's check: \"%c\" given twice", *n);
-			s_reply_error(reply, 400, err);
-			return;
-		}
 		len = snprintf(query + used, sizeof query - used, "%s%c=%s", used ? "&" : "", *n,
 		               value);
 		if (len < 0 || (size_t)len >= sizeof query - used) {
@@ -613,12 +607,11 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 int
 api_limit_checks(api_t *self, unsigned per_s)
 {
-	assert(self != NULL && self->check_limit == NULL);
+	assert(self != NULL && self->check_limit == NULL && per_s <= 1000);
 	if (per_s == 0)
 		return 0;
 	/* A burst of two seconds' worth: a family scanning sheets together. */
-	self->check_limit = tf_addrlimit_new(2 * per_s, 1000 / per_s > 0 ? 1000 / per_s : 1,
-	                                     API_CHECK_ADDRESSES);
+	self->check_limit = tf_addrlimit_new(2 * per_s, 1000 / per_s, API_CHECK_ADDRESSES);
 	return self->check_limit != NULL ? 0 : -1;
 }
 

@@ -473,6 +473,54 @@ s_type_allowed(const tf_http_t *self, const char *type)
 	return *type == '\0' || *type == ';';
 }
 
+/* The query's names, as s_query_fault counts them. */
+typedef struct {
+	const char *names[TF_HTTP_ARGS_MAX];
+	size_t count;
+	bool too_many;
+	const char *repeated;           /* the first name given twice, or NULL */
+} query_names_t;
+
+static enum MHD_Result
+s_query_name(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	query_names_t *q = cls;
+
+	(void)kind;
+	(void)value;
+	if (key == NULL)
+		return MHD_YES;
+	for (size_t i = 0; i < q->count; i++)
+		if (strcmp(q->names[i], key) == 0) {
+			q->repeated = q->names[i];
+			return MHD_NO;
+		}
+	if (q->count == TF_HTTP_ARGS_MAX) {
+		q->too_many = true;
+		return MHD_NO;
+	}
+	q->names[q->count++] = key;
+	return MHD_YES;
+}
+
+/* Why the query is refused for every handler, into why, or NULL: a name
+ * given twice (which would count?  libmicrohttpd's lookup gives the
+ * first), or more than TF_HTTP_ARGS_MAX arguments. */
+static const char *
+s_query_fault(struct MHD_Connection *connection, char *why, size_t whylen)
+{
+	query_names_t q = { .count = 0 };
+
+	MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, s_query_name, &q);
+	if (q.too_many)
+		snprintf(why, whylen, "more than %d query arguments\n", TF_HTTP_ARGS_MAX);
+	else if (q.repeated != NULL)
+		snprintf(why, whylen, "\"%.64s\" given twice in the query\n", q.repeated);
+	else
+		return NULL;
+	return why;
+}
+
 /* Is a POST refused by its headers?  true with the refusal in reply, or
  * false with the body's length in *want. */
 static bool
@@ -562,6 +610,8 @@ s_answer(void *arg, struct MHD_Connection *connection, const char *url, const ch
 	tf_http_reply_t reply;
 	bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	char why[160];
+	const char *fault;
 	s_body_t *body = *state != &s_answered ? *state : NULL;
 	size_t want = 0;
 	s_conn_t *c;
@@ -604,6 +654,8 @@ s_answer(void *arg, struct MHD_Connection *connection, const char *url, const ch
 	                                                         MHD_HTTP_HEADER_HOST)))
 		tf_http_reply_text(&reply, 421, "text/plain; charset=utf-8",
 		                   "this server does not answer to that Host\n");
+	else if ((fault = s_query_fault(connection, why, sizeof why)) != NULL)
+		tf_http_reply_text(&reply, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8", fault);
 	else if (post && self->body_max > 0) {
 		if (!s_post_refused(self, connection, &reply, &want)) {
 			/* want <= body_max <= TF_HTTP_BODY_MAX: bounded before this. */
@@ -800,32 +852,6 @@ const char *
 tf_http_arg(const tf_http_request_t *request, const char *name)
 {
 	return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
-}
-
-typedef struct {
-	const char *name;
-	unsigned count;
-} arg_count_t;
-
-static enum MHD_Result
-s_count_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	arg_count_t *c = cls;
-
-	(void)kind;
-	(void)value;
-	if (key != NULL && strcmp(key, c->name) == 0)
-		c->count++;
-	return MHD_YES;
-}
-
-unsigned
-tf_http_arg_count(const tf_http_request_t *request, const char *name)
-{
-	arg_count_t c = { name, 0 };
-
-	MHD_get_connection_values(request->connection, MHD_GET_ARGUMENT_KIND, s_count_arg, &c);
-	return c.count;
 }
 
 void

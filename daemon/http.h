@@ -26,7 +26,9 @@
  * the Host header must name this server (its address and port, or
  * localhost on a loopback address; any address literal when listening on
  * every address) or one of the hosts given, or the request is refused with
- * 421 (a DNS-rebinding page cannot read it).  Every reply carries the same
+ * 421 (a DNS-rebinding page cannot read it).  A query that gives a name
+ * twice, or more than TF_HTTP_ARGS_MAX arguments, is refused with 400:
+ * no handler guesses which value counts.  Every reply carries the same
  * protective headers (no sniffing, a same-origin content policy).
  */
 #ifndef TF_HTTP_H
@@ -63,6 +65,7 @@ typedef void tf_http_handler_fn(void *arg, const tf_http_request_t *request,
 #define TF_HTTP_HOSTS_MAX 16            /* names in tf_http_options_t.hosts */
 #define TF_HTTP_CONNECTIONS_MAX 256     /* at once, every client together */
 #define TF_HTTP_BODY_MAX (1024 * 1024)  /* the largest body_max a server may take */
+#define TF_HTTP_ARGS_MAX 32             /* query arguments in one request */
 
 typedef struct {
 	/* Check the Host header: NULL (no check), or a NULL-terminated list
@@ -105,9 +108,6 @@ const char *tf_http_path(const tf_http_request_t *request);
 const char *tf_http_method(const tf_http_request_t *request);
 /* A query-string argument, URL-decoded, or NULL when absent. */
 const char *tf_http_arg(const tf_http_request_t *request, const char *name);
-/* How many times the query string gives name (tf_http_arg sees only the
- * first): a caller that must not guess between values refuses more than 1. */
-unsigned tf_http_arg_count(const tf_http_request_t *request, const char *name);
 /* A request header's value, or NULL when absent. */
 const char *tf_http_header(const tf_http_request_t *request, const char *name);
 /* A cookie's value, or NULL when absent. */

@@ -129,7 +129,12 @@ expect_eq "$(curl -s -o "$WORK/twice" -w '%{http_code}' "${base}api/v1/check?${u
 	"a name given twice: 400"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${base}api/v1/check?$(echo "${url2#*\?}" | sed 's/&r=1&/\&r=40000\&/')")" 400 \
 	"a round no collector stores: 400 (it was a database error, 500)"
-grep -q '"v\\" given twice' "$WORK/twice" || fail "the refusal does not say which name: $(cat "$WORK/twice")"
+grep -q '"v" given twice' "$WORK/twice" || fail "the refusal does not say which name: $(cat "$WORK/twice")"
+many=$(for i in $(seq 33); do printf '&x%d=1' "$i"; done)
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${base}api/v1/check?${url2#*\?}$many")" 400 \
+	"more than 32 query arguments: 400 (refused by the server for every handler)"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "${base}api/v1/totals?level=province&level=county")" 400 \
+	"a dashboard query naming level twice: 400"
 
 kill $WEB_PID; wait $WEB_PID || fail "tallyfeed-web did not exit cleanly"
 
