@@ -281,7 +281,6 @@ s_units(entry_t *self, tf_http_reply_t *reply)
 	s_rows_t rows;
 
 	s_settings(self, &fc);
-
 	if (registry == NULL || township == NULL) {
 		json_decref(units);
 		s_error(reply, 503, "本代理未配置区划名录（-r）或乡镇：无法列出单位");
@@ -476,8 +475,8 @@ s_findings(entry_t *self, const forwarder_config_t *fc, const s_rows_t *rows,
 	/* The collector will ask what is stored of the round before: so does
 	 * the desk, of what its spool holds accepted. */
 	if (*accepted) {
-		s_prior(self, &fc->rules, rows, report->unit_code, tf_committee_word(report->committee),
-		        report->round, &prior);
+		s_prior(self, &fc->rules, rows, report->unit_code,
+		        tf_committee_word(report->committee), report->round, &prior);
 		memset(&sequence, 0, sizeof sequence);
 		if (tf_rules_check_sequence(report, &prior, &sequence) != 0) {
 			*accepted = false;

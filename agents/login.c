@@ -31,7 +31,7 @@ typedef struct {
 } s_session_t;
 
 struct _login_t {
-	pthread_mutex_t lock;                   /* everything below but the hash */
+	pthread_mutex_t lock;                   /* the sessions' */
 	pthread_mutex_t hash_lock;              /* one hash at a time */
 	bool set;                               /* a hash was read (fixed once made) */
 	char hash[crypto_pwhash_STRBYTES];
@@ -133,6 +133,8 @@ login_destroy(login_t **self_p)
 	*self_p = NULL;
 }
 
+/* May address make one more attempt at now?  Takes it from the limits
+ * (each thread-safe: no lock of ours is needed). */
 static bool
 s_take_attempt(login_t *self, const char *address, int64_t now_ms)
 {
@@ -153,7 +155,6 @@ login_result_t
 login_attempt(login_t *self, const char *address, const char *password, int64_t now_ms,
               char session[LOGIN_TOKEN_HEX], char csrf[LOGIN_TOKEN_HEX])
 {
-	login_result_t rc;
 	s_session_t *slot = NULL;
 	bool right;
 	size_t len;
@@ -161,12 +162,10 @@ login_attempt(login_t *self, const char *address, const char *password, int64_t 
 	assert(self != NULL && address != NULL && password != NULL && session != NULL
 	       && csrf != NULL);
 	len = strlen(password);
-	pthread_mutex_lock(&self->lock);
-	rc = !self->set ? LOGIN_UNSET : !s_take_attempt(self, address, now_ms) ? LOGIN_LIMITED
-	                                                                   : LOGIN_OK;
-	pthread_mutex_unlock(&self->lock);
-	if (rc != LOGIN_OK)
-		return rc;
+	if (!self->set)
+		return LOGIN_UNSET;
+	if (!s_take_attempt(self, address, now_ms))
+		return LOGIN_LIMITED;
 	/* The hash alone, without the sessions' lock. */
 	pthread_mutex_lock(&self->hash_lock);
 	right = len <= LOGIN_PASSWORD_MAX && crypto_pwhash_str_verify(self->hash, password, len) == 0;

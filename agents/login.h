@@ -60,8 +60,8 @@ login_t *login_new(const char *path, char *err, size_t errlen);
 void login_destroy(login_t **self_p);
 
 /* Try a password from a client address (its first TF_ADDRLIMIT_ADDRESS_MAX
- * bytes count, addrlimit.h) at now_ms (a monotonic clock).  LOGIN_OK fills session and csrf
- * (hex) with the new session's tokens. */
+ * bytes count, addrlimit.h) at now_ms (a monotonic clock).  LOGIN_OK fills
+ * session and csrf (hex) with the new session's tokens. */
 login_result_t login_attempt(login_t *self, const char *address, const char *password,
                              int64_t now_ms, char session[LOGIN_TOKEN_HEX],
                              char csrf[LOGIN_TOKEN_HEX]);

@@ -51,8 +51,9 @@ int api_reload(api_t *self, char *err, size_t errlen);
 /* Is the database reachable now, as the read-only role?  0, or -1 with err. */
 int api_check_database(api_t *self, char *err, size_t errlen);
 
-/* Limit /api/v1/check to per_s requests a second from each client address
- * (a burst of twice that; 0: no limit), answering 429 beyond it.  Behind
+/* Limit /api/v1/check to per_s (at most 1000) requests a second from each
+ * client address (a burst of twice that; 0: no limit), answering 429
+ * beyond it.  Behind
  * a proxy every client has the proxy's address.  Set before serving.  0,
  * or -1 out of memory. */
 #define API_CHECK_PER_S 10      /* the default */

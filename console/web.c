@@ -30,6 +30,7 @@ s_usage(FILE *fp)
 	    "usage: tallyfeed-web [-nv] [-f FILE] [-l ADDRESS:PORT] [-d CONNINFO] [-C CERT_DIR]\n"
 	    "                     [-F ENDPOINT[,ENDPOINT...]] [--host NAME[,NAME...]]\n"
 	    "                     [--collector-certs DIR] [--address-file FILE] [--serve WHAT]\n"
+	    "                     [--checks-per-second N]\n"
 	    "Serve the provincial office's dashboard (/), its JSON API (/api/v1/) and\n"
 	    "the public check of posting sheets (/check, /api/v1/check),\n"
 	    "reading the database as the read-only role tallyfeed_reader.  Every figure\n"

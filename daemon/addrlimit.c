@@ -1,8 +1,8 @@
 /*
  * addrlimit: a rate limit per client address (see addrlimit.h).  A linear
- * scan of a small table: the callers remember tens to a thousand
- * addresses, and each request they limit costs far more (a password hash,
- * a database query and signature checks).
+ * scan of the table: the callers remember 64 to 4,096 addresses (some
+ * microseconds of strcmp), and each request they limit costs far more (a
+ * password hash, or a database query and signature checks).
  */
 #include "addrlimit.h"
 
