@@ -262,7 +262,7 @@ s_connect(store_t *self, char *err, size_t errlen)
 {
 	PGresult *res;
 
-	self->conn = tf_db_connect(self->conninfo, "tallyfeed-collector", err, errlen);
+	self->conn = tf_db_connect(self->conninfo, "tallyfeed-collector", TF_DB_WRITER, err, errlen);
 	if (self->conn == NULL)
 		return -1;
 	/* An ack promises the result survives: make the server keep it. */

@@ -83,7 +83,8 @@ s_disconnect(tallier_t *self)
 static int
 s_connect(tallier_t *self, char *err, size_t errlen)
 {
-	self->conn = tf_db_connect(self->conninfo, "tallyfeed-collector tallier", err, errlen);
+	self->conn = tf_db_connect(self->conninfo, "tallyfeed-collector tallier", TF_DB_WRITER, err,
+	                           errlen);
 	if (self->conn == NULL)
 		return -1;
 	if (tf_db_session_limits(self->conn, self->limits.statement_timeout_ms,

@@ -199,7 +199,7 @@ api_reload(api_t *self, char *err, size_t errlen)
 static PGconn *
 s_connect(api_t *self, char *err, size_t errlen, char *why, size_t whylen)
 {
-	PGconn *conn = tf_db_connect(self->conninfo, "tallyfeed-web", err, errlen);
+	PGconn *conn = tf_db_connect(self->conninfo, "tallyfeed-web", NULL, err, errlen);
 
 	if (conn == NULL) {
 		snprintf(why, whylen, "the database does not answer");

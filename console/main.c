@@ -88,7 +88,7 @@ console_db_conn(console_db_t *db)
 
 	if (db->conn != NULL)
 		return db->conn;
-	db->conn = tf_db_connect(db->conninfo != NULL ? db->conninfo : "", "tallyfeed", err,
+	db->conn = tf_db_connect(db->conninfo != NULL ? db->conninfo : "", "tallyfeed", NULL, err,
 	                         sizeof err);
 	if (db->conn == NULL) {
 		log_warnx("%s", err);

@@ -9,15 +9,18 @@
 #include <string.h>
 
 PGconn *
-tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errlen)
+tf_db_connect(const char *conninfo, const char *appname, const char *target, char *err,
+              size_t errlen)
 {
 	/* The defaults come before dbname, whose conninfo (expanded) overrides
 	 * them; notices ("schema already exists, skipping") are not for our
-	 * users. */
+	 * users.  With no target, the conninfo or PGTARGETSESSIONATTRS says
+	 * (or libpq's "any"). */
 	const char *keys[] = { "connect_timeout", "keepalives", "keepalives_idle",
 		               "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-		               "dbname", "fallback_application_name", "options", NULL };
-	const char *values[] = { "10", "1", "10", "5", "3", "30000", conninfo, appname,
+		               "target_session_attrs", "dbname", "fallback_application_name",
+		               "options", NULL };
+	const char *values[] = { "10", "1", "10", "5", "3", "30000", target, conninfo, appname,
 		                 "-c client_min_messages=warning", NULL };
 	PGconn *conn;
 	PGresult *res;

@@ -17,9 +17,18 @@
  * 10 s is given up (connect_timeout), and a TCP connection is probed after
  * 10 s of silence and dropped when 3 probes 5 s apart go unanswered or
  * sent data stays unacknowledged for 30 s (keepalives, tcp_user_timeout):
- * a dead server or link is noticed, not waited on.
+ * a dead server or link is noticed, not waited on.  Of the hosts a
+ * conninfo lists, libpq takes the first that answers and is what target
+ * asks for (target_session_attrs; the conninfo's own overrides it).
  * Returns an open connection or NULL with the reason in err. */
-PGconn *tf_db_connect(const char *conninfo, const char *appname, char *err, size_t errlen);
+PGconn *tf_db_connect(const char *conninfo, const char *appname, const char *target, char *err,
+                      size_t errlen);
+/* target_session_attrs for tf_db_connect: of a multi-host conninfo, the
+ * server that takes writes (a collector's), or a standby if one answers
+ * (the provincial office's queries).  NULL: as the conninfo and the
+ * environment say. */
+#define TF_DB_WRITER "read-write"
+#define TF_DB_PREFER_STANDBY "prefer-standby"
 /* The role every reading program (console, dashboard) works as. */
 #define TF_DB_READER_ROLE "tallyfeed_reader"
 /* Work as role from now on, with every transaction read-only: whatever

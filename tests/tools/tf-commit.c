@@ -16,7 +16,7 @@ int
 main(int argc, char **argv)
 {
 	char err[1024];
-	PGconn *conn = tf_db_connect(argc > 1 ? argv[1] : "", "tf-commit", err, sizeof err);
+	PGconn *conn = tf_db_connect(argc > 1 ? argv[1] : "", "tf-commit", TF_DB_WRITER, err, sizeof err);
 	int rc = 0;
 
 	if (conn == NULL) {
