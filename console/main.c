@@ -6,6 +6,7 @@
 #include "console.h"
 #include "db.h"
 #include "log.h"
+#include "national.h"
 
 #include <getopt.h>
 #include <locale.h>
@@ -23,6 +24,14 @@ s_usage(FILE *fp)
 	    "Commands:\n"
 	    "  db migrate [--sql-dir DIR]   apply the SQL migrations not yet applied\n"
 	    "  registry load DIR            check and load a province's division registry\n"
+	    "  db publish                   on a province's database: publish it for a\n"
+	    "                               national database (logical replication)\n"
+	    "  db subscribe --province CODE CONNINFO\n"
+	    "                               on the national database: subscribe to a\n"
+	    "                               province's; totals, progress and composition\n"
+	    "                               there are the country's, by province\n"
+	    "  provinces [--format ...]     on the national database: how far each\n"
+	    "                               province's rows have come (replication lag)\n"
 	    "  totals --level L [--under CODE] [--format table|csv|json]\n"
 	    "                               figures per area, computed from the stored results\n"
 	    "  progress --level L [--under CODE] [--outstanding] [--format ...]\n"
@@ -69,8 +78,9 @@ s_usage(FILE *fp)
 	    "  -v            more logging\n"
 	    "  -h, --help    this text; `tallyfeed COMMAND --help` for a command's own\n"
 	    "\n"
-	    "Every command but db migrate and registry load works as the read-only\n"
-	    "role tallyfeed_reader (SET ROLE): the login must be a member of it.\n"
+	    "Every command but db migrate, db publish, db subscribe and registry load\n"
+	    "works as the read-only role tallyfeed_reader (SET ROLE): the login must be\n"
+	    "a member of it.\n"
 	    "\n"
 	    "Exit status: 0 done, 1 failed (database, data), 2 bad arguments.\n");
 }
@@ -170,6 +180,18 @@ main(int argc, char **argv)
 		command = console_migrate;
 		skip = 1;
 		reads = 0;
+	} else if (strcmp(argv[0], "db") == 0 && argc >= 2 && strcmp(argv[1], "publish") == 0) {
+		command = console_db_publish;
+		skip = 1;
+		reads = 0;
+	} else if (strcmp(argv[0], "db") == 0 && argc >= 2
+	           && strcmp(argv[1], "subscribe") == 0) {
+		command = console_db_subscribe;
+		skip = 1;
+		reads = 0;
+	} else if (strcmp(argv[0], "provinces") == 0) {
+		command = console_provinces;
+		skip = 0;
 	} else if (strcmp(argv[0], "registry") == 0 && argc >= 2
 	           && strcmp(argv[1], "load") == 0) {
 		command = console_registry_load;

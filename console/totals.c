@@ -7,6 +7,7 @@
 #include "console.h"
 #include "db.h"
 #include "log.h"
+#include "national.h"
 #include "query.h"
 
 #include <getopt.h>
@@ -85,7 +86,10 @@ s_usage(FILE *fp, const area_report_t *report)
 	    "%s"
 	    "  --level L      province, prefecture, county or township (required)\n"
 	    "  --under CODE   only areas inside the area with this 12-digit code\n"
-	    "  --format F     table (default, for people), csv or json (for programs)\n",
+	    "  --format F     table (default, for people), csv or json (for programs)\n"
+	    "On a national database (tallyfeed db subscribe) the figures are the\n"
+	    "provinces' as replicated so far; a line per province then says how old\n"
+	    "they are (tallyfeed provinces), on stderr with --format csv or json.\n",
 	    report->command, report->has_list ? " [--outstanding]" : "", report->help);
 }
 
@@ -167,9 +171,11 @@ s_area_report(console_db_t *db, int argc, char **argv, const area_report_t *repo
 		status = query_unit_list(conn, LIST_OUTSTANDING, under, &res, err, sizeof err);
 	else
 		status = query_area_report(conn, report->report, level, under, &res, err, sizeof err);
-	if (status == QUERY_OK)
+	if (status == QUERY_OK) {
 		table_print(res, format != TABLE_TEXT ? NULL
 		                 : list ? report->list_headings : report->headings, format);
+		national_note(conn, format);
+	}
 	PQclear(res);
 	return console_status(status, err);
 }
