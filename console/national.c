@@ -373,7 +373,12 @@ console_db_subscribe(console_db_t *db, int argc, char **argv)
 	    "SELECT p.name, "
 	    "       EXISTS (SELECT 1 FROM pg_subscription s WHERE s.subname = $2 AND s.subdbid = "
 	    "               (SELECT oid FROM pg_database WHERE datname = current_database())), "
-	    "       (SELECT count(*) FROM tallyfeed.prefecture f WHERE f.province_code = p.code) "
+	    "       (SELECT count(*) FROM tallyfeed.prefecture f WHERE f.province_code = p.code), "
+	    /* The slot on the province's server: named after this server and
+	     * database too, so that two national databases (a rehearsal's and
+	     * the night's) can subscribe to one province. */
+	    "       $2 || '_' || (SELECT system_identifier FROM pg_control_system()) || '_' || "
+	    "       (SELECT oid FROM pg_database WHERE datname = current_database()) "
 	    "FROM tallyfeed.province p WHERE p.code = $1", 2,
 	    (const char *const[]){ code, name }, "the provinces");
 	if (res == NULL)
@@ -389,9 +394,9 @@ console_db_subscribe(console_db_t *db, int argc, char **argv)
 		goto out;
 	}
 	if (atoi(PQgetvalue(res, 0, 2)) > 0) {
-		log_warnx("this database holds province %s's registry already, not by a "
-		          "subscription: the copy would collide with it (subscribe from a "
-		          "database with no registry loaded)", code);
+		log_warnx("this database holds province %s's registry already (loaded here, or "
+		          "left by a subscription dropped): the first copy would collide with it",
+		          code);
 		goto out;
 	}
 	if (s_check_province(conn, code, conninfo) != 0)
@@ -403,11 +408,13 @@ console_db_subscribe(console_db_t *db, int argc, char **argv)
 	/* Not in a transaction: CREATE SUBSCRIPTION makes its slot on the
 	 * province's server, which it cannot undo. */
 	snprintf(sql, sizeof sql, "CREATE SUBSCRIPTION %s CONNECTION %s PUBLICATION "
-	         NATIONAL_PUBLICATION, name, literal);
+	         NATIONAL_PUBLICATION " WITH (slot_name = '%s')", name, literal,
+	         PQgetvalue(res, 0, 3));
 	if (tf_db_exec(conn, sql, "subscribe") != 0)
 		goto out;
-	printf("subscribed: %s, to province %s %s; its tables are being copied "
-	       "(tallyfeed provinces says when it streams)\n", name, code, PQgetvalue(res, 0, 0));
+	printf("subscribed: %s, to province %s %s (slot %s there); its tables are being "
+	       "copied (tallyfeed provinces says when it streams)\n", name, code,
+	       PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 3));
 	rc = CONSOLE_OK;
 out:
 	PQfreemem(literal);
@@ -431,7 +438,8 @@ s_provinces_usage(FILE *fp)
 	    "  state         streaming; copying (its tables' first copy: its figures are\n"
 	    "                incomplete); stopped (no worker applies its changes: starting,\n"
 	    "                or failing, see apply_errors and this server's log); disabled;\n"
-	    "                no tables\n"
+	    "                no tables; on a standby (of this database: only its primary,\n"
+	    "                where the subscriptions' workers run, can say)\n"
 	    "  tables_ready, tables   of its tables, those copied and streaming\n"
 	    "  as_of         while streaming: everything the province had committed by\n"
 	    "                this time (its server's clock) is here.  Its server says so\n"
@@ -522,6 +530,9 @@ national_note(PGconn *conn, table_format_t format)
 		else if (strcmp(state, "copying") == 0)
 			fprintf(fp, "  %s %s: copying its tables (%s of %s done): its figures are "
 			        "incomplete\n", code, name, PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+		else if (strcmp(state, "on a standby") == 0)
+			fprintf(fp, "  %s %s: of an age only the national primary knows (tallyfeed "
+			        "provinces there)\n", code, name);
 		else
 			fprintf(fp, "  %s %s: %s (%s apply errors; this server's log says why): its "
 			        "figures are of an unknown age\n", code, name, state,

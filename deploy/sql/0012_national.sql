@@ -30,7 +30,9 @@ ALTER TABLE quarantine REPLICA IDENTITY USING INDEX quarantine_chain_link_key;
 --                 incomplete until every table is ready); stopped (no
 --                 apply worker: it is starting, or failing, and then
 --                 apply_errors counts and this server's log says why);
---                 disabled; no tables
+--                 disabled; no tables; on a standby (of the national
+--                 database: the subscriptions' workers run on its primary,
+--                 which alone can say)
 --   as_of         while streaming: the time (the province server's clock)
 --                 of the last position that server said it had sent
 --                 everything up to (pg_stat_subscription.latest_end_time).
@@ -45,7 +47,8 @@ ALTER TABLE quarantine REPLICA IDENTITY USING INDEX quarantine_chain_link_key;
 --   last_heard_s  seconds since the province's server last sent anything
 CREATE VIEW province_replication AS
 SELECT (p.code || '0000000000')::text AS code, p.name, s.subname::text AS subscription,
-       CASE WHEN NOT s.subenabled THEN 'disabled'
+       CASE WHEN pg_is_in_recovery() THEN 'on a standby'
+            WHEN NOT s.subenabled THEN 'disabled'
             WHEN w.pid IS NULL THEN 'stopped'
             WHEN t.total = 0 THEN 'no tables'
             WHEN t.ready < t.total THEN 'copying'

@@ -118,8 +118,11 @@ expect_eq "$rc $(echo "$out" | grep -c "holds the registry of province 63, not 6
 out=$(nat db subscribe --province 6x "$(pconn 63)" 2>&1) && rc=0 || rc=$?
 expect_eq "$rc" 2 "a province code that is not one: a usage error"
 out=$(nat db subscribe --province 63 "$(pconn 63)")
-expect_eq "$out" "subscribed: tallyfeed_63, to province 63 青海省; its tables are being copied (tallyfeed provinces says when it streams)" \
+expect_eq "$(echo "$out" | sed 's/_[0-9]*_[0-9]* there/_SYSID_OID there/')" \
+	"subscribed: tallyfeed_63, to province 63 青海省 (slot tallyfeed_63_SYSID_OID there); its tables are being copied (tallyfeed provinces says when it streams)" \
 	"subscribed to Qinghai"
+expect_eq "$(psql_on 63 "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'tallyfeed_63_%' AND plugin = 'pgoutput'")" 1 \
+	"its slot on Qinghai's server"
 out=$(nat db subscribe --province 63 "$(pconn 63)" 2>&1) && rc=0 || rc=$?
 expect_eq "$rc $(echo "$out" | grep -c "subscribes to province 63 already")" "1 1" \
 	"a second subscription to Qinghai is refused"
