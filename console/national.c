@@ -108,15 +108,17 @@ s_publish_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tallyfeed db publish\n"
-	    "On a province's database: publish (PostgreSQL logical replication, publication\n"
-	    "\"" NATIONAL_PUBLICATION "\") its registry, its log (every signed envelope,\n"
-	    "every refused frame, the collectors' chains and signed heads), its results and\n"
-	    "its townships' tallies, for a national database to subscribe to (tallyfeed db\n"
-	    "subscribe, there).  Run it again after a db migrate: it publishes the tables\n"
-	    "as this tallyfeed knows them.  The server must run with wal_level = logical,\n"
-	    "and the national server's login here needs the REPLICATION attribute and\n"
-	    "SELECT on the schema's tables (membership of tallyfeed_reader).  A database\n"
-	    "that holds more than one province's registry is refused: a national database\n"
+	    "On a province's database: publish (PostgreSQL logical replication,\n"
+	    "publication \"" NATIONAL_PUBLICATION "\") its registry, its log (every signed\n"
+	    "envelope, every refused frame, the collectors' chains and signed heads), its\n"
+	    "results and its townships' tallies, for a national database to subscribe to\n"
+	    "(tallyfeed db subscribe, there).  Run it again after a db migrate: it\n"
+	    "publishes the tables as this tallyfeed knows them.  Run it as db migrate's\n"
+	    "login (a member of tallyfeed_owner, which owns the tables, with CREATE on the\n"
+	    "database).  The server must run with wal_level = logical, and the national\n"
+	    "server's login here needs the REPLICATION attribute and SELECT on the\n"
+	    "schema's tables (membership of tallyfeed_reader).  A database that holds\n"
+	    "more than one province's registry is refused: a national database\n"
 	    "subscribes to one province per database.\n");
 }
 

@@ -140,6 +140,11 @@ out=$(nat db subscribe --province 64 "$(pconn 64 dup)" 2>&1) && rc=0 || rc=$?
 expect_eq "$rc $(echo "$out" | grep -c 'chain "collector-63" is in the national database already')" "1 1" \
 	"a province sharing a chain name with another is refused"
 
+"$CONSOLE" -d "$(pconn 64 dup)" registry load "$REGISTRY" >/dev/null
+out=$("$CONSOLE" -d "$(pconn 64 dup)" db publish 2>&1) && rc=0 || rc=$?
+expect_eq "$rc $(echo "$out" | grep -c 'holds the registries of provinces 63 64: a national database subscribes to one province per database')" \
+	"1 1" "a database of two provinces is not published"
+
 out=$(nat db subscribe --province 640000000000 "$(pconn 64)")
 expect_eq "$(echo "$out" | cut -d, -f1)" "subscribed: tallyfeed_64" "subscribed to Ningxia (its 12-digit code)"
 
