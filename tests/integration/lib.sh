@@ -59,9 +59,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# TF_PG_PAIR=1 (set before sourcing): a primary with a synchronous hot
+# standby (pg-throwaway pair; PG* then name both, the primary read-write).
 if [ -z "${PGHOST:-}" ]; then
 	OWN_CLUSTER=$WORK/pg
-	eval "$("$TF_SRC/deploy/pg-throwaway" start "$OWN_CLUSTER")"
+	eval "$("$TF_SRC/deploy/pg-throwaway" "$([ -n "${TF_PG_PAIR:-}" ] && echo pair || echo start)" \
+		"$OWN_CLUSTER")"
 fi
 
 say() { echo "--- $*"; }
