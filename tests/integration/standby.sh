@@ -65,14 +65,14 @@ grep -q '^database is at migration' "$WORK/out" && echo "ok: db migrate -R STAND
 say "the console prefers the standby; a conninfo's own target_session_attrs wins"
 # PG* say read-write (pg-throwaway env): the console's preference wins over it.
 out=$("$CONSOLE" "${TOTALS[@]}")
-[[ $(echo "$out" | tail -1) =~ $CAUGHT_UP_RE ]] && echo "ok: PG* (read-write): $(echo "$out" | tail -1)" \
+fresh_shape "$(echo "$out" | tail -1)" && echo "ok: PG* (read-write): $(echo "$out" | tail -1)" \
 	|| fail "the console through PG* does not say it read the standby: $(echo "$out" | tail -1)"
 expect_eq "$("$CONSOLE" -d "$BOTH target_session_attrs=read-write" "${TOTALS[@]}" | tail -1 | sed "s/$T/T/")" \
 	"as of T (primary)" "-d BOTH target_session_attrs=read-write: the primary"
 expect_eq "$("$CONSOLE" -d "$PRIMARY" "${TOTALS[@]}" | tail -1 | sed "s/$T/T/")" "as of T (primary)" \
 	"-d PRIMARY alone: the primary"
 printf 'console\n    database = "%s"\n    read_database = "%s"\n' "$PRIMARY" "$STANDBY" >"$WORK/console.cfg"
-[[ $("$CONSOLE" -f "$WORK/console.cfg" "${TOTALS[@]}" | tail -1) =~ $CAUGHT_UP_RE ]] \
+fresh_shape "$("$CONSOLE" -f "$WORK/console.cfg" "${TOTALS[@]}" | tail -1)" \
 	&& echo "ok: console/read_database read" || fail "console/read_database not read"
 expect_eq "$("$CONSOLE" -f "$WORK/console.cfg" -d "$PRIMARY" "${TOTALS[@]}" | tail -1 | sed "s/$T/T/")" \
 	"as of T (primary)" "-d alone on the command line is read, whatever the file's read_database"
