@@ -59,8 +59,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# TF_PG_PAIR=1 (set before sourcing): a primary with a synchronous hot
-# standby (pg-throwaway pair; PG* then name both, the primary read-write).
+# TF_PG_PAIR=1 (set before this file is read, with PG* unset): the test's
+# own primary with a synchronous standby (pg-throwaway pair), and PG*
+# naming both, so a connection finds whichever takes writes.
 if [ -z "${PGHOST:-}" ]; then
 	OWN_CLUSTER=$WORK/pg
 	eval "$("$TF_SRC/deploy/pg-throwaway" "$([ -n "${TF_PG_PAIR:-}" ] && echo pair || echo start)" \
