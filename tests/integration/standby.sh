@@ -100,7 +100,10 @@ mv "$held" "$WORK/held.json"
 enrol late "$last"
 say "simulated: $want results for ${#townships[@]} townships"
 
-start_collector -d "$BOTH"
+# Synchronous: a result acknowledged is on the standby's disk (the paused
+# replay below counts on it), and the collector refuses a server without.
+printf 'collector\n    database = "%s"\n    replication = "synchronous"\n' "$BOTH" >"$WORK/collector.cfg"
+start_collector -f "$WORK/collector.cfg"
 "$WEB" -l 127.0.0.1:0 --address-file "$WORK/web-address" -F off -d "$BOTH" >>"$WORK/web.log" 2>&1 &
 WEB_PID=$!
 trap 'rc=$?; set +e; kill $WEB_PID 2>/dev/null; (exit $rc); cleanup' EXIT
