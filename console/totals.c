@@ -174,6 +174,7 @@ s_area_report(console_db_t *db, int argc, char **argv, const area_report_t *repo
 	if (status == QUERY_OK) {
 		table_print(res, format != TABLE_TEXT ? NULL
 		                 : list ? report->list_headings : report->headings, format);
+		console_db_freshness(db, format);
 		national_note(conn, format);
 	}
 	PQclear(res);
