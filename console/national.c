@@ -440,8 +440,7 @@ s_provinces_usage(FILE *fp)
 	    "  state         streaming; copying (its tables' first copy: its figures are\n"
 	    "                incomplete); stopped (no worker applies its changes: starting,\n"
 	    "                or failing, see apply_errors and this server's log); disabled;\n"
-	    "                no tables; on a standby (of this database: only its primary,\n"
-	    "                where the subscriptions' workers run, can say)\n"
+	    "                no tables\n"
 	    "  tables_ready, tables   of its tables, those copied and streaming\n"
 	    "  as_of         while streaming: everything the province had committed by\n"
 	    "                this time (its server's clock) is here.  Its server says so\n"
@@ -454,7 +453,9 @@ s_provinces_usage(FILE *fp)
 	    "  last_heard_s  seconds since its server last sent anything\n"
 	    "  apply_errors, sync_errors   failures applying its changes, copying its\n"
 	    "                tables (pg_stat_subscription_stats)\n"
-	    "  --format F    table (default), csv or json\n");
+	    "  --format F    table (default), csv or json\n"
+	    "It reads on the primary, and refuses a standby: only the primary runs the\n"
+	    "subscriptions' workers.\n");
 }
 
 int
