@@ -23,6 +23,9 @@ PROVINCE_PIDS=()
 
 nation_cleanup() {
 	local rc=$? pid p
+	# Not under set -e: (exit $rc) below must hand lib.sh's cleanup the
+	# status, not end the trap (a failed run left its national server up).
+	set +e
 	for pid in "${PROVINCE_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
