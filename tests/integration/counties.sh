@@ -50,6 +50,10 @@ WHY="not root"
 
 counties_cleanup() {
 	local rc=$? pid ns link
+	# Everything below is tried, whatever fails; and (exit $rc) hands the
+	# test's status on to lib.sh's cleanup, which set -e would not let
+	# past a failing test.
+	set +e
 	for pid in "${COUNTY_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null || true
 	done
