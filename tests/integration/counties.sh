@@ -25,13 +25,22 @@
 #    (tf-send batch, a county's results each time, in opposite orders so
 #    the collectors' transactions cross) are stored once, each answered
 #    ACCEPTED by one collector and DUPLICATE by the others, every receipt
-#    sound and naming the one stored row.
+#    sound and naming the one stored row;
+#  - each result in two messages (two message ids), one to one collector,
+#    the other to another, at once: each result stored once, the other
+#    message REJECTED (REVISION_EXISTS) and kept in quarantine.
+# A collector whose COPY meets a row another committed after its checks
+# (a unique violation, 23505) checks its batch again and answers by what
+# is stored; none may be answered DEFERRED (STORE_REFUSED), the answer to
+# bad data.  How often each collector met one is printed, not asserted:
+# it depends on how the transactions fall.
 #
 # Trust, for a moved agent: the new collector admits only CURVE keys whose
 # NAME.cert is in its certificate directory (collector/certs), so the
 # agent's certificate must be there (and the collector reloaded, SIGHUP)
 # before the agent can reach it; until then its connection is refused at
-# the handshake and its messages wait in its spool.  The agent in turn
+# the handshake and its messages wait in its spool (and, refused once, the
+# agent tries again only once restarted).  The agent in turn
 # must be given the new collector's certificate (agent/collector_cert): it
 # talks CURVE to that key only, and takes only answers with receipts
 # signed by it.  A DUPLICATE receipt from the new collector names the row
