@@ -27,6 +27,9 @@
 #define DEFAULT_ENDPOINT "tcp://*:7401"
 #define DEFAULT_FEED "tcp://127.0.0.1:7402"
 #define DEFAULT_METRICS "127.0.0.1:7403"
+/* How long a collector waits between tries to reach its database at start. */
+#define STORE_OPEN_MIN_MS 500
+#define STORE_OPEN_MAX_MS 30000
 
 static void
 s_usage(FILE *fp)
@@ -48,7 +51,8 @@ s_usage(FILE *fp)
 	    "  -f FILE        configuration (ZPL), section \"collector\": endpoint, database,\n"
 	    "                 key, certs, chain, batch_max, database_stall_ms,\n"
 	    "                 database_statement_timeout_ms, database_lock_timeout_ms,\n"
-	    "                 database_idle_in_transaction_timeout_ms, rate_per_s,\n"
+	    "                 database_idle_in_transaction_timeout_ms, replication,\n"
+	    "                 rate_per_s,\n"
 	    "                 rate_burst, byte_rate_per_s, byte_burst,\n"
 	    "                 quarantine_bytes_per_hour, accept_protocol_1, tally_refresh_ms,\n"
 	    "                 feed, metrics,\n"
@@ -59,7 +63,11 @@ s_usage(FILE *fp)
 	    "                 (collector/certs); only their CURVE keys may connect\n"
 	    "  -e ENDPOINT    ZeroMQ endpoint to bind (default %s; port * takes the first\n"
 	    "                 free port from 49152, port ! a random free one)\n"
-	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment)\n"
+	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment);\n"
+	    "                 of several hosts (host=a,b), the one that takes writes, found\n"
+	    "                 again after a failover.  replication = synchronous: write\n"
+	    "                 only where synchronous_standby_names is set (an ack means\n"
+	    "                 two servers' disks), warn while no standby streams\n"
 	    "  --endpoint-file FILE  write the bound endpoint to FILE once collecting\n"
 	    "  --feed ENDPOINT  where to publish the live feed, a ZeroMQ XPUB socket\n"
 	    "                 (collector/feed; default %s)\n"
@@ -121,6 +129,7 @@ s_settings(zconfig_t *config, ingest_config_t *ic, char *err, size_t errlen)
 static int
 s_limits(zconfig_t *config, store_limits_t *limits, char *err, size_t errlen)
 {
+	const char *replication = tf_config_str(config, "collector", "replication", "none");
 	long statement, lock, idle;
 
 	if (tf_config_int(config, "collector", "database_statement_timeout_ms", 60000, 0,
@@ -133,7 +142,50 @@ s_limits(zconfig_t *config, store_limits_t *limits, char *err, size_t errlen)
 	limits->statement_timeout_ms = (int)statement;
 	limits->lock_timeout_ms = (int)lock;
 	limits->idle_in_transaction_ms = (int)idle;
+	if (strcmp(replication, "synchronous") == 0) {
+		limits->synchronous = true;
+	} else if (strcmp(replication, "none") == 0) {
+		limits->synchronous = false;
+	} else {
+		snprintf(err, errlen, "collector/replication: '%s' is neither synchronous nor none",
+		         replication);
+		return -1;
+	}
 	return 0;
+}
+
+/* The store, once the database lets it write: a server that is down, a
+ * chain still held by a killed collector's session (its commit waiting
+ * for a synchronous standby), no synchronous standby where one is asked
+ * for -- each is waited out, with backoff, rather than exiting into a
+ * restart loop systemd would give up on.  NULL on a failure the server
+ * will give again (logged), or when told to stop. */
+static store_t *
+s_store_open(const char *conninfo, const char *chain, const tf_identity_t *identity,
+             const store_limits_t *limits)
+{
+	char err[1024], status[1100];
+	int wait_ms = STORE_OPEN_MIN_MS;
+	bool retry_later;
+	store_t *store;
+
+	while (!tf_stop_requested) {
+		store = store_new(conninfo, chain, identity, limits, &retry_later, err, sizeof err);
+		if (store != NULL)
+			return store;
+		if (!retry_later) {
+			log_warnx("%s", err);
+			return NULL;
+		}
+		log_warnx("%s; not collecting yet, trying again in %d ms", err, wait_ms);
+		snprintf(status, sizeof status, "waiting for the database: %s", err);
+		tf_service_starting(status, wait_ms + 60000);
+		for (int slept = 0; slept < wait_ms && !tf_stop_requested; slept += 100)
+			zclock_sleep(100);
+		wait_ms = wait_ms * 2 > STORE_OPEN_MAX_MS ? STORE_OPEN_MAX_MS : wait_ms * 2;
+	}
+	log_info("told to stop before the database could be written");
+	return NULL;
 }
 
 /* SIGHUP: the configuration file's settings again (endpoints, database,
@@ -208,7 +260,8 @@ main(int argc, char **argv)
 		"database_statement_timeout_ms", "database_lock_timeout_ms",
 		"database_idle_in_transaction_timeout_ms",
 		"rate_per_s", "rate_burst", "rules", "feed", "metrics", "byte_rate_per_s",
-		"byte_burst", "quarantine_bytes_per_hour", "accept_protocol_1", "tally_refresh_ms", NULL
+		"byte_burst", "quarantine_bytes_per_hour", "accept_protocol_1", "tally_refresh_ms",
+		"replication", NULL
 	};
 	const char *config_path = NULL, *endpoint = NULL, *conninfo = NULL;
 	const char *endpoint_file = NULL, *key_path = NULL, *certs_dir = NULL, *chain;
@@ -344,9 +397,9 @@ main(int argc, char **argv)
 	zsys_set_logstream(stderr);
 	zsys_set_logident("tallyfeed-collector");
 
-	store = store_new(conninfo, chain, identity, &limits, err, sizeof err);
+	store = s_store_open(conninfo, chain, identity, &limits);
 	if (store == NULL) {
-		log_warnx("%s", err);
+		rc = tf_stop_requested ? 0 : 1;
 		goto out;
 	}
 	registry = store_load_registry(store, err, sizeof err);

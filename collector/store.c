@@ -25,6 +25,10 @@
 /* The checks' plan is made again after this many results checked with it
  * (see s_statements). */
 #define CHECKS_REPLAN_EVERY 1024
+/* How often a connected writer asks again whether its server still has
+ * synchronous standbys (collector/replication = synchronous): a manager
+ * may drop them while it runs (pg_auto_failover does, with one node left). */
+#define REPLICATION_CHECK_MS 2000
 
 struct _store_t {
 	copybuf_t *messages;    /* COPY rows of the batch, reused */
@@ -52,6 +56,10 @@ struct _store_t {
 	int64_t next_try;       /* zclock_mono() before which we do not reconnect */
 	int backoff_ms;
 	bool was_down;          /* said "database unavailable" already */
+	char server[256];       /* host:port of the server written to, "" before the first */
+	int64_t next_replication_check; /* zclock_mono() */
+	bool standby_warned;    /* said no synchronous standby streams, since the connect */
+	bool retry_later;       /* the last connect failed for something of the moment */
 	bool checks_prepared;   /* batch_checks is prepared on conn */
 	int64_t checked_since_plan;     /* results checked since it was */
 };
@@ -208,8 +216,13 @@ s_chain_open(store_t *self, char *err, size_t errlen)
 		goto out;
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-		snprintf(err, errlen, "another collector is writing chain \"%s\"; give each collector "
-		         "its own chain (collector/chain)", self->chain);
+		/* Or the session of one that is gone: a killed collector's
+		 * backend lives on while its COMMIT waits for a synchronous
+		 * standby, and holds the chain until then. */
+		snprintf(err, errlen, "another collector is writing chain \"%s\", or the session of "
+		         "one killed still waits for its commit; give each collector its own chain "
+		         "(collector/chain)", self->chain);
+		self->retry_later = true;
 		goto out;
 	}
 	PQclear(res);
@@ -240,6 +253,94 @@ out:
 	return rc;
 }
 
+/* The server's replication, for an ack that must mean two servers
+ * (limits.synchronous; otherwise only said at connect).  0, or -1 with
+ * err if the server names no synchronous standby (or cannot be asked). */
+static int
+s_replication_check(store_t *self, bool connecting, char *err, size_t errlen)
+{
+	/* pg_stat_replication shows a standby's sync_state only to a member
+	 * of pg_read_all_stats (pg_monitor) or a superuser: NULL otherwise. */
+	PGresult *res = PQexec(self->conn,
+	    "SELECT pg_catalog.current_setting('synchronous_standby_names'), "
+	    "pg_catalog.current_setting('synchronous_commit'), "
+	    "(SELECT count(*) FROM pg_catalog.pg_stat_replication "
+	    " WHERE sync_state IN ('sync', 'quorum')), "
+	    "(SELECT count(*) FROM pg_catalog.pg_stat_replication WHERE sync_state IS NULL)");
+	const char *names, *commit;
+	long streaming, hidden;
+	int rc = -1;
+
+	self->next_replication_check = zclock_mono() + REPLICATION_CHECK_MS;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		tf_db_note_failure(res);
+		snprintf(err, errlen, "could not ask %s about its replication: %s", self->server,
+		         tf_db_error(self->conn));
+		goto out;
+	}
+	names = PQgetvalue(res, 0, 0);
+	commit = PQgetvalue(res, 0, 1);
+	streaming = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+	hidden = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	if (!self->limits.synchronous) {
+		if (connecting)
+			log_info("database %s: synchronous standbys '%s', %ld streaming synchronously",
+			         self->server, names, streaming);
+		rc = 0;
+		goto out;
+	}
+	if (names[0] == '\0') {
+		self->retry_later = true;
+		snprintf(err, errlen, "the database server %s has no synchronous standby "
+		         "(synchronous_standby_names is empty): an ack would promise a result kept "
+		         "on one server only; not writing to it (collector/replication = "
+		         "synchronous)", self->server);
+		goto out;
+	}
+	/* tf_db_durable set on; a server default of local or off does not
+	 * reach this session, but say what it is. */
+	if (connecting)
+		log_info("database %s: synchronous standbys '%s' (synchronous_commit %s here), "
+		         "%ld streaming synchronously", self->server, names, commit, streaming);
+	if (streaming == 0 && !self->standby_warned) {
+		if (hidden > 0)
+			log_warnx("database %s: cannot see whether its standbys are synchronous "
+			          "(grant pg_monitor to %s); commits wait until one is",
+			          self->server, PQuser(self->conn));
+		else
+			log_warnx("database %s: NO SYNCHRONOUS STANDBY STREAMS: every commit waits "
+			          "until one does, and nothing is acknowledged meanwhile",
+			          self->server);
+		self->standby_warned = true;
+	} else if (streaming > 0 && self->standby_warned) {
+		log_info("database %s: %ld synchronous standby(s) streaming again", self->server,
+		         streaming);
+		self->standby_warned = false;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* Say which server of the conninfo's took the connection, and that it is
+ * another than before: after a failover, libpq finds the new primary
+ * (target_session_attrs=read-write) among the hosts listed. */
+static void
+s_note_server(store_t *self)
+{
+	char now[sizeof self->server];
+	const char *host = PQhost(self->conn), *port = PQport(self->conn);
+
+	snprintf(now, sizeof now, "%s:%s", host != NULL ? host : "?", port != NULL ? port : "?");
+	if (self->server[0] == '\0')
+		log_info("database: writing to %s", now);
+	else if (strcmp(now, self->server) != 0)
+		log_warnx("database: the server that takes writes is now %s (was %s): a failover; "
+		          "carrying on there", now, self->server);
+	snprintf(self->server, sizeof self->server, "%s", now);
+}
+
 /* s_statements[i] prepared on the connection.  0, or -1 with err. */
 static int
 s_prepare(store_t *self, size_t i, char *err, size_t errlen)
@@ -257,28 +358,45 @@ s_prepare(store_t *self, size_t i, char *err, size_t errlen)
 	return rc;
 }
 
+/* A connect that failed after the connection was made: worth trying
+ * again if the connection was lost meanwhile, or the step said so
+ * (retry_later); not if the server answered no (a schema not migrated,
+ * fsync off).  Always -1. */
+static int
+s_connect_failed(store_t *self)
+{
+	if (PQstatus(self->conn) != CONNECTION_OK)
+		self->retry_later = true;
+	PQfinish(self->conn);
+	self->conn = NULL;
+	return -1;
+}
+
 static int
 s_connect(store_t *self, char *err, size_t errlen)
 {
 	PGresult *res;
 
+	self->retry_later = true;       /* unless the server is there and says no */
 	self->conn = tf_db_connect(self->conninfo, "tallyfeed-collector", TF_DB_WRITER, err, errlen);
 	if (self->conn == NULL)
 		return -1;
+	self->retry_later = false;
+	s_note_server(self);
+	self->standby_warned = false;
+	if (s_replication_check(self, true, err, errlen) != 0) {
+		return s_connect_failed(self);
+	}
 	/* An ack promises the result survives: make the server keep it. */
 	if (tf_db_durable(self->conn, err, errlen) != 0) {
-		PQfinish(self->conn);
-		self->conn = NULL;
-		return -1;
+		return s_connect_failed(self);
 	}
 	/* Nothing the server does may keep the writer waiting unbounded: past
 	 * a limit the transaction fails, and is tried again. */
 	if (tf_db_session_limits(self->conn, self->limits.statement_timeout_ms,
 	                         self->limits.lock_timeout_ms, self->limits.idle_in_transaction_ms,
 	                         err, errlen) != 0) {
-		PQfinish(self->conn);
-		self->conn = NULL;
-		return -1;
+		return s_connect_failed(self);
 	}
 	/* Generic plans, made at a statement's first execution and reused
 	 * (batch_checks is prepared again now and then: s_prepare_checks), and
@@ -292,24 +410,18 @@ s_connect(store_t *self, char *err, size_t errlen)
 		snprintf(err, errlen, "could not set the planner's settings: %s",
 		         tf_db_error(self->conn));
 		PQclear(res);
-		PQfinish(self->conn);
-		self->conn = NULL;
-		return -1;
+		return s_connect_failed(self);
 	}
 	PQclear(res);
 	for (size_t i = 0; i < sizeof s_statements / sizeof s_statements[0]; i++) {
 		if (s_prepare(self, i, err, errlen) != 0) {
-			PQfinish(self->conn);
-			self->conn = NULL;
-			return -1;
+			return s_connect_failed(self);
 		}
 	}
 	self->checks_prepared = true;
 	self->checked_since_plan = 0;
 	if (s_chain_open(self, err, errlen) != 0) {
-		PQfinish(self->conn);
-		self->conn = NULL;
-		return -1;
+		return s_connect_failed(self);
 	}
 	pthread_mutex_lock(&self->cancel_lock);
 	self->cancel = PQgetCancel(self->conn);
@@ -410,11 +522,13 @@ s_printable(const char *name)
 
 store_t *
 store_new(const char *conninfo, const char *chain, const tf_identity_t *signer,
-          const store_limits_t *limits, char *err, size_t errlen)
+          const store_limits_t *limits, bool *retry_later, char *err, size_t errlen)
 {
 	store_t *self;
 
 	assert(conninfo != NULL && chain != NULL && signer != NULL && limits != NULL);
+	assert(retry_later != NULL);
+	*retry_later = false;
 	/* Every receipt names the chain, and a reader refuses a name that
 	 * would not print as it is (receipt.h). */
 	if (strlen(chain) == 0 || strlen(chain) > TF_CHAIN_NAME_MAX || !s_printable(chain)) {
@@ -443,6 +557,7 @@ store_new(const char *conninfo, const char *chain, const tf_identity_t *signer,
 		return NULL;
 	}
 	if (s_connect(self, err, errlen) != 0) {
+		*retry_later = self->retry_later;
 		store_destroy(&self);
 		return NULL;
 	}
@@ -474,8 +589,14 @@ store_ready(store_t *self)
 {
 	char err[1024];
 
-	if (self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK)
-		return true;
+	if (self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK) {
+		if (!self->limits.synchronous || zclock_mono() < self->next_replication_check)
+			return true;
+		if (s_replication_check(self, false, err, sizeof err) == 0)
+			return true;
+		log_warnx("%s", err);
+		s_disconnect(self);
+	}
 	if (!self->was_down) {
 		log_warnx("database unavailable; not acknowledging until it is back "
 		          "(agents keep their messages)");

@@ -65,16 +65,28 @@ typedef struct {
 	int statement_timeout_ms;
 	int lock_timeout_ms;
 	int idle_in_transaction_ms;
+	/* collector/replication = synchronous: write only to a server that
+	 * names synchronous standbys (synchronous_standby_names), so that a
+	 * commit, and the ack after it, means the result is on two servers'
+	 * disks.  Checked at every connect and every REPLICATION_CHECK_MS:
+	 * a server without them is refused (disconnected, tried again with
+	 * backoff; nothing is acknowledged meanwhile), one whose standbys do
+	 * not stream now is written to with a warning (its commits wait). */
+	bool synchronous;
 } store_limits_t;
 
 struct _tf_identity_t;
-/* Connect now (the caller decides whether failure is fatal); NULL with err.
- * Every session it opens has limits (copied).
+/* Connect now (the caller decides whether failure is fatal); NULL with err,
+ * and *retry_later true if the failure is of the moment (no server
+ * answers, the chain is held, no synchronous standby) rather than one the
+ * server will answer the same way again (a schema not migrated, fsync
+ * off, a bad chain name).  Every session it opens has limits (copied).
  * chain names this collector's hash chain (1 to 64 bytes); signer (the
  * collector's identity, borrowed) signs its head at each commit that
  * moves it (tallyfeed.signed_head, and a log line at most every 10 s). */
 store_t *store_new(const char *conninfo, const char *chain, const struct _tf_identity_t *signer,
-                   const store_limits_t *limits, char *err, size_t errlen);
+                   const store_limits_t *limits, bool *retry_later, char *err,
+                   size_t errlen);
 void store_destroy(store_t **self_p);
 
 /* True if the connection is usable; if not, try to reconnect, at most once

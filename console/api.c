@@ -13,6 +13,7 @@
 #include "registry.h"
 #include "embedded.h"
 #include "envelope.h"
+#include "freshness.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -199,7 +200,8 @@ api_reload(api_t *self, char *err, size_t errlen)
 static PGconn *
 s_connect(api_t *self, char *err, size_t errlen, char *why, size_t whylen)
 {
-	PGconn *conn = tf_db_connect(self->conninfo, "tallyfeed-web", NULL, err, errlen);
+	PGconn *conn = tf_db_connect(self->conninfo, "tallyfeed-web", TF_DB_PREFER_STANDBY, err,
+	                             errlen);
 
 	if (conn == NULL) {
 		snprintf(why, whylen, "the database does not answer");
@@ -308,15 +310,15 @@ s_now(void)
 	return json_string(text);
 }
 
-/* {"generated_at", "level", "under", "rows"} from res (cleared). */
+/* {"generated_at", "freshness", "level", "under", "rows"} from res (cleared). */
 static json_t *
-s_rows_object(PGresult *res, const char *level, const char *under)
+s_rows_object(PGresult *res, const tf_freshness_t *fresh, const char *level, const char *under)
 {
 	json_t *rows = query_rows_json(res);
 
 	PQclear(res);
-	return json_pack("{s:o, s:s?, s:s?, s:o?}", "generated_at", s_now(), "level", level,
-	                 "under", under, "rows", rows);
+	return json_pack("{s:o, s:o, s:s?, s:s?, s:o?}", "generated_at", s_now(), "freshness",
+	                 tf_freshness_json(fresh), "level", level, "under", under, "rows", rows);
 }
 
 static const struct {
@@ -353,7 +355,8 @@ s_child_level(const char *level)
 
 /* /api/v1/area/CODE and /api/v1/unit/CODE. */
 static void
-s_place(api_t *self, PGconn *conn, const char *code, int unit, tf_http_reply_t *reply)
+s_place(api_t *self, PGconn *conn, const tf_freshness_t *fresh, const char *code, int unit,
+        tf_http_reply_t *reply)
 {
 	PGresult *path = NULL, *status_rows = NULL, *history = NULL;
 	s_certs_t *certs = NULL;
@@ -376,8 +379,9 @@ s_place(api_t *self, PGconn *conn, const char *code, int unit, tf_http_reply_t *
 		goto fail;
 	}
 	steps = query_rows_json(path);
-	body = json_pack("{s:o, s:s, s:s, s:s, s:s?, s:o?}", "generated_at", s_now(),
-	                 "code", code, "name", PQgetvalue(path, last, 2), "level", level,
+	body = json_pack("{s:o, s:o, s:s, s:s, s:s, s:s?, s:o?}", "generated_at", s_now(),
+	                 "freshness", tf_freshness_json(fresh), "code", code,
+	                 "name", PQgetvalue(path, last, 2), "level", level,
 	                 "children_level", s_child_level(level), "path", steps);
 	if (body == NULL)
 		goto oom;
@@ -535,6 +539,7 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 	PGresult *res = NULL;
 	PGconn *conn;
 	query_status_t status;
+	tf_freshness_t fresh;
 	char err[1024], why[256];
 
 	if (*what == '\0') {
@@ -561,12 +566,17 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 		s_check(self, conn, request, reply);
 		return;
 	}
+	/* Before the figures' queries: they are then at least as fresh as said. */
+	if (tf_freshness_read(conn, &fresh, err, sizeof err) != 0) {
+		s_reply_failure(conn, reply, QUERY_FAILED, err);
+		return;
+	}
 	if (slash != NULL && (strncmp(what, "area", name_len) == 0 && name_len == 4)) {
-		s_place(self, conn, slash + 1, 0, reply);
+		s_place(self, conn, &fresh, slash + 1, 0, reply);
 		return;
 	}
 	if (slash != NULL && (strncmp(what, "unit", name_len) == 0 && name_len == 4)) {
-		s_place(self, conn, slash + 1, 1, reply);
+		s_place(self, conn, &fresh, slash + 1, 1, reply);
 		return;
 	}
 	for (size_t i = 0; slash == NULL && i < sizeof s_reports / sizeof s_reports[0]; i++) {
@@ -582,7 +592,7 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 		if (status != QUERY_OK)
 			s_reply_failure(conn, reply, status, err);
 		else
-			s_reply_json(reply, 200, s_rows_object(res, level, under));
+			s_reply_json(reply, 200, s_rows_object(res, &fresh, level, under));
 		return;
 	}
 	for (size_t i = 0; slash == NULL && i < sizeof s_lists / sizeof s_lists[0]; i++) {
@@ -598,7 +608,7 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 		if (status != QUERY_OK)
 			s_reply_failure(conn, reply, status, err);
 		else
-			s_reply_json(reply, 200, s_rows_object(res, NULL, under));
+			s_reply_json(reply, 200, s_rows_object(res, &fresh, NULL, under));
 		return;
 	}
 	s_reply_error(reply, 404, "no such endpoint (GET /api/v1/ lists them)");

@@ -17,7 +17,9 @@
  *                          the latest of the collectors' live feed, newest
  *                          first (livefeed.h; from memory, not the database)
  *
- * Lists come as {"generated_at", "level", "under", "rows": [...]}; errors
+ * Lists come as {"generated_at", "freshness", "level", "under", "rows": [...]}
+ * (freshness: how old the figures are, tf_freshness_json; the area's and the
+ * unit's answers carry it too); errors
  * as {"error": "why"} with 400 (bad argument), 404 (no such thing), 500
  * (the database refused the question) or 503 (the database does not
  * answer); the database's own words go to the log, never to the client.
@@ -34,7 +36,9 @@
 
 typedef struct api api_t;
 
-/* conninfo: the database ("" = the PG* environment); certs: the agents'
+/* conninfo: the database ("" = the PG* environment), a hot standby of its
+ * hosts taken if one answers (target_session_attrs=prefer-standby, unless
+ * conninfo says otherwise); certs: the agents'
  * certificates to check signatures with, or NULL; collector_certs: the
  * collectors' certificates, for the public check, or NULL; feed: the live feed to
  * answer /api/v1/feed from (borrowed, outlives the api), or NULL.  The

@@ -21,7 +21,8 @@ enum {
 };
 
 /* The database of a command: connected on first use, as the read-only
- * role unless the command writes (main.c). */
+ * role unless the command writes, on a standby if one answers and the
+ * command only reads (main.c). */
 typedef struct console_db console_db_t;
 /* The connection, opened now if need be; NULL once why is logged. */
 PGconn *console_db_conn(console_db_t *db);
@@ -62,5 +63,10 @@ int table_format_parse(const char *word, table_format_t *out);
  * to stdout.  Numeric columns are right-aligned in text form; widths follow
  * the terminal display width of Chinese text, not its byte length. */
 void table_print(PGresult *res, const char *const *headings, table_format_t format);
+/* After a command's figures: how old they are (freshness.h), read when it
+ * connected, before its queries.  A line on stdout after a table, on
+ * stderr beside CSV or JSON (stdout stays what a program parses).
+ * Nothing for a command that does not only read. */
+void console_db_freshness(console_db_t *db, table_format_t format);
 
 #endif

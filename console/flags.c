@@ -104,8 +104,10 @@ s_unit_list(console_db_t *db, int argc, char **argv, const unit_list_t *list)
 	if ((conn = console_db_conn(db)) == NULL)
 		return CONSOLE_FAILED;
 	status = query_unit_list(conn, list->list, under, &res, err, sizeof err);
-	if (status == QUERY_OK)
+	if (status == QUERY_OK) {
 		table_print(res, format == TABLE_TEXT ? list->headings : NULL, format);
+		console_db_freshness(db, format);
+	}
 	PQclear(res);
 	return console_status(status, err);
 }

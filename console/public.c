@@ -124,6 +124,7 @@ console_check(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	check_answer_text(&posting, &answer, text, sizeof text);
 	printf("%s: %s\n", check_verdict_word(answer.verdict), text);
 	s_print_posted(&posting, &answer);
+	console_db_freshness(db, TABLE_TEXT);
 	rc = answer.verdict == CHECK_COUNTED ? CONSOLE_OK : CONSOLE_FAILED;
 out:
 	check_answer_clear(&answer);

@@ -97,8 +97,10 @@ console_township_status(console_db_t *db, zconfig_t *config, int argc, char **ar
 	if ((conn = console_db_conn(db)) == NULL)
 		return CONSOLE_FAILED;
 	status = query_township_status(conn, county, silent, &res, err, sizeof err);
-	if (status == QUERY_OK)
+	if (status == QUERY_OK) {
 		table_print(res, format == TABLE_TEXT ? s_headings : NULL, format);
+		console_db_freshness(db, format);
+	}
 	PQclear(res);
 	return console_status(status, err);
 }

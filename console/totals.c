@@ -167,9 +167,11 @@ s_area_report(console_db_t *db, int argc, char **argv, const area_report_t *repo
 		status = query_unit_list(conn, LIST_OUTSTANDING, under, &res, err, sizeof err);
 	else
 		status = query_area_report(conn, report->report, level, under, &res, err, sizeof err);
-	if (status == QUERY_OK)
+	if (status == QUERY_OK) {
 		table_print(res, format != TABLE_TEXT ? NULL
 		                 : list ? report->list_headings : report->headings, format);
+		console_db_freshness(db, format);
+	}
 	PQclear(res);
 	return console_status(status, err);
 }

@@ -88,8 +88,10 @@ console_unit(console_db_t *db, zconfig_t *config, int argc, char **argv)
 		return CONSOLE_FAILED;
 	}
 	status = query_unit_history(conn, code, enrolment, &res, err, sizeof err);
-	if (status == QUERY_OK)
+	if (status == QUERY_OK) {
 		table_print(res, format == TABLE_TEXT ? s_headings : NULL, format);
+		console_db_freshness(db, format);
+	}
 	PQclear(res);
 	tf_enrolment_destroy(&enrolment);
 	return console_status(status, err);

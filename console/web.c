@@ -27,8 +27,8 @@ static void
 s_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: tallyfeed-web [-nv] [-f FILE] [-l ADDRESS:PORT] [-d CONNINFO] [-C CERT_DIR]\n"
-	    "                     [-F ENDPOINT[,ENDPOINT...]] [--host NAME[,NAME...]]\n"
+	    "usage: tallyfeed-web [-nv] [-f FILE] [-l ADDRESS:PORT] [-d CONNINFO] [-R CONNINFO]\n"
+	    "                     [-C CERT_DIR] [-F ENDPOINT[,ENDPOINT...]] [--host NAME[,NAME...]]\n"
 	    "                     [--collector-certs DIR] [--address-file FILE] [--serve WHAT]\n"
 	    "                     [--checks-per-second N]\n"
 	    "Serve the provincial office's dashboard (/), its JSON API (/api/v1/) and\n"
@@ -38,14 +38,21 @@ s_usage(FILE *fp)
 	    "logs to stderr; SIGTERM or SIGINT stops it, SIGHUP re-reads the certificate\n"
 	    "directories (the old certificates stay if the new are unsound).\n"
 	    "\n"
-	    "  -f FILE        configuration (ZPL), section \"web\": listen, database, certs,\n"
-	    "                 collector_certs, feed, host, connections_per_address, serve,\n"
-	    "                 checks_per_second (see\n"
+	    "  -f FILE        configuration (ZPL), section \"web\": listen, database,\n"
+	    "                 read_database, certs, collector_certs, feed, host,\n"
+	    "                 connections_per_address, serve, checks_per_second (see\n"
 	    "                 deploy/examples/web.cfg)\n"
 	    "  -l ADDR:PORT   where to listen (default %s; port 0 takes a free one;\n"
 	    "                 \"*:PORT\" every address — put it behind a proxy with TLS)\n"
 	    "  -d CONNINFO    PostgreSQL connection string (default: the PG* environment);\n"
-	    "                 the login must be a member of tallyfeed_reader\n"
+	    "                 the login must be a member of tallyfeed_reader.  Of its\n"
+	    "                 hosts a hot standby is taken if one answers\n"
+	    "                 (target_session_attrs=prefer-standby, unless CONNINFO says\n"
+	    "                 otherwise; PGTARGETSESSIONATTRS does not), and every answer\n"
+	    "                 with figures says how old they are (\"freshness\": as of\n"
+	    "                 when, how far behind the primary, standby or primary)\n"
+	    "  -R, --read-database CONNINFO  read from this instead of -d's (the same\n"
+	    "                 preference); with -d alone on the command line, -d's is read\n"
 	    "  -C DIR         the agents' certificates: a unit's page then shows each\n"
 	    "                 signature checked (without: only that one is stored)\n"
 	    "  --collector-certs DIR  the collectors' public NAME.cert files: the keys a\n"
@@ -83,18 +90,21 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "address-file", required_argument, NULL, 'A' },
 		{ "feed", required_argument, NULL, 'F' },
+		{ "read-database", required_argument, NULL, 'R' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "collector-certs", required_argument, NULL, 'K' },
 		{ "serve", required_argument, NULL, 'P' },
-		{ "checks-per-second", required_argument, NULL, 'R' },
+		{ "checks-per-second", required_argument, NULL, 'Q' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const keys[] = { "listen", "database", "certs", "collector_certs",
-		                            "feed", "host", "connections_per_address", "serve",
+	static const char *const keys[] = { "listen", "database", "read_database", "certs",
+		                            "collector_certs", "feed", "host",
+		                            "connections_per_address", "serve",
 		                            "checks_per_second", NULL };
 	const char *config_path = NULL, *listen = NULL, *conninfo = NULL, *certs = NULL;
+	const char *read_conninfo = NULL;
 	const char *feed_endpoints = NULL, *host_names = NULL, *collector_certs = NULL;
 	char **hosts = NULL;
 	const char *address_file = NULL, *serve = NULL, *checks_option = NULL;
@@ -109,7 +119,7 @@ main(int argc, char **argv)
 
 	setlocale(LC_CTYPE, "C.UTF-8");
 	log_init("tallyfeed-web", 0);
-	while ((ch = getopt_long(argc, argv, "f:l:d:C:F:nvh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:l:d:R:C:F:nvh", options, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			config_path = optarg;
@@ -119,6 +129,9 @@ main(int argc, char **argv)
 			break;
 		case 'd':
 			conninfo = optarg;
+			break;
+		case 'R':
+			read_conninfo = optarg;
 			break;
 		case 'C':
 			certs = optarg;
@@ -141,7 +154,7 @@ main(int argc, char **argv)
 		case 'P':
 			serve = optarg;
 			break;
-		case 'R':
+		case 'Q':
 			checks_option = optarg;
 			break;
 		case 'n':
@@ -174,8 +187,16 @@ main(int argc, char **argv)
 
 	if (listen == NULL)
 		listen = tf_config_str(config, "web", "listen", DEFAULT_LISTEN);
-	if (conninfo == NULL)
+	/* tallyfeed-web only reads: the read connection, if one is named, is
+	 * its only one.  -d alone on the command line is read, whatever the
+	 * file's read_database. */
+	if (conninfo == NULL) {
 		conninfo = tf_config_str(config, "web", "database", "");
+		if (read_conninfo == NULL)
+			read_conninfo = tf_config_str(config, "web", "read_database", NULL);
+	}
+	if (read_conninfo != NULL)
+		conninfo = read_conninfo;
 	if (certs == NULL)
 		certs = tf_config_str(config, "web", "certs", NULL);
 	if (collector_certs == NULL)

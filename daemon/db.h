@@ -25,10 +25,12 @@ PGconn *tf_db_connect(const char *conninfo, const char *appname, const char *tar
                       size_t errlen);
 /* target_session_attrs for tf_db_connect: of a multi-host conninfo, the
  * server that takes writes (a collector's), or a standby if one answers
- * (the provincial office's queries).  NULL: as the conninfo and the
- * environment say. */
+ * (the provincial office's queries), or the primary even for reading
+ * (verify holds the data to heads and receipts a standby may not have
+ * replayed yet).  NULL: as the conninfo and the environment say. */
 #define TF_DB_WRITER "read-write"
 #define TF_DB_PREFER_STANDBY "prefer-standby"
+#define TF_DB_PRIMARY "primary"
 /* The role every reading program (console, dashboard) works as. */
 #define TF_DB_READER_ROLE "tallyfeed_reader"
 /* Work as role from now on, with every transaction read-only: whatever

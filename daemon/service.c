@@ -45,6 +45,13 @@ tf_service_alive(void)
 }
 
 void
+tf_service_starting(const char *status, int extend_ms)
+{
+	sd_notifyf(0, "STATUS=%s\nEXTEND_TIMEOUT_USEC=%llu", status,
+	           (unsigned long long)extend_ms * 1000u);
+}
+
+void
 tf_service_reloading(void)
 {
 	sd_notify(0, "RELOADING=1");

@@ -13,6 +13,9 @@ void tf_service_ready(const char *status);
 /* From the main loop, as often as it likes: WATCHDOG=1, at most twice per
  * watchdog interval. */
 void tf_service_alive(void);
+/* Still starting, for a reason (STATUS=): systemd's start timeout is
+ * pushed out by extend_ms (EXTEND_TIMEOUT_USEC) each call. */
+void tf_service_starting(const char *status, int extend_ms);
 void tf_service_reloading(void);
 void tf_service_stopping(void);
 

@@ -337,7 +337,7 @@ async function renderArea(code) {
     parts.push(drawChildren(area, ct, cp));
   }
   parts.push(drawComposition(area, composition));
-  return { path: area.path, parts: parts };
+  return { path: area.path, parts: parts, freshness: totals.freshness };
 }
 
 /* One unit: its state per committee and every revision of its results. */
@@ -399,7 +399,22 @@ async function renderUnit(code) {
   }
   /* Eighteen columns: on a narrow screen the table scrolls, not the page. */
   parts.push(h("div", { class: "scroll" }, history));
-  return { path: unit.path, parts: parts };
+  return { path: unit.path, parts: parts, freshness: unit.freshness };
+}
+
+/* How old the figures are, from the API's freshness (daemon/freshness.h):
+ * a standby's figures trail the primary's. */
+function freshnessText(f) {
+  if (!f) return "";
+  const time = (iso) => new Date(iso).toLocaleTimeString("zh-CN", { hour12: false });
+  if (f.server === "primary") return `数据截至 ${time(f.as_of)}（主库）`;
+  let behind;
+  if (f.behind_s === null) behind = "落后多少未知（未在流复制）";
+  else if (f.caught_up) behind = "落后 0 秒";
+  else behind = `最多落后 ${f.behind_s.toFixed(1)} 秒`;
+  const change = f.last_change && (f.caught_up || f.behind_s === null)
+    ? `，最后变更于 ${time(f.last_change)}` : "";
+  return `数据截至 ${time(f.as_of)}（备库，${behind}${change}）`;
 }
 
 let provinceCode = null;
@@ -425,8 +440,12 @@ async function render() {
     drawPath(view.path);
     page.replaceChildren(...view.parts);
     status.className = "status";
-    status.textContent = `更新于 ${new Date().toLocaleTimeString("zh-CN", { hour12: false })}` +
+    const fresh = freshnessText(view.freshness);
+    status.textContent = (fresh ? `${fresh}；` : "") +
+                         `更新于 ${new Date().toLocaleTimeString("zh-CN", { hour12: false })}` +
                          `，每 ${REFRESH_SECONDS} 秒自动刷新`;
+    status.dataset.server = view.freshness ? view.freshness.server : "";
+    status.title = view.freshness ? view.freshness.text : "";
     document.body.dataset.route = location.hash || "#/";
   } catch (e) {
     if (mine !== renders) return;

@@ -38,3 +38,36 @@ pg_config_bindir() {
 	echo "no PostgreSQL server found" >&2
 	return 1
 }
+
+# bench_keys CONSOLE KEYS CERTS: one agent key per Qinghai township (each
+# report is signed by its township's agent), an importer "load" that
+# carries them all, and the collector's; the public certificates the
+# collector admits in CERTS.  Run from the source tree.
+bench_keys() {
+	local console=$1 keys=$2 certs=$3 t
+	mkdir -p "$keys" "$certs"
+	chmod 700 "$keys"
+	"$console" keygen --collector collector --out "$keys" >/dev/null
+	"$console" keygen --importer load --out "$keys" >/dev/null
+	cp "$keys/load.cert" "$certs/"
+	for t in $(cut -d, -f1 deploy/registry/qinghai/townships.csv | grep '^[0-9]'); do
+		"$console" keygen --agent "a$t" --township "$t" --out "$keys" >/dev/null
+		cp "$keys/a$t.cert" "$certs/"
+	done
+}
+
+# bench_empty_tables: every table a run writes (the log, the signed heads,
+# the tallies and their marks), in the database the PG* environment names,
+# so each run starts from the same empty tables.  The log is append-only
+# (triggers): the superuser lifts that for the benchmark's own reset (the
+# running collector's chain goes on from its last link; nothing here
+# verifies it).  The tallies first, on their own: the collector's tallier
+# reads the results while it holds them, and one TRUNCATE of all the
+# tables deadlocked with it.
+bench_empty_tables() {
+	psql -XAtqc "TRUNCATE tallyfeed.tally_pending, tallyfeed.township_tally"
+	psql -XAtqc "SET session_replication_role = replica; TRUNCATE tallyfeed.candidate, tallyfeed.result, tallyfeed.message, tallyfeed.quarantine, tallyfeed.chain_head, tallyfeed.signed_head; CHECKPOINT"
+}
+
+# median: of the numbers on standard input, one a line.
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }

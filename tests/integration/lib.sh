@@ -59,9 +59,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# TF_PG_PAIR=1 (set before this file is read, with PG* unset): the test's
+# own primary with a synchronous standby (pg-throwaway pair), and PG*
+# naming both, so a connection finds whichever takes writes.
 if [ -z "${PGHOST:-}" ]; then
 	OWN_CLUSTER=$WORK/pg
-	eval "$("$TF_SRC/deploy/pg-throwaway" start "$OWN_CLUSTER")"
+	eval "$("$TF_SRC/deploy/pg-throwaway" "$([ -n "${TF_PG_PAIR:-}" ] && echo pair || echo start)" \
+		"$OWN_CLUSTER")"
 fi
 
 say() { echo "--- $*"; }
