@@ -489,6 +489,26 @@ store_retryable(const store_t *self)
 	return tf_db_retryable(self->conn);
 }
 
+bool
+store_lost_race(const store_t *self)
+{
+	/* 0001's UNIQUE (message_id) and UNIQUE (unit_code, committee, round,
+	 * revision), by PostgreSQL's names for them.  A unique violation is
+	 * raised only once the other inserter has committed (until then the
+	 * insert waits for it), so the row is there for the next check. */
+	static const char *const keys[] = {
+		"message_message_id_key", "result_unit_code_committee_round_revision_key"
+	};
+
+	assert(self != NULL);
+	if (strcmp(tf_db_failure_state(), "23505") != 0)
+		return false;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(tf_db_failure_constraint(), keys[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool
 s_printable(const char *name)
 {

@@ -111,6 +111,13 @@ void store_cancel(store_t *self);
  * again (connection lost, timeout, deadlock, disk full: tf_db_retryable),
  * false if the data may be the cause. */
 bool store_retryable(const store_t *self);
+/* After a failed call: true if it failed on a unique key the checks look
+ * at before writing (a message id, a unit/committee/round/revision): a row
+ * another session committed after this transaction's checks read, as when
+ * two collectors are sent the same message at once.  Its commit is seen
+ * by the next check, so the same batch tried again is answered by what is
+ * stored (DUPLICATE naming that row, or REVISION_EXISTS). */
+bool store_lost_race(const store_t *self);
 
 /* Where the last transaction's time went, in microseconds (for the
  * per-batch timing log). */

@@ -193,7 +193,7 @@ static int
 s_store_until(writer_t *self, batch_t *b, int from, int to)
 {
 	int backoff = RETRY_MIN_MS;
-	int failed = 0;
+	int failed = 0, raced = 0;
 
 	while (!atomic_load(&self->stopping)) {
 		if (!store_ready(self->store)) {        /* reconnects, with its own backoff */
@@ -205,6 +205,21 @@ s_store_until(writer_t *self, batch_t *b, int from, int to)
 		atomic_store(&self->database_up, true);
 		if (s_store_range(self, b, from, to) == 0)
 			return 0;
+		/* Another session (a second collector sent the same message, an
+		 * import) committed a row of this range after its checks read:
+		 * tried again at once, the checks see that row and answer by it
+		 * (DUPLICATE naming it, or REVISION_EXISTS).  Taken for bad data,
+		 * the batch was split and such a message answered DEFERRED
+		 * (STORE_REFUSED), an alarm for the operator.  Each such failure
+		 * takes one message out of what is written, so a range meets at
+		 * most as many as it holds; more is no race, and goes the way of
+		 * any other error. */
+		if (store_lost_race(self->store) && raced++ < to - from) {
+			log_info("%d message(s): one was stored by another session meanwhile (SQLSTATE "
+			         "23505, %s); checking them again", to - from,
+			         tf_db_failure_constraint());
+			continue;
+		}
 		if (!store_retryable(self->store))
 			return -1;
 		if (to - from > 1 && store_ready(self->store) && ++failed >= SPLIT_AFTER) {

@@ -221,25 +221,36 @@ out:
 }
 
 static _Thread_local char s_sqlstate[6];
+static _Thread_local char s_constraint[64];    /* NAMEDATALEN */
 
 void
 tf_db_note_failure(const PGresult *res)
 {
 	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *constraint = res != NULL ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)
+	                                     : NULL;
 
 	snprintf(s_sqlstate, sizeof s_sqlstate, "%s", state != NULL ? state : "");
+	snprintf(s_constraint, sizeof s_constraint, "%s", constraint != NULL ? constraint : "");
 }
 
 void
 tf_db_clear_failure(void)
 {
 	s_sqlstate[0] = '\0';
+	s_constraint[0] = '\0';
 }
 
 const char *
 tf_db_failure_state(void)
 {
 	return s_sqlstate;
+}
+
+const char *
+tf_db_failure_constraint(void)
+{
+	return s_constraint;
 }
 
 bool

@@ -61,9 +61,9 @@ int tf_db_session_limits(PGconn *conn, int statement_ms, int lock_ms, int idle_m
  * same definitions give the same digest in any database.  Call inside a
  * transaction.  Into out (65 bytes); 0, or -1 with err. */
 int tf_db_schema_digest(PGconn *conn, char out[65], char *err, size_t errlen);
-/* Record the SQLSTATE of a failed result (NULL: out of memory or no
- * connection) for tf_db_retryable; every failure this module's callers
- * detect passes through here.  Per thread. */
+/* Record the SQLSTATE of a failed result, and the constraint it names
+ * (NULL: out of memory or no connection), for tf_db_retryable; every
+ * failure this module's callers detect passes through here.  Per thread. */
 void tf_db_note_failure(const PGresult *res);
 /* Forget the failure recorded (before a transaction begins). */
 void tf_db_clear_failure(void);
@@ -78,6 +78,9 @@ void tf_db_clear_failure(void);
 bool tf_db_retryable(PGconn *conn);
 /* The SQLSTATE recorded ("" if none): for logs. */
 const char *tf_db_failure_state(void);
+/* The constraint the failure recorded names (PG_DIAG_CONSTRAINT_NAME; ""
+ * if none): which unique key a 23505 is of. */
+const char *tf_db_failure_constraint(void);
 /* Run a command that returns no rows; 0 or -1 (error logged with what). */
 int tf_db_exec(PGconn *conn, const char *sql, const char *what);
 /* The registry as the database holds it (prefectures, counties, townships,

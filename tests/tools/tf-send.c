@@ -6,6 +6,14 @@
  *
  *   tf-send ENDPOINT report FILE.json [TIMES]   one envelope, sent TIMES times
  *   tf-send ENDPOINT raw FILE                   the file's bytes as one frame
+ *   tf-send ENDPOINT batch FILE...              saved envelopes (frames, TF_SEND_SAVE),
+ *                                               all sent before any answer is read, so
+ *                                               they reach the collector together; an
+ *                                               answer line each, in the files' order,
+ *                                               beginning with its FILE
+ *   tf-send frames DIR FILE.json...             one envelope per report, written to
+ *                                               DIR/NAME.frame (NAME: the file's name
+ *                                               without .json), sent nowhere
  *   tf-send ENDPOINT heartbeat AGENT DEPTH AGE  a Heartbeat from AGENT
  *   tf-send rewrap IN OUT                       bundle IN again as OUT, each
  *                                               envelope re-wrapped: a new message
@@ -151,6 +159,146 @@ s_protocol_1(zframe_t *frame, const tf_identity_t *signer)
 	return v1;
 }
 
+/* tf-send frames: each report in an envelope of its own, saved to send
+ * later (as the same message, to one collector or several). */
+static int
+s_frames(const tf_identity_t *identity, const char *me, const char *dir, int n,
+         char *const *files)
+{
+	uint64_t sequence = (uint64_t)zclock_usecs();
+	char err[1024], path[4096];
+	int rc = 0;
+
+	for (int i = 0; i < n && rc == 0; i++) {
+		tf_report_t *report = tf_report_from_file(files[i], err, sizeof err);
+		const char *base = strrchr(files[i], '/') != NULL ? strrchr(files[i], '/') + 1
+		                                                  : files[i];
+		size_t len = strlen(base);
+		uint8_t id[TF_MESSAGE_ID_LEN];
+		zframe_t *frame;
+		FILE *fp;
+
+		if (report == NULL) {
+			fprintf(stderr, "tf-send: %s\n", err);
+			return 1;
+		}
+		if (len > 5 && strcmp(base + len - 5, ".json") == 0)
+			len -= 5;
+		tf_message_id_new(id);
+		/* One process, one clock reading: a sequence number each. */
+		frame = tf_envelope_build(me, sequence + (uint64_t)i, id, tf_now_ms(),
+		                          TALLYFEED__PAYLOAD_TYPE__PAYLOAD_TYPE_RESULT_REPORT,
+		                          &report->base, identity);
+		tf_report_destroy(&report);
+		snprintf(path, sizeof path, "%s/%.*s.frame", dir, (int)len, base);
+		fp = frame != NULL ? fopen(path, "wb") : NULL;
+		if (fp == NULL || fwrite(zframe_data(frame), 1, zframe_size(frame), fp)
+		                  != zframe_size(frame)) {
+			fprintf(stderr, "tf-send: cannot write %s\n", path);
+			rc = 1;
+		}
+		if (fp != NULL && fclose(fp) != 0) {
+			fprintf(stderr, "tf-send: cannot write %s\n", path);
+			rc = 1;
+		}
+		zframe_destroy(&frame);
+	}
+	return rc;
+}
+
+/* tf-send ENDPOINT batch FILE...: every frame sent, then every answer
+ * read and matched to its frame by message id (a collector answers in the
+ * order its transactions commit, not the order sent). */
+static int
+s_send_many(zsock_t *dealer, const tf_peer_t *server, bool receipts, int n,
+            char *const *files)
+{
+	zframe_t **frames = calloc((size_t)n, sizeof *frames);
+	tf_ack_t **acks = calloc((size_t)n, sizeof *acks);
+	uint8_t (*ids)[TF_MESSAGE_ID_LEN] = calloc((size_t)n, sizeof *ids);
+	int rc = 1, answered = 0;
+
+	if (frames == NULL || acks == NULL || ids == NULL) {
+		fprintf(stderr, "tf-send: out of memory\n");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		tf_check_t why;
+		tf_envelope_t *env;
+
+		frames[i] = s_read_raw(files[i]);
+		env = frames[i] != NULL ? tf_envelope_decode(zframe_data(frames[i]),
+		                                             zframe_size(frames[i]), &why, NULL)
+		                        : NULL;
+		if (env == NULL || env->message_id.len != TF_MESSAGE_ID_LEN) {
+			fprintf(stderr, "tf-send: %s is not an envelope with a message id\n", files[i]);
+			tf_envelope_destroy(&env);
+			goto out;
+		}
+		memcpy(ids[i], env->message_id.data, TF_MESSAGE_ID_LEN);
+		tf_envelope_destroy(&env);
+		for (int j = 0; j < i; j++)
+			if (memcmp(ids[j], ids[i], TF_MESSAGE_ID_LEN) == 0) {
+				fprintf(stderr, "tf-send: %s and %s are one message\n", files[j], files[i]);
+				goto out;
+			}
+	}
+	for (int i = 0; i < n; i++) {
+		zframe_t *copy = zframe_dup(frames[i]);
+
+		if (zframe_send(&copy, dealer, 0) != 0) {
+			fprintf(stderr, "tf-send: could not send %s\n", files[i]);
+			zframe_destroy(&copy);
+			goto out;
+		}
+	}
+	while (answered < n) {
+		zframe_t *reply = zframe_recv(dealer);
+		tf_ack_t *ack;
+		int i;
+
+		if (reply == NULL)
+			break;          /* the rest: NO-ANSWER */
+		ack = tf_ack_decode(zframe_data(reply), zframe_size(reply));
+		zframe_destroy(&reply);
+		for (i = 0; ack != NULL && i < n; i++)
+			if (acks[i] == NULL && ack->message_id.len == TF_MESSAGE_ID_LEN
+			    && memcmp(ack->message_id.data, ids[i], TF_MESSAGE_ID_LEN) == 0)
+				break;
+		if (ack == NULL || i == n) {
+			printf("BAD-ACK (of no message sent, or answered twice)\n");
+			tf_ack_destroy(&ack);
+			goto out;
+		}
+		acks[i] = ack;
+		answered++;
+	}
+	for (int i = 0; i < n; i++) {
+		if (acks[i] == NULL) {
+			printf("%s NO-ANSWER\n", files[i]);
+			continue;
+		}
+		printf("%s %s %s %s\n", files[i], tf_verdict_name(acks[i]->verdict),
+		       tf_reason_name(acks[i]->reason), acks[i]->detail);
+		if (receipts) {
+			printf("%s ", files[i]);
+			s_print_receipt(acks[i], server, frames[i]);
+		}
+	}
+	rc = answered == n ? 0 : 1;
+out:
+	for (int i = 0; i < n; i++) {
+		if (frames != NULL)
+			zframe_destroy(&frames[i]);
+		if (acks != NULL)
+			tf_ack_destroy(&acks[i]);
+	}
+	free(frames);
+	free(acks);
+	free(ids);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -167,10 +315,13 @@ main(int argc, char **argv)
 	 * NAME.cert): talk CURVE and sign as NAME.  Without them: plain text,
 	 * unsigned, which an enrolled collector refuses. */
 	if (key != NULL) {
+		bool saving = argc > 1 && strcmp(argv[1], "frames") == 0;     /* talks to no one */
+
 		identity = tf_identity_load(key, err, sizeof err);
-		if (identity == NULL || server_cert == NULL
-		    || tf_peer_load(server_cert, &server, err, sizeof err) != 0) {
+		if (identity == NULL || (!saving && server_cert == NULL)
+		    || (!saving && tf_peer_load(server_cert, &server, err, sizeof err) != 0)) {
 			fprintf(stderr, "tf-send: %s\n", identity ? err : "TF_KEY needs TF_SERVER_CERT");
+			tf_identity_destroy(&identity);
 			return 1;
 		}
 		me = tf_identity_peer(identity)->name;
@@ -178,10 +329,21 @@ main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "rewrap") == 0)
 		return s_rewrap(argv[2], argv[3]);
+	if (argc >= 4 && strcmp(argv[1], "frames") == 0) {
+		if (identity == NULL) {
+			fprintf(stderr, "tf-send: frames needs TF_KEY (the agent that signs)\n");
+			return 2;
+		}
+		rc = s_frames(identity, me, argv[2], argc - 3, argv + 3);
+		tf_identity_destroy(&identity);
+		return rc;
+	}
 	if (argc < 4 || (strcmp(argv[2], "report") != 0 && strcmp(argv[2], "raw") != 0
-	                 && strcmp(argv[2], "heartbeat") != 0)) {
+	                 && strcmp(argv[2], "heartbeat") != 0 && strcmp(argv[2], "batch") != 0)) {
 		fprintf(stderr, "usage: tf-send ENDPOINT report FILE.json [TIMES]\n"
 		                "       tf-send ENDPOINT raw FILE\n"
+		                "       tf-send ENDPOINT batch FILE...\n"
+		                "       tf-send frames DIR FILE.json...\n"
 		                "       tf-send ENDPOINT heartbeat AGENT DEPTH AGE\n");
 		return 2;
 	}
@@ -227,7 +389,8 @@ main(int argc, char **argv)
 			times = atoi(argv[4]);
 	} else
 		frame = s_read_raw(argv[3]);
-	if (frame != NULL && strcmp(argv[2], "raw") != 0 && getenv("TF_SEND_PROTOCOL") != NULL
+	if (frame != NULL && strcmp(argv[2], "raw") != 0
+	    && strcmp(argv[2], "batch") != 0 && getenv("TF_SEND_PROTOCOL") != NULL
 	    && strcmp(getenv("TF_SEND_PROTOCOL"), "1") == 0)
 		frame = s_protocol_1(frame, identity);
 	if (frame == NULL) {
@@ -255,6 +418,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	zsock_set_rcvtimeo(dealer, 10000);
+	if (strcmp(argv[2], "batch") == 0) {
+		zframe_destroy(&frame);
+		rc = s_send_many(dealer, &server, getenv("TF_SEND_RECEIPTS") != NULL && identity != NULL,
+		                 argc - 3, argv + 3);
+		goto out;
+	}
 	for (int i = 0; i < times; i++) {
 		zframe_t *copy = zframe_dup(frame), *reply;
 		tf_ack_t *ack;
