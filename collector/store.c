@@ -500,7 +500,9 @@ store_lost_race(const store_t *self)
 		"message_message_id_key", "result_unit_code_committee_round_revision_key"
 	};
 
-	assert(self != NULL);
+	/* A lost connection is store_retryable's, not a race's. */
+	if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK)
+		return false;
 	if (strcmp(tf_db_failure_state(), "23505") != 0)
 		return false;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
