@@ -60,6 +60,8 @@ struct _store_t {
 	int64_t next_replication_check; /* zclock_mono() */
 	bool standby_warned;    /* said no synchronous standby streams, since the connect */
 	bool retry_later;       /* the last connect failed for something of the moment */
+	bool committing;        /* in COMMIT: not to be cancelled (guarded by cancel_lock) */
+	bool warned;            /* the server sent a WARNING since the flag was cleared */
 	bool checks_prepared;   /* batch_checks is prepared on conn */
 	int64_t checked_since_plan;     /* results checked since it was */
 };
@@ -323,6 +325,65 @@ out:
 	return rc;
 }
 
+/* Notices on the writer's connection: a WARNING is noted (warned) and
+ * logged.  During a COMMIT one says the wait for a synchronous standby
+ * was cut short ("canceling wait for synchronous replication"): the
+ * transaction is committed here and maybe nowhere else, though COMMIT
+ * answers COMMIT.  Matched by severity, not by text, which the server
+ * may translate. */
+static void
+s_notice(void *arg, const PGresult *res)
+{
+	store_t *self = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *text = PQresultErrorMessage(res);
+	char line[512];
+	char *nl;
+
+	if (severity == NULL || strcmp(severity, "WARNING") != 0)
+		return;
+	self->warned = true;
+	snprintf(line, sizeof line, "%s", text != NULL ? text : "");
+	while ((nl = strchr(line, '\n')) != NULL)
+		*nl = ' ';
+	log_warnx("database %s: %s", self->server, line);
+}
+
+/* After a COMMIT, with limits.synchronous: is it on a synchronous
+ * standby's disk too?  Not if the server warned during it (its wait was
+ * cancelled), nor if the server has no synchronous standby now: a manager
+ * that empties synchronous_standby_names (pg_auto_failover, one node
+ * left) releases every commit that waits, and they answer COMMIT.  The
+ * backend takes a reload before its next statement, so this one sees the
+ * setting that released it.  0 if promised, -1 (logged) if not. */
+static int
+s_commit_promised(store_t *self)
+{
+	PGresult *res;
+	int rc = -1;
+
+	if (self->warned) {
+		log_warnx("database %s: a commit's wait for its synchronous standby was cut short: "
+		          "it may be on this server only; not acknowledging it (its agents send "
+		          "it again)", self->server);
+		return -1;
+	}
+	res = PQexec(self->conn, "SELECT pg_catalog.current_setting('synchronous_standby_names')");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		tf_db_note_failure(res);
+		log_warnx("database %s: could not ask whether a commit reached a standby: %s",
+		          self->server, tf_db_error(self->conn));
+	} else if (PQgetvalue(res, 0, 0)[0] == '\0') {
+		log_warnx("database %s: its synchronous standbys were dropped while a commit "
+		          "waited: it may be on this server only; not acknowledging it (its agents "
+		          "send it again)", self->server);
+	} else {
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* Say which server of the conninfo's took the connection, and that it is
  * another than before: after a failover, libpq finds the new primary
  * (target_session_attrs=read-write) among the hosts listed. */
@@ -382,6 +443,7 @@ s_connect(store_t *self, char *err, size_t errlen)
 	if (self->conn == NULL)
 		return -1;
 	self->retry_later = false;
+	PQsetNoticeReceiver(self->conn, s_notice, self);
 	s_note_server(self);
 	self->standby_warned = false;
 	if (s_replication_check(self, true, err, errlen) != 0) {
@@ -466,6 +528,13 @@ store_cancel(store_t *self)
 	int rc;
 
 	pthread_mutex_lock(&self->cancel_lock);
+	/* A COMMIT cancelled while it waits for a synchronous standby is
+	 * committed here, and answers COMMIT: leave it to finish, or to the
+	 * stop's own deadline. */
+	if (self->committing) {
+		pthread_mutex_unlock(&self->cancel_lock);
+		return;
+	}
 	cancel = self->cancel;
 	self->cancel = NULL;
 	pthread_mutex_unlock(&self->cancel_lock);
@@ -687,6 +756,42 @@ s_head_write(store_t *self, int64_t signed_ms, uint8_t signature[TF_SIGNATURE_LE
 	return 0;
 }
 
+/* The transaction's COMMIT; 0 once what the batch answers may be
+ * acknowledged.  Nothing written (no BEGIN sent): nothing to commit, but
+ * with limits.synchronous what the batch answers from stored rows
+ * (DUPLICATE) may be on this server only (a commit before, released
+ * without its standby): a transaction with an xid of its own waits, at
+ * its COMMIT, until a synchronous standby has the WAL up to it, so up to
+ * every row committed before it.  A commit not promised on a standby is
+ * committed here and not acknowledged: the connection is dropped (the
+ * chain's head is read again at the reconnect) and the batch tried again,
+ * then answered DUPLICATE after such a barrier. */
+static int
+s_commit_sent(store_t *self)
+{
+	int rc;
+
+	if (!self->begun && !self->limits.synchronous)
+		return 0;
+	pthread_mutex_lock(&self->cancel_lock);
+	self->committing = true;
+	pthread_mutex_unlock(&self->cancel_lock);
+	self->warned = false;
+	if (self->begun)
+		rc = tf_db_commit(self->conn, "commit");
+	else
+		rc = tf_db_exec(self->conn, "BEGIN; SELECT pg_catalog.pg_current_xact_id(); COMMIT",
+		                "the standby's barrier");
+	if (rc == 0 && self->limits.synchronous && s_commit_promised(self) != 0) {
+		s_disconnect(self);
+		rc = -1;
+	}
+	pthread_mutex_lock(&self->cancel_lock);
+	self->committing = false;
+	pthread_mutex_unlock(&self->cancel_lock);
+	return rc;
+}
+
 int
 store_commit(store_t *self)
 {
@@ -702,8 +807,7 @@ store_commit(store_t *self)
 	}
 	t1 = zclock_usecs();
 	self->timing.head = t1 - t0;
-	/* Nothing written (no BEGIN sent): nothing to commit. */
-	if (self->begun && tf_db_commit(self->conn, "commit") != 0) {
+	if (s_commit_sent(self) != 0) {
 		self->in_transaction = self->begun = false;
 		s_chain_restore(self);
 		return -1;
