@@ -18,12 +18,16 @@ tf_freshness_read(PGconn *conn, tf_freshness_t *out, char *err, size_t errlen)
 	 * received WAL is all replayed shows everything it was sent: it is
 	 * not behind however long ago its last replayed transaction was (an
 	 * idle primary sends nothing).  The receive position is NULL until
-	 * streaming starts; it then keeps the last position received. */
+	 * streaming starts; it then keeps the last position received, also
+	 * once the WAL receiver is gone (the primary down or unreachable):
+	 * then nothing says how much more the primary has.  Whether a
+	 * receiver runs, every role may see (pg_stat_wal_receiver's pid). */
 	static const char sql[] =
 	    "SELECT pg_catalog.pg_is_in_recovery(), "
 	    "pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()), "
 	    "pg_catalog.date_part('epoch', pg_catalog.pg_last_xact_replay_timestamp()), "
-	    "pg_catalog.pg_last_wal_receive_lsn() IS NOT NULL, "
+	    "pg_catalog.pg_last_wal_receive_lsn() IS NOT NULL AND EXISTS (SELECT 1 FROM "
+	    "pg_catalog.pg_stat_wal_receiver WHERE pid IS NOT NULL), "
 	    "pg_catalog.pg_last_wal_receive_lsn() <= pg_catalog.pg_last_wal_replay_lsn()";
 	PGresult *res;
 	bool streamed;

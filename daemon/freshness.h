@@ -22,8 +22,10 @@ typedef struct {
 	 * standby that has replayed all the WAL it received (caught_up);
 	 * otherwise at most the time since the last transaction it replayed
 	 * was committed (the primary may have been idle for part of it).
-	 * behind_known is false on a standby that has received nothing by
-	 * streaming (or replayed nothing yet): no figure then. */
+	 * behind_known is false on a standby that is not streaming now (no
+	 * WAL receiver: its primary down or unreachable, so how much more the
+	 * primary has is not to be known here), has received nothing by
+	 * streaming, or has replayed nothing yet: no figure then. */
 	bool behind_known;
 	double behind_s;
 	bool caught_up;
