@@ -27,6 +27,8 @@
 
 #define API_PREFIX "/api/v1/"
 #define API_CHECK_ADDRESSES 4096        /* client addresses the check's limit remembers */
+/* How long a check waits for a standby to replay what it has received. */
+#define CHECK_REPLAY_WAIT_MS 2000
 #define JSON_TYPE "application/json; charset=utf-8"
 #define FEED_LIMIT_DEFAULT 100          /* summaries in one answer of /feed */
 /* A query of the dashboard's that runs longer is cancelled: a serving thread
@@ -563,6 +565,20 @@ s_api(api_t *self, const char *what, const tf_http_request_t *request, tf_http_r
 		return;
 	}
 	if (strcmp(what, "check") == 0) {
+		/* "Not known" or "counted" from a standby behind the primary
+		 * would be false: a check reads only what the primary had
+		 * acknowledged when it was asked. */
+		int replayed = tf_freshness_wait_replayed(conn, CHECK_REPLAY_WAIT_MS, err, sizeof err);
+
+		if (replayed < 0) {
+			s_reply_failure(conn, reply, QUERY_FAILED, err);
+			return;
+		}
+		if (replayed > 0) {
+			s_reply_error(reply, 503, "this server's copy of the results is not up to date "
+			              "now (a standby behind its primary): try again in a moment");
+			return;
+		}
 		s_check(self, conn, request, reply);
 		return;
 	}

@@ -6,6 +6,7 @@
 #include "check.h"
 #include "config.h"
 #include "console.h"
+#include "freshness.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -116,6 +117,20 @@ console_check(console_db_t *db, zconfig_t *config, int argc, char **argv)
 	}
 	if ((conn = console_db_conn(db)) == NULL)
 		goto out;
+	/* As /api/v1/check: a standby behind its primary would answer "not
+	 * known" or "counted" for what the primary has since changed. */
+	switch (tf_freshness_wait_replayed(conn, 2000, err, sizeof err)) {
+	case 0:
+		break;
+	case 1:
+		log_warnx("check: the standby read is not up to date now (behind its primary, or not "
+		          "streaming): try again, or ask the primary (-d with "
+		          "target_session_attrs=primary)");
+		goto out;
+	default:
+		log_warnx("check: %s", err);
+		goto out;
+	}
 	status = check_posting(conn, collectors, &posting, &answer, err, sizeof err);
 	if (status != QUERY_OK) {
 		log_warnx("%s", err);

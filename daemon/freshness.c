@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int
 tf_freshness_read(PGconn *conn, tf_freshness_t *out, char *err, size_t errlen)
@@ -71,6 +72,60 @@ tf_freshness_read(PGconn *conn, tf_freshness_t *out, char *err, size_t errlen)
 out:
 	PQclear(res);
 	return rc;
+}
+
+/* One row of one value from sql, or NULL (err set). */
+static PGresult *
+s_value(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(conn, sql);
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 1)
+		return res;
+	tf_db_note_failure(res);
+	snprintf(err, errlen, "could not ask the server how far it has replayed: %s",
+	         tf_db_error(conn));
+	PQclear(res);
+	return NULL;
+}
+
+int
+tf_freshness_wait_replayed(PGconn *conn, int timeout_ms, char *err, size_t errlen)
+{
+	char sql[160];
+	PGresult *res;
+	int rc = 1;
+
+	assert(conn != NULL && timeout_ms >= 0);
+	/* The position received by a receiver that runs; "" on a primary,
+	 * NULL on a standby that does not stream. */
+	res = s_value(conn, "SELECT CASE WHEN NOT pg_catalog.pg_is_in_recovery() THEN '' "
+	              "WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_wal_receiver "
+	              "WHERE pid IS NOT NULL) THEN pg_catalog.pg_last_wal_receive_lsn()::text END",
+	              err, errlen);
+	if (res == NULL)
+		return -1;
+	if (PQgetisnull(res, 0, 0) || strlen(PQgetvalue(res, 0, 0)) > 32) {
+		PQclear(res);
+		return 1;
+	}
+	if (PQgetvalue(res, 0, 0)[0] == '\0') {
+		PQclear(res);
+		return 0;
+	}
+	/* An LSN is hex digits and a slash: nothing to quote. */
+	snprintf(sql, sizeof sql, "SELECT pg_catalog.pg_last_wal_replay_lsn() >= '%s'::pg_lsn",
+	         PQgetvalue(res, 0, 0));
+	PQclear(res);
+	for (int waited = 0;; waited += 20) {
+		if ((res = s_value(conn, sql, err, errlen)) == NULL)
+			return -1;
+		rc = PQgetvalue(res, 0, 0)[0] == 't' ? 0 : 1;
+		PQclear(res);
+		if (rc == 0 || waited >= timeout_ms)
+			return rc;
+		usleep(20000);
+	}
 }
 
 /* A moment as local HH:MM:SS, with the date in front when it is not the

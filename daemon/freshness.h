@@ -42,6 +42,14 @@ typedef struct {
  * as fresh as it says.  0, or -1 with err. */
 int tf_freshness_read(PGconn *conn, tf_freshness_t *out, char *err, size_t errlen);
 
+/* On a standby: wait, at most timeout_ms, until it has replayed all the
+ * WAL it had received when asked.  A synchronous standby has received
+ * every commit acknowledged before (synchronous_commit on: on its disk),
+ * so then it shows every result stored by then, as the primary would.
+ * 0 on a primary or once replayed; 1 if not in time, or if the standby
+ * is not streaming (nothing then says what the primary has); -1 with err. */
+int tf_freshness_wait_replayed(PGconn *conn, int timeout_ms, char *err, size_t errlen);
+
 /* One line in this process's local time, e.g. "as of 21:04:07, 0 s
  * behind, last change at 20:51:13 (standby)" (it replayed all it
  * received), "as of 21:04:07, at most 0.3 s behind (standby)" or "as of
