@@ -121,14 +121,23 @@ int
 tf_db_session_limits(PGconn *conn, int statement_ms, int lock_ms, int idle_ms, char *err,
                      size_t errlen)
 {
-	char sql[256];
+	char sql[512];
 	PGresult *res;
 	int rc = 0;
 
+	/* The server's side of the connection too: a client host that dies
+	 * leaves a half-open connection whose backend, and the locks it holds
+	 * (a collector's chain), would otherwise live until the operating
+	 * system's keepalive gives up, hours later.  Over a Unix socket these
+	 * do nothing. */
 	snprintf(sql, sizeof sql,
 	         "SELECT pg_catalog.set_config('statement_timeout', '%d', false), "
 	         "pg_catalog.set_config('lock_timeout', '%d', false), "
-	         "pg_catalog.set_config('idle_in_transaction_session_timeout', '%d', false)",
+	         "pg_catalog.set_config('idle_in_transaction_session_timeout', '%d', false), "
+	         "pg_catalog.set_config('tcp_keepalives_idle', '10', false), "
+	         "pg_catalog.set_config('tcp_keepalives_interval', '5', false), "
+	         "pg_catalog.set_config('tcp_keepalives_count', '3', false), "
+	         "pg_catalog.set_config('tcp_user_timeout', '30000', false)",
 	         statement_ms, lock_ms, idle_ms);
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {

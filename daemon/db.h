@@ -51,7 +51,9 @@ int tf_db_commit(PGconn *conn, const char *what);
  * on, and refuse (-1 with err) a server that runs with fsync off. */
 int tf_db_durable(PGconn *conn, char *err, size_t errlen);
 /* The session's limits, in ms (0: none): statement_timeout, lock_timeout,
- * idle_in_transaction_session_timeout.  0, or -1 with err. */
+ * idle_in_transaction_session_timeout; and the server's TCP keepalives
+ * (10 s idle, 3 probes 5 s apart, 30 s unacknowledged), so the server
+ * drops a session whose client host is gone.  0, or -1 with err. */
 int tf_db_session_limits(PGconn *conn, int statement_ms, int lock_ms, int idle_ms, char *err,
                          size_t errlen);
 /* The SHA-256 (hex) of the definitions of every view, function, trigger
